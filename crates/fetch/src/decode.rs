@@ -1,0 +1,733 @@
+//! Graph page bytes → Arrow record batches, in one pass, specialised to the call-log row shapes.
+//!
+//! The JSON is walked once with `serde_json`; each property is matched to its column (guessing
+//! that rows repeat the previous row's key order, which Graph does) and appended straight into
+//! that column's Arrow builder: no intermediate row structs, no `serde_json::Value`, no floats.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::NullBufferBuilder;
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Decimal128Builder, Int32Builder, ListArray, RecordBatch,
+    StringBuilder, StructArray, TimestampMicrosecondBuilder,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::SchemaRef;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::scalar::{parse_decimal, parse_timestamp_micros};
+use crate::table::{EXTRA_PROPERTIES, Kind, MONEY_PRECISION, MONEY_SCALE, Property, Table};
+use crate::{Error, Result};
+
+/// Rows per record batch when nothing else is asked for: one Graph page.
+pub const DEFAULT_BATCH_SIZE: usize = 1000;
+
+/// Decodes Graph call-log pages into Arrow record batches with the table's exact schema.
+///
+/// ```
+/// use pstn_lake_fetch::{PageDecoder, Table};
+/// let page = br#"{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.callRecords.pstnCallLogRow)",
+///   "value":[{"id":"a","startDateTime":"2026-11-01T08:00:00.1234567Z","charge":0.05,"currency":"EUR"}]}"#;
+/// let decoded = PageDecoder::new().decode(page).unwrap();
+/// assert_eq!(decoded.table, Table::PstnCalls);
+/// assert_eq!(decoded.rows, 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PageDecoder {
+    table: Option<Table>,
+    batch_size: usize,
+}
+
+impl Default for PageDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PageDecoder {
+    /// A decoder that tells the table from each page's `@odata.context`.
+    pub fn new() -> Self {
+        Self {
+            table: None,
+            batch_size: DEFAULT_BATCH_SIZE,
+        }
+    }
+
+    /// Decode every page as this table (a page whose `@odata.context` names another table is refused).
+    pub fn with_table(mut self, table: Option<Table>) -> Self {
+        self.table = table;
+        self
+    }
+
+    /// Rows per record batch (at least 1).
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Decodes one page.
+    pub fn decode(&self, bytes: &[u8]) -> Result<DecodedPage> {
+        let failure = RefCell::new(None);
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let page = PageSeed {
+            decoder: self,
+            failure: &failure,
+        }
+        .deserialize(&mut de)
+        .and_then(|page| de.end().map(|()| page))
+        .map_err(|e| to_error(e, &failure))?;
+        let (context, next_link, value) = page;
+        let table = resolve_table(self.table, context.as_deref())?;
+        let columns = match value {
+            PageValue::Missing => return Err(Error::MissingValue),
+            PageValue::Decoded(columns) => columns,
+            PageValue::Deferred(raw) => {
+                // `value` came before `@odata.context`: decode it now that the table is known.
+                let mut de = serde_json::Deserializer::from_str(raw.get());
+                let columns = RowsSeed {
+                    columns: Columns::new(table, self.batch_size),
+                    failure: &failure,
+                }
+                .deserialize(&mut de)
+                .map_err(|e| to_error(e, &failure))?;
+                columns
+            }
+        };
+        columns.finish(next_link)
+    }
+}
+
+/// One decoded page.
+#[derive(Debug)]
+pub struct DecodedPage {
+    /// The table the rows belong to.
+    pub table: Table,
+    /// The rows, in page order, with [`Table::schema`].
+    pub batches: Vec<RecordBatch>,
+    /// How many rows the page held.
+    pub rows: usize,
+    /// The page's `@odata.nextLink`, verbatim.
+    pub next_link: Option<String>,
+    /// Row properties the schema does not know, with how many rows had each. They are kept in the
+    /// `extra_properties` column as a JSON object.
+    pub unknown_properties: BTreeMap<String, u64>,
+}
+
+fn resolve_table(hint: Option<Table>, context: Option<&str>) -> Result<Table> {
+    let from_context = context.and_then(Table::from_odata_context);
+    match (hint, from_context) {
+        (Some(expected), Some(found)) if expected != found => {
+            Err(Error::TableMismatch { expected, found })
+        }
+        (Some(t), _) | (None, Some(t)) => Ok(t),
+        (None, None) => Err(Error::UnknownTable {
+            context: context.map(str::to_owned),
+        }),
+    }
+}
+
+/// Where the failing field was, recorded by the row visitor before the error unwinds.
+#[derive(Debug)]
+struct Failure {
+    row: usize,
+    id: Option<String>,
+    field: String,
+}
+
+fn to_error(e: serde_json::Error, failure: &RefCell<Option<Failure>>) -> Error {
+    match failure.borrow_mut().take() {
+        Some(Failure { row, id, field }) => {
+            let text = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let message = text.strip_suffix(&suffix).unwrap_or(&text).to_owned();
+            Error::Field {
+                row,
+                id,
+                field,
+                message,
+            }
+        }
+        None => Error::Json {
+            line: e.line(),
+            column: e.column(),
+            source: e,
+        },
+    }
+}
+
+enum PageValue<'de> {
+    Missing,
+    Decoded(Columns),
+    Deferred(&'de RawValue),
+}
+
+struct PageSeed<'a> {
+    decoder: &'a PageDecoder,
+    failure: &'a RefCell<Option<Failure>>,
+}
+
+impl<'de> DeserializeSeed<'de> for PageSeed<'_> {
+    type Value = (Option<String>, Option<String>, PageValue<'de>);
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PageSeed<'_> {
+    type Value = (Option<String>, Option<String>, PageValue<'de>);
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Graph page: an object with a `value` array")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut context: Option<String> = None;
+        let mut next_link: Option<String> = None;
+        let mut value = PageValue::Missing;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match &*key {
+                "@odata.context" => context = map.next_value()?,
+                "@odata.nextLink" => next_link = map.next_value()?,
+                "value" => {
+                    let known = self
+                        .decoder
+                        .table
+                        .or_else(|| context.as_deref().and_then(Table::from_odata_context));
+                    value = match known {
+                        Some(table) => PageValue::Decoded(map.next_value_seed(RowsSeed {
+                            columns: Columns::new(table, self.decoder.batch_size),
+                            failure: self.failure,
+                        })?),
+                        None => PageValue::Deferred(map.next_value()?),
+                    };
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok((context, next_link, value))
+    }
+}
+
+/// A key, borrowed from the input when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a property name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v.to_owned()))
+    }
+}
+
+/// The column builders of a page, and the batches already finished.
+struct Columns {
+    table: Table,
+    schema: SchemaRef,
+    properties: &'static [Property],
+    builders: Vec<Builder>,
+    extra: StringBuilder,
+    extra_buf: String,
+    /// For each column, the row stamp at which it was last set: a column whose stamp is not the
+    /// current row's gets a null when the row ends.
+    set_at: Vec<u64>,
+    stamp: u64,
+    index: HashMap<&'static str, usize>,
+    /// The column of the previous key: rows usually repeat the same key order.
+    last: usize,
+    batch_size: usize,
+    in_batch: usize,
+    rows: usize,
+    batches: Vec<RecordBatch>,
+    unknown: BTreeMap<String, u64>,
+    current_id: Option<String>,
+}
+
+enum Builder {
+    Str(StringBuilder),
+    Ts(TimestampMicrosecondBuilder),
+    I32(Int32Builder),
+    Bool(BooleanBuilder),
+    Money(Decimal128Builder),
+    Ids(IdListBuilder),
+}
+
+impl Builder {
+    fn new(kind: Kind, capacity: usize) -> Self {
+        match kind {
+            Kind::Str => Builder::Str(StringBuilder::with_capacity(capacity, capacity * 16)),
+            Kind::Timestamp => Builder::Ts(
+                TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"),
+            ),
+            Kind::Int32 => Builder::I32(Int32Builder::with_capacity(capacity)),
+            Kind::Bool => Builder::Bool(BooleanBuilder::with_capacity(capacity)),
+            Kind::Money => Builder::Money(
+                Decimal128Builder::with_capacity(capacity)
+                    .with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE)
+                    .expect("money precision and scale are valid"),
+            ),
+            Kind::IdList => Builder::Ids(IdListBuilder::default()),
+        }
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            Builder::Str(b) => b.append_null(),
+            Builder::Ts(b) => b.append_null(),
+            Builder::I32(b) => b.append_null(),
+            Builder::Bool(b) => b.append_null(),
+            Builder::Money(b) => b.append_null(),
+            Builder::Ids(b) => b.append_null(),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Str(b) => Arc::new(b.finish()),
+            Builder::Ts(b) => Arc::new(b.finish()),
+            Builder::I32(b) => Arc::new(b.finish()),
+            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Money(b) => Arc::new(b.finish()),
+            Builder::Ids(b) => b.finish(),
+        }
+    }
+}
+
+/// Builds `List<Struct<id: Utf8>>` for `administrativeUnitInfos`.
+struct IdListBuilder {
+    offsets: Vec<i32>,
+    ids: StringBuilder,
+    validity: NullBufferBuilder,
+}
+
+impl Default for IdListBuilder {
+    fn default() -> Self {
+        IdListBuilder {
+            offsets: Vec::new(),
+            ids: StringBuilder::new(),
+            validity: NullBufferBuilder::new(0),
+        }
+    }
+}
+
+impl IdListBuilder {
+    fn offsets_started(&mut self) {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+    }
+
+    fn append_null(&mut self) {
+        self.offsets_started();
+        self.offsets.push(*self.offsets.last().expect("started"));
+        self.validity.append_null();
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        self.offsets_started();
+        let ids = Arc::new(self.ids.finish()) as ArrayRef;
+        let items = StructArray::new(crate::table::id_struct_fields(), vec![ids], None);
+        let offsets = OffsetBuffer::new(std::mem::take(&mut self.offsets).into());
+        let nulls = self.validity.finish();
+        Arc::new(ListArray::new(
+            crate::table::id_list_item(),
+            offsets,
+            Arc::new(items),
+            nulls,
+        ))
+    }
+}
+
+impl Columns {
+    fn new(table: Table, batch_size: usize) -> Self {
+        let properties = table.properties();
+        let capacity = batch_size.min(DEFAULT_BATCH_SIZE);
+        Columns {
+            table,
+            schema: table.schema(),
+            properties,
+            builders: properties
+                .iter()
+                .map(|p| Builder::new(p.kind, capacity))
+                .collect(),
+            extra: StringBuilder::new(),
+            extra_buf: String::new(),
+            set_at: vec![0; properties.len()],
+            stamp: 0,
+            index: properties
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.graph_name, i))
+                .collect(),
+            last: 0,
+            batch_size,
+            in_batch: 0,
+            rows: 0,
+            batches: Vec::new(),
+            unknown: BTreeMap::new(),
+            current_id: None,
+        }
+    }
+
+    fn column_of(&mut self, key: &str) -> Option<usize> {
+        let guess = self.last.wrapping_add(1);
+        let i = if self
+            .properties
+            .get(guess)
+            .is_some_and(|p| p.graph_name == key)
+        {
+            guess
+        } else {
+            *self.index.get(key)?
+        };
+        self.last = i;
+        Some(i)
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.in_batch == 0 {
+            return Ok(());
+        }
+        let mut arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
+        arrays.push(Arc::new(self.extra.finish()));
+        self.batches
+            .push(RecordBatch::try_new(Arc::clone(&self.schema), arrays)?);
+        self.in_batch = 0;
+        Ok(())
+    }
+
+    fn finish(mut self, next_link: Option<String>) -> Result<DecodedPage> {
+        self.flush()?;
+        debug_assert_eq!(
+            self.schema.field(self.schema.fields().len() - 1).name(),
+            EXTRA_PROPERTIES
+        );
+        Ok(DecodedPage {
+            table: self.table,
+            batches: self.batches,
+            rows: self.rows,
+            next_link,
+            unknown_properties: self.unknown,
+        })
+    }
+}
+
+struct RowsSeed<'a> {
+    columns: Columns,
+    failure: &'a RefCell<Option<Failure>>,
+}
+
+impl<'de> DeserializeSeed<'de> for RowsSeed<'_> {
+    type Value = Columns;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowsSeed<'_> {
+    type Value = Columns;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("`value`: an array of call-log rows")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Columns, A::Error> {
+        while seq
+            .next_element_seed(RowSeed {
+                columns: &mut self.columns,
+                failure: self.failure,
+            })?
+            .is_some()
+        {
+            let c = &mut self.columns;
+            c.rows += 1;
+            c.in_batch += 1;
+            if c.in_batch >= c.batch_size {
+                c.flush().map_err(de::Error::custom)?;
+            }
+        }
+        Ok(self.columns)
+    }
+}
+
+struct RowSeed<'a> {
+    columns: &'a mut Columns,
+    failure: &'a RefCell<Option<Failure>>,
+}
+
+impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a call-log row (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let c = self.columns;
+        c.stamp += 1;
+        c.last = usize::MAX;
+        c.current_id = None;
+        c.extra_buf.clear();
+        let mut unknown_here = 0;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match c.column_of(&key) {
+                Some(i) => {
+                    let property = c.properties[i];
+                    let fail = |failure: &RefCell<Option<Failure>>, id: &Option<String>| {
+                        *failure.borrow_mut() = Some(Failure {
+                            row: c.rows,
+                            id: id.clone(),
+                            field: property.graph_name.to_owned(),
+                        });
+                    };
+                    if c.set_at[i] == c.stamp {
+                        fail(self.failure, &c.current_id);
+                        return Err(de::Error::custom("the property appears twice in the row"));
+                    }
+                    c.set_at[i] = c.stamp;
+                    let want_id = i == 0;
+                    let result = map.next_value_seed(ValueSeed {
+                        builder: &mut c.builders[i],
+                        kind: property.kind,
+                        id: if want_id {
+                            Some(&mut c.current_id)
+                        } else {
+                            None
+                        },
+                    });
+                    if let Err(e) = result {
+                        fail(self.failure, &c.current_id);
+                        return Err(e);
+                    }
+                }
+                None => {
+                    let raw: &RawValue = map.next_value()?;
+                    c.extra_buf.push(if unknown_here == 0 { '{' } else { ',' });
+                    // The key is re-encoded (it may have needed escapes); the value is kept verbatim.
+                    c.extra_buf
+                        .push_str(&serde_json::to_string(&*key).map_err(de::Error::custom)?);
+                    c.extra_buf.push(':');
+                    c.extra_buf.push_str(raw.get());
+                    unknown_here += 1;
+                    match c.unknown.get_mut(&*key) {
+                        Some(n) => *n += 1,
+                        None => {
+                            c.unknown.insert(key.into_owned(), 1);
+                        }
+                    }
+                }
+            }
+        }
+        for (i, builder) in c.builders.iter_mut().enumerate() {
+            if c.set_at[i] != c.stamp {
+                builder.append_null();
+            }
+        }
+        if unknown_here == 0 {
+            c.extra.append_null();
+        } else {
+            c.extra_buf.push('}');
+            c.extra.append_value(&c.extra_buf);
+        }
+        Ok(())
+    }
+}
+
+/// Appends one property value to its column.
+struct ValueSeed<'a> {
+    builder: &'a mut Builder,
+    kind: Kind,
+    /// Where to keep the row's `id`, for error messages.
+    id: Option<&'a mut Option<String>>,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        match self.kind {
+            Kind::Money => {
+                let raw = <&RawValue as serde::Deserialize>::deserialize(d)?;
+                let Builder::Money(b) = self.builder else {
+                    unreachable!("money column")
+                };
+                let text = raw.get();
+                if text == "null" {
+                    b.append_null();
+                    return Ok(());
+                }
+                // Some serialisers quote Edm.Decimal; accept both forms.
+                let digits = text.strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+                if let Some(digits) = digits
+                    && digits.is_empty()
+                {
+                    b.append_null();
+                    return Ok(());
+                }
+                let value = parse_decimal(digits.unwrap_or(text), MONEY_PRECISION, MONEY_SCALE)
+                    .map_err(de::Error::custom)?;
+                b.append_value(value);
+                Ok(())
+            }
+            Kind::IdList => d.deserialize_any(IdListVisitor(self.builder)),
+            _ => d.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(match self.kind {
+            Kind::Str => "a string or null",
+            Kind::Timestamp => "a date-time string or null",
+            Kind::Int32 => "a 32-bit integer or null",
+            Kind::Bool => "true, false or null",
+            Kind::Money => "a decimal number or null",
+            Kind::IdList => "an array of {\"id\": …} objects or null",
+        })
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.builder.append_null();
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        match self.builder {
+            Builder::Str(b) => {
+                b.append_value(v);
+                if let Some(id) = self.id {
+                    *id = Some(v.to_owned());
+                }
+                Ok(())
+            }
+            Builder::Ts(b) => {
+                b.append_option(parse_timestamp_micros(v).map_err(E::custom)?);
+                Ok(())
+            }
+            _ => Err(E::invalid_type(de::Unexpected::Str(v), &self)),
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        match self.builder {
+            Builder::I32(b) => {
+                let v = i32::try_from(v)
+                    .map_err(|_| E::custom(format!("{v} does not fit a 32-bit integer")))?;
+                b.append_value(v);
+                Ok(())
+            }
+            _ => Err(E::invalid_type(de::Unexpected::Signed(v), &self)),
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        match self.builder {
+            Builder::I32(_) => match i64::try_from(v) {
+                Ok(v) => self.visit_i64(v),
+                Err(_) => Err(E::custom(format!("{v} does not fit a 32-bit integer"))),
+            },
+            _ => Err(E::invalid_type(de::Unexpected::Unsigned(v), &self)),
+        }
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        match self.builder {
+            Builder::Bool(b) => {
+                b.append_value(v);
+                Ok(())
+            }
+            _ => Err(E::invalid_type(de::Unexpected::Bool(v), &self)),
+        }
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        Err(E::invalid_type(de::Unexpected::Float(v), &self))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<(), A::Error> {
+        Err(de::Error::invalid_type(de::Unexpected::Seq, &self))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
+        Err(de::Error::invalid_type(de::Unexpected::Map, &self))
+    }
+}
+
+/// `administrativeUnitInfos`: `[{"id": "…"}, …]` or null.
+struct IdListVisitor<'a>(&'a mut Builder);
+
+impl<'de> Visitor<'de> for IdListVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of {\"id\": …} objects or null")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.append_null();
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        #[derive(serde::Deserialize)]
+        struct Item<'a> {
+            #[serde(borrow)]
+            id: Option<std::borrow::Cow<'a, str>>,
+        }
+        let Builder::Ids(b) = self.0 else {
+            unreachable!("id list column")
+        };
+        b.offsets_started();
+        let mut n = 0i32;
+        while let Some(item) = seq.next_element::<Option<Item<'de>>>()? {
+            b.ids.append_option(item.and_then(|i| i.id));
+            n += 1;
+        }
+        let last = *b.offsets.last().expect("started");
+        b.offsets.push(last + n);
+        b.validity.append_non_null();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,353 @@
+use arrow::array::{
+    Array, AsArray, BooleanArray, Decimal128Array, Int32Array, ListArray, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow::compute::concat_batches;
+use arrow::datatypes::{Decimal128Type, Int32Type, TimestampMicrosecondType};
+use serde_json::json;
+
+use super::*;
+
+const PSTN_CONTEXT: &str = "https://graph.microsoft.com/beta/$metadata#Collection(microsoft.graph.callRecords.pstnCallLogRow)";
+const DR_CONTEXT: &str = "https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.callRecords.directRoutingLogRow)";
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../data/samples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn one(batch: &RecordBatch, col: &str) -> ArrayRef {
+    Arc::clone(
+        batch
+            .column_by_name(col)
+            .unwrap_or_else(|| panic!("no column {col}")),
+    )
+}
+
+fn micros(s: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .timestamp_micros()
+}
+
+#[test]
+fn pstn_sample_decodes_every_property() {
+    let page = PageDecoder::new()
+        .decode(&sample("pstn-beta-page.json"))
+        .unwrap();
+    assert_eq!(page.table, Table::PstnCalls);
+    assert_eq!(page.rows, 1);
+    assert!(page.unknown_properties.is_empty());
+    assert_eq!(
+        page.next_link.as_deref(),
+        Some(
+            "https://graph.microsoft.com/beta/communications/callRecords/getPstnCalls(from=2019-11-01,to=2019-12-01)?$skip=1000"
+        )
+    );
+    let b = &page.batches[0];
+    let s = |c| one(b, c).as_string::<i32>().value(0).to_owned();
+    assert_eq!(s("id"), "9c4984c7-6c3c-427d-a30c-bd0b2eacee90");
+    assert_eq!(s("user_principal_name"), "richard.malk@contoso.com");
+    assert_eq!(s("client_public_ip_v6_address"), "1234:fd2:5621:1:89::4500");
+    assert_eq!(s("call_duration_source"), "microsoft");
+    let start = one(b, "start_date_time");
+    let start = start.as_primitive::<TimestampMicrosecondType>();
+    // 7 fractional digits: truncated to the microsecond.
+    assert_eq!(start.value(0), micros("2019-11-01T00:00:08.258993Z"));
+    assert_eq!(one(b, "duration").as_primitive::<Int32Type>().value(0), 219);
+    let charge = one(b, "charge");
+    let charge = charge.as_primitive::<Decimal128Type>();
+    assert_eq!(charge.value(0), 0);
+    assert_eq!(charge.data_type(), &DataType::Decimal128(18, 6));
+    assert!(one(b, "destination_context").is_null(0));
+    let units = one(b, "administrative_unit_infos");
+    let units = units.as_any().downcast_ref::<ListArray>().unwrap();
+    let ids = units.value(0);
+    let ids = ids.as_struct().column(0).as_string::<i32>().clone();
+    assert_eq!(
+        ids.iter().collect::<Vec<_>>(),
+        vec![
+            Some("639b616c-f164-4a6f-a933-24936b8eb210"),
+            Some("cc6ea167-4e92-4c2d-9391-85791e978006")
+        ]
+    );
+    assert!(one(b, EXTRA_PROPERTIES).is_null(0));
+}
+
+use arrow::datatypes::DataType;
+
+#[test]
+fn direct_routing_sample_maps_min_date_to_null() {
+    let page = PageDecoder::new()
+        .decode(&sample("direct-routing-v1-page.json"))
+        .unwrap();
+    assert_eq!(page.table, Table::DirectRoutingCalls);
+    let b = &page.batches[0];
+    assert!(
+        one(b, "failure_date_time").is_null(0),
+        "0001-01-01T00:00:00Z must be null"
+    );
+    let invite = one(b, "invite_date_time");
+    assert_eq!(
+        invite.as_primitive::<TimestampMicrosecondType>().value(0),
+        micros("2019-11-01T00:00:21.949Z")
+    );
+    let ok = one(b, "successful_call");
+    assert!(ok.as_any().downcast_ref::<BooleanArray>().unwrap().value(0));
+    assert_eq!(
+        one(b, "call_end_sub_reason")
+            .as_primitive::<Int32Type>()
+            .value(0),
+        540000
+    );
+    // v1.0 page: beta columns exist and are null.
+    assert!(one(b, "user_country_code").is_null(0));
+    assert!(one(b, "administrative_unit_infos").is_null(0));
+    assert_eq!(
+        page.next_link.as_deref(),
+        Some(
+            "https://graph.microsoft.com/v1.0/communications/callRecords/getDirectRoutingCalls(fromDateTime=2019-11-01,toDateTime=2019-12-01)?$skip=1000"
+        )
+    );
+}
+
+/// A deterministic page of `n` PSTN rows with varied shapes: key orders, nulls, missing keys,
+/// escaped strings, quoted money, admin units.
+fn generated_pstn_page(n: usize, value_first: bool) -> (Vec<u8>, Vec<serde_json::Value>) {
+    let mut rows = Vec::new();
+    let currencies = ["USD", "EUR", "GBP"];
+    for i in 0..n {
+        let mut row = json!({
+            "id": format!("id-{i:05}"),
+            "callId": format!("call-{}", i / 3),
+            "userId": if i % 7 == 0 { json!(null) } else { json!(format!("user-{}", i % 13)) },
+            "userDisplayName": format!("Zoë \"{i}\" Ünal\u{1F4DE}"),
+            "startDateTime": format!("2026-11-{:02}T{:02}:{:02}:07.{:07}Z", 1 + i % 3, i % 24, i % 60, i * 7919 % 10_000_000),
+            "endDateTime": "0001-01-01T00:00:00Z",
+            "duration": i as i64 * 3,
+            "charge": if i % 5 == 0 { json!(format!("{}.{:04}", i, i % 10_000)) } else { serde_json::from_str::<serde_json::Value>(&format!("{}.{:02}", i % 100, i % 100)).unwrap() },
+            "connectionCharge": if i % 4 == 0 { json!(null) } else { json!(0) },
+            "currency": currencies[i % 3],
+            "administrativeUnitInfos": if i % 2 == 0 { json!([{"id": format!("au-{i}")}, {"id": null}]) } else { json!([]) },
+        });
+        if i % 11 == 0 {
+            row.as_object_mut()
+                .unwrap()
+                .insert("brandNewProperty".into(), json!({"nested": [i]}));
+        }
+        if i % 6 == 0 {
+            row.as_object_mut().unwrap().remove("currency");
+        }
+        rows.push(row);
+    }
+    let value = serde_json::Value::Array(rows.clone());
+    let text = if value_first {
+        format!(
+            r#"{{"value":{},"@odata.count":{n},"@odata.context":"{PSTN_CONTEXT}"}}"#,
+            serde_json::to_string_pretty(&value).unwrap()
+        )
+    } else {
+        format!(
+            r#"{{"@odata.context":"{PSTN_CONTEXT}","@odata.count":{n},"@odata.nextLink":"https://graph.microsoft.com/next?$skip=1","value":{}}}"#,
+            serde_json::to_string(&value).unwrap()
+        )
+    };
+    (text.into_bytes(), rows)
+}
+
+#[test]
+fn generated_pages_decode_the_same_at_every_batch_size_and_key_order() {
+    let n = 257;
+    let (page, rows) = generated_pstn_page(n, false);
+    let (page_value_first, _) = generated_pstn_page(n, true);
+    let reference = PageDecoder::new().decode(&page).unwrap();
+    let reference = concat_batches(&Table::PstnCalls.schema(), &reference.batches).unwrap();
+    assert_eq!(reference.num_rows(), n);
+    for batch_size in [1, 2, 7, 64, 256, 257, 1000] {
+        for bytes in [&page, &page_value_first] {
+            let decoded = PageDecoder::new()
+                .with_batch_size(batch_size)
+                .decode(bytes)
+                .unwrap();
+            assert_eq!(decoded.rows, n);
+            assert_eq!(decoded.batches.len(), n.div_ceil(batch_size));
+            assert!(decoded.batches.iter().all(|b| b.num_rows() <= batch_size));
+            let all = concat_batches(&Table::PstnCalls.schema(), &decoded.batches).unwrap();
+            for (i, field) in reference.schema().fields().iter().enumerate() {
+                if field.name() == EXTRA_PROPERTIES {
+                    // Unknown values are kept verbatim, so the pretty page keeps its whitespace:
+                    // compare them as JSON.
+                    let as_json = |b: &RecordBatch| -> Vec<Option<serde_json::Value>> {
+                        b.column(i)
+                            .as_string::<i32>()
+                            .iter()
+                            .map(|v| v.map(|v| serde_json::from_str(v).unwrap()))
+                            .collect()
+                    };
+                    assert_eq!(
+                        as_json(&all),
+                        as_json(&reference),
+                        "batch size {batch_size}"
+                    );
+                    continue;
+                }
+                assert!(
+                    all.column(i).to_data() == reference.column(i).to_data(),
+                    "batch size {batch_size}, column {}",
+                    field.name()
+                );
+            }
+            assert_eq!(
+                decoded.unknown_properties.get("brandNewProperty"),
+                Some(&(n as u64).div_ceil(11))
+            );
+        }
+    }
+    // Spot-check values against the JSON we generated.
+    let ids = one(&reference, "id");
+    let ids = ids.as_any().downcast_ref::<StringArray>().unwrap();
+    let charge = one(&reference, "charge");
+    let charge = charge.as_any().downcast_ref::<Decimal128Array>().unwrap();
+    let names = one(&reference, "user_display_name");
+    let names = names.as_any().downcast_ref::<StringArray>().unwrap();
+    let duration = one(&reference, "duration");
+    let duration = duration.as_any().downcast_ref::<Int32Array>().unwrap();
+    let currency = one(&reference, "currency");
+    let start = one(&reference, "start_date_time");
+    let start = start
+        .as_any()
+        .downcast_ref::<TimestampMicrosecondArray>()
+        .unwrap();
+    let extra = one(&reference, EXTRA_PROPERTIES);
+    let extra = extra.as_any().downcast_ref::<StringArray>().unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(ids.value(i), row["id"].as_str().unwrap());
+        assert_eq!(names.value(i), row["userDisplayName"].as_str().unwrap());
+        assert_eq!(duration.value(i) as i64, row["duration"].as_i64().unwrap());
+        let charge_text = match &row["charge"] {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        assert_eq!(
+            charge.value(i),
+            parse_decimal(&charge_text, 18, 6).unwrap(),
+            "row {i}"
+        );
+        assert_eq!(currency.is_null(i), row.get("currency").is_none());
+        let text = row["startDateTime"].as_str().unwrap();
+        // 7 fractional digits: the 100 ns digit is truncated.
+        let expected = micros(&format!("{}Z", &text[..text.len() - 2]));
+        assert_eq!(start.value(i), expected, "row {i}");
+        if i % 11 == 0 {
+            let kept: serde_json::Value = serde_json::from_str(extra.value(i)).unwrap();
+            assert_eq!(kept, json!({"brandNewProperty": {"nested": [i]}}));
+        } else {
+            assert!(extra.is_null(i));
+        }
+    }
+}
+
+fn field_error(page: &str) -> Error {
+    PageDecoder::new()
+        .decode(page.as_bytes())
+        .expect_err("must fail")
+}
+
+fn pstn_page(rows: &str) -> String {
+    format!(r#"{{"@odata.context":"{PSTN_CONTEXT}","value":[{rows}]}}"#)
+}
+
+#[test]
+fn bad_input_names_the_row_id_and_field() {
+    let e = field_error(&pstn_page(
+        r#"{"id":"a","duration":5},{"id":"b","duration":"five"}"#,
+    ));
+    match &e {
+        Error::Field {
+            row,
+            id,
+            field,
+            message,
+        } => {
+            assert_eq!(
+                (*row, id.as_deref(), field.as_str()),
+                (1, Some("b"), "duration")
+            );
+            assert!(message.contains("five"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        e.to_string(),
+        "row 1 (id b) field `duration`: invalid type: string \"five\", expected a 32-bit integer or null"
+    );
+
+    let e = field_error(&pstn_page(r#"{"id":"c","charge":0.1234567}"#));
+    assert!(
+        matches!(&e, Error::Field { row: 0, field, message, .. } if field == "charge" && message.contains("more than 6 decimal places")),
+        "{e}"
+    );
+    let e = field_error(&pstn_page(r#"{"id":"c","charge":1234567890123.5}"#));
+    assert!(e.to_string().contains("integer digits"), "{e}");
+    let e = field_error(&pstn_page(r#"{"id":"d","startDateTime":"yesterday"}"#));
+    assert!(e.to_string().contains("field `startDateTime`"), "{e}");
+    let e = field_error(&pstn_page(r#"{"duration":3000000000}"#));
+    assert_eq!(
+        e.to_string(),
+        "row 0 field `duration`: 3000000000 does not fit a 32-bit integer"
+    );
+    let e = field_error(&pstn_page(r#"{"id":"e","id":"f"}"#));
+    assert!(e.to_string().contains("appears twice"), "{e}");
+    let e = field_error(&pstn_page(r#"{"id":"g","duration":1.5}"#));
+    assert!(e.to_string().contains("floating point"), "{e}");
+    let e = field_error(&pstn_page(r#"{"id":"h","administrativeUnitInfos":"x"}"#));
+    assert!(e.to_string().contains("administrativeUnitInfos"), "{e}");
+}
+
+#[test]
+fn malformed_pages_are_refused() {
+    let e = field_error(r#"{"@odata.context":"x","value":[{"id":"a",}]}"#);
+    assert!(matches!(e, Error::Json { line: 1, .. }), "{e}");
+    let e = field_error(&format!(
+        r#"{{"@odata.context":"{PSTN_CONTEXT}","value":[{{"id":"a"}}"#
+    ));
+    assert!(matches!(e, Error::Json { .. }), "truncated page: {e}");
+    let e = field_error(&format!(r#"{{"@odata.context":"{PSTN_CONTEXT}"}}"#));
+    assert!(matches!(e, Error::MissingValue), "{e}");
+    let e = field_error(
+        r#"{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users","value":[]}"#,
+    );
+    assert!(matches!(e, Error::UnknownTable { context: Some(_) }), "{e}");
+    let e = field_error(r#"{"value":[]}"#);
+    assert!(e.to_string().contains("--table"), "{e}");
+    let e = PageDecoder::new()
+        .with_table(Some(Table::PstnCalls))
+        .decode(format!(r#"{{"@odata.context":"{DR_CONTEXT}","value":[]}}"#).as_bytes())
+        .unwrap_err();
+    assert!(matches!(e, Error::TableMismatch { .. }), "{e}");
+    let e = field_error(&pstn_page("[1]"));
+    assert!(
+        matches!(e, Error::Field { row: 0, .. } | Error::Json { .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn table_hint_decodes_pages_without_context() {
+    let page =
+        br#"{"value":[{"id":"a","successfulCall":false,"inviteDateTime":"2026-11-01T00:00:00Z"}]}"#;
+    let decoded = PageDecoder::new()
+        .with_table(Some(Table::DirectRoutingCalls))
+        .decode(page)
+        .unwrap();
+    assert_eq!(decoded.table, Table::DirectRoutingCalls);
+    assert_eq!(decoded.rows, 1);
+    let empty = PageDecoder::new()
+        .with_table(Some(Table::PstnCalls))
+        .decode(br#"{"value":[]}"#)
+        .unwrap();
+    assert_eq!((empty.rows, empty.batches.len()), (0, 0));
+}

@@ -1,0 +1,248 @@
+//! Exact parsers for the two scalar shapes that cost the most: OData date-times and decimal money.
+//!
+//! Both are hand-written because they run once per field per row: a general date parser or a float
+//! round trip would be slower, and a float would not be exact.
+
+/// `0001-01-01T00:00:00Z` in microseconds since the epoch: Graph's "no value" for a date-time.
+const MIN_DATE_MICROS: i64 = -62_135_596_800_000_000;
+
+/// Parses an OData `DateTimeOffset` literal (`2019-11-01T00:00:08.2589935Z`, or with a `+hh:mm`
+/// offset) into UTC microseconds since the epoch.
+///
+/// Fractions longer than 6 digits (Graph sends 7) are truncated to the microsecond.
+/// `0001-01-01T00:00:00Z` gives `Ok(None)`.
+pub fn parse_timestamp_micros(s: &str) -> Result<Option<i64>, String> {
+    let b = s.as_bytes();
+    let bad = || format!("`{s}` is not a date-time like 2026-11-01T09:30:00.1234567Z");
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
+        return Err(bad());
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return Err(bad());
+    }
+    let num = |range: std::ops::Range<usize>| -> Result<i64, String> {
+        let mut v = 0i64;
+        for &c in &b[range] {
+            if !c.is_ascii_digit() {
+                return Err(bad());
+            }
+            v = v * 10 + i64::from(c - b'0');
+        }
+        Ok(v)
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return Err(bad());
+    }
+    let mut i = 19;
+    let mut micros = 0i64;
+    if b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if i - start < 6 {
+                micros = micros * 10 + i64::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 {
+            return Err(bad());
+        }
+        for _ in digits..6 {
+            micros *= 10;
+        }
+    }
+    let offset_secs = match b.get(i..) {
+        Some([b'Z' | b'z']) => 0,
+        Some([sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]) => {
+            let digits = [*h1, *h2, *m1, *m2];
+            if !digits.iter().all(u8::is_ascii_digit) {
+                return Err(bad());
+            }
+            let h = i64::from((h1 - b'0') * 10 + (h2 - b'0'));
+            let m = i64::from((m1 - b'0') * 10 + (m2 - b'0'));
+            let secs = h * 3600 + m * 60;
+            if *sign == b'+' { secs } else { -secs }
+        }
+        _ => return Err(bad()),
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    let value = secs * 1_000_000 + micros;
+    Ok((value != MIN_DATE_MICROS).then_some(value))
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses a JSON number's text (`0.00`, `-1.2345`, `12`, `1.5E-3`) into an integer scaled by
+/// `10^scale`, exactly. Fails if a non-zero digit would be lost or the value needs more than
+/// `precision` digits.
+pub fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128, String> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let negative = b.first() == Some(&b'-');
+    if negative || b.first() == Some(&b'+') {
+        i += 1;
+    }
+    // Digits of the significand without the point, and how many came after it.
+    let mut digits: Vec<u8> = Vec::with_capacity(24);
+    let mut fraction_digits: i64 = 0;
+    let mut seen_point = false;
+    let mut any_digit = false;
+    while i < b.len() {
+        match b[i] {
+            c @ b'0'..=b'9' => {
+                any_digit = true;
+                if !(digits.is_empty() && c == b'0') {
+                    digits.push(c - b'0');
+                }
+                if seen_point {
+                    fraction_digits += 1;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            b'e' | b'E' => break,
+            _ => return Err(format!("`{text}` is not a decimal number")),
+        }
+        i += 1;
+    }
+    if !any_digit {
+        return Err(format!("`{text}` is not a decimal number"));
+    }
+    let mut exponent: i64 = 0;
+    if i < b.len() {
+        exponent = text[i + 1..]
+            .parse::<i64>()
+            .map_err(|_| format!("`{text}` is not a decimal number"))?;
+    }
+    // value = digits × 10^(exponent − fraction_digits); we want value × 10^scale.
+    let shift = exponent - fraction_digits + i64::from(scale);
+    let limit = 10i128.pow(u32::from(precision));
+    let kept = usize::try_from(digits.len() as i64 + shift.min(0)).unwrap_or(0);
+    if digits[kept.min(digits.len())..].iter().any(|&d| d != 0) {
+        return Err(format!(
+            "`{text}` has more than {scale} decimal places: it cannot be stored exactly"
+        ));
+    }
+    let mut value: i128 = 0;
+    for &d in &digits[..kept.min(digits.len())] {
+        value = value * 10 + i128::from(d);
+        if value >= limit {
+            return Err(too_many_digits(text, precision, scale));
+        }
+    }
+    if value != 0 {
+        for _ in 0..shift.max(0) {
+            value *= 10;
+            if value >= limit {
+                return Err(too_many_digits(text, precision, scale));
+            }
+        }
+    }
+    Ok(if negative { -value } else { value })
+}
+
+fn too_many_digits(text: &str, precision: u8, scale: i8) -> String {
+    format!(
+        "`{text}` has more than {} integer digits: it does not fit decimal({precision},{scale})",
+        i16::from(precision) - i16::from(scale)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Option<i64> {
+        parse_timestamp_micros(s).unwrap()
+    }
+
+    #[test]
+    fn timestamps_agree_with_chrono() {
+        for s in [
+            "2019-11-01T00:00:08.2589935Z",
+            "2019-11-01T00:00:25.105Z",
+            "2026-11-27T23:59:59.9999999Z",
+            "2024-02-29T12:00:00Z",
+            "1969-12-31T23:59:59.5Z",
+            "2026-03-01T01:30:00.123456+02:00",
+            "2026-03-01T01:30:00-05:30",
+        ] {
+            let expected = chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .timestamp_micros();
+            assert_eq!(ts(s), Some(expected), "{s}");
+        }
+    }
+
+    #[test]
+    fn min_date_is_null_and_garbage_is_refused() {
+        assert_eq!(ts("0001-01-01T00:00:00Z"), None);
+        for bad in [
+            "",
+            "2019-11-01",
+            "2019-11-01 00:00:00Z",
+            "2019-13-01T00:00:00Z",
+            "2019-02-30T00:00:00Z",
+            "2019-11-01T00:00:00",
+            "2019-11-01T00:00:00.Z",
+            "2019-11-01T00:00:00Zjunk",
+        ] {
+            assert!(parse_timestamp_micros(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn decimals_are_exact() {
+        let d = |s| parse_decimal(s, 18, 6);
+        assert_eq!(d("0"), Ok(0));
+        assert_eq!(d("0.00"), Ok(0));
+        assert_eq!(d("1.2345"), Ok(1_234_500));
+        assert_eq!(d("-0.05"), Ok(-50_000));
+        assert_eq!(d("0.1"), Ok(100_000));
+        assert_eq!(d("123456789012.123456"), Ok(123_456_789_012_123_456));
+        assert_eq!(d("1.5E-3"), Ok(1_500));
+        assert_eq!(d("2e2"), Ok(200_000_000));
+        assert_eq!(
+            d("0.1234560000"),
+            Ok(123_456),
+            "trailing zeros lose nothing"
+        );
+        assert!(d("0.1234567").unwrap_err().contains("decimal places"));
+        assert!(d("1234567890123").unwrap_err().contains("integer digits"));
+        assert!(d("1e-7").is_err());
+        for bad in ["", "-", ".", "1.2.3", "abc", "1e", "0x10"] {
+            assert!(d(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

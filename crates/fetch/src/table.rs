@@ -1,0 +1,345 @@
+//! The lake tables: which Graph function feeds each, and its exact Arrow schema.
+
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+
+/// Precision of every money column: 12 integer digits and [`MONEY_SCALE`] fractional digits.
+pub const MONEY_PRECISION: u8 = 18;
+/// Scale of every money column. A value with more non-zero fractional digits is refused, never rounded.
+pub const MONEY_SCALE: i8 = 6;
+/// The column that keeps row properties the schema does not know, as a JSON object text.
+pub const EXTRA_PROPERTIES: &str = "extra_properties";
+
+/// What a Graph property is decoded into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `Edm.String` (and enums such as `callDurationSource`): Utf8.
+    Str,
+    /// `Edm.DateTimeOffset`: Timestamp(µs, UTC); `0001-01-01T00:00:00Z` is null.
+    Timestamp,
+    /// `Edm.Int32`.
+    Int32,
+    /// `Edm.Boolean`.
+    Bool,
+    /// `Edm.Decimal` money: Decimal128([`MONEY_PRECISION`], [`MONEY_SCALE`]).
+    Money,
+    /// `Collection(administrativeUnitInfo)`: List<Struct<id: Utf8>>.
+    IdList,
+}
+
+/// One Graph property of a row type.
+#[derive(Debug, Clone, Copy)]
+pub struct Property {
+    /// The Graph (camelCase) name.
+    pub graph_name: &'static str,
+    /// What it decodes into.
+    pub kind: Kind,
+    /// Whether only the beta API returns it.
+    pub beta: bool,
+}
+
+const fn p(graph_name: &'static str, kind: Kind) -> Property {
+    Property {
+        graph_name,
+        kind,
+        beta: false,
+    }
+}
+
+const fn beta(graph_name: &'static str, kind: Kind) -> Property {
+    Property {
+        graph_name,
+        kind,
+        beta: true,
+    }
+}
+
+use Kind::*;
+
+/// `microsoft.graph.callRecords.pstnCallLogRow`, v1.0 then beta properties.
+const PSTN: &[Property] = &[
+    p("id", Str),
+    p("callId", Str),
+    p("userId", Str),
+    p("userPrincipalName", Str),
+    p("userDisplayName", Str),
+    p("startDateTime", Timestamp),
+    p("endDateTime", Timestamp),
+    p("duration", Int32),
+    p("charge", Money),
+    p("connectionCharge", Money),
+    p("currency", Str),
+    p("callType", Str),
+    p("calleeNumber", Str),
+    p("callerNumber", Str),
+    p("usageCountryCode", Str),
+    p("tenantCountryCode", Str),
+    p("destinationContext", Str),
+    p("destinationName", Str),
+    p("conferenceId", Str),
+    p("licenseCapability", Str),
+    p("inventoryType", Str),
+    p("operator", Str),
+    p("callDurationSource", Str),
+    beta("otherPartyCountryCode", Str),
+    beta("administrativeUnitInfos", IdList),
+    beta("clientLocalIpV4Address", Str),
+    beta("clientLocalIpV6Address", Str),
+    beta("clientPublicIpV4Address", Str),
+    beta("clientPublicIpV6Address", Str),
+];
+
+/// `microsoft.graph.callRecords.directRoutingLogRow`, v1.0 then beta properties.
+const DIRECT_ROUTING: &[Property] = &[
+    p("id", Str),
+    p("correlationId", Str),
+    p("userId", Str),
+    p("userPrincipalName", Str),
+    p("userDisplayName", Str),
+    p("startDateTime", Timestamp),
+    p("inviteDateTime", Timestamp),
+    p("failureDateTime", Timestamp),
+    p("endDateTime", Timestamp),
+    p("duration", Int32),
+    p("callType", Str),
+    p("successfulCall", Bool),
+    p("callerNumber", Str),
+    p("calleeNumber", Str),
+    p("mediaPathLocation", Str),
+    p("signalingLocation", Str),
+    p("finalSipCode", Int32),
+    p("finalSipCodePhrase", Str),
+    p("callEndSubReason", Int32),
+    p("trunkFullyQualifiedDomainName", Str),
+    p("mediaBypassEnabled", Bool),
+    beta("transferorCorrelationId", Str),
+    beta("userCountryCode", Str),
+    beta("otherPartyCountryCode", Str),
+    beta("administrativeUnitInfos", IdList),
+];
+
+/// A lake table fed by one Graph call-log function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// `getPstnCalls`: Calling Plan and Operator Connect calls.
+    PstnCalls,
+    /// `getDirectRoutingCalls`: calls through the customer's own SBCs.
+    DirectRoutingCalls,
+}
+
+impl Table {
+    /// Every table, in a stable order.
+    pub const ALL: [Table; 2] = [Table::PstnCalls, Table::DirectRoutingCalls];
+
+    /// The lake table name (`pstn_calls`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::PstnCalls => "pstn_calls",
+            Table::DirectRoutingCalls => "direct_routing_calls",
+        }
+    }
+
+    /// The table with this lake name.
+    pub fn from_name(name: &str) -> Option<Table> {
+        Table::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The Graph function that returns this table's rows (`getPstnCalls`).
+    pub fn graph_function(self) -> &'static str {
+        match self {
+            Table::PstnCalls => "getPstnCalls",
+            Table::DirectRoutingCalls => "getDirectRoutingCalls",
+        }
+    }
+
+    /// The Graph row type (`pstnCallLogRow`).
+    pub fn row_type(self) -> &'static str {
+        match self {
+            Table::PstnCalls => "pstnCallLogRow",
+            Table::DirectRoutingCalls => "directRoutingLogRow",
+        }
+    }
+
+    /// The table an `@odata.context` URL describes
+    /// (`…/$metadata#Collection(microsoft.graph.callRecords.pstnCallLogRow)`).
+    pub fn from_odata_context(context: &str) -> Option<Table> {
+        let fragment = context.rsplit_once('#').map_or(context, |(_, f)| f);
+        Table::ALL
+            .into_iter()
+            .find(|t| fragment.contains(&format!("callRecords.{})", t.row_type())))
+    }
+
+    /// The Graph properties of a row, in schema order.
+    pub fn properties(self) -> &'static [Property] {
+        match self {
+            Table::PstnCalls => PSTN,
+            Table::DirectRoutingCalls => DIRECT_ROUTING,
+        }
+    }
+
+    /// Timestamp columns whose UTC date places a row in its `call_date` partition, first non-null wins.
+    pub fn partition_columns(self) -> &'static [&'static str] {
+        match self {
+            Table::PstnCalls => &["start_date_time"],
+            // Direct Routing failures may have no start time: they are placed by their invite time.
+            Table::DirectRoutingCalls => &["start_date_time", "invite_date_time"],
+        }
+    }
+
+    /// The exact Arrow schema of a decoded page (the lake files add nothing: `call_date` is the
+    /// Hive partition directory).
+    pub fn schema(self) -> SchemaRef {
+        static PSTN_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| build_schema(PSTN));
+        static DR_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| build_schema(DIRECT_ROUTING));
+        match self {
+            Table::PstnCalls => Arc::clone(&PSTN_SCHEMA),
+            Table::DirectRoutingCalls => Arc::clone(&DR_SCHEMA),
+        }
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Table {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Table::from_name(s).ok_or_else(|| {
+            format!("unknown table `{s}`: expected one of pstn_calls, direct_routing_calls")
+        })
+    }
+}
+
+/// The fields of an `administrativeUnitInfos` list item.
+pub(crate) fn id_struct_fields() -> Fields {
+    Fields::from(vec![Field::new("id", DataType::Utf8, true)])
+}
+
+/// The item field of an `administrativeUnitInfos` list.
+pub(crate) fn id_list_item() -> Arc<Field> {
+    Arc::new(Field::new(
+        "item",
+        DataType::Struct(id_struct_fields()),
+        true,
+    ))
+}
+
+/// The Arrow type of a property kind.
+pub fn data_type(kind: Kind) -> DataType {
+    match kind {
+        Str => DataType::Utf8,
+        Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        Int32 => DataType::Int32,
+        Bool => DataType::Boolean,
+        Money => DataType::Decimal128(MONEY_PRECISION, MONEY_SCALE),
+        IdList => DataType::List(id_list_item()),
+    }
+}
+
+fn build_schema(properties: &[Property]) -> SchemaRef {
+    let mut fields: Vec<Field> = properties
+        .iter()
+        .map(|p| Field::new(snake_case(p.graph_name), data_type(p.kind), true))
+        .collect();
+    fields.push(Field::new(EXTRA_PROPERTIES, DataType::Utf8, true));
+    Arc::new(Schema::new(fields))
+}
+
+/// Graph's camelCase property name turned snake_case mechanically:
+/// `clientPublicIpV4Address` → `client_public_ip_v4_address`.
+pub fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let chars: Vec<char> = name.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev = i.checked_sub(1).map(|j| chars[j]);
+            let next = chars.get(i + 1).copied();
+            let boundary = match prev {
+                None => false,
+                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                // An acronym ends where an uppercase letter is followed by a lowercase one: `IPAddr`.
+                Some(p) if p.is_ascii_uppercase() => next.is_some_and(|n| n.is_ascii_lowercase()),
+                _ => false,
+            };
+            if boundary {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            // Digits stay with their letter: `ip_v4`, not `ip_v_4`.
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_names() {
+        for (camel, snake) in [
+            ("id", "id"),
+            ("startDateTime", "start_date_time"),
+            ("clientPublicIpV4Address", "client_public_ip_v4_address"),
+            ("clientLocalIpV6Address", "client_local_ip_v6_address"),
+            (
+                "trunkFullyQualifiedDomainName",
+                "trunk_fully_qualified_domain_name",
+            ),
+            ("administrativeUnitInfos", "administrative_unit_infos"),
+            ("finalSipCodePhrase", "final_sip_code_phrase"),
+        ] {
+            assert_eq!(snake_case(camel), snake, "{camel}");
+        }
+    }
+
+    #[test]
+    fn schemas_cover_every_property_with_exact_types() {
+        let pstn = Table::PstnCalls.schema();
+        assert_eq!(pstn.fields().len(), 29 + 1);
+        assert_eq!(
+            pstn.field_with_name("charge").unwrap().data_type(),
+            &DataType::Decimal128(18, 6)
+        );
+        assert_eq!(
+            pstn.field_with_name("start_date_time").unwrap().data_type(),
+            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+        );
+        assert!(matches!(
+            pstn.field_with_name("administrative_unit_infos")
+                .unwrap()
+                .data_type(),
+            DataType::List(_)
+        ));
+        let dr = Table::DirectRoutingCalls.schema();
+        assert_eq!(dr.fields().len(), 25 + 1);
+        assert_eq!(
+            dr.field_with_name("successful_call").unwrap().data_type(),
+            &DataType::Boolean
+        );
+        assert!(dr.fields().iter().all(|f| f.is_nullable()));
+    }
+
+    #[test]
+    fn table_from_context() {
+        let ctx = "https://graph.microsoft.com/beta/$metadata#Collection(microsoft.graph.callRecords.pstnCallLogRow)";
+        assert_eq!(Table::from_odata_context(ctx), Some(Table::PstnCalls));
+        let ctx = "https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.callRecords.directRoutingLogRow)";
+        assert_eq!(
+            Table::from_odata_context(ctx),
+            Some(Table::DirectRoutingCalls)
+        );
+        assert_eq!(
+            Table::from_odata_context("https://graph.microsoft.com/v1.0/$metadata#users"),
+            None
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! When each row happens. Row `i` of a day gets a time in its own stratum of the day's call
+//! distribution (busy office hours, quiet nights), so times are sorted by index and any row's
+//! time is computed without generating the others: selecting a range is a binary search.
+
+use crate::json::{TICKS_PER_DAY, TICKS_PER_MS};
+use crate::rng::hash;
+use crate::tenant::Function;
+
+/// Rows of one day selected by a query: indices `start..end` of day `day_num`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Segment {
+    pub day_num: i64,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// Relative call volume by UTC hour.
+const HOUR_WEIGHTS: [u128; 24] = [
+    2, 1, 1, 1, 1, 2, 4, 10, 20, 28, 30, 29, 24, 27, 30, 28, 24, 16, 9, 6, 5, 4, 3, 2,
+];
+/// Sub-steps of one weight unit: enough for every 100 ns tick of an hour to be reachable.
+const STEPS: u128 = 1 << 40;
+const SLOT_TAG: u64 = 0x534c_4f54;
+
+/// The key time of row `index` of `n` on `day_num`, in ticks since the Unix epoch: its start, or
+/// for a Direct Routing row without a start, its invite. The first row of a day is at exactly
+/// midnight and the last at the day's final tick (Direct Routing: final millisecond).
+pub(crate) fn key_ticks(seed: u64, function: Function, day_num: i64, index: u32, n: u32) -> i64 {
+    // Direct Routing timestamps have millisecond precision.
+    let unit = match function {
+        Function::Pstn => 1,
+        Function::DirectRouting => TICKS_PER_MS,
+    };
+    let units_per_day = TICKS_PER_DAY / unit;
+    let in_day = if index == 0 {
+        0
+    } else if index + 1 == n {
+        units_per_day - 1
+    } else {
+        let total: u128 = HOUR_WEIGHTS.iter().sum::<u128>() * STEPS;
+        let r = u128::from(hash(&[
+            seed,
+            SLOT_TAG,
+            function.tag(),
+            day_num as u64,
+            u64::from(index),
+        ]));
+        // Stratified: position in [index/n, (index+1)/n) of the day's volume.
+        let p = (u128::from(index) * total + r % total) / u128::from(n);
+        let units_per_hour = (units_per_day / 24) as u128;
+        let mut cumulative = 0;
+        let mut t = 0;
+        for (hour, &weight) in HOUR_WEIGHTS.iter().enumerate() {
+            let width = weight * STEPS;
+            if p < cumulative + width {
+                t = hour as u128 * units_per_hour + (p - cumulative) * units_per_hour / width;
+                break;
+            }
+            cumulative += width;
+        }
+        // Only the first and last rows sit on the day's edges.
+        (t as i64).clamp(1, units_per_day - 2)
+    };
+    day_num * TICKS_PER_DAY + in_day * unit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_sorted_and_pinned_to_the_day_edges() {
+        for function in Function::ALL {
+            for n in [1, 2, 3, 10, 1000] {
+                let times: Vec<i64> = (0..n)
+                    .map(|i| key_ticks(9, function, 20_000, i, n))
+                    .collect();
+                assert!(times.windows(2).all(|w| w[0] <= w[1]), "{function:?} {n}");
+                assert_eq!(times[0], 20_000 * TICKS_PER_DAY);
+                if n > 1 {
+                    let last = *times.last().unwrap();
+                    let unit = if function == Function::Pstn {
+                        1
+                    } else {
+                        TICKS_PER_MS
+                    };
+                    assert_eq!(last, 20_001 * TICKS_PER_DAY - unit);
+                    assert!(
+                        times[1..n as usize - 1]
+                            .iter()
+                            .all(|&t| t > times[0] && t < last)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn office_hours_are_busier_than_nights() {
+        let n = 10_000;
+        let hour = |i| (key_ticks(1, Function::Pstn, 0, i, n) / (TICKS_PER_DAY / 24)) as usize;
+        let mut per_hour = [0; 24];
+        for i in 0..n {
+            per_hour[hour(i)] += 1;
+        }
+        assert!(per_hour[10] > 5 * per_hour[3], "{per_hour:?}");
+    }
+}

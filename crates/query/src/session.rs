@@ -1,0 +1,135 @@
+//! A DataFusion session with every table of a lake registered.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::context::{SQLOptions, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig};
+use datafusion::scalar::ScalarValue;
+use pstn_lake_sink::Lake;
+
+use crate::{Error, Result};
+
+/// The Hive partition column every lake table has.
+pub const PARTITION_COLUMN: &str = "call_date";
+
+/// SQL over a lake: each table is a Hive-partitioned Parquet listing with `call_date` (Date32) as
+/// its partition column, so filters on `call_date` skip whole days.
+pub struct LakeSession {
+    ctx: SessionContext,
+    tables: Vec<String>,
+}
+
+impl LakeSession {
+    /// Opens a session over `lake`. Tables in `known` are registered with their schema even when
+    /// the lake has no file for them yet (queries then return no rows); other tables found in the
+    /// lake are registered with the schema of their files.
+    pub async fn open(lake: &Lake, known: &[(String, SchemaRef)]) -> Result<LakeSession> {
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_collect_statistics(true)
+            .set_bool("datafusion.execution.parquet.pushdown_filters", false);
+        let ctx = SessionContext::new_with_config(config);
+        ctx.register_object_store(lake.url(), Arc::clone(lake.store()));
+        let mut tables: BTreeMap<String, Option<SchemaRef>> = known
+            .iter()
+            .map(|(n, s)| (n.clone(), Some(Arc::clone(s))))
+            .collect();
+        for name in lake.tables().await? {
+            tables.entry(name).or_insert(None);
+        }
+        let mut registered = Vec::new();
+        for (name, schema) in tables {
+            let mut url = lake.url().clone();
+            url.path_segments_mut()
+                .map_err(|()| Error::ReadOnly {
+                    what: "a lake URL without a path".into(),
+                })?
+                .pop_if_empty()
+                .push(&name)
+                .push("");
+            let table_url = ListingTableUrl::parse(url.as_str())?;
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet")
+                .with_table_partition_cols(vec![(PARTITION_COLUMN.to_owned(), DataType::Date32)]);
+            let config = ListingTableConfig::new(table_url).with_listing_options(options.clone());
+            let config = match schema {
+                Some(schema) => config.with_schema(schema),
+                None => {
+                    let schema = options
+                        .infer_schema(&ctx.state(), config.table_paths.first().expect("one"))
+                        .await?;
+                    config.with_schema(schema)
+                }
+            };
+            ctx.register_table(name.as_str(), Arc::new(ListingTable::try_new(config)?))?;
+            registered.push(name);
+        }
+        Ok(LakeSession {
+            ctx,
+            tables: registered,
+        })
+    }
+
+    /// The registered table names.
+    pub fn tables(&self) -> &[String] {
+        &self.tables
+    }
+
+    /// The DataFusion context, for callers that need more than SQL text.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Plans a read-only SQL statement: DDL, DML (`INSERT`, `COPY`, …) and `SET` are refused.
+    pub async fn query(&self, sql: &str) -> Result<DataFrame> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        match self.ctx.sql_with_options(sql, options).await {
+            Ok(df) => Ok(df),
+            Err(e) => Err(read_only_error(e)),
+        }
+    }
+
+    /// Plans a read-only statement with named parameters (`$from` is bound by `("from", value)`).
+    pub async fn query_with_params(
+        &self,
+        sql: &str,
+        params: Vec<(String, ScalarValue)>,
+    ) -> Result<DataFrame> {
+        let df = self.query(sql).await?;
+        Ok(df.with_param_values(params)?)
+    }
+
+    /// Runs a read-only statement and collects its rows.
+    pub async fn collect(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        Ok(self.query(sql).await?.collect().await?)
+    }
+}
+
+/// Turns DataFusion's "… not supported" for DDL/DML/statements into a message that says `sql` is
+/// read-only.
+fn read_only_error(e: datafusion::error::DataFusionError) -> Error {
+    let text = e.to_string();
+    for (needle, what) in [
+        ("DDL not supported", "DDL (CREATE, DROP, ALTER)"),
+        ("DML not supported", "DML (INSERT, UPDATE, DELETE, COPY)"),
+        (
+            "Statement not supported",
+            "a session statement (SET, transactions)",
+        ),
+    ] {
+        if text.contains(needle) {
+            return Error::ReadOnly { what: what.into() };
+        }
+    }
+    Error::DataFusion(e)
+}

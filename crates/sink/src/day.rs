@@ -1,0 +1,288 @@
+//! One day of one table: read it, merge new rows into it, and replace it atomically.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array, new_null_array};
+use arrow::compute::{
+    SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
+};
+use chrono::NaiveDate;
+use object_store::ObjectStoreExt;
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use parquet::arrow::AsyncArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::SortingColumn;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use crate::error::arrow;
+use crate::{Error, Lake, Result, TableSpec};
+
+/// What writing one day did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayCommit {
+    /// The day.
+    pub day: NaiveDate,
+    /// Rows the day held before.
+    pub rows_before: usize,
+    /// Rows handed in for the day (before de-duplication).
+    pub rows_in: usize,
+    /// Rows the day holds now.
+    pub rows_after: usize,
+    /// Size of the day's Parquet object.
+    pub bytes: u64,
+}
+
+/// Reads every row of one day, in the table's schema (columns a file lacks are null).
+pub async fn read_day(lake: &Lake, spec: &TableSpec, day: NaiveDate) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    for object in lake.day_objects(&spec.name, day).await? {
+        let path = object.location.to_string();
+        let parquet_err = |action| {
+            let path = path.clone();
+            move |source| Error::Parquet {
+                action,
+                path,
+                source,
+            }
+        };
+        // A day is read whole (it is rewritten whole), so one GET is the cheapest way.
+        let bytes = lake
+            .store()
+            .get(&object.location)
+            .await
+            .map_err(|source| Error::Store {
+                action: "reading",
+                path: path.clone(),
+                source,
+            })?
+            .bytes()
+            .await
+            .map_err(|source| Error::Store {
+                action: "reading",
+                path: path.clone(),
+                source,
+            })?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .map_err(parquet_err("opening"))?
+            .with_batch_size(64 * 1024)
+            .build()
+            .map_err(parquet_err("reading"))?;
+        let batches = reader
+            .collect::<Result<Vec<RecordBatch>, _>>()
+            .map_err(|e| Error::Parquet {
+                action: "reading",
+                path: path.clone(),
+                source: e.into(),
+            })?;
+        for batch in batches {
+            out.push(conform(spec, &batch, &path)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Gives a batch read from an older file the table's current schema: columns are matched by name,
+/// columns the file lacks become null; a column the table no longer has is an error (dropping it
+/// would lose data).
+fn conform(spec: &TableSpec, batch: &RecordBatch, path: &str) -> Result<RecordBatch> {
+    if batch.schema().fields() == spec.schema.fields() {
+        return Ok(batch.clone());
+    }
+    for field in batch.schema().fields() {
+        if spec.schema.field_with_name(field.name()).is_err() {
+            return Err(Error::Column {
+                column: field.name().clone(),
+                reason: format!("`{path}` has it but table {} no longer does", spec.name),
+            });
+        }
+    }
+    let columns: Vec<ArrayRef> =
+        spec.schema
+            .fields()
+            .iter()
+            .map(|f| match batch.column_by_name(f.name()) {
+                Some(c) => arrow::compute::cast(c, f.data_type())
+                    .map_err(arrow("conforming an older file")),
+                None => Ok(new_null_array(f.data_type(), batch.num_rows())),
+            })
+            .collect::<Result<_>>()?;
+    RecordBatch::try_new(Arc::clone(&spec.schema), columns)
+        .map_err(arrow("conforming an older file"))
+}
+
+/// Merges `new` rows into `day` and replaces the day's object atomically.
+///
+/// Every row of `new` must belong to `day` (see [`crate::split_by_day`]). Existing rows are kept
+/// unless a new row has the same key; among rows with the same key the last one handed in wins.
+/// The result is sorted by [`TableSpec::sort_by`] (nulls last), then by key.
+///
+/// The new day is written to a staging object under `<lake>/_pstn_lake/staging/` and then renamed
+/// over `<table>/call_date=…/data.parquet` in one step: a failure at any point before the rename
+/// leaves the previous day as it was, and no partial object inside the table.
+pub async fn write_day(
+    lake: &Lake,
+    spec: &TableSpec,
+    day: NaiveDate,
+    new: Vec<RecordBatch>,
+) -> Result<DayCommit> {
+    let existing = read_day(lake, spec, day).await?;
+    let rows_before: usize = existing.iter().map(RecordBatch::num_rows).sum();
+    let rows_in: usize = new.iter().map(RecordBatch::num_rows).sum();
+    let merged = merge(spec, existing.iter().chain(new.iter()))?;
+    let rows_after = merged.num_rows();
+    let target = lake.day_file(&spec.name, day);
+    let old_objects = lake.day_objects(&spec.name, day).await?;
+    let bytes = write_atomically(lake, spec, &merged, &target).await?;
+    // Another tool may have left more files in the day: they are merged above, so remove them now.
+    for object in old_objects.into_iter().filter(|o| o.location != target) {
+        lake.store()
+            .delete(&object.location)
+            .await
+            .map_err(|source| Error::Store {
+                action: "deleting",
+                path: object.location.to_string(),
+                source,
+            })?;
+    }
+    Ok(DayCommit {
+        day,
+        rows_before,
+        rows_in,
+        rows_after,
+        bytes,
+    })
+}
+
+/// Concatenates, keeps the last row of each key, sorts by (sort column, key).
+fn merge<'a>(
+    spec: &TableSpec,
+    batches: impl Iterator<Item = &'a RecordBatch>,
+) -> Result<RecordBatch> {
+    let batches: Vec<&RecordBatch> = batches.collect();
+    let all = concat_batches(&spec.schema, batches).map_err(arrow("concatenating a day"))?;
+    let key = all.column_by_name(&spec.key).ok_or_else(|| Error::Column {
+        column: spec.key.clone(),
+        reason: "missing".into(),
+    })?;
+    let keys = key.as_string_opt::<i32>().ok_or_else(|| Error::Column {
+        column: spec.key.clone(),
+        reason: format!("the key must be Utf8, not {}", key.data_type()),
+    })?;
+    let mut last: HashMap<&str, u32> = HashMap::with_capacity(keys.len());
+    for (row, k) in keys.iter().enumerate() {
+        let k = k.ok_or_else(|| Error::Column {
+            column: spec.key.clone(),
+            reason: format!("row {row} has no {}: every row needs a key", spec.key),
+        })?;
+        last.insert(k, row as u32);
+    }
+    let mut keep: Vec<u32> = (0..keys.len() as u32)
+        .filter(|&row| last.get(keys.value(row as usize)) == Some(&row))
+        .collect();
+    keep.shrink_to_fit();
+    let deduped =
+        take_record_batch(&all, &UInt32Array::from(keep)).map_err(arrow("de-duplicating a day"))?;
+    let sort_col = deduped
+        .column_by_name(&spec.sort_by)
+        .ok_or_else(|| Error::Column {
+            column: spec.sort_by.clone(),
+            reason: "missing".into(),
+        })?;
+    let options = Some(SortOptions {
+        descending: false,
+        nulls_first: false,
+    });
+    let order = lexsort_to_indices(
+        &[
+            SortColumn {
+                values: Arc::clone(sort_col),
+                options,
+            },
+            SortColumn {
+                values: Arc::clone(deduped.column_by_name(&spec.key).expect("checked")),
+                options,
+            },
+        ],
+        None,
+    )
+    .map_err(arrow("sorting a day"))?;
+    take_record_batch(&deduped, &order).map_err(arrow("sorting a day"))
+}
+
+/// The writer settings of every lake file: zstd, page statistics, sorted-by metadata.
+fn writer_properties(spec: &TableSpec) -> WriterProperties {
+    let sorting = spec.schema.index_of(&spec.sort_by).ok().map(|i| {
+        vec![SortingColumn {
+            column_idx: i as i32,
+            descending: false,
+            nulls_first: false,
+        }]
+    });
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("valid level"),
+        ))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_sorting_columns(sorting)
+        .set_created_by(format!("pstn-lake {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+async fn write_atomically(
+    lake: &Lake,
+    spec: &TableSpec,
+    batch: &RecordBatch,
+    target: &Path,
+) -> Result<u64> {
+    let staging = lake.state_path(&format!("staging/{}.parquet", uuid::Uuid::new_v4()));
+    let result = async {
+        let parquet_err = |action| {
+            let path = staging.to_string();
+            move |source| Error::Parquet {
+                action,
+                path,
+                source,
+            }
+        };
+        let object = BufWriter::new(Arc::clone(lake.store()), staging.clone());
+        let mut writer = AsyncArrowWriter::try_new(
+            object,
+            Arc::clone(&spec.schema),
+            Some(writer_properties(spec)),
+        )
+        .map_err(parquet_err("creating"))?;
+        writer.write(batch).await.map_err(parquet_err("writing"))?;
+        writer.close().await.map_err(parquet_err("finishing"))?;
+        let size = lake
+            .store()
+            .head(&staging)
+            .await
+            .map_err(|source| Error::Store {
+                action: "checking",
+                path: staging.to_string(),
+                source,
+            })?;
+        lake.store()
+            .rename(&staging, target)
+            .await
+            .map_err(|source| Error::Store {
+                action: "committing",
+                path: target.to_string(),
+                source,
+            })?;
+        Ok(size.size)
+    }
+    .await;
+    if result.is_err() {
+        // Best effort: the staging object is outside every table, so a leftover is harmless to
+        // readers; `pstn-lake` removes stale staging objects on its next write.
+        let _ = lake.store().delete(&staging).await;
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests;

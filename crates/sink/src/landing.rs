@@ -1,0 +1,209 @@
+//! Landing a stream of batches that may cover many days, in any order, with bounded memory.
+//!
+//! Batches are split by day and held in memory up to a budget; past it, held rows are spilled to
+//! Arrow IPC files in a local temporary folder, one per day. [`Landing::commit`] then writes the
+//! days one after another (two at a time), so memory grows with one day's rows, not the input.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::time::{Duration, SystemTime};
+
+use arrow::array::RecordBatch;
+use arrow::ipc::reader::StreamReader;
+use arrow::ipc::writer::StreamWriter;
+use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
+
+use crate::error::arrow;
+use crate::{DayCommit, Lake, Result, TableSpec, split_by_day, write_day};
+
+/// Default bytes of decoded rows held in memory before spilling to local disk.
+pub const DEFAULT_MEMORY_BUDGET: usize = 128 * 1024 * 1024;
+
+/// Staging objects older than this are leftovers of a crashed writer and are removed.
+const STALE_STAGING: Duration = Duration::from_secs(6 * 3600);
+
+/// Collects rows for a table, then writes every day they touch.
+pub struct Landing {
+    lake: Lake,
+    spec: TableSpec,
+    days: BTreeMap<NaiveDate, DayBuffer>,
+    held_bytes: usize,
+    budget: usize,
+    spool: Option<tempfile::TempDir>,
+    rows: usize,
+    concurrency: usize,
+}
+
+#[derive(Default)]
+struct DayBuffer {
+    batches: Vec<RecordBatch>,
+    spill: Option<(std::path::PathBuf, StreamWriter<BufWriter<File>>)>,
+}
+
+/// What a landing wrote.
+#[derive(Debug, Clone, Default)]
+pub struct LandingSummary {
+    /// One entry per day written, in day order.
+    pub days: Vec<DayCommit>,
+    /// Rows handed in.
+    pub rows_in: usize,
+    /// Bytes spilled to local disk while collecting (0 when everything fit the memory budget).
+    pub spilled_bytes: u64,
+}
+
+impl LandingSummary {
+    /// Rows the written days hold now.
+    pub fn rows_after(&self) -> usize {
+        self.days.iter().map(|d| d.rows_after).sum()
+    }
+}
+
+impl Landing {
+    /// A landing into `lake` for the table `spec`.
+    pub fn new(lake: Lake, spec: TableSpec) -> Self {
+        Landing {
+            lake,
+            spec,
+            days: BTreeMap::new(),
+            held_bytes: 0,
+            budget: DEFAULT_MEMORY_BUDGET,
+            spool: None,
+            rows: 0,
+            concurrency: 2,
+        }
+    }
+
+    /// Bytes of rows to hold in memory before spilling to local disk.
+    pub fn with_memory_budget(mut self, bytes: usize) -> Self {
+        self.budget = bytes;
+        self
+    }
+
+    /// Days written at once by [`Landing::commit`] (each day is one Parquet encoder).
+    pub fn with_concurrency(mut self, days: usize) -> Self {
+        self.concurrency = days.max(1);
+        self
+    }
+
+    /// The table being landed.
+    pub fn spec(&self) -> &TableSpec {
+        &self.spec
+    }
+
+    /// Rows handed in so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Adds rows (of any days). Nothing is written to the lake until [`Landing::commit`].
+    pub fn push(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows();
+        for (day, part) in split_by_day(&self.spec, batch)? {
+            self.held_bytes += part.get_array_memory_size();
+            self.days.entry(day).or_default().batches.push(part);
+        }
+        if self.held_bytes > self.budget {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> Result<()> {
+        if self.spool.is_none() {
+            self.spool = Some(
+                tempfile::Builder::new()
+                    .prefix("pstn-lake-spool-")
+                    .tempdir()?,
+            );
+        }
+        let dir = self.spool.as_ref().expect("created").path().to_owned();
+        for (day, buffer) in &mut self.days {
+            if buffer.batches.is_empty() {
+                continue;
+            }
+            if buffer.spill.is_none() {
+                let path = dir.join(format!("{day}.arrows"));
+                let writer =
+                    StreamWriter::try_new(BufWriter::new(File::create(&path)?), &self.spec.schema)
+                        .map_err(arrow("spilling to disk"))?;
+                buffer.spill = Some((path, writer));
+            }
+            let (_, writer) = buffer.spill.as_mut().expect("created");
+            for batch in buffer.batches.drain(..) {
+                writer.write(&batch).map_err(arrow("spilling to disk"))?;
+            }
+        }
+        self.held_bytes = 0;
+        Ok(())
+    }
+
+    /// Writes every day that received rows (merging with what the lake holds), in day order.
+    ///
+    /// Each day is replaced atomically. If a day fails, the days before it stay written, the
+    /// failing day and the days after it are unchanged, and the error says which day failed.
+    pub async fn commit(mut self) -> Result<LandingSummary> {
+        let spilled_bytes = self.finish_spill()?;
+        self.remove_stale_staging().await;
+        let lake = &self.lake;
+        let spec = &self.spec;
+        let days = std::mem::take(&mut self.days);
+        let mut commits: Vec<DayCommit> = futures::stream::iter(days)
+            .map(|(day, buffer)| async move {
+                let mut batches = Vec::new();
+                if let Some((path, _)) = &buffer.spill {
+                    let reader = StreamReader::try_new(BufReader::new(File::open(path)?), None)
+                        .map_err(arrow("reading spilled rows"))?;
+                    for batch in reader {
+                        batches.push(batch.map_err(arrow("reading spilled rows"))?);
+                    }
+                }
+                batches.extend(buffer.batches);
+                write_day(lake, spec, day, batches).await
+            })
+            .buffered(self.concurrency)
+            .try_collect()
+            .await?;
+        commits.sort_by_key(|c| c.day);
+        Ok(LandingSummary {
+            days: commits,
+            rows_in: self.rows,
+            spilled_bytes,
+        })
+    }
+
+    fn finish_spill(&mut self) -> Result<u64> {
+        let mut bytes = 0;
+        for buffer in self.days.values_mut() {
+            if let Some((path, writer)) = &mut buffer.spill {
+                writer.finish().map_err(arrow("spilling to disk"))?;
+                bytes += std::fs::metadata(path)?.len();
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// Removes staging objects left by writers that crashed hours ago (never recent ones: another
+    /// writer may be using them).
+    async fn remove_stale_staging(&self) {
+        let prefix = self.lake.state_path("staging");
+        let Ok(objects) = self
+            .lake
+            .store()
+            .list(Some(&prefix))
+            .try_collect::<Vec<_>>()
+            .await
+        else {
+            return;
+        };
+        let now = SystemTime::now();
+        for object in objects {
+            let modified: SystemTime = object.last_modified.into();
+            if now.duration_since(modified).unwrap_or_default() > STALE_STAGING {
+                let _ = self.lake.store().delete(&object.location).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The lake writer of pstn-lake: any stream of Arrow record batches, landed as Hive-partitioned
+//! Parquet (`<lake>/<table>/call_date=YYYY-MM-DD/data.parquet`) on any `object_store`.
+//!
+//! It knows nothing about Graph. A [`TableSpec`] says which column is the row key, which
+//! timestamp columns place a row in its UTC day, and how to sort. Every day is written with three
+//! guarantees:
+//!
+//! 1. **idempotent**: landing the same rows twice leaves one row per key;
+//! 2. **atomic per day**: a day is one object, replaced in one step (a reader sees the old day or
+//!    the new one, never a partial file or both);
+//! 3. **merge**: landing part of a day keeps the day's other rows; new rows win by key.
+//!
+//! ```
+//! # async fn demo(batch: arrow::array::RecordBatch) -> pstn_lake_sink::Result<()> {
+//! use pstn_lake_sink::{Lake, Landing, TableSpec};
+//! let lake = Lake::open("./lake")?;
+//! let spec = TableSpec::new("pstn_calls", batch.schema(), "id", ["start_date_time"], "start_date_time");
+//! let mut landing = Landing::new(lake, spec);
+//! landing.push(&batch)?;
+//! let summary = landing.commit().await?;
+//! println!("{} days written", summary.days.len());
+//! # Ok(()) }
+//! ```
+
+mod day;
+mod error;
+mod lake;
+mod landing;
+mod partition;
+mod spec;
+
+pub use chrono::NaiveDate;
+pub use day::{DayCommit, read_day, write_day};
+pub use error::{Error, Result};
+pub use lake::{Lake, STATE_DIR};
+pub use landing::{Landing, LandingSummary};
+pub use partition::{day_of_micros, split_by_day};
+pub use spec::TableSpec;

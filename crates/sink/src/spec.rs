@@ -1,0 +1,41 @@
+//! What the sink needs to know about a table.
+
+use arrow::datatypes::SchemaRef;
+
+/// A lake table: its schema, row key, partitioning and sort order.
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    /// The table's folder name under the lake.
+    pub name: String,
+    /// The schema every file of the table is written with.
+    pub schema: SchemaRef,
+    /// The Utf8 column that identifies a row (`id`): the key of de-duplication and merge.
+    pub key: String,
+    /// Timestamp columns whose UTC date is the row's `call_date`; the first non-null one wins.
+    pub partition_by: Vec<String>,
+    /// The timestamp column rows are sorted by within a day (nulls last, then by key).
+    pub sort_by: String,
+}
+
+impl TableSpec {
+    /// A table spec.
+    pub fn new<I, S>(
+        name: impl Into<String>,
+        schema: SchemaRef,
+        key: impl Into<String>,
+        partition_by: I,
+        sort_by: impl Into<String>,
+    ) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            name: name.into(),
+            schema,
+            key: key.into(),
+            partition_by: partition_by.into_iter().map(Into::into).collect(),
+            sort_by: sort_by.into(),
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! `pstn-lake ingest`: land saved Graph pages into the lake.
+//!
+//! Files are read and decoded on every core; decoded pages are handed to the sink in input order
+//! (so when two files hold the same `id`, the later file wins), and nothing is written to the lake
+//! until every input has decoded cleanly: bad input changes nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use pstn_lake_fetch::{DecodedPage, PageDecoder, Table};
+use pstn_lake_sink::{Landing, LandingSummary, TableSpec};
+
+use crate::common::{LakeArg, Ui};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Graph page files, folders (every *.json below them) or - for standard input. A file may
+    /// hold one page or several pages one after another.
+    #[arg(required = true, value_name = "PATH|DIR|-")]
+    pub inputs: Vec<String>,
+
+    /// The table the pages belong to. By default each page's @odata.context says.
+    #[arg(long)]
+    pub table: Option<Table>,
+
+    #[command(flatten)]
+    pub lake: LakeArg,
+
+    /// Decoding threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Megabytes of decoded rows held in memory before spilling to a local temporary folder.
+    #[arg(long, value_name = "MB", default_value_t = 128)]
+    pub memory_mb: usize,
+}
+
+/// The sink's view of a Graph table.
+pub fn table_spec(table: Table) -> TableSpec {
+    TableSpec::new(
+        table.name(),
+        table.schema(),
+        "id",
+        table.partition_columns().iter().copied(),
+        "start_date_time",
+    )
+}
+
+/// One unit of input: a file or standard input.
+#[derive(Debug, Clone)]
+enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    fn name(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "<stdin>".into(),
+        }
+    }
+
+    fn read(&self) -> Result<Vec<u8>> {
+        match self {
+            Input::File(p) => {
+                std::fs::read(p).with_context(|| format!("cannot read `{}`", p.display()))
+            }
+            Input::Stdin => {
+                let mut buf = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut buf)
+                    .context("cannot read standard input")?;
+                Ok(buf)
+            }
+        }
+    }
+}
+
+fn expand(inputs: &[String]) -> Result<Vec<Input>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input == "-" {
+            out.push(Input::Stdin);
+            continue;
+        }
+        let path = Path::new(input);
+        let meta = std::fs::metadata(path).with_context(|| format!("cannot read `{input}`"))?;
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            collect_json(path, &mut files).with_context(|| format!("cannot list `{input}`"))?;
+            if files.is_empty() {
+                bail!("`{input}` holds no *.json files");
+            }
+            files.sort();
+            out.extend(files.into_iter().map(Input::File));
+        } else {
+            out.push(Input::File(path.to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_json(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "json") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Decodes every page of one input: the whole file as one page, or (when a page is followed by
+/// more JSON) each top-level value as a page.
+fn decode_input(decoder: &PageDecoder, input: &Input) -> Result<Vec<DecodedPage>> {
+    let name = input.name();
+    let bytes = input.read()?;
+    match decoder.decode(&bytes) {
+        Ok(page) => return Ok(vec![page]),
+        Err(pstn_lake_fetch::Error::Json { source, .. })
+            if source.to_string().contains("trailing characters") => {}
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("`{name}`: bad page"))),
+    }
+    let mut pages = Vec::new();
+    let stream =
+        serde_json::Deserializer::from_slice(&bytes).into_iter::<&serde_json::value::RawValue>();
+    for (n, raw) in stream.enumerate() {
+        let raw = raw.with_context(|| format!("`{name}`: page {} is not valid JSON", n + 1))?;
+        let page = decoder
+            .decode(raw.get().as_bytes())
+            .with_context(|| format!("`{name}`: bad page {} of the file", n + 1))?;
+        pages.push(page);
+    }
+    Ok(pages)
+}
+
+pub async fn run(args: Args, ui: &Ui) -> Result<()> {
+    let started = Instant::now();
+    let lake = args.lake.open()?;
+    let inputs = expand(&args.inputs)?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .clamp(1, inputs.len().max(1));
+    let decoder = PageDecoder::new().with_table(args.table);
+    let progress = ui.progress("ingest");
+
+    let mut landings: BTreeMap<Table, Landing> = BTreeMap::new();
+    let mut unknown: BTreeMap<String, u64> = BTreeMap::new();
+    let mut pages = 0usize;
+    let budget = args.memory_mb * 1024 * 1024;
+
+    // Workers decode inputs and send (index, pages); the receiver puts them back in input order.
+    let (result_tx, result_rx) =
+        mpsc::sync_channel::<(usize, Result<Vec<DecodedPage>>)>(threads * 2);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let outcome: Result<()> = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let tx = result_tx.clone();
+            let (inputs, decoder, next) = (&inputs, &decoder, &next);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(input) = inputs.get(i) else { break };
+                    let failed = {
+                        let result = decode_input(decoder, input);
+                        let failed = result.is_err();
+                        if tx.send((i, result)).is_err() {
+                            break;
+                        }
+                        failed
+                    };
+                    if failed {
+                        // Stop handing out work: the run fails anyway.
+                        next.store(inputs.len(), std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        drop(result_tx);
+        let mut waiting: HashMap<usize, Vec<DecodedPage>> = HashMap::new();
+        let mut expected = 0usize;
+        for (i, result) in result_rx.iter() {
+            waiting.insert(i, result?);
+            while let Some(decoded) = waiting.remove(&expected) {
+                for page in decoded {
+                    pages += 1;
+                    for (k, n) in page.unknown_properties {
+                        *unknown.entry(k).or_default() += n;
+                    }
+                    let landing = landings.entry(page.table).or_insert_with(|| {
+                        Landing::new(lake.clone(), table_spec(page.table))
+                            .with_memory_budget(budget)
+                    });
+                    for batch in &page.batches {
+                        landing.push(batch).with_context(|| {
+                            format!("`{}`: cannot place a row", inputs[expected].name())
+                        })?;
+                    }
+                }
+                expected += 1;
+                progress.set_message(format!("{expected}/{} files, {pages} pages", inputs.len()));
+            }
+        }
+        Ok(())
+    });
+    // Dropping the receiver on error makes the workers stop at their next send.
+    outcome.context("nothing was written to the lake")?;
+    progress.set_message("writing days");
+
+    let mut summaries: Vec<(Table, LandingSummary)> = Vec::new();
+    let mut total_rows = 0;
+    for (table, landing) in landings {
+        total_rows += landing.rows();
+        let summary = landing.commit().await.with_context(|| {
+            format!(
+                "writing {table} failed: days written before the failure are complete, the failing day is unchanged; re-run the same command to finish"
+            )
+        })?;
+        summaries.push((table, summary));
+    }
+    progress.finish_and_clear();
+
+    let elapsed = started.elapsed().as_secs_f64();
+    ui.summary(format!(
+        "ingested {total_rows} rows from {} inputs ({pages} pages) in {elapsed:.2} s ({:.0} rows/s) into {}",
+        inputs.len(),
+        total_rows as f64 / elapsed.max(1e-9),
+        lake.url()
+    ));
+    for (table, s) in &summaries {
+        let first = s
+            .days
+            .first()
+            .map(|d| d.day.to_string())
+            .unwrap_or_default();
+        let last = s.days.last().map(|d| d.day.to_string()).unwrap_or_default();
+        ui.summary(format!(
+            "  {table}: {} rows in, {} days written ({first} .. {last}), {} rows in those days now",
+            s.rows_in,
+            s.days.len(),
+            s.rows_after()
+        ));
+    }
+    if !unknown.is_empty() {
+        let list: Vec<String> = unknown
+            .iter()
+            .map(|(k, n)| format!("{k} ({n} rows)"))
+            .collect();
+        ui.summary(format!(
+            "  properties the schema does not know, kept in the extra_properties column: {}",
+            list.join(", ")
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! `pstn-lake`: land Microsoft Teams PSTN and Direct Routing call logs into a Parquet lake and
+//! report on them. `main` only dispatches; each subcommand is a module with `Args` and `run`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod common;
+mod ingest;
+mod report;
+mod schema;
+mod sql;
+
+/// Land Microsoft Teams PSTN and Direct Routing call logs into a Parquet lake and report on them.
+#[derive(Debug, Parser)]
+#[command(name = "pstn-lake", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// More log output (-v: debug, -vv: trace). RUST_LOG overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    /// Only errors on stderr: no progress, no summary.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Land saved Graph call-log pages (files, folders of *.json, or - for stdin) into the lake.
+    Ingest(ingest::Args),
+    /// Run a report from the catalog (`--list` shows them).
+    Report(report::Args),
+    /// Run a read-only SQL query over the lake's tables.
+    Sql(sql::Args),
+    /// Show a table's columns, types and the Graph property each comes from.
+    Schema(schema::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    common::init_logging(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let ui = common::Ui::new(cli.quiet);
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Ingest(args) => ingest::run(args, &ui).await,
+            Command::Report(args) => report::run(args).await,
+            Command::Sql(args) => sql::run(args).await,
+            Command::Schema(args) => schema::run(args),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if common::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

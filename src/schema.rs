@@ -1,0 +1,80 @@
+//! `pstn-lake schema`: the columns of the lake tables.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use arrow::array::{ArrayRef, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use pstn_lake_fetch::{EXTRA_PROPERTIES, Table, data_type, snake_case};
+use pstn_lake_query::Format;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The table (default: every table).
+    pub table: Option<Table>,
+
+    /// Output format: table, csv, json or markdown.
+    #[arg(long, default_value = "table")]
+    pub format: Format,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let tables = match args.table {
+        Some(t) => vec![t],
+        None => Table::ALL.to_vec(),
+    };
+    let mut cols: [Vec<String>; 5] = Default::default();
+    for table in tables {
+        let mut push = |column: String, ty: String, graph: &str, api: &str| {
+            for (v, c) in [
+                table.name().to_owned(),
+                column,
+                ty,
+                graph.to_owned(),
+                api.to_owned(),
+            ]
+            .into_iter()
+            .zip(cols.iter_mut())
+            {
+                c.push(v);
+            }
+        };
+        for p in table.properties() {
+            let api = if p.beta { "beta" } else { "v1.0, beta" };
+            push(
+                snake_case(p.graph_name),
+                data_type(p.kind).to_string(),
+                p.graph_name,
+                api,
+            );
+        }
+        push(
+            EXTRA_PROPERTIES.into(),
+            DataType::Utf8.to_string(),
+            "(unknown properties, JSON)",
+            "",
+        );
+        push(
+            "call_date".into(),
+            DataType::Date32.to_string(),
+            "(partition: UTC day of the call)",
+            "",
+        );
+    }
+    let names = ["table", "column", "type", "graph_property", "api"];
+    let schema = Arc::new(Schema::new(
+        names.map(|n| Field::new(n, DataType::Utf8, false)).to_vec(),
+    ));
+    let arrays: Vec<ArrayRef> = cols
+        .into_iter()
+        .map(|c| Arc::new(StringArray::from(c)) as ArrayRef)
+        .collect();
+    let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)?;
+    pstn_lake_query::write(
+        &mut std::io::stdout().lock(),
+        args.format,
+        &schema,
+        &[batch],
+    )?;
+    Ok(())
+}
