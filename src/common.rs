@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
-use pstn_lake_fetch::Table;
+
 use pstn_lake_sink::Lake;
 
 /// `--lake`, shared by every command that reads or writes a lake.
@@ -29,8 +29,9 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
 }
 
 /// The schema of every known table, for the query session.
+#[cfg(feature = "query")]
 pub fn known_tables() -> Vec<(String, arrow::datatypes::SchemaRef)> {
-    Table::ALL
+    pstn_lake_fetch::Table::ALL
         .iter()
         .map(|t| (t.name().to_owned(), t.schema()))
         .collect()

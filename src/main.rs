@@ -7,8 +7,12 @@ use clap::{Parser, Subcommand};
 
 mod common;
 mod ingest;
+#[cfg(feature = "query")]
 mod report;
+#[cfg(feature = "query")]
 mod schema;
+mod simulate;
+#[cfg(feature = "query")]
 mod sql;
 
 /// Land Microsoft Teams PSTN and Direct Routing call logs into a Parquet lake and report on them.
@@ -32,11 +36,16 @@ enum Command {
     /// Land saved Graph call-log pages (files, folders of *.json, or - for stdin) into the lake.
     Ingest(ingest::Args),
     /// Run a report from the catalog (`--list` shows them).
+    #[cfg(feature = "query")]
     Report(report::Args),
     /// Run a read-only SQL query over the lake's tables.
+    #[cfg(feature = "query")]
     Sql(sql::Args),
     /// Show a table's columns, types and the Graph property each comes from.
+    #[cfg(feature = "query")]
     Schema(schema::Args),
+    /// Serve a local, deterministic Microsoft Graph (or write its pages to files).
+    Simulate(simulate::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,9 +65,13 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Ingest(args) => ingest::run(args, &ui).await,
+            #[cfg(feature = "query")]
             Command::Report(args) => report::run(args).await,
+            #[cfg(feature = "query")]
             Command::Sql(args) => sql::run(args).await,
+            #[cfg(feature = "query")]
             Command::Schema(args) => schema::run(args),
+            Command::Simulate(args) => simulate::run(args, &ui).await,
         }
     });
     match result {

@@ -80,7 +80,7 @@ impl PageDecoder {
         }
         .deserialize(&mut de)
         .and_then(|page| de.end().map(|()| page))
-        .map_err(|e| to_error(e, &failure))?;
+        .map_err(|e| with_row_id(to_error(e, &failure), bytes))?;
         let (context, next_link, value) = page;
         let table = resolve_table(self.table, context.as_deref())?;
         let columns = match value {
@@ -94,7 +94,7 @@ impl PageDecoder {
                     failure: &failure,
                 }
                 .deserialize(&mut de)
-                .map_err(|e| to_error(e, &failure))?;
+                .map_err(|e| with_row_id(to_error(e, &failure), bytes))?;
                 columns
             }
         };
@@ -140,8 +140,10 @@ struct Failure {
 }
 
 fn to_error(e: serde_json::Error, failure: &RefCell<Option<Failure>>) -> Error {
-    match failure.borrow_mut().take() {
-        Some(Failure { row, id, field }) => {
+    let failure = failure.borrow_mut().take();
+    match failure {
+        // A syntax error or a cut-off page is the page's fault, not the field's where it surfaced.
+        Some(Failure { row, id, field }) if e.is_data() => {
             let text = e.to_string();
             let suffix = format!(" at line {} column {}", e.line(), e.column());
             let message = text.strip_suffix(&suffix).unwrap_or(&text).to_owned();
@@ -152,11 +154,34 @@ fn to_error(e: serde_json::Error, failure: &RefCell<Option<Failure>>) -> Error {
                 message,
             }
         }
-        None => Error::Json {
+        _ => Error::Json {
             line: e.line(),
             column: e.column(),
             source: e,
         },
+    }
+}
+
+/// Fills in the `id` of a bad row when the bad field came before `id` in the row: the page is
+/// read again for ids only (this runs only on the error path).
+fn with_row_id(error: Error, bytes: &[u8]) -> Error {
+    #[derive(serde::Deserialize)]
+    struct Ids {
+        value: Vec<IdOnly>,
+    }
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: Option<String>,
+    }
+    match error {
+        Error::Field { row, id: None, field, message } => {
+            let id = serde_json::from_slice::<Ids>(bytes)
+                .ok()
+                .and_then(|ids| ids.value.into_iter().nth(row))
+                .and_then(|r| r.id);
+            Error::Field { row, id, field, message }
+        }
+        other => other,
     }
 }
 

@@ -33,7 +33,12 @@ pub(crate) struct AadError {
 
 impl AadError {
     fn new(status: u16, error: &'static str, code: u32, description: impl Into<String>) -> Self {
-        Self { status, error, code, description: description.into() }
+        Self {
+            status,
+            error,
+            code,
+            description: description.into(),
+        }
     }
 
     fn invalid_client(code: u32, description: impl Into<String>) -> Self {
@@ -71,7 +76,9 @@ pub(crate) fn token_request(
             400,
             "invalid_request",
             90_002,
-            format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID."),
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID."
+            ),
         ));
     }
     match field("grant_type") {
@@ -93,7 +100,9 @@ pub(crate) fn token_request(
             400,
             "unauthorized_client",
             700_016,
-            format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'."),
+            format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant}'."
+            ),
         ));
     }
     let scope = field("scope").ok_or_else(|| AadError::missing("scope"))?;
@@ -139,7 +148,10 @@ pub(crate) fn token_request(
             ));
         }
     }
-    Ok(Issued { access_token: tokens.issue(config.token_lifetime), expires_in: config.token_lifetime.as_secs() })
+    Ok(Issued {
+        access_token: tokens.issue(config.token_lifetime),
+        expires_in: config.token_lifetime.as_secs(),
+    })
 }
 
 /// Checks a certificate assertion: signature (PS256 or RS256) against the configured public
@@ -157,27 +169,35 @@ fn verify_assertion(config: &SimConfig, tenant: &str, jwt: &str, now: i64) -> Re
         serde_json::from_slice(&bytes).map_err(|_| malformed())
     };
     let header = decode(header_b64)?;
-    let algorithm: &'static dyn ring::signature::VerificationAlgorithm = match header["alg"].as_str() {
-        Some("PS256") => &RSA_PSS_2048_8192_SHA256,
-        Some("RS256") => &RSA_PKCS1_2048_8192_SHA256,
-        other => {
-            return Err(AadError::invalid_client(
-                5_002_738,
-                format!("Invalid JWT token. '{}' is not a supported signature algorithm.", other.unwrap_or("")),
-            ));
-        }
-    };
+    let algorithm: &'static dyn ring::signature::VerificationAlgorithm =
+        match header["alg"].as_str() {
+            Some("PS256") => &RSA_PSS_2048_8192_SHA256,
+            Some("RS256") => &RSA_PKCS1_2048_8192_SHA256,
+            other => {
+                return Err(AadError::invalid_client(
+                    5_002_738,
+                    format!(
+                        "Invalid JWT token. '{}' is not a supported signature algorithm.",
+                        other.unwrap_or("")
+                    ),
+                ));
+            }
+        };
     let key = config.assertion_public_key_der.as_deref().ok_or_else(|| {
         AadError::invalid_client(
             700_027,
             "Client assertion failed signature validation: the application has no certificate registered.",
         )
     })?;
-    let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| malformed())?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_b64)
+        .map_err(|_| malformed())?;
     let signed = &jwt.as_bytes()[..header_b64.len() + 1 + claims_b64.len()];
     UnparsedPublicKey::new(algorithm, key)
         .verify(signed, &signature)
-        .map_err(|_| AadError::invalid_client(700_027, "Client assertion failed signature validation."))?;
+        .map_err(|_| {
+            AadError::invalid_client(700_027, "Client assertion failed signature validation.")
+        })?;
 
     let claims = decode(claims_b64)?;
     let audience = claims["aud"].as_str().unwrap_or_default();
@@ -185,10 +205,14 @@ fn verify_assertion(config: &SimConfig, tenant: &str, jwt: &str, now: i64) -> Re
     if !audience.ends_with(&token_path) {
         return Err(AadError::invalid_client(
             50_012,
-            format!("Client assertion audience claim '{audience}' does not match the token endpoint '…{token_path}'."),
+            format!(
+                "Client assertion audience claim '{audience}' does not match the token endpoint '…{token_path}'."
+            ),
         ));
     }
-    if claims["iss"].as_str() != Some(&config.client_id) || claims["sub"].as_str() != Some(&config.client_id) {
+    if claims["iss"].as_str() != Some(&config.client_id)
+        || claims["sub"].as_str() != Some(&config.client_id)
+    {
         return Err(AadError::invalid_client(
             700_021,
             "Client assertion application identifier doesn't match 'client_id' parameter: iss and sub must \
@@ -210,7 +234,9 @@ fn verify_assertion(config: &SimConfig, tenant: &str, jwt: &str, now: i64) -> Re
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// What a bearer token is worth.
@@ -234,19 +260,36 @@ static INSTANCES: AtomicU64 = AtomicU64::new(0);
 
 impl Tokens {
     pub(crate) fn new() -> Self {
-        let clock = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        let nonce = hash(&[clock, INSTANCES.fetch_add(1, Ordering::Relaxed), u64::from(std::process::id())]);
-        Self { issued: Mutex::new(HashMap::new()), nonce, counter: AtomicU64::new(0) }
+        let clock = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let nonce = hash(&[
+            clock,
+            INSTANCES.fetch_add(1, Ordering::Relaxed),
+            u64::from(std::process::id()),
+        ]);
+        Self {
+            issued: Mutex::new(HashMap::new()),
+            nonce,
+            counter: AtomicU64::new(0),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Instant>> {
         self.issued.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// A value unique to this instance.
+    pub(crate) fn nonce(&self) -> u64 {
+        self.nonce
+    }
+
     /// Issues an opaque, random-looking token valid for `lifetime`.
     pub(crate) fn issue(&self, lifetime: Duration) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let bytes: Vec<u8> = (0..8).flat_map(|k| hash(&[self.nonce, n, k]).to_le_bytes()).collect();
+        let bytes: Vec<u8> = (0..8)
+            .flat_map(|k| hash(&[self.nonce, n, k]).to_le_bytes())
+            .collect();
         let token = URL_SAFE_NO_PAD.encode(bytes);
         self.lock().insert(token.clone(), Instant::now() + lifetime);
         token
@@ -274,7 +317,10 @@ mod tests {
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
-        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish().into_bytes()
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+            .into_bytes()
     }
 
     fn config() -> SimConfig {
@@ -298,7 +344,10 @@ mod tests {
         let issued = request(&[("client_secret", c.client_secret.as_str())]).unwrap();
         assert_eq!(issued.expires_in, 3599);
         let wrong = request(&[("client_secret", "nope")]).unwrap_err();
-        assert_eq!((wrong.status, wrong.error, wrong.code), (401, "invalid_client", 7_000_215));
+        assert_eq!(
+            (wrong.status, wrong.error, wrong.code),
+            (401, "invalid_client", 7_000_215)
+        );
         assert_eq!(request(&[]).unwrap_err().code, 7_000_218);
     }
 
@@ -317,19 +366,44 @@ mod tests {
         let scope = "https://graph.microsoft.com/.default";
         let err = |tenant: &str, body: &[u8]| token_request(&c, &tokens, tenant, body).unwrap_err();
         assert_eq!(err("other-tenant", &base(scope, &c.client_id)).code, 90_002);
-        assert_eq!(err(&c.tenant_id, &base("https://graph.microsoft.com/CallRecords.Read.All", &c.client_id)).code, 1_002_012);
+        assert_eq!(
+            err(
+                &c.tenant_id,
+                &base(
+                    "https://graph.microsoft.com/CallRecords.Read.All",
+                    &c.client_id
+                )
+            )
+            .code,
+            1_002_012
+        );
         assert_eq!(err(&c.tenant_id, &base(scope, "someone-else")).status, 400);
-        assert_eq!(err(&c.tenant_id, b"grant_type=password").error, "unsupported_grant_type");
+        assert_eq!(
+            err(&c.tenant_id, b"grant_type=password").error,
+            "unsupported_grant_type"
+        );
     }
 
     #[test]
     fn assertions_without_a_key_or_malformed_are_refused() {
         let unsigned = "eyJhbGciOiJQUzI1NiJ9.e30.AAAA";
-        let err = request(&[("client_assertion_type", JWT_BEARER), ("client_assertion", unsigned)]).unwrap_err();
+        let err = request(&[
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", unsigned),
+        ])
+        .unwrap_err();
         assert_eq!((err.status, err.code), (401, 700_027));
-        let err = request(&[("client_assertion_type", JWT_BEARER), ("client_assertion", "x.y")]).unwrap_err();
+        let err = request(&[
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", "x.y"),
+        ])
+        .unwrap_err();
         assert_eq!(err.code, 50_027);
-        let err = request(&[("client_assertion_type", "other"), ("client_assertion", unsigned)]).unwrap_err();
+        let err = request(&[
+            ("client_assertion_type", "other"),
+            ("client_assertion", unsigned),
+        ])
+        .unwrap_err();
         assert_eq!(err.status, 400);
     }
 
@@ -341,7 +415,13 @@ mod tests {
         assert_eq!(tokens.check("forged"), TokenState::Unknown);
         tokens.expire(&token);
         assert_eq!(tokens.check(&token), TokenState::Expired);
-        assert_eq!(tokens.check(&tokens.issue(Duration::ZERO)), TokenState::Expired);
-        assert_ne!(Tokens::new().issue(Duration::ZERO), Tokens::new().issue(Duration::ZERO));
+        assert_eq!(
+            tokens.check(&tokens.issue(Duration::ZERO)),
+            TokenState::Expired
+        );
+        assert_ne!(
+            Tokens::new().issue(Duration::ZERO),
+            Tokens::new().issue(Duration::ZERO)
+        );
     }
 }

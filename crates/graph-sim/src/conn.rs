@@ -2,7 +2,6 @@
 //! killed, so a handler can drop its connection without sending a byte, and shutdown can cut all.
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +16,6 @@ use tokio::net::{TcpListener, TcpStream};
 /// A handle on one accepted connection, available to handlers as `ConnectInfo`.
 #[derive(Clone, Debug)]
 pub(crate) struct ConnHandle {
-    pub remote: SocketAddr,
     killed: Arc<AtomicBool>,
 }
 
@@ -54,12 +52,16 @@ impl Listener for SimListener {
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
             match self.inner.accept().await {
-                Ok((stream, remote)) => {
+                Ok((stream, _)) => {
                     // Latency matters more than throughput for a test server.
                     let _ = stream.set_nodelay(true);
                     let killed = Arc::new(AtomicBool::new(false));
-                    let io = SimIo { stream, killed: killed.clone(), all_killed: self.all_killed.clone() };
-                    return (io, ConnHandle { remote, killed });
+                    let io = SimIo {
+                        stream,
+                        killed: killed.clone(),
+                        all_killed: self.all_killed.clone(),
+                    };
+                    return (io, ConnHandle { killed });
                 }
                 // Per-connection errors (reset before accept): try the next one. Others (out of
                 // file descriptors): back off briefly instead of spinning.
@@ -74,7 +76,10 @@ impl Listener for SimListener {
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(ConnHandle { remote: self.inner.local_addr()?, killed: Arc::new(AtomicBool::new(false)) })
+        self.inner.local_addr()?;
+        Ok(ConnHandle {
+            killed: Arc::new(AtomicBool::new(false)),
+        })
     }
 }
 
@@ -89,7 +94,10 @@ pub(crate) struct SimIo {
 impl SimIo {
     fn check(&self) -> io::Result<()> {
         if self.killed.load(Ordering::SeqCst) || self.all_killed.load(Ordering::SeqCst) {
-            Err(io::Error::new(io::ErrorKind::ConnectionAborted, "connection dropped by the Graph simulator"))
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "connection dropped by the Graph simulator",
+            ))
         } else {
             Ok(())
         }
@@ -97,7 +105,11 @@ impl SimIo {
 }
 
 impl AsyncRead for SimIo {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.check()?;
         Pin::new(&mut this.stream).poll_read(cx, buf)
@@ -105,7 +117,11 @@ impl AsyncRead for SimIo {
 }
 
 impl AsyncWrite for SimIo {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.check()?;
         Pin::new(&mut this.stream).poll_write(cx, buf)

@@ -114,7 +114,7 @@ pub(crate) fn write_row(
     obj.str(
         "mediaPathLocation",
         if rng.chance(20) {
-            *rng.pick(&REGIONS)
+            rng.pick(&REGIONS)
         } else {
             region
         },
@@ -122,7 +122,7 @@ pub(crate) fn write_row(
     obj.str(
         "signalingLocation",
         if rng.chance(20) {
-            *rng.pick(&REGIONS)
+            rng.pick(&REGIONS)
         } else {
             region
         },

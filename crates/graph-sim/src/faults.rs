@@ -58,7 +58,11 @@ impl FaultPlan {
         self.at
             .iter()
             .find(|(n, _)| *n == request)
-            .or_else(|| self.every.iter().find(|(n, _)| *n > 0 && request % n == 0))
+            .or_else(|| {
+                self.every
+                    .iter()
+                    .find(|(n, _)| *n > 0 && request.is_multiple_of(*n))
+            })
             .map(|(_, fault)| fault)
     }
 }

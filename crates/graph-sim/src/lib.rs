@@ -1,12 +1,53 @@
-//! stub
+//! `pstn-lake-graph-sim`: a deterministic Microsoft Graph call-log emulator.
+//!
+//! It serves `getPstnCalls` and `getDirectRoutingCalls` (v1.0 and beta) over real HTTP the way
+//! Graph does: client-credentials tokens (secret or certificate assertion), unquoted date-time
+//! literals, the 90-day limit, 1,000-row pages with `@odata.nextLink` in Microsoft's documented
+//! `from=…,to=…` form, the PSTN inclusive `toDateTime`, throttling with `Retry-After`, and
+//! injected faults (5xx, 429, dropped connections, truncated bodies, expired tokens). Every row
+//! is a pure function of (seed, function, day, index), so a test knows exactly what a correct
+//! client must land: [`Tenant::expected`].
+//!
+//! Tests, `pstn-lake demo`, `pstn-lake simulate` and the benchmarks use it.
+//!
+//! ```no_run
+//! use pstn_lake_graph_sim::{Fault, FaultPlan, Function, SimConfig, TenantConfig};
+//!
+//! # async fn example() -> std::io::Result<()> {
+//! let first_day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+//! let config = SimConfig::default()
+//!     .with_tenant(TenantConfig::new(42, first_day, 3, 500))
+//!     .with_page_size(100)
+//!     .with_faults(FaultPlan::new().at(2, Fault::Throttle { retry_after_secs: 1 }));
+//! let sim = pstn_lake_graph_sim::start(config, "127.0.0.1:0".parse().unwrap()).await?;
+//! // Point a client at sim.graph_url() and sim.login_url(), then compare what it landed with:
+//! let expected = sim.tenant().expected(Function::Pstn, first_day, first_day);
+//! assert_eq!(expected.len(), 500);
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Without a server, [`Tenant::write_pages`] produces the same page bodies for benchmarks.
+
+mod auth;
 mod clock;
+mod conn;
 mod data;
 mod direct_routing;
+mod faults;
+mod graph;
 mod json;
+mod odata;
 mod page;
 mod people;
 mod pstn;
 mod rng;
+mod server;
+mod stats;
 mod tenant;
 
+pub use faults::{Fault, FaultPlan};
+pub use server::{RunningSim, SimConfig, start};
+pub use stats::SimStats;
 pub use tenant::{ApiVersion, ExpectedRow, Function, Tenant, TenantConfig};

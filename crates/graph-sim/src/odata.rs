@@ -44,7 +44,9 @@ pub(crate) fn parse(path: &str, query: Option<&str>) -> Result<CallQuery, Refusa
         .ok_or_else(|| Refusal::UnknownSegment(version.to_owned()))?;
     let call = percent_decode(
         rest.strip_prefix("communications/callRecords/")
-            .ok_or_else(|| Refusal::UnknownSegment(rest.split('/').next().unwrap_or_default().to_owned()))?,
+            .ok_or_else(|| {
+                Refusal::UnknownSegment(rest.split('/').next().unwrap_or_default().to_owned())
+            })?,
     );
     let (name, args) = call.split_once('(').unwrap_or((&call, ""));
     let function = match name.strip_prefix(NAMESPACE).unwrap_or(name) {
@@ -53,7 +55,9 @@ pub(crate) fn parse(path: &str, query: Option<&str>) -> Result<CallQuery, Refusa
         _ => return Err(Refusal::UnknownSegment(name.to_owned())),
     };
     let args = args.strip_suffix(')').ok_or_else(|| {
-        Refusal::BadArgument(format!("Syntax error: the parameter list of '{name}' is not closed with ')'."))
+        Refusal::BadArgument(format!(
+            "Syntax error: the parameter list of '{name}' is not closed with ')'."
+        ))
     })?;
 
     let (mut from, mut to) = (None, None);
@@ -69,7 +73,9 @@ pub(crate) fn parse(path: &str, query: Option<&str>) -> Result<CallQuery, Refusa
             }
         };
         if slot.is_some() {
-            return Err(Refusal::BadArgument(format!("The parameter '{key}' is specified more than once.")));
+            return Err(Refusal::BadArgument(format!(
+                "The parameter '{key}' is specified more than once."
+            )));
         }
         *slot = Some((key.trim(), value.trim()));
     }
@@ -78,7 +84,9 @@ pub(crate) fn parse(path: &str, query: Option<&str>) -> Result<CallQuery, Refusa
     let from_ticks = parse_literal(from.0, from.1)?;
     let to_ticks = parse_literal(to.0, to.1)?;
     if to_ticks < from_ticks {
-        return Err(Refusal::BadArgument("toDateTime must not be earlier than fromDateTime.".to_owned()));
+        return Err(Refusal::BadArgument(
+            "toDateTime must not be earlier than fromDateTime.".to_owned(),
+        ));
     }
     if to_ticks - from_ticks > MAX_RANGE_DAYS * TICKS_PER_DAY {
         return Err(Refusal::BadArgument(format!(
@@ -97,7 +105,9 @@ pub(crate) fn parse(path: &str, query: Option<&str>) -> Result<CallQuery, Refusa
 }
 
 fn missing(name: &str) -> Refusal {
-    Refusal::BadArgument(format!("The parameter '{name}' is missing: it is required."))
+    Refusal::BadArgument(format!(
+        "The parameter '{name}' is missing: it is required."
+    ))
 }
 
 /// An unquoted OData date-time literal (`2026-11-01T00:00:00Z`, fractions and offsets allowed) or a
@@ -131,7 +141,9 @@ fn parse_skip(query: Option<&str>) -> Result<u64, Refusal> {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         if percent_decode(key) == "$skip" {
             skip = percent_decode(value).parse().map_err(|_| {
-                Refusal::BadArgument(format!("Invalid value '{value}' for query option $skip: a count is expected."))
+                Refusal::BadArgument(format!(
+                    "Invalid value '{value}' for query option $skip: a count is expected."
+                ))
             })?;
         }
     }
@@ -146,8 +158,10 @@ pub(crate) fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
         if bytes[i] == b'%'
-            && let (Some(hi), Some(lo)) =
-                (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex))
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
         {
             out.push((hi * 16 + lo) as u8);
             i += 3;
@@ -197,26 +211,54 @@ mod tests {
             }
         }
         let q = parse(
-            &path("getDirectRoutingCalls", "from=2026-11-01T00%3A00%3A00.5Z,to=2026-11-01T02:00:00%2B01:00"),
+            &path(
+                "getDirectRoutingCalls",
+                "from=2026-11-01T00%3A00%3A00.5Z,to=2026-11-01T02:00:00%2B01:00",
+            ),
             Some("$skip=2000"),
         )
         .unwrap();
-        assert_eq!((q.function, q.version, q.skip), (Function::DirectRouting, ApiVersion::V1, 2000));
+        assert_eq!(
+            (q.function, q.version, q.skip),
+            (Function::DirectRouting, ApiVersion::V1, 2000)
+        );
         assert_eq!(q.to - q.from, 3600 * TICKS_PER_SEC - TICKS_PER_SEC / 2);
         assert_eq!(q.to_literal, "2026-11-01T02:00:00%2B01:00");
     }
 
     #[test]
     fn bad_arguments_are_refused() {
-        let bad = |args: &str| matches!(parse(&path("getPstnCalls", args), None), Err(Refusal::BadArgument(_)));
-        assert!(bad(&format!("fromDateTime='{DAY1}',toDateTime=2026-11-02T00:00:00Z")));
+        let bad = |args: &str| {
+            matches!(
+                parse(&path("getPstnCalls", args), None),
+                Err(Refusal::BadArgument(_))
+            )
+        };
+        assert!(bad(&format!(
+            "fromDateTime='{DAY1}',toDateTime=2026-11-02T00:00:00Z"
+        )));
         assert!(bad(&format!("fromDateTime=,toDateTime={DAY1}")));
         assert!(bad(&format!("fromDateTime=yesterday,toDateTime={DAY1}")));
         assert!(bad(&format!("fromDateTime={DAY1}")));
-        assert!(bad(&format!("fromDateTime={DAY1},toDateTime=2027-02-01T00:00:00Z")));
-        assert!(bad(&format!("fromDateTime={DAY1},toDateTime=2026-10-01T00:00:00Z")));
-        assert!(!bad(&format!("fromDateTime={DAY1},toDateTime=2027-01-30T00:00:00Z")), "90 days is allowed");
-        assert!(matches!(parse("/v1.0/communications/callRecords/getSmsLog()", None), Err(Refusal::UnknownSegment(_))));
-        assert!(matches!(parse("/v2.0/x", None), Err(Refusal::UnknownSegment(_))));
+        assert!(bad(&format!(
+            "fromDateTime={DAY1},toDateTime=2027-02-01T00:00:00Z"
+        )));
+        assert!(bad(&format!(
+            "fromDateTime={DAY1},toDateTime=2026-10-01T00:00:00Z"
+        )));
+        assert!(
+            !bad(&format!(
+                "fromDateTime={DAY1},toDateTime=2027-01-30T00:00:00Z"
+            )),
+            "90 days is allowed"
+        );
+        assert!(matches!(
+            parse("/v1.0/communications/callRecords/getSmsLog()", None),
+            Err(Refusal::UnknownSegment(_))
+        ));
+        assert!(matches!(
+            parse("/v2.0/x", None),
+            Err(Refusal::UnknownSegment(_))
+        ));
     }
 }

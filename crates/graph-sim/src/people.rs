@@ -89,7 +89,7 @@ pub(crate) fn user(seed: u64, u: u64) -> User {
         country,
         country_index,
         national: national_number(country, &mut rng),
-        license: *rng.pick(&["MCOPSTN1", "MCOPSTN2", "MCOPSTNU"]),
+        license: rng.pick(&["MCOPSTN1", "MCOPSTN2", "MCOPSTNU"]),
     }
 }
 
@@ -224,7 +224,7 @@ pub(crate) fn write_client_ips(rng: &mut Rng, bot: bool, obj: &mut Obj<'_>) {
         }
         return;
     }
-    let first = *rng.pick(&[20u64, 40, 52, 64, 73, 81, 99, 104, 131, 145, 185, 203]);
+    let first = rng.pick(&[20u64, 40, 52, 64, 73, 81, 99, 104, 131, 145, 185, 203]);
     let (b, c, d) = (rng.below(256), rng.below(256), rng.range(1, 254));
     let out = obj.key("clientPublicIpV4Address");
     // Writing to a Vec<u8> cannot fail.

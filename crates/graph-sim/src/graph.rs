@@ -1,0 +1,274 @@
+//! Graph call-log requests: faults, authentication, permission, throttling, then pages.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+use futures::StreamExt as _;
+
+use crate::auth::TokenState;
+use crate::conn::ConnHandle;
+use crate::faults::Fault;
+use crate::odata::{self, Refusal};
+use crate::page::{self, PageRequest};
+use crate::server::{RequestIds, Shared, graph_error, json_response};
+
+/// The content type Graph sends with collection pages.
+const ODATA_JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+/// Graph's challenge on 401.
+const CHALLENGE: &str = "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"";
+
+/// Answers one Graph request.
+pub(crate) async fn handle(
+    shared: &Shared,
+    conn: &ConnHandle,
+    parts: &Parts,
+    ids: &RequestIds,
+) -> Response {
+    let (number, _in_flight) = shared.stats.enter_graph();
+    let bearer = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+
+    let mut truncate = false;
+    if let Some(fault) = shared.config.faults.fault_for(number) {
+        shared.stats.update(|s| s.faults_injected += 1);
+        match fault {
+            Fault::Status(code) => {
+                let status =
+                    StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let (code, message) = match status.as_u16() {
+                    502 => ("BadGateway", "The gateway received an invalid response."),
+                    503 => (
+                        "ServiceNotAvailable",
+                        "The service is temporarily unavailable. Try again later.",
+                    ),
+                    504 => ("GatewayTimeout", "The gateway timed out."),
+                    429 => ("TooManyRequests", "Too many requests."),
+                    _ => ("UnknownError", "An internal server error occurred."),
+                };
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    shared.stats.update(|s| s.throttled += 1);
+                }
+                return graph_error(status, code, message, ids);
+            }
+            Fault::Throttle { retry_after_secs } => {
+                return throttled(shared, *retry_after_secs, ids);
+            }
+            Fault::DropConnection => {
+                // The connection fails on hyper's first write: the client gets no byte back.
+                conn.kill();
+                return graph_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "UnknownError",
+                    "dropped",
+                    ids,
+                );
+            }
+            Fault::TruncatedBody => truncate = true,
+            Fault::ExpireToken => {
+                if let Some(token) = bearer {
+                    shared.tokens.expire(token);
+                }
+                return unauthorized(
+                    shared,
+                    "Lifetime validation failed, the token is expired.",
+                    ids,
+                );
+            }
+        }
+    }
+
+    let (response, rows) = match serve(shared, bearer, parts, ids).await {
+        Ok((response, rows)) => (response, Some(rows)),
+        Err(response) => (response, None),
+    };
+    if truncate {
+        return truncated(response).await;
+    }
+    if let Some(rows) = rows {
+        // Only pages sent in full count as served.
+        shared.stats.update(|s| {
+            s.pages_served += 1;
+            s.rows_served += rows as u64;
+        });
+    }
+    response
+}
+
+/// Everything after fault injection: a page and its row count, or a refusal.
+async fn serve(
+    shared: &Shared,
+    bearer: Option<&str>,
+    parts: &Parts,
+    ids: &RequestIds,
+) -> Result<(Response, usize), Response> {
+    match bearer.map(|token| shared.tokens.check(token)) {
+        None => return Err(unauthorized(shared, "Access token is empty.", ids)),
+        Some(TokenState::Expired) => {
+            return Err(unauthorized(
+                shared,
+                "Lifetime validation failed, the token is expired.",
+                ids,
+            ));
+        }
+        Some(TokenState::Unknown) => {
+            return Err(unauthorized(
+                shared,
+                "Invalid access token: signature validation failed.",
+                ids,
+            ));
+        }
+        Some(TokenState::Valid) => {}
+    }
+    if shared.config.forbidden {
+        shared.stats.update(|s| s.forbidden += 1);
+        return Err(graph_error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+            ids,
+        ));
+    }
+    if let Err(wait) = admit(shared) {
+        return Err(throttled(shared, wait, ids));
+    }
+    let query = match odata::parse(parts.uri.path(), parts.uri.query()) {
+        Ok(query) => query,
+        Err(Refusal::UnknownSegment(segment)) => {
+            return Err(bad_request(
+                shared,
+                &format!("Resource not found for the segment '{segment}'."),
+                ids,
+            ));
+        }
+        Err(Refusal::BadArgument(message)) => return Err(bad_request(shared, &message, ids)),
+    };
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+
+    let selection = shared.tenant.select(query.function, query.from, query.to);
+    let page = page::render(
+        &shared.tenant,
+        &selection,
+        &PageRequest {
+            function: query.function,
+            version: query.version,
+            context_base: &shared.base_url,
+            next_base: shared
+                .config
+                .next_link_host_override
+                .as_deref()
+                .unwrap_or(&shared.base_url),
+            from_literal: &query.from_literal,
+            to_literal: &query.to_literal,
+            skip: query.skip,
+            page_size: shared.config.page_size,
+            repeat_next_link: shared.config.repeat_next_link,
+        },
+    );
+    Ok((
+        json_response(StatusCode::OK, page.body, ODATA_JSON),
+        page.rows,
+    ))
+}
+
+/// Admits a request into the sliding one-minute window, or says how many seconds until it would be.
+fn admit(shared: &Shared) -> Result<(), u64> {
+    let Some(limit) = shared.config.rate_limit_per_minute else {
+        return Ok(());
+    };
+    const WINDOW: Duration = Duration::from_secs(60);
+    let now = Instant::now();
+    let mut admitted = shared
+        .admitted
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    while admitted
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= WINDOW)
+    {
+        admitted.pop_front();
+    }
+    if (admitted.len() as u64) < u64::from(limit) {
+        admitted.push_back(now);
+        return Ok(());
+    }
+    let oldest = admitted.front().copied().unwrap_or(now);
+    let wait = WINDOW.saturating_sub(now.duration_since(oldest));
+    Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+}
+
+fn throttled(shared: &Shared, retry_after_secs: u64, ids: &RequestIds) -> Response {
+    shared.stats.update(|s| s.throttled += 1);
+    let retry_after_secs = retry_after_secs.max(1);
+    let mut response = graph_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequests",
+        "Too many requests. Retry after the period in the Retry-After header.",
+        ids,
+    );
+    let value = if shared.config.retry_after_http_date {
+        let at = chrono::Utc::now() + chrono::Duration::seconds(retry_after_secs as i64);
+        at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+    } else {
+        retry_after_secs.to_string()
+    };
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
+}
+
+fn unauthorized(shared: &Shared, message: &str, ids: &RequestIds) -> Response {
+    shared.stats.update(|s| s.unauthorized += 1);
+    let mut response = graph_error(
+        StatusCode::UNAUTHORIZED,
+        "InvalidAuthenticationToken",
+        message,
+        ids,
+    );
+    response
+        .headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+    response
+}
+
+fn bad_request(shared: &Shared, message: &str, ids: &RequestIds) -> Response {
+    shared.stats.update(|s| s.bad_requests += 1);
+    graph_error(StatusCode::BAD_REQUEST, "BadRequest", message, ids)
+}
+
+/// The same response with its full `Content-Length` but only the first half of its body, after
+/// which the connection is closed.
+async fn truncated(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let full = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half: Bytes = full.slice(..full.len() / 2);
+    let rest = futures::stream::once(async {
+        // Let the first half reach the client before the connection is cut.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Err(io::Error::other(
+            "body truncated by the Graph simulator's fault plan",
+        ))
+    });
+    let stream = futures::stream::iter([Ok::<_, io::Error>(half)]).chain(rest);
+    parts
+        .headers
+        .insert(CONTENT_LENGTH, HeaderValue::from(full.len()));
+    Response::from_parts(parts, Body::from_stream(stream))
+}

@@ -1,0 +1,459 @@
+//! The HTTP server: configuration, lifecycle and request dispatch.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::auth::{self, Tokens};
+use crate::conn::{ConnHandle, SimListener};
+use crate::faults::FaultPlan;
+use crate::graph;
+use crate::json;
+use crate::rng::hash;
+use crate::stats::{Recorder, SimStats};
+use crate::tenant::{Tenant, TenantConfig};
+
+/// How the simulator behaves. Build with `SimConfig::default().with_…(…)`.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The tenant's data.
+    pub tenant: TenantConfig,
+    /// Rows per page (Graph: 1,000).
+    pub page_size: usize,
+    /// The directory (tenant) id in the token URL.
+    pub tenant_id: String,
+    /// The application (client) id tokens are issued to.
+    pub client_id: String,
+    /// The accepted client secret; empty refuses secrets.
+    pub client_secret: String,
+    /// PKCS#1 `RSAPublicKey` DER of the application's certificate: when set, certificate
+    /// assertions (PS256 or RS256) signed by its private key are accepted.
+    pub assertion_public_key_der: Option<Vec<u8>>,
+    /// How long an access token stays valid (reported as `expires_in` seconds).
+    pub token_lifetime: Duration,
+    /// Delay before each Graph page is sent.
+    pub latency: Duration,
+    /// Graph requests admitted per sliding 60-second window; the excess gets 429 + `Retry-After`.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Write `Retry-After` as an HTTP date instead of seconds.
+    pub retry_after_http_date: bool,
+    /// Faults to inject by Graph request number.
+    pub faults: FaultPlan,
+    /// Base URL (`http://host:port`) next links point at instead of the simulator itself.
+    pub next_link_host_override: Option<String>,
+    /// Every page links to itself (a client must notice it is not progressing).
+    pub repeat_next_link: bool,
+    /// Every Graph request is answered 403 `Authorization_RequestDenied` (permission not granted).
+    pub forbidden: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            tenant: TenantConfig::default(),
+            page_size: 1000,
+            tenant_id: "00000000-0000-0000-0000-000000000001".to_owned(),
+            client_id: "00000000-0000-0000-0000-000000000002".to_owned(),
+            client_secret: "sim-client-secret".to_owned(),
+            assertion_public_key_der: None,
+            token_lifetime: Duration::from_secs(3599),
+            latency: Duration::ZERO,
+            rate_limit_per_minute: None,
+            retry_after_http_date: false,
+            faults: FaultPlan::default(),
+            next_link_host_override: None,
+            repeat_next_link: false,
+            forbidden: false,
+        }
+    }
+}
+
+impl SimConfig {
+    /// Sets the tenant's data.
+    pub fn with_tenant(mut self, tenant: TenantConfig) -> Self {
+        self.tenant = tenant;
+        self
+    }
+
+    /// Sets the rows per page.
+    pub fn with_page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size;
+        self
+    }
+
+    /// Sets the tenant id.
+    pub fn with_tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
+        self.tenant_id = tenant_id.into();
+        self
+    }
+
+    /// Sets the client id.
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = client_id.into();
+        self
+    }
+
+    /// Sets the accepted client secret.
+    pub fn with_client_secret(mut self, client_secret: impl Into<String>) -> Self {
+        self.client_secret = client_secret.into();
+        self
+    }
+
+    /// Accepts certificate assertions verified with this PKCS#1 `RSAPublicKey` DER.
+    pub fn with_assertion_public_key_der(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.assertion_public_key_der = Some(der.into());
+        self
+    }
+
+    /// Sets the access-token lifetime.
+    pub fn with_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+
+    /// Sets the delay before each Graph page.
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Limits Graph requests per sliding minute.
+    pub fn with_rate_limit_per_minute(mut self, limit: u32) -> Self {
+        self.rate_limit_per_minute = Some(limit);
+        self
+    }
+
+    /// Writes `Retry-After` as an HTTP date.
+    pub fn with_retry_after_http_date(mut self, http_date: bool) -> Self {
+        self.retry_after_http_date = http_date;
+        self
+    }
+
+    /// Sets the fault plan.
+    pub fn with_faults(mut self, faults: FaultPlan) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Points next links at another base URL (`http://host:port`).
+    pub fn with_next_link_host_override(mut self, base_url: impl Into<String>) -> Self {
+        self.next_link_host_override = Some(base_url.into());
+        self
+    }
+
+    /// Makes every page link to itself.
+    pub fn with_repeat_next_link(mut self, repeat: bool) -> Self {
+        self.repeat_next_link = repeat;
+        self
+    }
+
+    /// Answers every Graph request 403.
+    pub fn with_forbidden(mut self, forbidden: bool) -> Self {
+        self.forbidden = forbidden;
+        self
+    }
+}
+
+/// State shared by all requests.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: SimConfig,
+    pub tenant: Tenant,
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    pub stats: Recorder,
+    pub tokens: Tokens,
+    /// Admission times of Graph requests in the rate-limit window.
+    pub admitted: Mutex<VecDeque<Instant>>,
+    request_ids: AtomicU64,
+    nonce: u64,
+}
+
+/// The ids a response carries, as Graph's `request-id` and `client-request-id` headers.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestIds {
+    pub request_id: String,
+    pub client_request_id: String,
+}
+
+/// Starts the simulator on `addr` (pass `127.0.0.1:0` for a free port).
+pub async fn start(config: SimConfig, addr: SocketAddr) -> Result<RunningSim, io::Error> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let tokens = Tokens::new();
+    let shared = Arc::new(Shared {
+        tenant: Tenant::new(config.tenant.clone()),
+        config,
+        base_url: format!("http://{addr}"),
+        stats: Recorder::default(),
+        nonce: hash(&[tokens.nonce(), 0x0052_4551_5545_5354]),
+        tokens,
+        admitted: Mutex::new(VecDeque::new()),
+        request_ids: AtomicU64::new(0),
+    });
+    let killed = Arc::new(AtomicBool::new(false));
+    let app = Router::new().fallback(dispatch).with_state(shared.clone());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = axum::serve(
+        SimListener::new(listener, killed.clone()),
+        app.into_make_service_with_connect_info::<ConnHandle>(),
+    )
+    .with_graceful_shutdown(async move {
+        // Fires on `shutdown` and when the handle is dropped.
+        let _ = stopped.await;
+    });
+    let task = tokio::spawn(async move {
+        // The server future only ends after the signal; there is nobody to tell about an error.
+        let _ = server.await;
+    });
+    Ok(RunningSim {
+        addr,
+        shared,
+        killed,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+/// A running simulator. Dropping it stops the server and cuts its connections.
+#[derive(Debug)]
+pub struct RunningSim {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    killed: Arc<AtomicBool>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningSim {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The Graph base URL, `http://127.0.0.1:PORT` (no trailing slash, no version).
+    pub fn graph_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The login (authority) base URL: the same server; tokens are at
+    /// `{login_url}/{tenant_id}/oauth2/v2.0/token`.
+    pub fn login_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The full token URL.
+    pub fn token_url(&self) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.shared.base_url, self.shared.config.tenant_id
+        )
+    }
+
+    /// The configuration the simulator runs with.
+    pub fn config(&self) -> &SimConfig {
+        &self.shared.config
+    }
+
+    /// The tenant whose rows are served.
+    pub fn tenant(&self) -> &Tenant {
+        &self.shared.tenant
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> SimStats {
+        self.shared.stats.snapshot()
+    }
+
+    /// Stops accepting connections, lets requests in progress finish (for up to 5 seconds),
+    /// then cuts what is left.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+        self.killed.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        self.killed.store(true, Ordering::SeqCst);
+        drop(self.stop.take());
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Routes a request: the token endpoint, Graph, or 404.
+async fn dispatch(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnHandle>,
+    request: Request,
+) -> Response {
+    let ids = shared.request_ids(request.headers());
+    let has_authorization = request.headers().contains_key(AUTHORIZATION);
+    shared.stats.update(|s| {
+        s.requests += 1;
+        s.requests_with_authorization += u64::from(has_authorization);
+    });
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut response = match (&parts.method, segments.as_slice()) {
+        (&Method::POST, ["", tenant, "oauth2", "v2.0", "token"]) => {
+            let form = axum::body::to_bytes(body, 1 << 20)
+                .await
+                .unwrap_or_default();
+            token(&shared, tenant, &form, &ids)
+        }
+        (method, ["", "v1.0" | "beta", ..]) if method == Method::GET => {
+            graph::handle(&shared, &conn, &parts, &ids).await
+        }
+        (_, ["", "v1.0" | "beta", ..]) => graph_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Request_BadRequest",
+            &format!(
+                "The HTTP method '{}' is not allowed on this resource.",
+                parts.method
+            ),
+            &ids,
+        ),
+        _ => graph_error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("No resource at '{path}'."),
+            &ids,
+        ),
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("request-id", &ids.request_id),
+        ("client-request-id", &ids.client_request_id),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`.
+fn token(shared: &Shared, tenant: &str, form: &[u8], ids: &RequestIds) -> Response {
+    shared.stats.update(|s| s.token_requests += 1);
+    match auth::token_request(&shared.config, &shared.tokens, tenant, form) {
+        Ok(issued) => {
+            shared.stats.update(|s| s.tokens_issued += 1);
+            let body = serde_json::json!({
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+                "ext_expires_in": issued.expires_in,
+                "access_token": issued.access_token,
+            });
+            json_response(
+                StatusCode::OK,
+                body.to_string().into_bytes(),
+                "application/json; charset=utf-8",
+            )
+        }
+        Err(e) => {
+            shared.stats.update(|s| match e.status {
+                401 => s.unauthorized += 1,
+                _ => s.bad_requests += 1,
+            });
+            let timestamp = now_text();
+            let body = serde_json::json!({
+                "error": e.error,
+                "error_description": format!(
+                    "AADSTS{}: {} Trace ID: {} Correlation ID: {} Timestamp: {timestamp}",
+                    e.code, e.description, ids.request_id, ids.client_request_id
+                ),
+                "error_codes": [e.code],
+                "timestamp": timestamp,
+                "trace_id": ids.request_id,
+                "correlation_id": ids.client_request_id,
+            });
+            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+            json_response(
+                status,
+                body.to_string().into_bytes(),
+                "application/json; charset=utf-8",
+            )
+        }
+    }
+}
+
+impl Shared {
+    /// A fresh `request-id`, and the client's `client-request-id` (or the same id when absent).
+    fn request_ids(&self, headers: &HeaderMap) -> RequestIds {
+        let n = self.request_ids.fetch_add(1, Ordering::Relaxed);
+        let request_id = json::guid_string(hash(&[self.nonce, n]), hash(&[self.nonce, n, 1]));
+        let client_request_id = headers
+            .get("client-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(|| request_id.clone(), str::to_owned);
+        RequestIds {
+            request_id,
+            client_request_id,
+        }
+    }
+}
+
+/// A response with a byte body.
+pub(crate) fn json_response(
+    status: StatusCode,
+    body: Vec<u8>,
+    content_type: &'static str,
+) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Graph's error shape: `{"error":{"code":…,"message":…,"innerError":{…}}}`.
+pub(crate) fn graph_error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    ids: &RequestIds,
+) -> Response {
+    let body = serde_json::json!({
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": now_text(),
+                "request-id": ids.request_id,
+                "client-request-id": ids.client_request_id,
+            }
+        }
+    });
+    json_response(status, body.to_string().into_bytes(), "application/json")
+}
+
+/// The current UTC time as `2026-11-01T12:00:00Z`.
+fn now_text() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}

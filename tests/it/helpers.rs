@@ -1,0 +1,120 @@
+//! What the end-to-end tests share: running the binary, making pages, looking at the lake.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+pub const PSTN_CONTEXT: &str = "https://graph.microsoft.com/v1.0/$metadata#Collection(microsoft.graph.callRecords.pstnCallLogRow)";
+
+/// The result of one run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "pstn-lake failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn fails(self) -> Self {
+        assert_ne!(self.code, 0, "pstn-lake should have failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+}
+
+fn finish(output: Output) -> Run {
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pstn-lake"));
+    cmd.env_remove("PSTN_LAKE").env_remove("RUST_LOG");
+    cmd
+}
+
+/// Runs `pstn-lake ARGS…`.
+pub fn run(args: &[&str]) -> Run {
+    finish(bin().args(args).stdin(Stdio::null()).output().expect("the binary runs"))
+}
+
+/// Runs `pstn-lake ARGS…` with `stdin` as standard input.
+pub fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
+    use std::io::Write;
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    finish(child.wait_with_output().unwrap())
+}
+
+/// The repository's sample pages.
+pub fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples")
+}
+
+/// A PSTN row: `(id, start, charge text, currency, country, duration)`.
+pub fn pstn_row(id: &str, start: &str, charge: &str, currency: &str, country: &str, duration: i64) -> Value {
+    json!({
+        "id": id,
+        "callId": format!("call-{id}"),
+        "userPrincipalName": format!("{id}@contoso.com"),
+        "startDateTime": start,
+        "endDateTime": start,
+        "duration": duration,
+        "charge": serde_json::from_str::<Value>(charge).unwrap(),
+        "connectionCharge": 0.01,
+        "currency": currency,
+        "callType": "user_out",
+        "usageCountryCode": country,
+    })
+}
+
+/// A PSTN page holding `rows`.
+pub fn pstn_page(rows: &[Value]) -> String {
+    json!({"@odata.context": PSTN_CONTEXT, "@odata.count": rows.len(), "value": rows}).to_string()
+}
+
+/// Every file below `dir` with its contents, to prove a failed command changed nothing.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((path, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `pstn-lake sql QUERY --format csv`, as rows of fields (header dropped).
+pub fn sql_rows(lake: &Path, query: &str) -> Vec<Vec<String>> {
+    let out = run(&["sql", query, "--format", "csv", "--lake", lake.to_str().unwrap()]).ok();
+    out.stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}

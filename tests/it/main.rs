@@ -1,0 +1,5 @@
+//! End-to-end tests of the `pstn-lake` binary: real processes, real files, real Parquet readers.
+
+mod helpers;
+mod ingest;
+mod query;

@@ -1,0 +1,174 @@
+//! `pstn-lake report`, `sql` and `schema` over a lake landed by `ingest`.
+
+use std::path::{Path, PathBuf};
+
+use crate::helpers::*;
+
+/// A lake with three days and two currencies in one country; returns (tempdir, lake path).
+fn fixture() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let page = pstn_page(&[
+        pstn_row("1", "2026-11-01T08:00:00Z", "0.1", "EUR", "CH", 60),
+        pstn_row("2", "2026-11-01T09:00:00Z", "0.2", "EUR", "CH", 30),
+        pstn_row("3", "2026-11-02T10:00:00Z", "0.7", "CHF", "CH", 90),
+        pstn_row("4", "2026-11-02T11:00:00Z", "1.005", "CHF", "CH", 1),
+        pstn_row("5", "2026-11-03T11:00:00Z", "3", "USD", "US", 600),
+    ]);
+    let file = dir.path().join("page.json");
+    std::fs::write(&file, page).unwrap();
+    run(&["ingest", file.to_str().unwrap(), "--lake", lake.to_str().unwrap()]).ok();
+    (dir, lake)
+}
+
+fn report(lake: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["report", "charges-by-country", "--lake", lake.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+#[test]
+fn charges_by_country_never_adds_currencies_and_sums_exactly() {
+    let (_dir, lake) = fixture();
+    let out = report(&lake, &["--format", "csv"]).ok();
+    assert_eq!(
+        out.stdout,
+        "country,currency,calls,seconds,minutes,charge,connection_charge\n\
+         CH,CHF,2,91,1.52,1.705000,0.020000\n\
+         CH,EUR,2,90,1.5,0.300000,0.020000\n\
+         US,USD,1,600,10.0,3.000000,0.010000\n"
+    );
+}
+
+#[test]
+fn from_and_to_select_days_and_prune_partitions() {
+    let (_dir, lake) = fixture();
+    let out = report(&lake, &["--from", "2026-11-02", "--to", "2026-11-02", "--format", "csv"]).ok();
+    assert_eq!(out.stdout, "country,currency,calls,seconds,minutes,charge,connection_charge\nCH,CHF,2,91,1.52,1.705000,0.020000\n");
+    // An empty range is an empty report, not an error.
+    let out = report(&lake, &["--from", "2027-01-01", "--format", "csv"]).ok();
+    assert_eq!(out.stdout, "country,currency,calls,seconds,minutes,charge,connection_charge\n");
+    let out = report(&lake, &["--from", "2026-11-03", "--to", "2026-11-01"]).fails();
+    assert!(out.stderr.contains("--from 2026-11-03 is after --to 2026-11-01"), "{}", out.stderr);
+    let out = report(&lake, &["--from", "1 Nov"]).fails();
+    assert!(out.stderr.contains("use YYYY-MM-DD"), "{}", out.stderr);
+
+    // The plan of a one-day query lists only that day's file.
+    let plan = run(&[
+        "sql",
+        "EXPLAIN SELECT sum(charge) FROM pstn_calls WHERE call_date BETWEEN DATE '2026-11-02' AND DATE '2026-11-02'",
+        "--lake",
+        lake.to_str().unwrap(),
+    ])
+    .ok()
+    .stdout;
+    assert!(plan.contains("call_date=2026-11-02/data.parquet"), "{plan}");
+    assert!(!plan.contains("call_date=2026-11-01") && !plan.contains("call_date=2026-11-03"), "{plan}");
+}
+
+#[test]
+fn formats_keep_money_exact() {
+    let (_dir, lake) = fixture();
+    let json = report(&lake, &["--format", "json"]).ok().stdout;
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value.as_array().unwrap().len(), 3);
+    assert!(json.contains(r#""charge":1.705000"#), "{json}");
+    let md = report(&lake, &["--format", "markdown"]).ok().stdout;
+    assert!(md.starts_with("| country | currency | calls |"), "{md}");
+    assert!(md.contains("| CH | CHF | 2 | 91 | 1.52 | 1.705000 | 0.020000 |"), "{md}");
+    let table = report(&lake, &[]).ok().stdout;
+    assert!(table.contains("| CH      | CHF      | 2     |"), "{table}");
+    let out = report(&lake, &["--format", "xml"]).fails();
+    assert!(out.stderr.contains("expected table, csv, json or markdown"), "{}", out.stderr);
+}
+
+#[test]
+fn report_catalog_lists_and_shows_sql() {
+    let out = run(&["report", "--list"]).ok();
+    for name in ["charges-by-country", "duration-by-user", "direct-routing-by-trunk"] {
+        assert!(out.stdout.contains(name), "{}", out.stdout);
+    }
+    let sql = run(&["report", "charges-by-country", "--show-sql"]).ok().stdout;
+    assert!(sql.starts_with("-- Charges by country"), "{sql}");
+    let out = run(&["report", "no-such-report"]).fails();
+    assert!(out.stderr.contains("there is no report named `no-such-report`"), "{}", out.stderr);
+}
+
+#[test]
+fn sql_is_read_only() {
+    let (dir, lake) = fixture();
+    let before = snapshot(&lake);
+    let target = dir.path().join("copied.csv");
+    let copy = format!("COPY pstn_calls TO '{}'", target.display());
+    for statement in [
+        "DROP TABLE pstn_calls",
+        "CREATE TABLE t AS SELECT 1",
+        "INSERT INTO pstn_calls (id) VALUES ('x')",
+        copy.as_str(),
+        "SET datafusion.execution.batch_size = 1",
+    ] {
+        let out = run(&["sql", statement, "--lake", lake.to_str().unwrap()]).fails();
+        assert!(out.stderr.contains("only queries are allowed here"), "{statement}: {}", out.stderr);
+    }
+    assert!(!target.exists(), "COPY wrote a file");
+    assert!(snapshot(&lake) == before, "the lake changed");
+    let rows = sql_rows(&lake, "SELECT count(*) FROM pstn_calls");
+    assert_eq!(rows, vec![vec!["5"]]);
+    let out = run(&["sql", "SELEC 1", "--lake", lake.to_str().unwrap()]).fails();
+    assert!(out.stderr.contains("SELEC"), "{}", out.stderr);
+}
+
+#[test]
+fn reports_run_on_an_empty_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("empty");
+    for name in ["charges-by-country", "duration-by-user", "direct-routing-by-trunk"] {
+        let out = run(&["report", name, "--format", "csv", "--lake", lake.to_str().unwrap()]).ok();
+        assert_eq!(out.stdout.lines().count(), 1, "{name}: header only: {}", out.stdout);
+    }
+}
+
+#[test]
+fn schema_shows_every_column_and_type() {
+    let out = run(&["schema", "pstn_calls", "--format", "csv"]).ok().stdout;
+    for line in [
+        "pstn_calls,charge,\"Decimal128(18, 6)\",charge,\"v1.0, beta\"",
+        "pstn_calls,start_date_time,\"Timestamp(µs, \"\"UTC\"\")\",startDateTime,\"v1.0, beta\"",
+        "pstn_calls,client_public_ip_v4_address,Utf8,clientPublicIpV4Address,beta",
+        "pstn_calls,call_date,Date32,(partition: UTC day of the call),",
+    ] {
+        assert!(out.contains(line), "`{line}` not in:\n{out}");
+    }
+    let all = run(&["schema"]).ok().stdout;
+    assert!(all.contains("trunk_fully_qualified_domain_name"), "{all}");
+}
+
+/// The lake is plain Hive-partitioned Parquet: DuckDB (an independent reader) gets the same rows
+/// and sums as pstn-lake's report.
+#[test]
+fn duckdb_reads_the_same_numbers() {
+    let (_dir, lake) = fixture();
+    let script = format!(
+        r#"
+import duckdb
+rows = duckdb.sql("""
+  SELECT usage_country_code, currency, count(*), sum(duration), CAST(sum(charge) AS VARCHAR),
+         CAST(typeof(charge) AS VARCHAR), CAST(min(call_date) AS VARCHAR)
+  FROM read_parquet('{lake}/pstn_calls/*/*.parquet', hive_partitioning = true)
+  GROUP BY ALL ORDER BY 1, 2""").fetchall()
+for r in rows:
+    print(",".join(str(v) for v in r))
+"#,
+        lake = lake.display()
+    );
+    let out = std::process::Command::new("python3").arg("-c").arg(&script).output().expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "DuckDB from Python is needed for this test (.ci/run installs it: pip install duckdb): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "CH,CHF,2,91,1.705000,DECIMAL(18,6),2026-11-02\nCH,EUR,2,90,0.300000,DECIMAL(18,6),2026-11-01\nUS,USD,1,600,3.000000,DECIMAL(18,6),2026-11-03\n"
+    );
+}
