@@ -91,6 +91,22 @@ impl Ui {
         bar
     }
 
+    /// A progress bar of `len` steps, or a hidden one when stderr is not a terminal.
+    pub fn bar(&self, len: u64, unit: &str) -> indicatif::ProgressBar {
+        if self.quiet || !self.terminal {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = indicatif::ProgressBar::new(len);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(&format!(
+                "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit} ({{per_sec}}) {{msg}}"
+            ))
+            .expect("valid template"),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    }
+
     /// A summary line on stderr.
     pub fn summary(&self, line: impl std::fmt::Display) {
         if !self.quiet {

@@ -6,12 +6,15 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod common;
+#[cfg(feature = "query")]
+mod demo;
 mod ingest;
 #[cfg(feature = "query")]
 mod report;
 #[cfg(feature = "query")]
 mod schema;
 mod simulate;
+mod sync;
 #[cfg(feature = "query")]
 mod sql;
 
@@ -33,6 +36,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run everything on a simulated tenant: Graph simulator → local lake → charges report.
+    #[cfg(feature = "query")]
+    Demo(demo::Args),
     /// Land saved Graph call-log pages (files, folders of *.json, or - for stdin) into the lake.
     Ingest(ingest::Args),
     /// Run a report from the catalog (`--list` shows them).
@@ -44,6 +50,8 @@ enum Command {
     /// Show a table's columns, types and the Graph property each comes from.
     #[cfg(feature = "query")]
     Schema(schema::Args),
+    /// Fetch call logs from Microsoft Graph into the lake, day by day (incremental and resumable).
+    Sync(sync::Args),
     /// Serve a local, deterministic Microsoft Graph (or write its pages to files).
     Simulate(simulate::Args),
 }
@@ -64,6 +72,8 @@ fn main() -> ExitCode {
     let ui = common::Ui::new(cli.quiet);
     let result = runtime.block_on(async {
         match cli.command {
+            #[cfg(feature = "query")]
+            Command::Demo(args) => demo::run(args, &ui).await,
             Command::Ingest(args) => ingest::run(args, &ui).await,
             #[cfg(feature = "query")]
             Command::Report(args) => report::run(args).await,
@@ -71,12 +81,17 @@ fn main() -> ExitCode {
             Command::Sql(args) => sql::run(args).await,
             #[cfg(feature = "query")]
             Command::Schema(args) => schema::run(args),
+            Command::Sync(args) => sync::run(args, &ui).await,
             Command::Simulate(args) => simulate::run(args, &ui).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if common::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<sync::Interrupted>().is_some() => {
+            eprintln!("{e:#}");
+            ExitCode::from(130)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

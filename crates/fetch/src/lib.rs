@@ -1,5 +1,6 @@
-//! The Microsoft Graph side of pstn-lake: the call-log tables, their exact Arrow schemas, and a
-//! decoder from Graph page bytes to record batches.
+//! The Microsoft Graph side of pstn-lake: the call-log tables, their exact Arrow schemas, a
+//! decoder from Graph page bytes to record batches, and the Graph client (clouds, OAuth client
+//! credentials, day windows, paging, retries and throttling).
 //!
 //! ```
 //! use pstn_lake_fetch::{PageDecoder, Table};
@@ -10,11 +11,19 @@
 //! assert_eq!(decoded.batches[0].schema(), Table::PstnCalls.schema());
 //! ```
 
+mod auth;
+mod client;
+mod cloud;
 mod decode;
 mod error;
+mod retry;
 mod scalar;
 mod table;
 
+pub use auth::{Credentials, Secret, TokenSource, certificate_secret};
+pub use client::{FetchStats, GraphClient, GraphConfig, Window};
+pub use cloud::{ApiVersion, Cloud};
+pub use retry::{RetryConfig, Throttle, parse_retry_after};
 pub use decode::{DEFAULT_BATCH_SIZE, DecodedPage, PageDecoder};
 pub use error::{Error, Result};
 pub use scalar::{parse_decimal, parse_timestamp_micros};

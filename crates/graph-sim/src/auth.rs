@@ -11,8 +11,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
 use serde_json::Value;
 
+use crate::config::SimConfig;
 use crate::rng::hash;
-use crate::server::SimConfig;
 
 /// The only `client_assertion_type` there is.
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -2,6 +2,8 @@
 //! distribution (busy office hours, quiet nights), so times are sorted by index and any row's
 //! time is computed without generating the others: selecting a range is a binary search.
 
+use std::ops::Range;
+
 use crate::json::{TICKS_PER_DAY, TICKS_PER_MS};
 use crate::rng::hash;
 use crate::tenant::Function;
@@ -62,6 +64,56 @@ pub(crate) fn key_ticks(seed: u64, function: Function, day_num: i64, index: u32,
         (t as i64).clamp(1, units_per_day - 2)
     };
     day_num * TICKS_PER_DAY + in_day * unit
+}
+
+/// The rows a query selects, day by day: `from <= key <= to` when the function's `toDateTime`
+/// is inclusive (PSTN), `from <= key < to` otherwise, among the days in `days`.
+pub(crate) fn select(
+    seed: u64,
+    n: u32,
+    days: Range<i64>,
+    function: Function,
+    from: i64,
+    to: i64,
+) -> Vec<Segment> {
+    let last_tick = if function.to_is_inclusive() {
+        to
+    } else {
+        to - 1
+    };
+    if last_tick < from {
+        return Vec::new();
+    }
+    let lo = from.div_euclid(TICKS_PER_DAY).max(days.start);
+    let hi = last_tick.div_euclid(TICKS_PER_DAY).min(days.end - 1);
+    let mut segments = Vec::new();
+    for day_num in lo..=hi {
+        let key = |i: u32| key_ticks(seed, function, day_num, i, n);
+        let start = partition(n, |i| key(i) < from);
+        let end = partition(n, |i| key(i) <= last_tick);
+        if start < end {
+            segments.push(Segment {
+                day_num,
+                start,
+                end,
+            });
+        }
+    }
+    segments
+}
+
+/// The first index in `0..n` for which `pred` is false (`pred` must be true, then false).
+fn partition(n: u32, pred: impl Fn(u32) -> bool) -> u32 {
+    let (mut lo, mut hi) = (0, n);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 #[cfg(test)]

@@ -176,7 +176,7 @@ mod tests {
     fn rows(version: ApiVersion, n: u32) -> Vec<Value> {
         let day = NaiveDate::from_ymd_opt(2026, 5, 4).unwrap();
         let t = Tenant::new(TenantConfig::new(42, day, 1, n));
-        serde_json::from_slice::<Vec<Value>>(&t.rows_json(Function::DirectRouting, version, day))
+        serde_json::from_slice::<Vec<Value>>(&t.rows(Function::DirectRouting, version, day))
             .unwrap()
     }
 

@@ -5,8 +5,10 @@
 pub enum Fault {
     /// Answer with this status (500, 503, 504, …) and a Graph error body, without `Retry-After`.
     Status(u16),
-    /// Answer 429 with `Retry-After` (seconds, or an HTTP date when
-    /// [`SimConfig::retry_after_http_date`](crate::SimConfig::retry_after_http_date) is set).
+    /// Answer 429 with `Retry-After: retry_after_secs` (0 is allowed, to keep tests fast), or
+    /// that moment as an HTTP date when [`SimConfig::retry_after_http_date`] is set.
+    ///
+    /// [`SimConfig::retry_after_http_date`]: crate::SimConfig::retry_after_http_date
     Throttle {
         /// The wait the response asks for.
         retry_after_secs: u64,

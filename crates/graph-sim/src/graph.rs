@@ -208,12 +208,11 @@ fn admit(shared: &Shared) -> Result<(), u64> {
     }
     let oldest = admitted.front().copied().unwrap_or(now);
     let wait = WINDOW.saturating_sub(now.duration_since(oldest));
-    Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+    Err((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
 }
 
 fn throttled(shared: &Shared, retry_after_secs: u64, ids: &RequestIds) -> Response {
     shared.stats.update(|s| s.throttled += 1);
-    let retry_after_secs = retry_after_secs.max(1);
     let mut response = graph_error(
         StatusCode::TOO_MANY_REQUESTS,
         "TooManyRequests",

@@ -10,10 +10,11 @@
 //!
 //! Tests, `pstn-lake demo`, `pstn-lake simulate` and the benchmarks use it.
 //!
-//! ```no_run
+//! ```
 //! use pstn_lake_graph_sim::{Fault, FaultPlan, Function, SimConfig, TenantConfig};
 //!
-//! # async fn example() -> std::io::Result<()> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
 //! let first_day = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
 //! let config = SimConfig::default()
 //!     .with_tenant(TenantConfig::new(42, first_day, 3, 500))
@@ -32,6 +33,7 @@
 
 mod auth;
 mod clock;
+mod config;
 mod conn;
 mod data;
 mod direct_routing;
@@ -47,7 +49,8 @@ mod server;
 mod stats;
 mod tenant;
 
+pub use config::SimConfig;
 pub use faults::{Fault, FaultPlan};
-pub use server::{RunningSim, SimConfig, start};
+pub use server::{RunningSim, start};
 pub use stats::SimStats;
 pub use tenant::{ApiVersion, ExpectedRow, Function, Tenant, TenantConfig};

@@ -4,6 +4,9 @@ use crate::clock::Segment;
 use crate::json;
 use crate::tenant::{ApiVersion, Function, Tenant};
 
+/// The most a page reserves up front (bigger pages grow as needed).
+pub(crate) const MAX_RESERVE: usize = 64 << 20;
+
 /// What page to render and how to link onwards.
 #[derive(Debug)]
 pub(crate) struct PageRequest<'a> {
@@ -48,7 +51,7 @@ pub(crate) fn render(tenant: &Tenant, selection: &[Segment], request: &PageReque
     };
     let page_number = request.skip / page_size as u64 + 1;
 
-    let mut body = Vec::with_capacity(rows * 1100 + 512);
+    let mut body = Vec::with_capacity((rows * 1100 + 512).min(MAX_RESERVE));
     body.extend_from_slice(b"{\"@odata.context\":");
     let mut context = String::with_capacity(128);
     context.push_str(request.context_base);

@@ -214,14 +214,14 @@ impl Tenant {
     }
 
     /// Writes the rows of `day` as a JSON array (`[]` for a day without calls), in start-time order.
-    pub fn rows_json(&self, function: Function, version: ApiVersion, day: NaiveDate) -> Vec<u8> {
+    pub fn rows(&self, function: Function, version: ApiVersion, day: NaiveDate) -> Vec<u8> {
         let day_num = day_number(day);
         let n = if self.holds_day_num(day_num) {
             self.config.calls_per_day
         } else {
             0
         };
-        let mut out = Vec::with_capacity(n as usize * 1100 + 2);
+        let mut out = Vec::with_capacity((n as usize * 1100 + 2).min(page::MAX_RESERVE));
         out.push(b'[');
         for index in 0..n {
             if index > 0 {
@@ -328,30 +328,15 @@ impl Tenant {
     /// The rows a query selects: `from <= key <= to` for PSTN, `from <= key < to` for Direct
     /// Routing, where the key is the start (or the invite when the start is null), in ticks.
     pub(crate) fn select(&self, function: Function, from: i64, to: i64) -> Vec<Segment> {
-        let inclusive = function.to_is_inclusive();
-        let last_tick = if inclusive { to } else { to - 1 };
-        if last_tick < from {
-            return Vec::new();
-        }
-        let lo = from.div_euclid(TICKS_PER_DAY).max(self.first_day_num);
-        let hi = last_tick
-            .div_euclid(TICKS_PER_DAY)
-            .min(self.end_day_num() - 1);
-        let n = self.config.calls_per_day;
-        let mut segments = Vec::new();
-        for day_num in lo..=hi {
-            let key = |i: u32| clock::key_ticks(self.config.seed, function, day_num, i, n);
-            let start = partition(n, |i| key(i) < from);
-            let end = partition(n, |i| key(i) <= last_tick);
-            if start < end {
-                segments.push(Segment {
-                    day_num,
-                    start,
-                    end,
-                });
-            }
-        }
-        segments
+        let days = self.first_day_num..self.end_day_num();
+        clock::select(
+            self.config.seed,
+            self.config.calls_per_day,
+            days,
+            function,
+            from,
+            to,
+        )
     }
 
     /// Writes one row; the returned facts describe what was written.
@@ -424,20 +409,6 @@ impl Tenant {
     }
 }
 
-/// The first index in `0..n` for which `pred` is false (`pred` must be true then false).
-fn partition(n: u32, pred: impl Fn(u32) -> bool) -> u32 {
-    let (mut lo, mut hi) = (0, n);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if pred(mid) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
-}
-
 /// Days since 1970-01-01.
 pub(crate) fn day_number(day: NaiveDate) -> i64 {
     i64::from(day.num_days_from_ce()) - 719_163
@@ -481,9 +452,9 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
         for f in Function::ALL {
             for v in [ApiVersion::V1, ApiVersion::Beta] {
-                let a = tenant(7, 50).rows_json(f, v, day);
-                assert_eq!(a, tenant(7, 50).rows_json(f, v, day));
-                assert_ne!(a, tenant(8, 50).rows_json(f, v, day));
+                let a = tenant(7, 50).rows(f, v, day);
+                assert_eq!(a, tenant(7, 50).rows(f, v, day));
+                assert_ne!(a, tenant(8, 50).rows(f, v, day));
             }
         }
     }
@@ -505,7 +476,7 @@ mod tests {
     fn days_outside_the_tenant_are_empty() {
         let t = tenant(1, 10);
         let before = NaiveDate::from_ymd_opt(2026, 2, 28).unwrap();
-        assert_eq!(t.rows_json(Function::Pstn, ApiVersion::V1, before), b"[]");
+        assert_eq!(t.rows(Function::Pstn, ApiVersion::V1, before), b"[]");
         assert!(t.expected(Function::Pstn, before, before).is_empty());
         assert_eq!(
             t.expected(

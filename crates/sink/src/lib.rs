@@ -28,6 +28,7 @@ mod lake;
 mod landing;
 mod partition;
 mod spec;
+mod state;
 
 pub use chrono::NaiveDate;
 pub use day::{DayCommit, read_day, write_day};
@@ -36,3 +37,4 @@ pub use lake::{Lake, STATE_DIR};
 pub use landing::{Landing, LandingSummary};
 pub use partition::{day_of_micros, split_by_day};
 pub use spec::TableSpec;
+pub use state::{SyncState, TableState};

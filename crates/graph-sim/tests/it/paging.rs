@@ -151,9 +151,7 @@ async fn same_seed_same_rows_different_seed_different_rows() {
         let page: Value = serde_json::from_str(&pages[0]).unwrap();
         values.push(page["value"].to_string());
         // The served bytes are the generator's bytes.
-        let rows = sim
-            .tenant()
-            .rows_json(Function::Pstn, ApiVersion::Beta, day(0));
+        let rows = sim.tenant().rows(Function::Pstn, ApiVersion::Beta, day(0));
         assert!(pages[0].contains(&String::from_utf8(rows).unwrap()[1..100]));
     }
     assert_eq!(values[0], values[1]);

@@ -1,0 +1,288 @@
+//! OAuth2 client credentials for Graph (application permissions): a client secret, or a
+//! certificate signing a JWT client assertion. Tokens are cached and renewed before they expire.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::rand::SecureRandom;
+use ring::signature::{RSA_PSS_SHA256, RsaKeyPair};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::{Error, Result};
+
+/// Renew a cached token this long before it expires.
+const RENEW_BEFORE: Duration = Duration::from_secs(5 * 60);
+
+/// How the application proves who it is.
+pub enum Secret {
+    /// A client secret.
+    ClientSecret(String),
+    /// A certificate: the RSA private key and the SHA-256 thumbprint of the certificate.
+    Certificate {
+        /// The private key that signs assertions.
+        key: Arc<RsaKeyPair>,
+        /// `x5t#S256`: base64url of the SHA-256 of the certificate's DER.
+        thumbprint_s256: String,
+    },
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Secret::ClientSecret(_) => f.write_str("ClientSecret(<redacted>)"),
+            Secret::Certificate { thumbprint_s256, .. } => {
+                write!(f, "Certificate {{ x5t#S256: {thumbprint_s256} }}")
+            }
+        }
+    }
+}
+
+/// An application's credentials for one tenant.
+#[derive(Debug)]
+pub struct Credentials {
+    /// The directory (tenant) id.
+    pub tenant_id: String,
+    /// The application (client) id.
+    pub client_id: String,
+    /// The secret or certificate.
+    pub secret: Secret,
+}
+
+impl Credentials {
+    /// Credentials with a client secret.
+    pub fn with_secret(tenant_id: impl Into<String>, client_id: impl Into<String>, secret: impl Into<String>) -> Self {
+        Credentials {
+            tenant_id: tenant_id.into(),
+            client_id: client_id.into(),
+            secret: Secret::ClientSecret(secret.into()),
+        }
+    }
+
+    /// Reads the Azure SDK variables: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, and
+    /// `AZURE_CLIENT_SECRET` or `AZURE_CLIENT_CERTIFICATE_PATH` (a PEM file holding the private
+    /// key and the certificate).
+    pub fn from_env() -> Result<Self> {
+        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let missing = |what: &str| Error::Credentials { message: format!("{what} is not set") };
+        let tenant_id = var("AZURE_TENANT_ID").ok_or_else(|| missing("AZURE_TENANT_ID"))?;
+        let client_id = var("AZURE_CLIENT_ID").ok_or_else(|| missing("AZURE_CLIENT_ID"))?;
+        let secret = match (var("AZURE_CLIENT_SECRET"), var("AZURE_CLIENT_CERTIFICATE_PATH")) {
+            (Some(secret), _) => Secret::ClientSecret(secret),
+            (None, Some(path)) => {
+                let pem = std::fs::read(&path).map_err(|e| Error::Credentials {
+                    message: format!("cannot read AZURE_CLIENT_CERTIFICATE_PATH `{path}`: {e}"),
+                })?;
+                certificate_secret(&pem).map_err(|message| Error::Credentials {
+                    message: format!("AZURE_CLIENT_CERTIFICATE_PATH `{path}`: {message}"),
+                })?
+            }
+            (None, None) => return Err(missing("neither AZURE_CLIENT_SECRET nor AZURE_CLIENT_CERTIFICATE_PATH")),
+        };
+        Ok(Credentials { tenant_id, client_id, secret })
+    }
+}
+
+/// Reads an RSA private key (PKCS#8 or PKCS#1) and its certificate from one PEM file.
+pub fn certificate_secret(pem: &[u8]) -> Result<Secret, String> {
+    let key = PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("no private key in the PEM file ({e})"))?;
+    let key = match &key {
+        PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+        PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
+        _ => return Err("the private key is not an RSA key".into()),
+    }
+    .map_err(|e| format!("the private key is not a usable RSA key ({e})"))?;
+    let cert = CertificateDer::pem_slice_iter(pem)
+        .next()
+        .ok_or("no certificate in the PEM file: put the certificate after the key")?
+        .map_err(|e| format!("the certificate cannot be read ({e})"))?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());
+    Ok(Secret::Certificate { key: Arc::new(key), thumbprint_s256: URL_SAFE_NO_PAD.encode(digest.as_ref()) })
+}
+
+#[derive(Clone)]
+struct Token {
+    value: Arc<str>,
+    renew_at: Instant,
+}
+
+/// Gets, caches and renews access tokens for one Graph resource.
+pub struct TokenSource {
+    http: reqwest::Client,
+    token_url: String,
+    scope: String,
+    credentials: Credentials,
+    cached: tokio::sync::Mutex<Option<Token>>,
+    issued: AtomicU64,
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("token_url", &self.token_url)
+            .field("scope", &self.scope)
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenError {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+}
+
+impl TokenSource {
+    /// A token source for `graph_url`'s `/.default` scope, from `login_url`'s token endpoint.
+    pub fn new(http: reqwest::Client, login_url: &str, graph_url: &str, credentials: Credentials) -> Self {
+        let token_url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            login_url.trim_end_matches('/'),
+            credentials.tenant_id
+        );
+        TokenSource {
+            http,
+            token_url,
+            scope: format!("{}/.default", graph_url.trim_end_matches('/')),
+            credentials,
+            cached: tokio::sync::Mutex::new(None),
+            issued: AtomicU64::new(0),
+        }
+    }
+
+    /// Tokens obtained so far (the first one and every renewal).
+    pub fn issued(&self) -> u64 {
+        self.issued.load(Ordering::Relaxed)
+    }
+
+    /// A valid token: the cached one, or a new one when it is about to expire.
+    pub async fn token(&self) -> Result<Arc<str>> {
+        let mut cached = self.cached.lock().await;
+        if let Some(t) = cached.as_ref()
+            && t.renew_at > Instant::now()
+        {
+            return Ok(Arc::clone(&t.value));
+        }
+        let fresh = self.request().await?;
+        let value = Arc::clone(&fresh.value);
+        *cached = Some(fresh);
+        Ok(value)
+    }
+
+    /// A new token after Graph rejected `stale` (401). If another request already renewed it,
+    /// that newer token is returned without asking again.
+    pub async fn renew(&self, stale: &str) -> Result<Arc<str>> {
+        let mut cached = self.cached.lock().await;
+        if let Some(t) = cached.as_ref()
+            && &*t.value != stale
+            && t.renew_at > Instant::now()
+        {
+            return Ok(Arc::clone(&t.value));
+        }
+        let fresh = self.request().await?;
+        let value = Arc::clone(&fresh.value);
+        *cached = Some(fresh);
+        Ok(value)
+    }
+
+    async fn request(&self) -> Result<Token> {
+        let c = &self.credentials;
+        let mut form: Vec<(&str, String)> = vec![
+            ("grant_type", "client_credentials".into()),
+            ("client_id", c.client_id.clone()),
+            ("scope", self.scope.clone()),
+        ];
+        match &c.secret {
+            Secret::ClientSecret(secret) => form.push(("client_secret", secret.clone())),
+            Secret::Certificate { key, thumbprint_s256 } => {
+                form.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()));
+                form.push(("client_assertion", self.assertion(key, thumbprint_s256)?));
+            }
+        }
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()))
+            .collect::<Vec<_>>()
+            .join("&");
+        let failed = |message: String| Error::Auth { url: self.token_url.clone(), status: None, message };
+        let response = self
+            .http
+            .post(&self.token_url)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| failed(format!("the token endpoint cannot be reached: {}", without_url(&e))))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| failed(without_url(&e)))?;
+        if !status.is_success() {
+            let detail = serde_json::from_str::<TokenError>(&text)
+                .map(|e| format!("{}: {}", e.error, e.error_description))
+                .unwrap_or_else(|_| text.chars().take(300).collect());
+            return Err(Error::Auth { url: self.token_url.clone(), status: Some(status.as_u16()), message: detail });
+        }
+        let parsed: TokenResponse = serde_json::from_str(&text)
+            .map_err(|e| failed(format!("the token response is not what Entra ID sends: {e}")))?;
+        let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3599));
+        self.issued.fetch_add(1, Ordering::Relaxed);
+        Ok(Token {
+            value: parsed.access_token.into(),
+            renew_at: Instant::now() + lifetime.saturating_sub(RENEW_BEFORE.min(lifetime / 2)),
+        })
+    }
+
+    /// The signed JWT client assertion (PS256, `x5t#S256`).
+    fn assertion(&self, key: &RsaKeyPair, thumbprint: &str) -> Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        let rng = ring::rand::SystemRandom::new();
+        let mut jti = [0u8; 16];
+        rng.fill(&mut jti).map_err(|_| Error::Credentials { message: "no system randomness".into() })?;
+        let header = serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": thumbprint});
+        let claims = serde_json::json!({
+            "aud": self.token_url,
+            "iss": self.credentials.client_id,
+            "sub": self.credentials.client_id,
+            "jti": URL_SAFE_NO_PAD.encode(jti),
+            "nbf": now,
+            "iat": now,
+            "exp": now + 600,
+        });
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut signature = vec![0u8; key.public().modulus_len()];
+        key.sign(&RSA_PSS_SHA256, &rng, signing_input.as_bytes(), &mut signature)
+            .map_err(|_| Error::Credentials { message: "signing the client assertion failed".into() })?;
+        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
+}
+
+/// A reqwest error's text without the URL (token URLs hold nothing secret, but keep messages short).
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "<url>");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,302 @@
+//! The Graph call-log client: day windows, paging, retries, throttling, token renewal.
+
+use std::collections::HashSet;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use url::Url;
+
+use crate::auth::{Credentials, TokenSource, without_url};
+use crate::retry::{RetryConfig, Throttle, parse_retry_after};
+use crate::{ApiVersion, DecodedPage, Error, PageDecoder, Result, Table};
+
+/// Where and how to reach Graph.
+#[derive(Debug, Clone)]
+pub struct GraphConfig {
+    /// Graph base URL (`https://graph.microsoft.com`); next links must stay on its scheme and host.
+    pub graph_url: Url,
+    /// Entra ID base URL (`https://login.microsoftonline.com`).
+    pub login_url: Url,
+    /// v1.0 or beta.
+    pub api: ApiVersion,
+    /// Retries and timeouts.
+    pub retry: RetryConfig,
+}
+
+impl GraphConfig {
+    /// A config for these base URLs.
+    pub fn new(graph_url: Url, login_url: Url) -> Self {
+        GraphConfig { graph_url, login_url, api: ApiVersion::V1, retry: RetryConfig::default() }
+    }
+
+    /// Sets the API version.
+    pub fn with_api(mut self, api: ApiVersion) -> Self {
+        self.api = api;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+/// What a client has done so far (shared by every request of the client).
+#[derive(Debug, Default)]
+pub struct FetchStats {
+    /// Pages received and decoded.
+    pub pages: AtomicU64,
+    /// Rows in those pages.
+    pub rows: AtomicU64,
+    /// Bytes of page bodies.
+    pub bytes: AtomicU64,
+    /// Requests retried (any reason).
+    pub retries: AtomicU64,
+    /// 429 answers.
+    pub throttled: AtomicU64,
+    /// Milliseconds spent waiting because Graph throttled (any request).
+    pub throttled_wait_ms: AtomicU64,
+    /// Token renewals after a 401.
+    pub renewals_after_401: AtomicU64,
+}
+
+/// A Graph call-log client for one tenant.
+#[derive(Debug)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    config: GraphConfig,
+    tokens: TokenSource,
+    throttle: Throttle,
+    stats: FetchStats,
+}
+
+/// The pages of one window, decoded.
+#[derive(Debug, Default)]
+pub struct Window {
+    /// Every page, in order.
+    pub pages: Vec<DecodedPage>,
+}
+
+enum Attempt {
+    Page(bytes::Bytes),
+    Retry { after: Option<Duration>, reason: String },
+    Unauthorized,
+}
+
+impl GraphClient {
+    /// A client that authenticates with `credentials`.
+    pub fn new(config: GraphConfig, credentials: Credentials) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(config.retry.request_timeout)
+            .connect_timeout(Duration::from_secs(20))
+            // Redirects would carry the bearer token elsewhere: never follow them.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("pstn-lake/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Http { url: config.graph_url.to_string(), message: without_url(&e) })?;
+        let tokens = TokenSource::new(http.clone(), config.login_url.as_str(), config.graph_url.as_str(), credentials);
+        Ok(GraphClient { http, config, tokens, throttle: Throttle::default(), stats: FetchStats::default() })
+    }
+
+    /// The counters of everything this client did.
+    pub fn stats(&self) -> &FetchStats {
+        &self.stats
+    }
+
+    /// Access tokens obtained so far.
+    pub fn tokens_issued(&self) -> u64 {
+        self.tokens.issued()
+    }
+
+    /// Gets a token now, so bad credentials fail before any work starts.
+    pub async fn check_credentials(&self) -> Result<()> {
+        self.tokens.token().await.map(|_| ())
+    }
+
+    /// The URL of a window: `{graph}/{api}/communications/callRecords/microsoft.graph.callRecords.getPstnCalls(fromDateTime=…,toDateTime=…)`.
+    /// Date-times are unquoted UTC literals, as Graph requires.
+    pub fn window_url(&self, table: Table, from: NaiveDate, to_exclusive: NaiveDate) -> Result<Url> {
+        let base = self.config.graph_url.as_str().trim_end_matches('/');
+        let text = format!(
+            "{base}/{}/communications/callRecords/microsoft.graph.callRecords.{}(fromDateTime={}T00:00:00Z,toDateTime={}T00:00:00Z)",
+            self.config.api.path(),
+            table.graph_function(),
+            from.format("%Y-%m-%d"),
+            to_exclusive.format("%Y-%m-%d"),
+        );
+        Url::parse(&text).map_err(|e| Error::Http { url: text, message: e.to_string() })
+    }
+
+    /// Fetches every page of one UTC day of `table`, following `@odata.nextLink` verbatim.
+    ///
+    /// PSTN's `toDateTime` is inclusive, so the pages may hold rows that start at the next
+    /// midnight: callers keep only the rows of `day`.
+    pub async fn fetch_day(&self, table: Table, day: NaiveDate) -> Result<Window> {
+        let next_day = day.succ_opt().expect("a day before the end of time");
+        let first = self.window_url(table, day, next_day)?;
+        let decoder = PageDecoder::new().with_table(Some(table));
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut window = Window::default();
+        let mut url = first;
+        loop {
+            seen.insert(url.as_str().to_owned());
+            let body = self.get(&url).await?;
+            let page = decoder.decode(&body).map_err(|source| Error::Page {
+                url: redact_query(&url),
+                page: window.pages.len() + 1,
+                source: Box::new(source),
+            })?;
+            self.stats.pages.fetch_add(1, Ordering::Relaxed);
+            self.stats.rows.fetch_add(page.rows as u64, Ordering::Relaxed);
+            self.stats.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+            let next = page.next_link.clone();
+            window.pages.push(page);
+            let Some(link) = next else { break };
+            let next = Url::parse(&link).map_err(|e| Error::NextLink {
+                link: link.clone(),
+                message: format!("it is not a URL ({e})"),
+            })?;
+            if !same_origin(&next, &self.config.graph_url) {
+                return Err(Error::NextLink {
+                    link: format!("{}://{}", next.scheme(), next.host_str().unwrap_or("")),
+                    message: format!(
+                        "it points away from the configured Graph endpoint {}; the bearer token is not sent there",
+                        self.config.graph_url
+                    ),
+                });
+            }
+            if seen.contains(next.as_str()) {
+                return Err(Error::NextLink {
+                    link: redact_query(&next),
+                    message: "it repeats a page already read (Graph is not progressing)".into(),
+                });
+            }
+            url = next;
+        }
+        Ok(window)
+    }
+
+    /// GETs one page with retries: throttling and transient failures wait and retry, 401 renews
+    /// the token once, other 4xx fail at once with Graph's message.
+    async fn get(&self, url: &Url) -> Result<bytes::Bytes> {
+        let retry = &self.config.retry;
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        let mut renewed = false;
+        let mut token = self.tokens.token().await?;
+        loop {
+            let waited = self.throttle.wait().await;
+            if !waited.is_zero() {
+                self.stats.throttled_wait_ms.fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+            }
+            let outcome = self.attempt(url, &token).await?;
+            let (after, reason) = match outcome {
+                Attempt::Page(body) => return Ok(body),
+                Attempt::Unauthorized if !renewed => {
+                    renewed = true;
+                    self.stats.renewals_after_401.fetch_add(1, Ordering::Relaxed);
+                    token = self.tokens.renew(&token).await?;
+                    continue;
+                }
+                Attempt::Unauthorized => {
+                    return Err(Error::Graph {
+                        url: redact_query(url),
+                        status: 401,
+                        message: "Graph rejected a freshly issued token: check that the app registration is in this tenant and cloud (--cloud)".into(),
+                    });
+                }
+                Attempt::Retry { after, reason } => (after, reason),
+            };
+            if attempt >= retry.max_retries || started.elapsed() >= retry.retry_timeout {
+                return Err(Error::RetriesExhausted {
+                    url: redact_query(url),
+                    attempts: attempt + 1,
+                    last: reason,
+                });
+            }
+            let delay = after.unwrap_or_else(|| retry.backoff(attempt));
+            tracing::debug!(url = %redact_query(url), %reason, ?delay, "retrying");
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            attempt += 1;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(&self, url: &Url, token: &str) -> Result<Attempt> {
+        let response = match self.http.get(url.clone()).bearer_auth(token).send().await {
+            Ok(r) => r,
+            Err(e) => return Ok(Attempt::Retry { after: None, reason: without_url(&e) }),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        match status {
+            200 => match response.bytes().await {
+                Ok(body) => Ok(Attempt::Page(body)),
+                Err(e) => Ok(Attempt::Retry { after: None, reason: format!("the page was cut off: {}", without_url(&e)) }),
+            },
+            429 => {
+                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                // One 429 slows the whole run: every request waits out the same pause.
+                let pause = retry_after.unwrap_or_else(|| self.config.retry.backoff(0).max(Duration::from_secs(1)));
+                self.throttle.pause(pause);
+                Ok(Attempt::Retry { after: Some(Duration::ZERO), reason: "429 Too Many Requests".into() })
+            }
+            500 | 502 | 503 | 504 => {
+                if let Some(d) = retry_after {
+                    self.throttle.pause(d);
+                }
+                Ok(Attempt::Retry { after: retry_after.map(|_| Duration::ZERO), reason: format!("HTTP {status}") })
+            }
+            401 => Ok(Attempt::Unauthorized),
+            _ => {
+                let text = response.text().await.unwrap_or_default();
+                let message = graph_message(&text);
+                let url = redact_query(url);
+                Err(match status {
+                    403 => Error::Forbidden { url, message },
+                    _ => Error::Graph { url, status, message },
+                })
+            }
+        }
+    }
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// A URL for messages: the query (`$skip` tokens, which can be long) dropped.
+fn redact_query(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.to_string()
+}
+
+/// Graph's `{"error":{"code":…,"message":…}}`, or the start of the body.
+fn graph_message(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        error: Inner,
+    }
+    #[derive(serde::Deserialize)]
+    struct Inner {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+    match serde_json::from_str::<Envelope>(body) {
+        Ok(e) => format!("{}: {}", e.error.code, e.error.message),
+        Err(_) => body.chars().take(300).collect(),
+    }
+}
+
+
+

@@ -1,0 +1,127 @@
+//! Retry policy, and the throttle every request of a run shares.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How requests are retried.
+#[derive(Debug, Clone)]
+pub struct RetryConfig {
+    /// Retries of one request before giving up.
+    pub max_retries: u32,
+    /// First back-off when the server gives no `Retry-After`.
+    pub initial_backoff: Duration,
+    /// Longest single back-off.
+    pub max_backoff: Duration,
+    /// Longest total time one request may spend retrying.
+    pub retry_timeout: Duration,
+    /// Timeout of one HTTP request (connect, send, and read the whole page).
+    pub request_timeout: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            max_retries: 10,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+            retry_timeout: Duration::from_secs(15 * 60),
+            request_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryConfig {
+    /// Exponential back-off with full jitter for retry `attempt` (0-based).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let cap = self
+            .initial_backoff
+            .saturating_mul(2u32.saturating_pow(attempt.min(20)))
+            .min(self.max_backoff);
+        cap.mul_f64(0.5 + 0.5 * jitter())
+    }
+}
+
+/// A number in [0, 1) that differs between calls (no cryptographic quality needed).
+fn jitter() -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let mut x = STATE.fetch_add(nanos | 1, Ordering::Relaxed) ^ nanos;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// One pause shared by every request of a client: when Graph throttles one request, every
+/// request waits, so the whole run slows down rather than each worker hammering on.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    until: Mutex<Option<Instant>>,
+}
+
+impl Throttle {
+    /// Waits until no pause is in force.
+    pub async fn wait(&self) -> Duration {
+        let mut waited = Duration::ZERO;
+        loop {
+            let until = *self.until.lock().unwrap_or_else(|e| e.into_inner());
+            match until {
+                Some(t) if t > Instant::now() => {
+                    let d = t - Instant::now();
+                    tokio::time::sleep(d).await;
+                    waited += d;
+                }
+                _ => return waited,
+            }
+        }
+    }
+
+    /// Pauses every request for `d` from now (never shortens a longer pause).
+    pub fn pause(&self, d: Duration) {
+        let mut until = self.until.lock().unwrap_or_else(|e| e.into_inner());
+        let t = Instant::now() + d;
+        if until.is_none_or(|u| u < t) {
+            *until = Some(t);
+        }
+    }
+}
+
+/// Parses `Retry-After`: delay-seconds or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        let later = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        let d = parse_retry_after(&later.replace("+0000", "GMT")).unwrap();
+        assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30), "{d:?}");
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let c = RetryConfig::default();
+        for attempt in 0..30 {
+            let d = c.backoff(attempt);
+            assert!(d <= c.max_backoff, "{attempt}: {d:?}");
+            assert!(d >= c.initial_backoff / 2, "{attempt}: {d:?}");
+        }
+        assert!(c.backoff(6) > c.backoff(0));
+    }
+}

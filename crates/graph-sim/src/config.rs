@@ -1,0 +1,147 @@
+//! The simulator's switches.
+
+use std::time::Duration;
+
+use crate::faults::FaultPlan;
+use crate::tenant::TenantConfig;
+
+/// How the simulator behaves. Build with `SimConfig::default().with_…(…)`.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The tenant's data.
+    pub tenant: TenantConfig,
+    /// Rows per page (Graph: 1,000).
+    pub page_size: usize,
+    /// The directory (tenant) id in the token URL.
+    pub tenant_id: String,
+    /// The application (client) id tokens are issued to.
+    pub client_id: String,
+    /// The accepted client secret; empty refuses secrets.
+    pub client_secret: String,
+    /// PKCS#1 `RSAPublicKey` DER of the application's certificate: when set, certificate
+    /// assertions (PS256 or RS256) signed by its private key are accepted.
+    pub assertion_public_key_der: Option<Vec<u8>>,
+    /// How long an access token stays valid (reported as `expires_in` seconds).
+    pub token_lifetime: Duration,
+    /// Delay before each Graph page is sent.
+    pub latency: Duration,
+    /// Graph requests admitted per sliding 60-second window; the excess gets 429 + `Retry-After`.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Write `Retry-After` as an HTTP date instead of seconds.
+    pub retry_after_http_date: bool,
+    /// Faults to inject by Graph request number.
+    pub faults: FaultPlan,
+    /// Base URL (`http://host:port`) next links point at instead of the simulator itself.
+    pub next_link_host_override: Option<String>,
+    /// Every page links to itself (a client must notice it is not progressing).
+    pub repeat_next_link: bool,
+    /// Every Graph request is answered 403 `Authorization_RequestDenied` (permission not granted).
+    pub forbidden: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            tenant: TenantConfig::default(),
+            page_size: 1000,
+            tenant_id: "00000000-0000-0000-0000-000000000001".to_owned(),
+            client_id: "00000000-0000-0000-0000-000000000002".to_owned(),
+            client_secret: "sim-client-secret".to_owned(),
+            assertion_public_key_der: None,
+            token_lifetime: Duration::from_secs(3599),
+            latency: Duration::ZERO,
+            rate_limit_per_minute: None,
+            retry_after_http_date: false,
+            faults: FaultPlan::default(),
+            next_link_host_override: None,
+            repeat_next_link: false,
+            forbidden: false,
+        }
+    }
+}
+
+impl SimConfig {
+    /// Sets the tenant's data.
+    pub fn with_tenant(mut self, tenant: TenantConfig) -> Self {
+        self.tenant = tenant;
+        self
+    }
+
+    /// Sets the rows per page.
+    pub fn with_page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size;
+        self
+    }
+
+    /// Sets the tenant id.
+    pub fn with_tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
+        self.tenant_id = tenant_id.into();
+        self
+    }
+
+    /// Sets the client id.
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = client_id.into();
+        self
+    }
+
+    /// Sets the accepted client secret.
+    pub fn with_client_secret(mut self, client_secret: impl Into<String>) -> Self {
+        self.client_secret = client_secret.into();
+        self
+    }
+
+    /// Accepts certificate assertions verified with this PKCS#1 `RSAPublicKey` DER.
+    pub fn with_assertion_public_key_der(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.assertion_public_key_der = Some(der.into());
+        self
+    }
+
+    /// Sets the access-token lifetime.
+    pub fn with_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+
+    /// Sets the delay before each Graph page.
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Limits Graph requests per sliding minute.
+    pub fn with_rate_limit_per_minute(mut self, limit: u32) -> Self {
+        self.rate_limit_per_minute = Some(limit);
+        self
+    }
+
+    /// Writes `Retry-After` as an HTTP date.
+    pub fn with_retry_after_http_date(mut self, http_date: bool) -> Self {
+        self.retry_after_http_date = http_date;
+        self
+    }
+
+    /// Sets the fault plan.
+    pub fn with_faults(mut self, faults: FaultPlan) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Points next links at another base URL (`http://host:port`).
+    pub fn with_next_link_host_override(mut self, base_url: impl Into<String>) -> Self {
+        self.next_link_host_override = Some(base_url.into());
+        self
+    }
+
+    /// Makes every page link to itself.
+    pub fn with_repeat_next_link(mut self, repeat: bool) -> Self {
+        self.repeat_next_link = repeat;
+        self
+    }
+
+    /// Answers every Graph request 403.
+    pub fn with_forbidden(mut self, forbidden: bool) -> Self {
+        self.forbidden = forbidden;
+        self
+    }
+}
