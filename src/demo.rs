@@ -45,33 +45,67 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     ));
 
     if args.lake.join("_pstn_lake").is_dir() {
-        std::fs::remove_dir_all(&args.lake)
-            .with_context(|| format!("cannot replace the previous demo lake `{}`", args.lake.display()))?;
+        std::fs::remove_dir_all(&args.lake).with_context(|| {
+            format!(
+                "cannot replace the previous demo lake `{}`",
+                args.lake.display()
+            )
+        })?;
     }
-    std::fs::create_dir_all(&args.lake).with_context(|| format!("cannot create `{}`", args.lake.display()))?;
+    std::fs::create_dir_all(&args.lake)
+        .with_context(|| format!("cannot create `{}`", args.lake.display()))?;
     let lake = Lake::open(args.lake.to_str().context("the lake path is not UTF-8")?)?;
-    ui.summary(format!("2/3 syncing both tables into the lake at {}", args.lake.display()));
+    ui.summary(format!(
+        "2/3 syncing both tables into the lake at {}",
+        args.lake.display()
+    ));
 
     let url = Url::parse(&sim.graph_url())?;
-    let credentials = Credentials::with_secret(&config.tenant_id, &config.client_id, &config.client_secret);
-    let client = GraphClient::new(GraphConfig::new(url.clone(), url).with_api(ApiVersion::Beta), credentials)?;
+    let credentials =
+        Credentials::with_secret(&config.tenant_id, &config.client_id, &config.client_secret);
+    let client = GraphClient::new(
+        GraphConfig::new(url.clone(), url).with_api(ApiVersion::Beta),
+        credentials,
+    )?;
     let mut jobs = Vec::new();
     for day in tenant_days(&tenant) {
         for table in Table::ALL {
             jobs.push((table, day));
         }
     }
-    let summary = sync(&client, &lake, SyncState::default(), Plan { jobs, skipped: 0 }, 4, ui).await?;
+    let summary = sync(
+        &client,
+        &lake,
+        SyncState::default(),
+        Plan { jobs, skipped: 0 },
+        4,
+        ui,
+    )
+    .await?;
     ui.summary(format!("    {summary}"));
     sim.shutdown().await;
 
     let to = tenant.last_day();
-    ui.summary(format!("3/3 report charges-by-country, {first_day} to {to}:"));
+    ui.summary(format!(
+        "3/3 report charges-by-country, {first_day} to {to}:"
+    ));
     let session = LakeSession::open(&lake, &known_tables()).await?;
     let report = pstn_lake_query::report("charges-by-country")?;
-    let (schema, batches) =
-        session.run_report(&report, &ReportParams { from: Some(first_day), to: Some(to) }).await?;
-    pstn_lake_query::write(&mut std::io::stdout().lock(), Format::Table, &schema, &batches)?;
+    let (schema, batches) = session
+        .run_report(
+            &report,
+            &ReportParams {
+                from: Some(first_day),
+                to: Some(to),
+            },
+        )
+        .await?;
+    pstn_lake_query::write(
+        &mut std::io::stdout().lock(),
+        Format::Table,
+        &schema,
+        &batches,
+    )?;
     ui.summary(format!(
         "Next: pstn-lake report --list --lake {0}; pstn-lake sql \"SELECT …\" --lake {0}",
         args.lake.display()

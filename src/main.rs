@@ -14,9 +14,9 @@ mod report;
 #[cfg(feature = "query")]
 mod schema;
 mod simulate;
-mod sync;
 #[cfg(feature = "query")]
 mod sql;
+mod sync;
 
 /// Land Microsoft Teams PSTN and Direct Routing call logs into a Parquet lake and report on them.
 #[derive(Debug, Parser)]

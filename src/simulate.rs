@@ -77,7 +77,9 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let sim = pstn_lake_graph_sim::start(config.clone(), addr)
         .await
-        .with_context(|| format!("cannot listen on {addr}: pick another --port (0 takes any free one)"))?;
+        .with_context(|| {
+            format!("cannot listen on {addr}: pick another --port (0 takes any free one)")
+        })?;
     let url = sim.graph_url();
     println!(
         "Graph simulator on {url}: {} days x {} calls a day per table from {} (seed {})",
@@ -94,7 +96,9 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         tenant.last_day()
     );
     println!("Ctrl-C stops it.");
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
     let stats = sim.stats();
     sim.shutdown().await;
     ui.summary(format!(
@@ -112,22 +116,35 @@ fn write_pages(args: &Args, config: &TenantConfig, dir: &std::path::Path, ui: &U
     };
     let tenant = Tenant::new(config.clone());
     let mut total = (0usize, 0u64);
-    for (function, table) in [(Function::Pstn, "pstn_calls"), (Function::DirectRouting, "direct_routing_calls")] {
+    for (function, table) in [
+        (Function::Pstn, "pstn_calls"),
+        (Function::DirectRouting, "direct_routing_calls"),
+    ] {
         let out = dir.join(table);
-        std::fs::create_dir_all(&out).with_context(|| format!("cannot create `{}`", out.display()))?;
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create `{}`", out.display()))?;
         let mut n = 0usize;
         let mut failure = None;
-        tenant.write_pages(function, version, config.first_day, config.last_day(), args.page_size, |page| {
-            if failure.is_some() {
-                return;
-            }
-            n += 1;
-            total.1 += page.len() as u64;
-            let path = out.join(format!("page-{n:05}.json"));
-            if let Err(e) = std::fs::write(&path, page) {
-                failure = Some(anyhow::Error::new(e).context(format!("cannot write `{}`", path.display())));
-            }
-        });
+        tenant.write_pages(
+            function,
+            version,
+            config.first_day,
+            config.last_day(),
+            args.page_size,
+            |page| {
+                if failure.is_some() {
+                    return;
+                }
+                n += 1;
+                total.1 += page.len() as u64;
+                let path = out.join(format!("page-{n:05}.json"));
+                if let Err(e) = std::fs::write(&path, page) {
+                    failure = Some(
+                        anyhow::Error::new(e).context(format!("cannot write `{}`", path.display())),
+                    );
+                }
+            },
+        );
         if let Some(e) = failure {
             return Err(e);
         }

@@ -37,7 +37,11 @@ pub struct Args {
     pub to: Option<NaiveDate>,
 
     /// Tables to sync, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "pstn_calls,direct_routing_calls")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "pstn_calls,direct_routing_calls"
+    )]
     pub tables: Vec<Table>,
 
     #[command(flatten)]
@@ -89,11 +93,19 @@ pub struct Summary {
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let rows: Vec<String> = self.rows.iter().map(|(t, n)| format!("{t} {n} rows")).collect();
+        let rows: Vec<String> = self
+            .rows
+            .iter()
+            .map(|(t, n)| format!("{t} {n} rows"))
+            .collect();
         write!(
             f,
             "synced {} in {:.1} s: {} days written, {} days already complete, {} pages, {} retries, {} throttled (429) with {:.1} s waited, {} tokens ({} renewed after 401)",
-            if rows.is_empty() { "nothing".to_string() } else { rows.join(", ") },
+            if rows.is_empty() {
+                "nothing".to_string()
+            } else {
+                rows.join(", ")
+            },
             self.elapsed.as_secs_f64(),
             self.days_written,
             self.days_skipped,
@@ -124,19 +136,38 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         Some(u) => u.clone(),
         None => Url::parse(args.cloud.graph_url()).expect("valid"),
     };
-    let login_url = match (&args.login_url, std::env::var("AZURE_AUTHORITY_HOST").ok().filter(|s| !s.is_empty())) {
+    let login_url = match (
+        &args.login_url,
+        std::env::var("AZURE_AUTHORITY_HOST")
+            .ok()
+            .filter(|s| !s.is_empty()),
+    ) {
         (Some(u), _) => u.clone(),
-        (None, Some(host)) => Url::parse(&host).with_context(|| format!("AZURE_AUTHORITY_HOST `{host}` is not a URL"))?,
+        (None, Some(host)) => Url::parse(&host)
+            .with_context(|| format!("AZURE_AUTHORITY_HOST `{host}` is not a URL"))?,
         (None, None) => Url::parse(args.cloud.login_url()).expect("valid"),
     };
     if args.cloud == Cloud::China && args.graph_url.is_none() {
-        tracing::warn!("Microsoft documents the call-log functions as not available in the China cloud");
+        tracing::warn!(
+            "Microsoft documents the call-log functions as not available in the China cloud"
+        );
     }
     let lake = args.lake.open()?;
-    let client = GraphClient::new(GraphConfig::new(graph_url, login_url).with_api(args.api), credentials)?;
+    let client = GraphClient::new(
+        GraphConfig::new(graph_url, login_url).with_api(args.api),
+        credentials,
+    )?;
     let state = SyncState::load(&lake).await?;
     let plan = plan(&args, &state, Utc::now().date_naive(), ui);
-    let summary = sync(&client, &lake, state, plan, usize::from(args.concurrency), ui).await?;
+    let summary = sync(
+        &client,
+        &lake,
+        state,
+        plan,
+        usize::from(args.concurrency),
+        ui,
+    )
+    .await?;
     ui.summary(&summary);
     Ok(())
 }
@@ -188,10 +219,14 @@ pub async fn sync(
     let total = plan.jobs.len();
     let progress = ui.bar(total as u64, "days");
     let state = Arc::new(Mutex::new(state));
-    let summary = Arc::new(Mutex::new(Summary { days_skipped: plan.skipped, ..Default::default() }));
+    let summary = Arc::new(Mutex::new(Summary {
+        days_skipped: plan.skipped,
+        ..Default::default()
+    }));
     let work = futures::stream::iter(plan.jobs)
         .map(|(table, day)| {
-            let (state, summary, progress) = (Arc::clone(&state), Arc::clone(&summary), progress.clone());
+            let (state, summary, progress) =
+                (Arc::clone(&state), Arc::clone(&summary), progress.clone());
             async move {
                 let window = client
                     .fetch_day(table, day)
@@ -213,12 +248,17 @@ pub async fn sync(
                 if rows > 0 {
                     write_day(lake, &spec, day, batches)
                         .await
-                        .with_context(|| format!("writing {table} for {day} failed; the day is unchanged"))?;
+                        .with_context(|| {
+                            format!("writing {table} for {day} failed; the day is unchanged")
+                        })?;
                 }
                 {
                     let mut state = state.lock().await;
                     state.mark_complete(table.name(), day);
-                    state.save(lake).await.context("recording the finished day failed")?;
+                    state
+                        .save(lake)
+                        .await
+                        .context("recording the finished day failed")?;
                 }
                 let mut s = summary.lock().await;
                 *s.rows.entry(table).or_default() += rows;

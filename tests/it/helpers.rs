@@ -18,13 +18,21 @@ pub struct Run {
 impl Run {
     #[track_caller]
     pub fn ok(self) -> Self {
-        assert_eq!(self.code, 0, "pstn-lake failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "pstn-lake failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn fails(self) -> Self {
-        assert_ne!(self.code, 0, "pstn-lake should have failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_ne!(
+            self.code, 0,
+            "pstn-lake should have failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -45,7 +53,13 @@ pub fn bin() -> Command {
 
 /// Runs `pstn-lake ARGS…`.
 pub fn run(args: &[&str]) -> Run {
-    finish(bin().args(args).stdin(Stdio::null()).output().expect("the binary runs"))
+    finish(
+        bin()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("the binary runs"),
+    )
 }
 
 /// Runs `pstn-lake ARGS…` with `stdin` as standard input.
@@ -68,7 +82,14 @@ pub fn samples() -> PathBuf {
 }
 
 /// A PSTN row: `(id, start, charge text, currency, country, duration)`.
-pub fn pstn_row(id: &str, start: &str, charge: &str, currency: &str, country: &str, duration: i64) -> Value {
+pub fn pstn_row(
+    id: &str,
+    start: &str,
+    charge: &str,
+    currency: &str,
+    country: &str,
+    duration: i64,
+) -> Value {
     json!({
         "id": id,
         "callId": format!("call-{id}"),
@@ -94,7 +115,9 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries {
             let path = entry.unwrap().path();
             if path.is_dir() {
@@ -111,7 +134,15 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// `pstn-lake sql QUERY --format csv`, as rows of fields (header dropped).
 pub fn sql_rows(lake: &Path, query: &str) -> Vec<Vec<String>> {
-    let out = run(&["sql", query, "--format", "csv", "--lake", lake.to_str().unwrap()]).ok();
+    let out = run(&[
+        "sql",
+        query,
+        "--format",
+        "csv",
+        "--lake",
+        lake.to_str().unwrap(),
+    ])
+    .ok();
     out.stdout
         .lines()
         .skip(1)

@@ -15,12 +15,27 @@ fn samples_land_in_day_partitions_and_report() {
     let dir = tempfile::tempdir().unwrap();
     let lake = lake_arg(dir.path());
     let out = run(&["ingest", samples().to_str().unwrap(), "--lake", &lake]).ok();
-    assert!(out.stderr.contains("ingested 2 rows from 2 inputs (2 pages)"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("ingested 2 rows from 2 inputs (2 pages)"),
+        "{}",
+        out.stderr
+    );
     for table in ["pstn_calls", "direct_routing_calls"] {
-        let file = dir.path().join(format!("lake/{table}/call_date=2019-11-01/data.parquet"));
+        let file = dir
+            .path()
+            .join(format!("lake/{table}/call_date=2019-11-01/data.parquet"));
         assert!(file.is_file(), "{} missing", file.display());
     }
-    let report = run(&["report", "charges-by-country", "--format", "csv", "--lake", &lake]).ok();
+    let report = run(&[
+        "report",
+        "charges-by-country",
+        "--format",
+        "csv",
+        "--lake",
+        &lake,
+    ])
+    .ok();
     assert_eq!(
         report.stdout,
         "country,currency,calls,seconds,minutes,charge,connection_charge\nUS,USD,1,219,3.65,0.000000,0.000000\n"
@@ -59,7 +74,10 @@ fn landing_twice_is_idempotent_and_overlapping_sets_merge() {
     let count = "SELECT CAST(call_date AS VARCHAR), count(*), sum(charge) FROM pstn_calls GROUP BY 1 ORDER BY 1";
     assert_eq!(
         sql_rows(Path::new(&lake), count),
-        vec![vec!["2026-11-01", "2", "0.300000"], vec!["2026-11-02", "1", "1.000000"]]
+        vec![
+            vec!["2026-11-01", "2", "0.300000"],
+            vec!["2026-11-02", "1", "1.000000"]
+        ]
     );
     // An overlapping set: b changes, d is new; a and c stay.
     let second = write(
@@ -73,7 +91,10 @@ fn landing_twice_is_idempotent_and_overlapping_sets_merge() {
     let out = run(&["ingest", &second, "--lake", &lake]).ok();
     assert!(out.stderr.contains("2 days written"), "{}", out.stderr);
     assert_eq!(
-        sql_rows(Path::new(&lake), "SELECT id, CAST(call_date AS VARCHAR), charge FROM pstn_calls ORDER BY id"),
+        sql_rows(
+            Path::new(&lake),
+            "SELECT id, CAST(call_date AS VARCHAR), charge FROM pstn_calls ORDER BY id"
+        ),
         vec![
             vec!["a", "2026-11-01", "0.100000"],
             vec!["b", "2026-11-01", "0.250000"],
@@ -83,7 +104,10 @@ fn landing_twice_is_idempotent_and_overlapping_sets_merge() {
     );
     // Within a day, rows are sorted by start time.
     assert_eq!(
-        sql_rows(Path::new(&lake), "SELECT id FROM pstn_calls WHERE call_date = DATE '2026-11-02'"),
+        sql_rows(
+            Path::new(&lake),
+            "SELECT id FROM pstn_calls WHERE call_date = DATE '2026-11-02'"
+        ),
         vec![vec!["d"], vec!["c"]]
     );
 }
@@ -96,12 +120,30 @@ fn later_inputs_win_whatever_the_decoding_order() {
         write(
             dir.path(),
             &format!("in/{i:02}.json"),
-            &pstn_page(&[pstn_row("same", "2026-11-01T08:00:00Z", &format!("{i}.5"), "EUR", "DE", 60)]),
+            &pstn_page(&[pstn_row(
+                "same",
+                "2026-11-01T08:00:00Z",
+                &format!("{i}.5"),
+                "EUR",
+                "DE",
+                60,
+            )]),
         );
     }
     let input = dir.path().join("in");
-    run(&["ingest", input.to_str().unwrap(), "--lake", &lake, "--threads", "4"]).ok();
-    assert_eq!(sql_rows(Path::new(&lake), "SELECT id, charge FROM pstn_calls"), vec![vec!["same", "23.500000"]]);
+    run(&[
+        "ingest",
+        input.to_str().unwrap(),
+        "--lake",
+        &lake,
+        "--threads",
+        "4",
+    ])
+    .ok();
+    assert_eq!(
+        sql_rows(Path::new(&lake), "SELECT id, charge FROM pstn_calls"),
+        vec![vec!["same", "23.500000"]]
+    );
 }
 
 #[test]
@@ -114,9 +156,17 @@ fn stdin_takes_one_or_several_pages() {
         pstn_page(&[pstn_row("y", "2026-11-03T08:00:00Z", "2", "EUR", "FR", 2)])
     );
     let out = run_with_stdin(&["ingest", "-", "--lake", &lake], pages.as_bytes()).ok();
-    assert!(out.stderr.contains("ingested 2 rows from 1 inputs (2 pages)"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("ingested 2 rows from 1 inputs (2 pages)"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(
-        sql_rows(Path::new(&lake), "SELECT id, CAST(call_date AS VARCHAR) FROM pstn_calls ORDER BY id"),
+        sql_rows(
+            Path::new(&lake),
+            "SELECT id, CAST(call_date AS VARCHAR) FROM pstn_calls ORDER BY id"
+        ),
         vec![vec!["x", "2026-11-01"], vec!["y", "2026-11-03"]]
     );
 }
@@ -139,11 +189,21 @@ fn day_boundaries_follow_the_utc_start_time() {
     let b = write(dir.path(), "d.json", &dr.to_string());
     run(&["ingest", &a, &b, "--lake", &lake]).ok();
     assert_eq!(
-        sql_rows(Path::new(&lake), "SELECT id, CAST(call_date AS VARCHAR) FROM pstn_calls ORDER BY id"),
-        vec![vec!["first", "2026-11-02"], vec!["last", "2026-11-01"], vec!["offset", "2026-11-01"]]
+        sql_rows(
+            Path::new(&lake),
+            "SELECT id, CAST(call_date AS VARCHAR) FROM pstn_calls ORDER BY id"
+        ),
+        vec![
+            vec!["first", "2026-11-02"],
+            vec!["last", "2026-11-01"],
+            vec!["offset", "2026-11-01"]
+        ]
     );
     assert_eq!(
-        sql_rows(Path::new(&lake), "SELECT id, CAST(call_date AS VARCHAR), final_sip_code FROM direct_routing_calls"),
+        sql_rows(
+            Path::new(&lake),
+            "SELECT id, CAST(call_date AS VARCHAR), final_sip_code FROM direct_routing_calls"
+        ),
         vec![vec!["failed", "2026-11-05", "486"]]
     );
 }
@@ -154,14 +214,29 @@ fn unknown_properties_are_kept_and_counted() {
     let lake = lake_arg(dir.path());
     let mut row = pstn_row("n", "2026-11-01T08:00:00Z", "0", "EUR", "DE", 1);
     row["carbonGrams"] = json!(12.5);
-    let file = write(dir.path(), "p.json", &pstn_page(&[row, pstn_row("m", "2026-11-01T08:00:00Z", "0", "EUR", "DE", 1)]));
+    let file = write(
+        dir.path(),
+        "p.json",
+        &pstn_page(&[
+            row,
+            pstn_row("m", "2026-11-01T08:00:00Z", "0", "EUR", "DE", 1),
+        ]),
+    );
     let out = run(&["ingest", &file, "--lake", &lake]).ok();
     assert!(
         out.stderr.contains("properties the schema does not know, kept in the extra_properties column: carbonGrams (1 rows)"),
         "{}",
         out.stderr
     );
-    let rows = run(&["sql", "SELECT id, extra_properties FROM pstn_calls ORDER BY id", "--format", "json", "--lake", &lake]).ok();
+    let rows = run(&[
+        "sql",
+        "SELECT id, extra_properties FROM pstn_calls ORDER BY id",
+        "--format",
+        "json",
+        "--lake",
+        &lake,
+    ])
+    .ok();
     let rows: serde_json::Value = serde_json::from_str(&rows.stdout).unwrap();
     assert_eq!(
         rows,
@@ -176,12 +251,26 @@ fn bad_input_fails_with_file_row_and_field_and_changes_nothing() {
     let good = write(
         dir.path(),
         "good.json",
-        &pstn_page(&[pstn_row("keep", "2026-11-01T08:00:00Z", "0.10", "EUR", "DE", 60)]),
+        &pstn_page(&[pstn_row(
+            "keep",
+            "2026-11-01T08:00:00Z",
+            "0.10",
+            "EUR",
+            "DE",
+            60,
+        )]),
     );
     run(&["ingest", &good, "--lake", &lake]).ok();
     let before = snapshot(&dir.path().join("lake"));
 
-    let new_day = pstn_page(&[pstn_row("new", "2026-11-09T08:00:00Z", "1", "EUR", "DE", 60)]);
+    let new_day = pstn_page(&[pstn_row(
+        "new",
+        "2026-11-09T08:00:00Z",
+        "1",
+        "EUR",
+        "DE",
+        60,
+    )]);
     let mut wrong_type = pstn_row("bad-row", "2026-11-01T08:00:00Z", "0", "EUR", "DE", 1);
     wrong_type["duration"] = json!("sixty");
     let cases: Vec<(&str, String, Vec<&str>)> = vec![
@@ -216,19 +305,60 @@ fn bad_input_fails_with_file_row_and_field_and_changes_nothing() {
         write(&sub, &format!("b-{name}"), &text);
         let out = run(&["ingest", sub.to_str().unwrap(), "--lake", &lake]).fails();
         for needle in expected {
-            assert!(out.stderr.contains(needle), "{name}: `{needle}` not in: {}", out.stderr);
+            assert!(
+                out.stderr.contains(needle),
+                "{name}: `{needle}` not in: {}",
+                out.stderr
+            );
         }
-        assert!(out.stderr.contains("nothing was written to the lake"), "{name}: {}", out.stderr);
-        assert_eq!(out.stderr.lines().filter(|l| l.starts_with("error:")).count(), 1, "{name}: one message");
-        assert!(snapshot(&dir.path().join("lake")) == before, "{name}: the lake changed");
+        assert!(
+            out.stderr.contains("nothing was written to the lake"),
+            "{name}: {}",
+            out.stderr
+        );
+        assert_eq!(
+            out.stderr
+                .lines()
+                .filter(|l| l.starts_with("error:"))
+                .count(),
+            1,
+            "{name}: one message"
+        );
+        assert!(
+            snapshot(&dir.path().join("lake")) == before,
+            "{name}: the lake changed"
+        );
     }
 
     // A page of the other table when --table says otherwise.
-    let out = run(&["ingest", &good, "--table", "direct_routing_calls", "--lake", &lake]).fails();
-    assert!(out.stderr.contains("holds pstn_calls rows"), "{}", out.stderr);
+    let out = run(&[
+        "ingest",
+        &good,
+        "--table",
+        "direct_routing_calls",
+        "--lake",
+        &lake,
+    ])
+    .fails();
+    assert!(
+        out.stderr.contains("holds pstn_calls rows"),
+        "{}",
+        out.stderr
+    );
     let out = run(&["ingest", &good, "--table", "sms_logs", "--lake", &lake]).fails();
-    assert!(out.stderr.contains("unknown table `sms_logs`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown table `sms_logs`"),
+        "{}",
+        out.stderr
+    );
     let out = run(&["ingest", "/nonexistent/page.json", "--lake", &lake]).fails();
-    assert!(out.stderr.contains("/nonexistent/page.json"), "{}", out.stderr);
-    assert!(snapshot(&dir.path().join("lake")) == before, "the lake changed");
+    assert!(
+        out.stderr.contains("/nonexistent/page.json"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        snapshot(&dir.path().join("lake")) == before,
+        "the lake changed"
+    );
 }

@@ -17,12 +17,23 @@ fn fixture() -> (tempfile::TempDir, PathBuf) {
     ]);
     let file = dir.path().join("page.json");
     std::fs::write(&file, page).unwrap();
-    run(&["ingest", file.to_str().unwrap(), "--lake", lake.to_str().unwrap()]).ok();
+    run(&[
+        "ingest",
+        file.to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+    ])
+    .ok();
     (dir, lake)
 }
 
 fn report(lake: &Path, args: &[&str]) -> Run {
-    let mut all = vec!["report", "charges-by-country", "--lake", lake.to_str().unwrap()];
+    let mut all = vec![
+        "report",
+        "charges-by-country",
+        "--lake",
+        lake.to_str().unwrap(),
+    ];
     all.extend_from_slice(args);
     run(&all)
 }
@@ -43,13 +54,35 @@ fn charges_by_country_never_adds_currencies_and_sums_exactly() {
 #[test]
 fn from_and_to_select_days_and_prune_partitions() {
     let (_dir, lake) = fixture();
-    let out = report(&lake, &["--from", "2026-11-02", "--to", "2026-11-02", "--format", "csv"]).ok();
-    assert_eq!(out.stdout, "country,currency,calls,seconds,minutes,charge,connection_charge\nCH,CHF,2,91,1.52,1.705000,0.020000\n");
+    let out = report(
+        &lake,
+        &[
+            "--from",
+            "2026-11-02",
+            "--to",
+            "2026-11-02",
+            "--format",
+            "csv",
+        ],
+    )
+    .ok();
+    assert_eq!(
+        out.stdout,
+        "country,currency,calls,seconds,minutes,charge,connection_charge\nCH,CHF,2,91,1.52,1.705000,0.020000\n"
+    );
     // An empty range is an empty report, not an error.
     let out = report(&lake, &["--from", "2027-01-01", "--format", "csv"]).ok();
-    assert_eq!(out.stdout, "country,currency,calls,seconds,minutes,charge,connection_charge\n");
+    assert_eq!(
+        out.stdout,
+        "country,currency,calls,seconds,minutes,charge,connection_charge\n"
+    );
     let out = report(&lake, &["--from", "2026-11-03", "--to", "2026-11-01"]).fails();
-    assert!(out.stderr.contains("--from 2026-11-03 is after --to 2026-11-01"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--from 2026-11-03 is after --to 2026-11-01"),
+        "{}",
+        out.stderr
+    );
     let out = report(&lake, &["--from", "1 Nov"]).fails();
     assert!(out.stderr.contains("use YYYY-MM-DD"), "{}", out.stderr);
 
@@ -63,7 +96,10 @@ fn from_and_to_select_days_and_prune_partitions() {
     .ok()
     .stdout;
     assert!(plan.contains("call_date=2026-11-02/data.parquet"), "{plan}");
-    assert!(!plan.contains("call_date=2026-11-01") && !plan.contains("call_date=2026-11-03"), "{plan}");
+    assert!(
+        !plan.contains("call_date=2026-11-01") && !plan.contains("call_date=2026-11-03"),
+        "{plan}"
+    );
 }
 
 #[test]
@@ -75,23 +111,41 @@ fn formats_keep_money_exact() {
     assert!(json.contains(r#""charge":1.705000"#), "{json}");
     let md = report(&lake, &["--format", "markdown"]).ok().stdout;
     assert!(md.starts_with("| country | currency | calls |"), "{md}");
-    assert!(md.contains("| CH | CHF | 2 | 91 | 1.52 | 1.705000 | 0.020000 |"), "{md}");
+    assert!(
+        md.contains("| CH | CHF | 2 | 91 | 1.52 | 1.705000 | 0.020000 |"),
+        "{md}"
+    );
     let table = report(&lake, &[]).ok().stdout;
     assert!(table.contains("| CH      | CHF      | 2     |"), "{table}");
     let out = report(&lake, &["--format", "xml"]).fails();
-    assert!(out.stderr.contains("expected table, csv, json or markdown"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("expected table, csv, json or markdown"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn report_catalog_lists_and_shows_sql() {
     let out = run(&["report", "--list"]).ok();
-    for name in ["charges-by-country", "duration-by-user", "direct-routing-by-trunk"] {
+    for name in [
+        "charges-by-country",
+        "duration-by-user",
+        "direct-routing-by-trunk",
+    ] {
         assert!(out.stdout.contains(name), "{}", out.stdout);
     }
-    let sql = run(&["report", "charges-by-country", "--show-sql"]).ok().stdout;
+    let sql = run(&["report", "charges-by-country", "--show-sql"])
+        .ok()
+        .stdout;
     assert!(sql.starts_with("-- Charges by country"), "{sql}");
     let out = run(&["report", "no-such-report"]).fails();
-    assert!(out.stderr.contains("there is no report named `no-such-report`"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("there is no report named `no-such-report`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -108,7 +162,11 @@ fn sql_is_read_only() {
         "SET datafusion.execution.batch_size = 1",
     ] {
         let out = run(&["sql", statement, "--lake", lake.to_str().unwrap()]).fails();
-        assert!(out.stderr.contains("only queries are allowed here"), "{statement}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("only queries are allowed here"),
+            "{statement}: {}",
+            out.stderr
+        );
     }
     assert!(!target.exists(), "COPY wrote a file");
     assert!(snapshot(&lake) == before, "the lake changed");
@@ -122,15 +180,34 @@ fn sql_is_read_only() {
 fn reports_run_on_an_empty_lake() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("empty");
-    for name in ["charges-by-country", "duration-by-user", "direct-routing-by-trunk"] {
-        let out = run(&["report", name, "--format", "csv", "--lake", lake.to_str().unwrap()]).ok();
-        assert_eq!(out.stdout.lines().count(), 1, "{name}: header only: {}", out.stdout);
+    for name in [
+        "charges-by-country",
+        "duration-by-user",
+        "direct-routing-by-trunk",
+    ] {
+        let out = run(&[
+            "report",
+            name,
+            "--format",
+            "csv",
+            "--lake",
+            lake.to_str().unwrap(),
+        ])
+        .ok();
+        assert_eq!(
+            out.stdout.lines().count(),
+            1,
+            "{name}: header only: {}",
+            out.stdout
+        );
     }
 }
 
 #[test]
 fn schema_shows_every_column_and_type() {
-    let out = run(&["schema", "pstn_calls", "--format", "csv"]).ok().stdout;
+    let out = run(&["schema", "pstn_calls", "--format", "csv"])
+        .ok()
+        .stdout;
     for line in [
         "pstn_calls,charge,\"Decimal128(18, 6)\",charge,\"v1.0, beta\"",
         "pstn_calls,start_date_time,\"Timestamp(µs, \"\"UTC\"\")\",startDateTime,\"v1.0, beta\"",
@@ -161,7 +238,11 @@ for r in rows:
 "#,
         lake = lake.display()
     );
-    let out = std::process::Command::new("python3").arg("-c").arg(&script).output().expect("python3 runs");
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("python3 runs");
     assert!(
         out.status.success(),
         "DuckDB from Python is needed for this test (.ci/run installs it: pip install duckdb): {}",

@@ -35,7 +35,9 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Secret::ClientSecret(_) => f.write_str("ClientSecret(<redacted>)"),
-            Secret::Certificate { thumbprint_s256, .. } => {
+            Secret::Certificate {
+                thumbprint_s256, ..
+            } => {
                 write!(f, "Certificate {{ x5t#S256: {thumbprint_s256} }}")
             }
         }
@@ -55,7 +57,11 @@ pub struct Credentials {
 
 impl Credentials {
     /// Credentials with a client secret.
-    pub fn with_secret(tenant_id: impl Into<String>, client_id: impl Into<String>, secret: impl Into<String>) -> Self {
+    pub fn with_secret(
+        tenant_id: impl Into<String>,
+        client_id: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Self {
         Credentials {
             tenant_id: tenant_id.into(),
             client_id: client_id.into(),
@@ -68,10 +74,15 @@ impl Credentials {
     /// key and the certificate).
     pub fn from_env() -> Result<Self> {
         let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let missing = |what: &str| Error::Credentials { message: format!("{what} is not set") };
+        let missing = |what: &str| Error::Credentials {
+            message: format!("{what} is not set"),
+        };
         let tenant_id = var("AZURE_TENANT_ID").ok_or_else(|| missing("AZURE_TENANT_ID"))?;
         let client_id = var("AZURE_CLIENT_ID").ok_or_else(|| missing("AZURE_CLIENT_ID"))?;
-        let secret = match (var("AZURE_CLIENT_SECRET"), var("AZURE_CLIENT_CERTIFICATE_PATH")) {
+        let secret = match (
+            var("AZURE_CLIENT_SECRET"),
+            var("AZURE_CLIENT_CERTIFICATE_PATH"),
+        ) {
             (Some(secret), _) => Secret::ClientSecret(secret),
             (None, Some(path)) => {
                 let pem = std::fs::read(&path).map_err(|e| Error::Credentials {
@@ -81,15 +92,25 @@ impl Credentials {
                     message: format!("AZURE_CLIENT_CERTIFICATE_PATH `{path}`: {message}"),
                 })?
             }
-            (None, None) => return Err(missing("neither AZURE_CLIENT_SECRET nor AZURE_CLIENT_CERTIFICATE_PATH")),
+            (None, None) => {
+                return Err(Error::Credentials {
+                    message: "neither AZURE_CLIENT_SECRET nor AZURE_CLIENT_CERTIFICATE_PATH is set"
+                        .into(),
+                });
+            }
         };
-        Ok(Credentials { tenant_id, client_id, secret })
+        Ok(Credentials {
+            tenant_id,
+            client_id,
+            secret,
+        })
     }
 }
 
 /// Reads an RSA private key (PKCS#8 or PKCS#1) and its certificate from one PEM file.
 pub fn certificate_secret(pem: &[u8]) -> Result<Secret, String> {
-    let key = PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("no private key in the PEM file ({e})"))?;
+    let key = PrivateKeyDer::from_pem_slice(pem)
+        .map_err(|e| format!("no private key in the PEM file ({e})"))?;
     let key = match &key {
         PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
         PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
@@ -101,7 +122,10 @@ pub fn certificate_secret(pem: &[u8]) -> Result<Secret, String> {
         .ok_or("no certificate in the PEM file: put the certificate after the key")?
         .map_err(|e| format!("the certificate cannot be read ({e})"))?;
     let digest = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());
-    Ok(Secret::Certificate { key: Arc::new(key), thumbprint_s256: URL_SAFE_NO_PAD.encode(digest.as_ref()) })
+    Ok(Secret::Certificate {
+        key: Arc::new(key),
+        thumbprint_s256: URL_SAFE_NO_PAD.encode(digest.as_ref()),
+    })
 }
 
 #[derive(Clone)]
@@ -147,7 +171,12 @@ struct TokenError {
 
 impl TokenSource {
     /// A token source for `graph_url`'s `/.default` scope, from `login_url`'s token endpoint.
-    pub fn new(http: reqwest::Client, login_url: &str, graph_url: &str, credentials: Credentials) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        login_url: &str,
+        graph_url: &str,
+        credentials: Credentials,
+    ) -> Self {
         let token_url = format!(
             "{}/{}/oauth2/v2.0/token",
             login_url.trim_end_matches('/'),
@@ -207,35 +236,65 @@ impl TokenSource {
         ];
         match &c.secret {
             Secret::ClientSecret(secret) => form.push(("client_secret", secret.clone())),
-            Secret::Certificate { key, thumbprint_s256 } => {
-                form.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()));
+            Secret::Certificate {
+                key,
+                thumbprint_s256,
+            } => {
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                ));
                 form.push(("client_assertion", self.assertion(key, thumbprint_s256)?));
             }
         }
         let body = form
             .iter()
-            .map(|(k, v)| format!("{k}={}", url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()))
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+                )
+            })
             .collect::<Vec<_>>()
             .join("&");
-        let failed = |message: String| Error::Auth { url: self.token_url.clone(), status: None, message };
+        let failed = |message: String| Error::Auth {
+            url: self.token_url.clone(),
+            status: None,
+            message,
+        };
         let response = self
             .http
             .post(&self.token_url)
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .body(body)
             .send()
             .await
-            .map_err(|e| failed(format!("the token endpoint cannot be reached: {}", without_url(&e))))?;
+            .map_err(|e| {
+                failed(format!(
+                    "the token endpoint cannot be reached: {}",
+                    without_url(&e)
+                ))
+            })?;
         let status = response.status();
         let text = response.text().await.map_err(|e| failed(without_url(&e)))?;
         if !status.is_success() {
             let detail = serde_json::from_str::<TokenError>(&text)
                 .map(|e| format!("{}: {}", e.error, e.error_description))
                 .unwrap_or_else(|_| text.chars().take(300).collect());
-            return Err(Error::Auth { url: self.token_url.clone(), status: Some(status.as_u16()), message: detail });
+            return Err(Error::Auth {
+                url: self.token_url.clone(),
+                status: Some(status.as_u16()),
+                message: detail,
+            });
         }
-        let parsed: TokenResponse = serde_json::from_str(&text)
-            .map_err(|e| failed(format!("the token response is not what Entra ID sends: {e}")))?;
+        let parsed: TokenResponse = serde_json::from_str(&text).map_err(|e| {
+            failed(format!(
+                "the token response is not what Entra ID sends: {e}"
+            ))
+        })?;
         let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3599));
         self.issued.fetch_add(1, Ordering::Relaxed);
         Ok(Token {
@@ -249,7 +308,9 @@ impl TokenSource {
         let now = chrono::Utc::now().timestamp();
         let rng = ring::rand::SystemRandom::new();
         let mut jti = [0u8; 16];
-        rng.fill(&mut jti).map_err(|_| Error::Credentials { message: "no system randomness".into() })?;
+        rng.fill(&mut jti).map_err(|_| Error::Credentials {
+            message: "no system randomness".into(),
+        })?;
         let header = serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": thumbprint});
         let claims = serde_json::json!({
             "aud": self.token_url,
@@ -266,9 +327,19 @@ impl TokenSource {
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
         let mut signature = vec![0u8; key.public().modulus_len()];
-        key.sign(&RSA_PSS_SHA256, &rng, signing_input.as_bytes(), &mut signature)
-            .map_err(|_| Error::Credentials { message: "signing the client assertion failed".into() })?;
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        key.sign(
+            &RSA_PSS_SHA256,
+            &rng,
+            signing_input.as_bytes(),
+            &mut signature,
+        )
+        .map_err(|_| Error::Credentials {
+            message: "signing the client assertion failed".into(),
+        })?;
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        ))
     }
 }
 
@@ -276,7 +347,9 @@ impl TokenSource {
 pub(crate) fn without_url(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     if let Some(url) = e.url() {
-        text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "<url>");
+        text = text
+            .replace(&format!(" ({url})"), "")
+            .replace(url.as_str(), "<url>");
     }
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

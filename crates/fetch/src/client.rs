@@ -28,7 +28,12 @@ pub struct GraphConfig {
 impl GraphConfig {
     /// A config for these base URLs.
     pub fn new(graph_url: Url, login_url: Url) -> Self {
-        GraphConfig { graph_url, login_url, api: ApiVersion::V1, retry: RetryConfig::default() }
+        GraphConfig {
+            graph_url,
+            login_url,
+            api: ApiVersion::V1,
+            retry: RetryConfig::default(),
+        }
     }
 
     /// Sets the API version.
@@ -82,7 +87,10 @@ pub struct Window {
 
 enum Attempt {
     Page(bytes::Bytes),
-    Retry { after: Option<Duration>, reason: String },
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
     Unauthorized,
 }
 
@@ -96,9 +104,23 @@ impl GraphClient {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("pstn-lake/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Http { url: config.graph_url.to_string(), message: without_url(&e) })?;
-        let tokens = TokenSource::new(http.clone(), config.login_url.as_str(), config.graph_url.as_str(), credentials);
-        Ok(GraphClient { http, config, tokens, throttle: Throttle::default(), stats: FetchStats::default() })
+            .map_err(|e| Error::Http {
+                url: config.graph_url.to_string(),
+                message: without_url(&e),
+            })?;
+        let tokens = TokenSource::new(
+            http.clone(),
+            config.login_url.as_str(),
+            config.graph_url.as_str(),
+            credentials,
+        );
+        Ok(GraphClient {
+            http,
+            config,
+            tokens,
+            throttle: Throttle::default(),
+            stats: FetchStats::default(),
+        })
     }
 
     /// The counters of everything this client did.
@@ -118,7 +140,12 @@ impl GraphClient {
 
     /// The URL of a window: `{graph}/{api}/communications/callRecords/microsoft.graph.callRecords.getPstnCalls(fromDateTime=…,toDateTime=…)`.
     /// Date-times are unquoted UTC literals, as Graph requires.
-    pub fn window_url(&self, table: Table, from: NaiveDate, to_exclusive: NaiveDate) -> Result<Url> {
+    pub fn window_url(
+        &self,
+        table: Table,
+        from: NaiveDate,
+        to_exclusive: NaiveDate,
+    ) -> Result<Url> {
         let base = self.config.graph_url.as_str().trim_end_matches('/');
         let text = format!(
             "{base}/{}/communications/callRecords/microsoft.graph.callRecords.{}(fromDateTime={}T00:00:00Z,toDateTime={}T00:00:00Z)",
@@ -127,7 +154,10 @@ impl GraphClient {
             from.format("%Y-%m-%d"),
             to_exclusive.format("%Y-%m-%d"),
         );
-        Url::parse(&text).map_err(|e| Error::Http { url: text, message: e.to_string() })
+        Url::parse(&text).map_err(|e| Error::Http {
+            url: text,
+            message: e.to_string(),
+        })
     }
 
     /// Fetches every page of one UTC day of `table`, following `@odata.nextLink` verbatim.
@@ -150,8 +180,12 @@ impl GraphClient {
                 source: Box::new(source),
             })?;
             self.stats.pages.fetch_add(1, Ordering::Relaxed);
-            self.stats.rows.fetch_add(page.rows as u64, Ordering::Relaxed);
-            self.stats.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+            self.stats
+                .rows
+                .fetch_add(page.rows as u64, Ordering::Relaxed);
+            self.stats
+                .bytes
+                .fetch_add(body.len() as u64, Ordering::Relaxed);
             let next = page.next_link.clone();
             window.pages.push(page);
             let Some(link) = next else { break };
@@ -190,14 +224,18 @@ impl GraphClient {
         loop {
             let waited = self.throttle.wait().await;
             if !waited.is_zero() {
-                self.stats.throttled_wait_ms.fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+                self.stats
+                    .throttled_wait_ms
+                    .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
             }
             let outcome = self.attempt(url, &token).await?;
             let (after, reason) = match outcome {
                 Attempt::Page(body) => return Ok(body),
                 Attempt::Unauthorized if !renewed => {
                     renewed = true;
-                    self.stats.renewals_after_401.fetch_add(1, Ordering::Relaxed);
+                    self.stats
+                        .renewals_after_401
+                        .fetch_add(1, Ordering::Relaxed);
                     token = self.tokens.renew(&token).await?;
                     continue;
                 }
@@ -228,7 +266,12 @@ impl GraphClient {
     async fn attempt(&self, url: &Url, token: &str) -> Result<Attempt> {
         let response = match self.http.get(url.clone()).bearer_auth(token).send().await {
             Ok(r) => r,
-            Err(e) => return Ok(Attempt::Retry { after: None, reason: without_url(&e) }),
+            Err(e) => {
+                return Ok(Attempt::Retry {
+                    after: None,
+                    reason: without_url(&e),
+                });
+            }
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -239,20 +282,30 @@ impl GraphClient {
         match status {
             200 => match response.bytes().await {
                 Ok(body) => Ok(Attempt::Page(body)),
-                Err(e) => Ok(Attempt::Retry { after: None, reason: format!("the page was cut off: {}", without_url(&e)) }),
+                Err(e) => Ok(Attempt::Retry {
+                    after: None,
+                    reason: format!("the page was cut off: {}", without_url(&e)),
+                }),
             },
             429 => {
                 self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                 // One 429 slows the whole run: every request waits out the same pause.
-                let pause = retry_after.unwrap_or_else(|| self.config.retry.backoff(0).max(Duration::from_secs(1)));
+                let pause = retry_after
+                    .unwrap_or_else(|| self.config.retry.backoff(0).max(Duration::from_secs(1)));
                 self.throttle.pause(pause);
-                Ok(Attempt::Retry { after: Some(Duration::ZERO), reason: "429 Too Many Requests".into() })
+                Ok(Attempt::Retry {
+                    after: Some(Duration::ZERO),
+                    reason: "429 Too Many Requests".into(),
+                })
             }
             500 | 502 | 503 | 504 => {
                 if let Some(d) = retry_after {
                     self.throttle.pause(d);
                 }
-                Ok(Attempt::Retry { after: retry_after.map(|_| Duration::ZERO), reason: format!("HTTP {status}") })
+                Ok(Attempt::Retry {
+                    after: retry_after.map(|_| Duration::ZERO),
+                    reason: format!("HTTP {status}"),
+                })
             }
             401 => Ok(Attempt::Unauthorized),
             _ => {
@@ -261,7 +314,11 @@ impl GraphClient {
                 let url = redact_query(url);
                 Err(match status {
                     403 => Error::Forbidden { url, message },
-                    _ => Error::Graph { url, status, message },
+                    _ => Error::Graph {
+                        url,
+                        status,
+                        message,
+                    },
                 })
             }
         }
@@ -269,7 +326,9 @@ impl GraphClient {
 }
 
 fn same_origin(a: &Url, b: &Url) -> bool {
-    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// A URL for messages: the query (`$skip` tokens, which can be long) dropped.
@@ -297,6 +356,3 @@ fn graph_message(body: &str) -> String {
         Err(_) => body.chars().take(300).collect(),
     }
 }
-
-
-

@@ -57,7 +57,9 @@ impl std::str::FromStr for Cloud {
             "usgov" => Ok(Cloud::UsGov),
             "dod" => Ok(Cloud::Dod),
             "china" => Ok(Cloud::China),
-            other => Err(format!("unknown cloud `{other}`: expected global, usgov, dod or china")),
+            other => Err(format!(
+                "unknown cloud `{other}`: expected global, usgov, dod or china"
+            )),
         }
     }
 }
@@ -89,7 +91,9 @@ impl std::str::FromStr for ApiVersion {
         match s {
             "v1.0" | "v1" => Ok(ApiVersion::V1),
             "beta" => Ok(ApiVersion::Beta),
-            other => Err(format!("unknown API version `{other}`: expected v1.0 or beta")),
+            other => Err(format!(
+                "unknown API version `{other}`: expected v1.0 or beta"
+            )),
         }
     }
 }

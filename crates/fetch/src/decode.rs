@@ -174,12 +174,22 @@ fn with_row_id(error: Error, bytes: &[u8]) -> Error {
         id: Option<String>,
     }
     match error {
-        Error::Field { row, id: None, field, message } => {
+        Error::Field {
+            row,
+            id: None,
+            field,
+            message,
+        } => {
             let id = serde_json::from_slice::<Ids>(bytes)
                 .ok()
                 .and_then(|ids| ids.value.into_iter().nth(row))
                 .and_then(|r| r.id);
-            Error::Field { row, id, field, message }
+            Error::Field {
+                row,
+                id,
+                field,
+                message,
+            }
         }
         other => other,
     }

@@ -52,7 +52,9 @@ pub enum Error {
     },
 
     /// Credentials are missing or unusable.
-    #[error("Graph credentials: {message} (set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH)")]
+    #[error(
+        "Graph credentials: {message} (set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH)"
+    )]
     Credentials {
         /// What is wrong.
         message: String,
@@ -79,7 +81,9 @@ pub enum Error {
     },
 
     /// Graph refused access: a permission is missing.
-    #[error("Graph refused access to {url} (403 {message}): grant the app registration the CallRecords.Read.All application permission (not delegated) and admin consent in Entra ID")]
+    #[error(
+        "Graph refused access to {url} (403 {message}): grant the app registration the CallRecords.Read.All application permission (not delegated) and admin consent in Entra ID"
+    )]
     Forbidden {
         /// The request URL (without query).
         url: String,
@@ -99,7 +103,9 @@ pub enum Error {
     },
 
     /// A request kept failing.
-    #[error("{url} still failed after {attempts} attempts (last: {last}); re-run later: finished days are kept")]
+    #[error(
+        "{url} still failed after {attempts} attempts (last: {last}); re-run later: finished days are kept"
+    )]
     RetriesExhausted {
         /// The request URL (without query).
         url: String,

@@ -23,9 +23,9 @@ mod table;
 pub use auth::{Credentials, Secret, TokenSource, certificate_secret};
 pub use client::{FetchStats, GraphClient, GraphConfig, Window};
 pub use cloud::{ApiVersion, Cloud};
-pub use retry::{RetryConfig, Throttle, parse_retry_after};
 pub use decode::{DEFAULT_BATCH_SIZE, DecodedPage, PageDecoder};
 pub use error::{Error, Result};
+pub use retry::{RetryConfig, Throttle, parse_retry_after};
 pub use scalar::{parse_decimal, parse_timestamp_micros};
 pub use table::{
     EXTRA_PROPERTIES, Kind, MONEY_PRECISION, MONEY_SCALE, Property, Table, data_type, snake_case,

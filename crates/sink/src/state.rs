@@ -32,9 +32,24 @@ impl SyncState {
     pub async fn load(lake: &Lake) -> Result<SyncState> {
         let path = lake.state_path(STATE_FILE);
         let bytes = match lake.store().get(&path).await {
-            Ok(r) => r.bytes().await.map_err(|source| Error::Store { action: "reading", path: path.to_string(), source })?,
-            Err(object_store::Error::NotFound { .. }) => return Ok(SyncState { version: VERSION, ..Default::default() }),
-            Err(source) => return Err(Error::Store { action: "reading", path: path.to_string(), source }),
+            Ok(r) => r.bytes().await.map_err(|source| Error::Store {
+                action: "reading",
+                path: path.to_string(),
+                source,
+            })?,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Ok(SyncState {
+                    version: VERSION,
+                    ..Default::default()
+                });
+            }
+            Err(source) => {
+                return Err(Error::Store {
+                    action: "reading",
+                    path: path.to_string(),
+                    source,
+                });
+            }
         };
         let state: SyncState = serde_json::from_slice(&bytes).map_err(|e| Error::State {
             path: path.to_string(),
@@ -43,7 +58,10 @@ impl SyncState {
         if state.version != VERSION {
             return Err(Error::State {
                 path: path.to_string(),
-                reason: format!("version {} is not {VERSION}: it was written by another pstn-lake version", state.version),
+                reason: format!(
+                    "version {} is not {VERSION}: it was written by another pstn-lake version",
+                    state.version
+                ),
             });
         }
         Ok(state)
@@ -58,13 +76,19 @@ impl SyncState {
         lake.store()
             .put(&path, PutPayload::from(json))
             .await
-            .map_err(|source| Error::Store { action: "writing", path: path.to_string(), source })?;
+            .map_err(|source| Error::Store {
+                action: "writing",
+                path: path.to_string(),
+                source,
+            })?;
         Ok(())
     }
 
     /// Whether `day` of `table` was completed by an earlier sync.
     pub fn is_complete(&self, table: &str, day: NaiveDate) -> bool {
-        self.tables.get(table).is_some_and(|t| t.complete_days.contains(&day))
+        self.tables
+            .get(table)
+            .is_some_and(|t| t.complete_days.contains(&day))
     }
 
     /// Records that `day` of `table` is complete.

@@ -1,0 +1,536 @@
+//! `pstn-lake sync` against the Graph simulator over loopback HTTP.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use pstn_lake_graph_sim::{Fault, FaultPlan, Function, RunningSim, SimConfig, TenantConfig};
+
+use crate::helpers::*;
+
+const SECRET: &str = "s3cr3t-Value~that.must-never.leak";
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn config(first_day: &str, days: u32, calls_per_day: u32) -> SimConfig {
+    SimConfig::default()
+        .with_tenant(TenantConfig::new(7, day(first_day), days, calls_per_day))
+        .with_page_size(250)
+        .with_client_secret(SECRET)
+}
+
+async fn start(config: SimConfig) -> RunningSim {
+    pstn_lake_graph_sim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// `pstn-lake sync` against `sim`, with the simulator's credentials in the environment.
+fn sync_command(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Command {
+    let mut cmd = bin();
+    cmd.args([
+        "sync",
+        "--graph-url",
+        &sim.graph_url(),
+        "--login-url",
+        &sim.login_url(),
+    ])
+    .args(["--lake", lake.to_str().unwrap()])
+    .args(extra)
+    .env("AZURE_TENANT_ID", &sim.config().tenant_id)
+    .env("AZURE_CLIENT_ID", &sim.config().client_id)
+    .env("AZURE_CLIENT_SECRET", &sim.config().client_secret)
+    .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
+    .env_remove("AZURE_AUTHORITY_HOST")
+    .stdin(Stdio::null());
+    cmd
+}
+
+async fn sync(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Run {
+    let mut cmd = sync_command(sim, lake, extra);
+    tokio::task::spawn_blocking(move || {
+        let out = cmd.output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+async fn ids(lake: PathBuf, table: &'static str) -> Vec<String> {
+    tokio::task::spawn_blocking(move || {
+        sql_rows(&lake, &format!("SELECT id FROM {table} ORDER BY id"))
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect()
+    })
+    .await
+    .unwrap()
+}
+
+fn expected(sim: &RunningSim, function: Function, from: &str, to: &str) -> Vec<String> {
+    let mut ids: Vec<String> = sim
+        .tenant()
+        .expected(function, day(from), day(to))
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The summary's count of `what` (`retries`, `throttled (429)`, …).
+fn count(stderr: &str, what: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("synced"))
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    let before = line.split(what).next().unwrap();
+    before
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .trim_start_matches('(')
+        .parse()
+        .unwrap_or_else(|_| panic!("{what} in {line}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_lands_exactly_the_calls_of_the_requested_days() {
+    for api in ["v1.0", "beta"] {
+        let sim = start(config("2026-06-01", 5, 700)).await;
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path().join("lake");
+        // Days 2 to 4 of 5: PSTN's inclusive toDateTime returns day 5's midnight row with day 4,
+        // and it must not land.
+        let out = sync(
+            &sim,
+            &lake,
+            &["--from", "2026-06-02", "--to", "2026-06-04", "--api", api],
+        )
+        .await
+        .ok();
+        assert!(
+            out.stderr.contains("6 days written"),
+            "{api}: {}",
+            out.stderr
+        );
+        assert_eq!(
+            ids(lake.clone(), "pstn_calls").await,
+            expected(&sim, Function::Pstn, "2026-06-02", "2026-06-04"),
+            "{api}: PSTN ids"
+        );
+        assert_eq!(
+            ids(lake.clone(), "direct_routing_calls").await,
+            expected(&sim, Function::DirectRouting, "2026-06-02", "2026-06-04"),
+            "{api}: Direct Routing ids"
+        );
+        // Exact money: the lake's sums equal the simulator's, per currency.
+        let mut sums = std::collections::BTreeMap::<String, i128>::new();
+        for row in sim
+            .tenant()
+            .expected(Function::Pstn, day("2026-06-02"), day("2026-06-04"))
+        {
+            *sums.entry(row.currency.unwrap_or_default()).or_default() +=
+                row.charge_micros.unwrap_or(0);
+        }
+        let lake_sums = tokio::task::spawn_blocking({
+            let lake = lake.clone();
+            move || sql_rows(&lake, "SELECT coalesce(currency, ''), CAST(sum(charge) * 1000000 AS BIGINT) FROM pstn_calls GROUP BY 1 ORDER BY 1")
+        })
+        .await
+        .unwrap();
+        let lake_sums: std::collections::BTreeMap<String, i128> = lake_sums
+            .into_iter()
+            .map(|r| (r[0].clone(), r[1].parse().unwrap()))
+            .collect();
+        assert_eq!(lake_sums, sums, "{api}: sums");
+        let beta_column = tokio::task::spawn_blocking({
+            let lake = lake.clone();
+            move || {
+                sql_rows(
+                    &lake,
+                    "SELECT count(client_public_ip_v4_address) > 0 FROM pstn_calls",
+                )
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            beta_column,
+            vec![vec![(api == "beta").to_string()]],
+            "{api}: beta columns"
+        );
+        sim.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_transient_failure_is_survived() {
+    let faults = FaultPlan::new()
+        .at(1, Fault::Status(503))
+        .at(
+            2,
+            Fault::Throttle {
+                retry_after_secs: 1,
+            },
+        )
+        .at(4, Fault::DropConnection)
+        .at(6, Fault::TruncatedBody)
+        .at(8, Fault::Status(504))
+        .at(9, Fault::ExpireToken)
+        .at(11, Fault::Status(500));
+    let sim = start(config("2026-06-01", 3, 600).with_faults(faults)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let out = sync(
+        &sim,
+        &lake,
+        &[
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-06-03",
+            "--concurrency",
+            "2",
+        ],
+    )
+    .await
+    .ok();
+    assert_eq!(
+        ids(lake.clone(), "pstn_calls").await,
+        expected(&sim, Function::Pstn, "2026-06-01", "2026-06-03")
+    );
+    assert_eq!(
+        ids(lake.clone(), "direct_routing_calls").await,
+        expected(&sim, Function::DirectRouting, "2026-06-01", "2026-06-03")
+    );
+    assert_eq!(sim.stats().faults_injected, 7, "{:?}", sim.stats());
+    assert_eq!(count(&out.stderr, "retries"), 6, "{}", out.stderr);
+    assert_eq!(count(&out.stderr, "throttled (429)"), 1, "{}", out.stderr);
+    // Both in-flight requests may see the 401, but they share one renewal.
+    assert!(
+        count(&out.stderr, "renewed after 401)") >= 1,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sim.stats().tokens_issued, 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn permission_and_request_errors_stop_with_graph_s_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let sim = start(config("2026-06-01", 2, 10).with_forbidden(true)).await;
+    let out = sync(&sim, &lake, &["--from", "2026-06-01", "--to", "2026-06-02"])
+        .await
+        .fails();
+    assert!(
+        out.stderr
+            .contains("CallRecords.Read.All application permission"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("403"), "{}", out.stderr);
+    sim.shutdown().await;
+
+    let sim =
+        start(config("2026-06-01", 2, 10).with_faults(FaultPlan::new().at(1, Fault::Status(400))))
+            .await;
+    let out = sync(
+        &sim,
+        &lake,
+        &[
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-06-01",
+            "--tables",
+            "pstn_calls",
+        ],
+    )
+    .await
+    .fails();
+    assert!(out.stderr.contains("Graph answered 400"), "{}", out.stderr);
+    assert_eq!(sim.stats().graph_requests, 1, "400 is not retried");
+    sim.shutdown().await;
+
+    let out = sync(
+        &start(config("2026-06-01", 1, 1)).await,
+        &lake,
+        &["--tables", "sms"],
+    )
+    .await
+    .fails();
+    assert!(out.stderr.contains("unknown table `sms`"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_next_link_to_another_host_gets_no_token_and_a_loop_is_an_error() {
+    let foreign = start(config("2026-06-01", 2, 600)).await;
+    let sim =
+        start(config("2026-06-01", 2, 600).with_next_link_host_override(foreign.graph_url())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let out = sync(&sim, &lake, &["--from", "2026-06-01", "--to", "2026-06-01"])
+        .await
+        .fails();
+    assert!(
+        out.stderr.contains("refusing the @odata.nextLink"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the bearer token is not sent there"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        foreign.stats().requests,
+        0,
+        "the foreign host was contacted"
+    );
+    assert_eq!(foreign.stats().requests_with_authorization, 0);
+    assert!(
+        !lake.join("pstn_calls").exists(),
+        "a partial day was written"
+    );
+
+    let looping = start(config("2026-06-01", 2, 600).with_repeat_next_link(true)).await;
+    let out = sync(
+        &looping,
+        &lake,
+        &["--from", "2026-06-01", "--to", "2026-06-01"],
+    )
+    .await
+    .fails();
+    assert!(
+        out.stderr.contains("repeats a page already read"),
+        "{}",
+        out.stderr
+    );
+    assert!(looping.stats().graph_requests <= 4, "{:?}", looping.stats());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_backfill_resumes_without_refetching_finished_days() {
+    let sim = start(config("2026-06-01", 8, 1000).with_latency(Duration::from_millis(40))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let args = [
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-06-08",
+        "--concurrency",
+        "1",
+    ];
+    let mut child = sync_command(&sim, &lake, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let state = lake.join("_pstn_lake/sync-state.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = std::fs::read_to_string(&state)
+            .map(|s| s.matches("2026-06-0").count())
+            .unwrap_or(0);
+        if done >= 5 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the sync made no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let requests_before = sim.stats().graph_requests;
+
+    let out = sync(&sim, &lake, &args).await.ok();
+    let skipped = count(&out.stderr, "days already complete");
+    assert!(skipped >= 5, "{}", out.stderr);
+    assert_eq!(
+        ids(lake.clone(), "pstn_calls").await,
+        expected(&sim, Function::Pstn, "2026-06-01", "2026-06-08")
+    );
+    assert_eq!(
+        ids(lake.clone(), "direct_routing_calls").await,
+        expected(&sim, Function::DirectRouting, "2026-06-01", "2026-06-08")
+    );
+    // 16 (table, day) pairs of 4 or 5 pages each: the second run fetched only what was missing.
+    let second_run = sim.stats().graph_requests - requests_before;
+    assert!(
+        second_run <= (16 - skipped) * 5,
+        "second run made {second_run} requests"
+    );
+
+    // --refetch fetches everything again; the lake stays exact.
+    let out = sync(&sim, &lake, &[&args[..], &["--refetch"]].concat())
+        .await
+        .ok();
+    assert_eq!(
+        count(&out.stderr, "days already complete"),
+        0,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        ids(lake.clone(), "pstn_calls").await,
+        expected(&sim, Function::Pstn, "2026-06-01", "2026-06-08")
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_cleanly_with_finished_days_committed() {
+    let sim = start(config("2026-06-01", 10, 1000).with_latency(Duration::from_millis(60))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let child = sync_command(
+        &sim,
+        &lake,
+        &[
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-06-10",
+            "--concurrency",
+            "1",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let state = lake.join("_pstn_lake/sync-state.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !state.exists() {
+        assert!(Instant::now() < deadline, "no day finished");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted: Ctrl-C"), "{stderr}");
+    // What the state says is finished is in the lake, whole.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let finished = state["tables"]["pstn_calls"]["complete_days"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!finished.is_empty());
+    for d in finished {
+        let d = d.as_str().unwrap();
+        let want = expected(&sim, Function::Pstn, d, d).len();
+        let lake = lake.clone();
+        let query = format!("SELECT count(*) FROM pstn_calls WHERE call_date = DATE '{d}'");
+        let got = tokio::task::spawn_blocking(move || sql_rows(&lake, &query))
+            .await
+            .unwrap();
+        assert_eq!(got, vec![vec![want.to_string()]], "{d}");
+    }
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_secret_never_appears_in_output_or_logs() {
+    let sim =
+        start(config("2026-06-01", 2, 300).with_faults(FaultPlan::new().at(1, Fault::ExpireToken)))
+            .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let mut cmd = sync_command(
+        &sim,
+        &lake,
+        &["--from", "2026-06-01", "--to", "2026-06-02", "-vv"],
+    );
+    cmd.env("RUST_LOG", "trace");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("TRACE") || all.contains("DEBUG"),
+        "logs were on: {}",
+        &all[..all.len().min(500)]
+    );
+    assert!(!all.contains(SECRET), "the secret leaked");
+    // Nor on the error path (a wrong secret).
+    let mut cmd = sync_command(&sim, &lake, &["-vv"]);
+    cmd.env("AZURE_CLIENT_SECRET", format!("{SECRET}-wrong"))
+        .env("RUST_LOG", "trace");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success());
+    assert!(all.contains("invalid_client"), "{all}");
+    assert!(!all.contains(SECRET), "the secret leaked on the error path");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn certificate_credentials_sign_an_assertion() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/test-credentials");
+    let public = std::fs::read(root.join("test-app.pub.der")).unwrap();
+    let sim = start(
+        config("2026-06-01", 1, 100)
+            .with_client_secret("")
+            .with_assertion_public_key_der(public),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let mut cmd = sync_command(&sim, &lake, &["--from", "2026-06-01", "--to", "2026-06-01"]);
+    cmd.env_remove("AZURE_CLIENT_SECRET")
+        .env("AZURE_CLIENT_CERTIFICATE_PATH", root.join("test-app.pem"));
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        ids(lake.clone(), "pstn_calls").await,
+        expected(&sim, Function::Pstn, "2026-06-01", "2026-06-01")
+    );
+    assert_eq!(sim.stats().tokens_issued, 1);
+
+    // Without any credential: one clear message.
+    let mut cmd = sync_command(&sim, &lake, &[]);
+    cmd.env_remove("AZURE_CLIENT_SECRET");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("neither AZURE_CLIENT_SECRET nor AZURE_CLIENT_CERTIFICATE_PATH is set"),
+        "{stderr}"
+    );
+    sim.shutdown().await;
+}
