@@ -85,17 +85,16 @@ impl PageDecoder {
         let table = resolve_table(self.table, context.as_deref())?;
         let columns = match value {
             PageValue::Missing => return Err(Error::MissingValue),
-            PageValue::Decoded(columns) => columns,
+            PageValue::Decoded(columns) => *columns,
             PageValue::Deferred(raw) => {
                 // `value` came before `@odata.context`: decode it now that the table is known.
                 let mut de = serde_json::Deserializer::from_str(raw.get());
-                let columns = RowsSeed {
+                RowsSeed {
                     columns: Columns::new(table, self.batch_size),
                     failure: &failure,
                 }
                 .deserialize(&mut de)
-                .map_err(|e| with_row_id(to_error(e, &failure), bytes))?;
-                columns
+                .map_err(|e| with_row_id(to_error(e, &failure), bytes))?
             }
         };
         columns.finish(next_link)
@@ -197,7 +196,7 @@ fn with_row_id(error: Error, bytes: &[u8]) -> Error {
 
 enum PageValue<'de> {
     Missing,
-    Decoded(Columns),
+    Decoded(Box<Columns>),
     Deferred(&'de RawValue),
 }
 
@@ -235,10 +234,12 @@ impl<'de> Visitor<'de> for PageSeed<'_> {
                         .table
                         .or_else(|| context.as_deref().and_then(Table::from_odata_context));
                     value = match known {
-                        Some(table) => PageValue::Decoded(map.next_value_seed(RowsSeed {
-                            columns: Columns::new(table, self.decoder.batch_size),
-                            failure: self.failure,
-                        })?),
+                        Some(table) => {
+                            PageValue::Decoded(Box::new(map.next_value_seed(RowsSeed {
+                                columns: Columns::new(table, self.decoder.batch_size),
+                                failure: self.failure,
+                            })?))
+                        }
                         None => PageValue::Deferred(map.next_value()?),
                     };
                 }
