@@ -89,6 +89,8 @@ pub struct Summary {
     pub tokens: u64,
     pub renewals_after_401: u64,
     pub elapsed: std::time::Duration,
+    /// Row properties the schema does not know (kept in `extra_properties`), with row counts.
+    pub unknown: std::collections::BTreeMap<String, u64>,
 }
 
 impl std::fmt::Display for Summary {
@@ -115,7 +117,16 @@ impl std::fmt::Display for Summary {
             self.throttled_wait_ms as f64 / 1000.0,
             self.tokens,
             self.renewals_after_401,
-        )
+        )?;
+        if !self.unknown.is_empty() {
+            let list: Vec<String> = self.unknown.iter().map(|(k, n)| format!("{k} ({n} rows)")).collect();
+            write!(
+                f,
+                "\n  properties the schema does not know, kept in the extra_properties column: {}",
+                list.join(", ")
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -261,6 +272,11 @@ pub async fn sync(
                         .context("recording the finished day failed")?;
                 }
                 let mut s = summary.lock().await;
+                for page in &window.pages {
+                    for (k, n) in &page.unknown_properties {
+                        *s.unknown.entry(k.clone()).or_default() += n;
+                    }
+                }
                 *s.rows.entry(table).or_default() += rows;
                 s.days_written += u64::from(rows > 0);
                 progress.inc(1);

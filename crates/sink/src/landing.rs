@@ -207,3 +207,70 @@ impl Landing {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{AsArray, Int64Array, StringArray, TimestampMicrosecondArray};
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+
+    use super::*;
+    use crate::read_day;
+
+    fn spec() -> TableSpec {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, true),
+            Field::new("start", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        TableSpec::new("t", schema, "id", ["start"], "start")
+    }
+
+    /// `rows` rows spread over `days` days, ids `prefix-i`.
+    fn batch(prefix: &str, rows: i64, days: i64) -> RecordBatch {
+        let day = 86_400_000_000i64;
+        RecordBatch::try_new(
+            spec().schema,
+            vec![
+                Arc::new(StringArray::from((0..rows).map(|i| format!("{prefix}-{i}")).collect::<Vec<_>>())),
+                Arc::new(TimestampMicrosecondArray::from((0..rows).map(|i| (i % days) * day + i).collect::<Vec<_>>()).with_timezone("UTC")),
+                Arc::new(Int64Array::from((0..rows).collect::<Vec<_>>())),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn rows_beyond_the_budget_spill_to_disk_and_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        for budget in [1, usize::MAX] {
+            let mut landing = Landing::new(lake.clone(), spec()).with_memory_budget(budget);
+            for part in 0..5 {
+                landing.push(&batch(&format!("p{part}"), 1000, 4)).unwrap();
+            }
+            // Re-pushing part 0 with other values: the later rows win.
+            let mut again = batch("p0", 1000, 4);
+            let n: Vec<i64> = (0..1000).map(|i| -i).collect();
+            again = RecordBatch::try_new(spec().schema, vec![Arc::clone(again.column(0)), Arc::clone(again.column(1)), Arc::new(Int64Array::from(n))]).unwrap();
+            landing.push(&again).unwrap();
+            let summary = landing.commit().await.unwrap();
+            assert_eq!(summary.rows_in, 6000);
+            assert_eq!(summary.days.len(), 4);
+            assert_eq!(summary.rows_after(), 5000);
+            assert_eq!(summary.spilled_bytes > 0, budget == 1, "budget {budget}");
+            let day = summary.days[0].day;
+            let rows = read_day(&lake, &spec(), day).await.unwrap();
+            let values: i64 = rows
+                .iter()
+                .flat_map(|b| {
+                    let ids = b.column(0).as_string::<i32>().clone();
+                    let n = b.column(2).as_primitive::<arrow::datatypes::Int64Type>().clone();
+                    (0..b.num_rows()).filter(move |&i| ids.value(i).starts_with("p0-")).map(move |i| n.value(i)).collect::<Vec<_>>()
+                })
+                .sum();
+            assert!(values <= 0, "the re-pushed p0 rows won: {values}");
+        }
+    }
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Sync benchmark: how close `pstn-lake sync` gets to Graph's request-rate limit.
+
+Starts `pstn-lake simulate` with a per-page latency and a request-rate limit (answered with 429 +
+Retry-After, like Graph), syncs N days of PSTN calls with the default concurrency and with
+--concurrency 1, and prints pages/minute against the allowed rate, 429s, retries and whether the
+run succeeded with exactly the tenant's rows.
+
+    python3 bench/sync.py                     # 30 days x 20,000 calls, 100 ms/page, 600 requests/min
+    python3 bench/sync.py --days 5 --calls-per-day 5000 --rate-limit 120   # quick look
+"""
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_once(binary, args, concurrency, work):
+    port = free_port()
+    sim = subprocess.Popen([binary, "simulate", "--port", str(port), "--days", str(args.days),
+                            "--calls-per-day", str(args.calls_per_day), "--first-day", "2026-06-01",
+                            "--latency-ms", str(args.latency_ms), "--rate-limit", str(args.rate_limit)],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        sim.stdout.readline()  # "Graph simulator on …": it is listening
+        lake = os.path.join(work, f"lake-{concurrency}")
+        shutil.rmtree(lake, ignore_errors=True)
+        env = dict(os.environ, AZURE_TENANT_ID="00000000-0000-0000-0000-000000000001",
+                   AZURE_CLIENT_ID="00000000-0000-0000-0000-000000000002", AZURE_CLIENT_SECRET="sim-client-secret")
+        url = f"http://127.0.0.1:{port}"
+        last = time.strftime("%Y-%m-%d", time.gmtime(time.mktime(time.strptime("2026-06-01", "%Y-%m-%d")) + (args.days - 1) * 86400 + 43200))
+        cmd = [binary, "sync", "--graph-url", url, "--login-url", url, "--tables", "pstn_calls",
+               "--from", "2026-06-01", "--to", last, "--lake", lake]
+        if concurrency:
+            cmd += ["--concurrency", str(concurrency)]
+        start = time.perf_counter()
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    finally:
+        sim.terminate()
+        sim.wait()
+    if out.returncode != 0:
+        return {"ok": False, "wall": wall, "error": out.stderr.strip().splitlines()[-1]}
+    summary = next(l for l in out.stderr.splitlines() if l.startswith("synced"))
+    num = lambda pat: int(re.search(pat, summary).group(1))
+    rows = num(r"pstn_calls (\d+) rows")
+    return {"ok": rows == args.days * args.calls_per_day, "wall": wall, "rows": rows,
+            "pages": num(r"(\d+) pages"), "retries": num(r"(\d+) retries"), "throttled": num(r"(\d+) throttled")}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--calls-per-day", type=int, default=20_000)
+    ap.add_argument("--latency-ms", type=int, default=100)
+    ap.add_argument("--rate-limit", type=int, default=600, help="requests a minute the simulator allows")
+    ap.add_argument("--bin", help="a pstn-lake binary (default: build target/release/pstn-lake without the query feature)")
+    args = ap.parse_args()
+
+    binary = args.bin
+    if not binary:
+        subprocess.run(["cargo", "build", "--release", "--no-default-features", "--quiet"], cwd=ROOT, check=True)
+        binary = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "pstn-lake")
+
+    work = tempfile.mkdtemp(prefix="pstn-lake-sync-bench-")
+    print(f"sync of {args.days} days x {args.calls_per_day:,} PSTN calls; simulator: {args.latency_ms} ms a page, "
+          f"{args.rate_limit} requests/min, 429 + Retry-After beyond")
+    print("| concurrency | wall (s) | pages | pages/min | % of allowed rate | 429s | retries | exact rows |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for concurrency in (None, 1):
+        r = run_once(binary, args, concurrency, work)
+        label = "default (4)" if concurrency is None else str(concurrency)
+        if "pages" not in r:
+            print(f"| {label} | {r['wall']:.1f} | failed: {r['error']} |")
+            continue
+        rate = r["pages"] / r["wall"] * 60
+        print(f"| {label} | {r['wall']:.1f} | {r['pages']} | {rate:.0f} | {100 * rate / args.rate_limit:.0f}% "
+              f"| {r['throttled']} | {r['retries']} | {'yes' if r['ok'] else 'NO'} |", flush=True)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
