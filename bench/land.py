@@ -5,7 +5,8 @@ It generates N realistic pstnCallLogRow rows as Graph pages (deterministic: `pst
 --write-pages`, seed 42), then lands them as day-partitioned zstd Parquet with
 
   * pstn-lake:  pstn-lake ingest PAGES --lake OUT
-  * DuckDB:     read_json(typed columns) + COPY ... (FORMAT parquet, PARTITION_BY (call_date), COMPRESSION zstd)
+  * DuckDB typed: read_json(columns = the typed schema) + COPY ... (FORMAT parquet, PARTITION_BY (call_date), COMPRESSION zstd)
+  * DuckDB auto:  read_json (type detection; money detected as DOUBLE, cast back to DECIMAL(18,6)) + the same COPY
 
 each --runs times, and prints the median wall time, rows/s, peak RSS (of the whole process) and the
 ratio. Both outputs are checked to hold the same rows and the same exact sum(charge) before any
@@ -41,16 +42,21 @@ PSTN_COLUMNS = [
 
 DUCKDB_SCRIPT = r"""
 import duckdb, sys
-pages, out, struct = sys.argv[1], sys.argv[2], sys.argv[3]
+mode, pages, out, struct = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
-con.execute(f'''
-COPY (
-    SELECT r.*, CAST(r.startDateTime AS DATE) AS call_date
-    FROM (SELECT unnest(value) AS r
-          FROM read_json('{pages}/*.json', columns = {{'value': '{struct}[]'}}, format = 'auto'))
-) TO '{out}' (FORMAT parquet, PARTITION_BY (call_date), COMPRESSION zstd)
-''')
+if mode == "typed":
+    # The schema given, as pstn-lake has it: exact DECIMAL(18,6) money, TIMESTAMPTZ.
+    source = f"read_json('{pages}/*.json', columns = {{'value': '{struct}[]'}})"
+    select = "SELECT r.*, CAST(r.startDateTime AS DATE) AS call_date FROM (SELECT unnest(value) AS r FROM " + source + ")"
+else:
+    # DuckDB's own type detection (its fastest path): money is detected as DOUBLE, so it is cast
+    # to DECIMAL(18,6) on the way out (exact again for values with at most 6 decimals).
+    source = f"read_json('{pages}/*.json')"
+    select = ("SELECT * REPLACE (CAST(charge AS DECIMAL(18,6)) AS charge, "
+              "CAST(connectionCharge AS DECIMAL(18,6)) AS connectionCharge), CAST(startDateTime AS DATE) AS call_date "
+              "FROM (SELECT unnest(value, recursive := true) FROM " + source + ")")
+con.execute(f"COPY ({select}) TO '{out}' (FORMAT parquet, PARTITION_BY (call_date), COMPRESSION zstd)")
 """
 
 
@@ -76,6 +82,9 @@ def check_same(lake, duck, rows):
                      f"FROM read_parquet('{duck}/*/*.parquet', hive_partitioning = true)").fetchall()[0]
     if ours != theirs or ours[0] != rows:
         sys.exit(f"outputs differ: pstn-lake {ours}, DuckDB {theirs}, expected {rows} rows")
+    kinds = {r[0]: r[1] for r in con.sql(f"DESCRIBE SELECT * FROM read_parquet('{duck}/*/*.parquet')").fetchall()}
+    if kinds.get("charge") != "DECIMAL(18,6)" or kinds.get("startDateTime") != "TIMESTAMP WITH TIME ZONE":
+        sys.exit(f"DuckDB wrote other types than pstn-lake: {kinds}")
     return ours
 
 
@@ -113,20 +122,22 @@ def main():
     size = sum(os.path.getsize(os.path.join(pages, f)) for f in os.listdir(pages))
     struct = "STRUCT(" + ", ".join(f'"{n}" {t}' for n, t in PSTN_COLUMNS) + ")"
 
-    results = {"pstn-lake": [], "DuckDB": []}
+    engines = ["pstn-lake", "DuckDB typed", "DuckDB auto"]
+    results = {name: [] for name in engines}
     lake, duck = os.path.join(work, "lake"), os.path.join(work, "duck")
     for run in range(args.runs):
-        for name in ("pstn-lake", "DuckDB"):
+        for name in engines:
             out = lake if name == "pstn-lake" else duck
             shutil.rmtree(out, ignore_errors=True)
             if name == "pstn-lake":
                 cmd = [binary, "ingest", pages, "--lake", out]
             else:
-                cmd = [sys.executable, "-c", DUCKDB_SCRIPT, pages, out, struct]
+                cmd = [sys.executable, "-c", DUCKDB_SCRIPT, name.split()[1], pages, out, struct]
             wall, rss = run_measured(cmd)
             results[name].append((wall, rss))
-            print(f"  run {run + 1}: {name:<9} {wall:6.2f} s  {rss:7.0f} MB peak RSS", flush=True)
-        check_same(lake, duck, rows)
+            print(f"  run {run + 1}: {name:<12} {wall:6.2f} s  {rss:7.0f} MB peak RSS", flush=True)
+            if name != "pstn-lake":
+                check_same(lake, duck, rows)
 
     print()
     print(f"Landing {rows:,} pstnCallLogRow rows ({size / 1e6:,.0f} MB of Graph pages, {args.days} days) "
@@ -139,7 +150,8 @@ def main():
         rss = max(r for _, r in runs)
         medians[name] = wall
         print(f"| {name} | {wall:.2f} | {rows / wall:,.0f} | {size / 1e6 / wall:,.0f} | {rss:,.0f} |")
-    print(f"\npstn-lake / DuckDB throughput ratio: {medians['DuckDB'] / medians['pstn-lake']:.2f}x")
+    for peer in engines[1:]:
+        print(f"pstn-lake / {peer} throughput ratio: {medians[peer] / medians['pstn-lake']:.2f}x")
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
 
