@@ -119,7 +119,11 @@ impl std::fmt::Display for Summary {
             self.renewals_after_401,
         )?;
         if !self.unknown.is_empty() {
-            let list: Vec<String> = self.unknown.iter().map(|(k, n)| format!("{k} ({n} rows)")).collect();
+            let list: Vec<String> = self
+                .unknown
+                .iter()
+                .map(|(k, n)| format!("{k} ({n} rows)"))
+                .collect();
             write!(
                 f,
                 "\n  properties the schema does not know, kept in the extra_properties column: {}",

@@ -225,6 +225,39 @@ async fn every_transient_failure_is_survived() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn tokens_are_renewed_before_they_expire() {
+    let sim = start(
+        config("2026-06-01", 4, 1000)
+            .with_token_lifetime(Duration::from_secs(2))
+            .with_latency(Duration::from_millis(100)),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    sync(
+        &sim,
+        &lake,
+        &[
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-06-04",
+            "--concurrency",
+            "1",
+        ],
+    )
+    .await
+    .ok();
+    let stats = sim.stats();
+    assert!(stats.tokens_issued >= 2, "{stats:?}");
+    assert_eq!(
+        stats.unauthorized, 0,
+        "a token was used after it expired: {stats:?}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn permission_and_request_errors_stop_with_graph_s_message() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");

@@ -359,3 +359,58 @@ pub(crate) fn without_url(e: &reqwest::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scope_is_the_graph_host_of_the_cloud_and_secrets_are_redacted() {
+        let creds = Credentials::with_secret("tenant-1", "client-1", "hunter2");
+        assert!(!format!("{creds:?}").contains("hunter2"));
+        let source = TokenSource::new(
+            reqwest::Client::new(),
+            crate::Cloud::UsGov.login_url(),
+            crate::Cloud::UsGov.graph_url(),
+            creds,
+        );
+        assert_eq!(
+            source.token_url,
+            "https://login.microsoftonline.us/tenant-1/oauth2/v2.0/token"
+        );
+        assert_eq!(source.scope, "https://graph.microsoft.us/.default");
+        assert!(!format!("{source:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_certificate_pem_gives_a_key_and_thumbprint() {
+        let pem = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/test-credentials/test-app.pem"
+        ))
+        .unwrap();
+        let Secret::Certificate {
+            thumbprint_s256, ..
+        } = certificate_secret(&pem).unwrap()
+        else {
+            panic!("not a certificate")
+        };
+        assert_eq!(thumbprint_s256.len(), 43, "base64url of 32 bytes");
+        let only_key: Vec<u8> = String::from_utf8(pem)
+            .unwrap()
+            .split("-----BEGIN CERTIFICATE-----")
+            .next()
+            .unwrap()
+            .into();
+        assert!(
+            certificate_secret(&only_key)
+                .unwrap_err()
+                .contains("no certificate")
+        );
+        assert!(
+            certificate_secret(b"garbage")
+                .unwrap_err()
+                .contains("no private key")
+        );
+    }
+}

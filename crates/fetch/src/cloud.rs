@@ -97,3 +97,52 @@ impl std::str::FromStr for ApiVersion {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cloud_has_its_own_hosts() {
+        let hosts: Vec<(Cloud, &str, &str)> = ["global", "usgov", "dod", "china"]
+            .iter()
+            .map(|s| {
+                let c: Cloud = s.parse().unwrap();
+                (c, c.login_url(), c.graph_url())
+            })
+            .collect();
+        assert_eq!(
+            hosts,
+            vec![
+                (
+                    Cloud::Global,
+                    "https://login.microsoftonline.com",
+                    "https://graph.microsoft.com"
+                ),
+                (
+                    Cloud::UsGov,
+                    "https://login.microsoftonline.us",
+                    "https://graph.microsoft.us"
+                ),
+                (
+                    Cloud::Dod,
+                    "https://login.microsoftonline.us",
+                    "https://dod-graph.microsoft.us"
+                ),
+                (
+                    Cloud::China,
+                    "https://login.chinacloudapi.cn",
+                    "https://microsoftgraph.chinacloudapi.cn"
+                ),
+            ]
+        );
+        assert!(
+            "azure"
+                .parse::<Cloud>()
+                .unwrap_err()
+                .contains("global, usgov, dod or china")
+        );
+        assert_eq!("beta".parse::<ApiVersion>().unwrap().path(), "beta");
+        assert_eq!("v1.0".parse::<ApiVersion>().unwrap().path(), "v1.0");
+    }
+}

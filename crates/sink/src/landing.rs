@@ -221,7 +221,11 @@ mod tests {
     fn spec() -> TableSpec {
         let schema = Arc::new(Schema::new(vec![
             Field::new("id", DataType::Utf8, true),
-            Field::new("start", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+            Field::new(
+                "start",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
             Field::new("n", DataType::Int64, true),
         ]));
         TableSpec::new("t", schema, "id", ["start"], "start")
@@ -233,8 +237,17 @@ mod tests {
         RecordBatch::try_new(
             spec().schema,
             vec![
-                Arc::new(StringArray::from((0..rows).map(|i| format!("{prefix}-{i}")).collect::<Vec<_>>())),
-                Arc::new(TimestampMicrosecondArray::from((0..rows).map(|i| (i % days) * day + i).collect::<Vec<_>>()).with_timezone("UTC")),
+                Arc::new(StringArray::from(
+                    (0..rows)
+                        .map(|i| format!("{prefix}-{i}"))
+                        .collect::<Vec<_>>(),
+                )),
+                Arc::new(
+                    TimestampMicrosecondArray::from(
+                        (0..rows).map(|i| (i % days) * day + i).collect::<Vec<_>>(),
+                    )
+                    .with_timezone("UTC"),
+                ),
                 Arc::new(Int64Array::from((0..rows).collect::<Vec<_>>())),
             ],
         )
@@ -253,7 +266,15 @@ mod tests {
             // Re-pushing part 0 with other values: the later rows win.
             let mut again = batch("p0", 1000, 4);
             let n: Vec<i64> = (0..1000).map(|i| -i).collect();
-            again = RecordBatch::try_new(spec().schema, vec![Arc::clone(again.column(0)), Arc::clone(again.column(1)), Arc::new(Int64Array::from(n))]).unwrap();
+            again = RecordBatch::try_new(
+                spec().schema,
+                vec![
+                    Arc::clone(again.column(0)),
+                    Arc::clone(again.column(1)),
+                    Arc::new(Int64Array::from(n)),
+                ],
+            )
+            .unwrap();
             landing.push(&again).unwrap();
             let summary = landing.commit().await.unwrap();
             assert_eq!(summary.rows_in, 6000);
@@ -266,8 +287,14 @@ mod tests {
                 .iter()
                 .flat_map(|b| {
                     let ids = b.column(0).as_string::<i32>().clone();
-                    let n = b.column(2).as_primitive::<arrow::datatypes::Int64Type>().clone();
-                    (0..b.num_rows()).filter(move |&i| ids.value(i).starts_with("p0-")).map(move |i| n.value(i)).collect::<Vec<_>>()
+                    let n = b
+                        .column(2)
+                        .as_primitive::<arrow::datatypes::Int64Type>()
+                        .clone();
+                    (0..b.num_rows())
+                        .filter(move |&i| ids.value(i).starts_with("p0-"))
+                        .map(move |i| n.value(i))
+                        .collect::<Vec<_>>()
                 })
                 .sum();
             assert!(values <= 0, "the re-pushed p0 rows won: {values}");
