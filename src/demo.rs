@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use pstn_lake_fetch::{ApiVersion, Credentials, GraphClient, GraphConfig, Table};
 use pstn_lake_graph_sim::{SimConfig, TenantConfig};
 use pstn_lake_query::{Format, LakeSession, ReportParams};
-use pstn_lake_sink::{Lake, SyncState};
+use pstn_lake_sink::{Lake, LakeLock, SyncState};
 use url::Url;
 
 use crate::common::{Ui, known_tables};
@@ -73,6 +73,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
             jobs.push((table, day));
         }
     }
+    let lock = LakeLock::acquire(&lake, "demo").await?;
     let summary = sync(
         &client,
         &lake,
@@ -81,7 +82,9 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         4,
         ui,
     )
-    .await?;
+    .await;
+    lock.release().await?;
+    let summary = summary?;
     ui.summary(format!("    {summary}"));
     sim.shutdown().await;
 

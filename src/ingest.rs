@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use pstn_lake_fetch::{DecodedPage, PageDecoder, Table};
-use pstn_lake_sink::{Landing, LandingSummary, TableSpec};
+use pstn_lake_sink::{LakeLock, Landing, LandingSummary, TableSpec};
 
 use crate::common::{LakeArg, Ui};
 
@@ -141,9 +141,23 @@ fn decode_input(decoder: &PageDecoder, input: &Input) -> Result<Vec<DecodedPage>
     Ok(pages)
 }
 
+async fn commit(landings: BTreeMap<Table, Landing>) -> Result<Vec<(Table, LandingSummary)>> {
+    let mut summaries = Vec::new();
+    for (table, landing) in landings {
+        let summary = landing.commit().await.with_context(|| {
+            format!(
+                "writing {table} failed: days written before the failure are complete, the failing day is unchanged; re-run the same command to finish"
+            )
+        })?;
+        summaries.push((table, summary));
+    }
+    Ok(summaries)
+}
+
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let started = Instant::now();
     let lake = args.lake.open()?;
+    lake.check().await?;
     let inputs = expand(&args.inputs)?;
     let threads = args
         .threads
@@ -215,17 +229,12 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     outcome.context("nothing was written to the lake")?;
     progress.set_message("writing days");
 
-    let mut summaries: Vec<(Table, LandingSummary)> = Vec::new();
-    let mut total_rows = 0;
-    for (table, landing) in landings {
-        total_rows += landing.rows();
-        let summary = landing.commit().await.with_context(|| {
-            format!(
-                "writing {table} failed: days written before the failure are complete, the failing day is unchanged; re-run the same command to finish"
-            )
-        })?;
-        summaries.push((table, summary));
-    }
+    let total_rows: usize = landings.values().map(Landing::rows).sum();
+    let lock = LakeLock::acquire(&lake, "ingest").await?;
+    let committed = commit(landings).await;
+    let released = lock.release().await;
+    let summaries = committed?;
+    released.context("releasing the lake lock failed")?;
     progress.finish_and_clear();
 
     let elapsed = started.elapsed().as_secs_f64();

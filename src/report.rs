@@ -58,6 +58,7 @@ pub async fn run(args: Args) -> Result<()> {
         bail!("--from {from} is after --to {to}");
     }
     let lake = args.lake.open()?;
+    lake.check().await?;
     let session = LakeSession::open(&lake, &known_tables())
         .await
         .context("cannot open the lake for queries")?;

@@ -21,6 +21,7 @@ pub struct Args {
 
 pub async fn run(args: Args) -> Result<()> {
     let lake = args.lake.open()?;
+    lake.check().await?;
     let session = LakeSession::open(&lake, &known_tables())
         .await
         .context("cannot open the lake for queries")?;

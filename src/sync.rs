@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{Duration, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use pstn_lake_fetch::{ApiVersion, Cloud, Credentials, GraphClient, GraphConfig, Table};
-use pstn_lake_sink::{Lake, SyncState, split_by_day, write_day};
+use pstn_lake_sink::{Lake, LakeLock, SyncState, split_by_day, write_day};
 use tokio::sync::Mutex;
 use url::Url;
 
@@ -168,21 +168,30 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         );
     }
     let lake = args.lake.open()?;
+    lake.check().await?;
     let client = GraphClient::new(
         GraphConfig::new(graph_url, login_url).with_api(args.api),
         credentials,
     )?;
-    let state = SyncState::load(&lake).await?;
-    let plan = plan(&args, &state, Utc::now().date_naive(), ui);
-    let summary = sync(
-        &client,
-        &lake,
-        state,
-        plan,
-        usize::from(args.concurrency),
-        ui,
-    )
-    .await?;
+    let lock = LakeLock::acquire(&lake, "sync").await?;
+    let outcome = async {
+        // Read under the lock: another run may have just finished days.
+        let state = SyncState::load(&lake).await?;
+        let plan = plan(&args, &state, Utc::now().date_naive(), ui);
+        sync(
+            &client,
+            &lake,
+            state,
+            plan,
+            usize::from(args.concurrency),
+            ui,
+        )
+        .await
+    }
+    .await;
+    let released = lock.release().await;
+    let summary = outcome?;
+    released.context("releasing the lake lock failed")?;
     ui.summary(&summary);
     Ok(())
 }

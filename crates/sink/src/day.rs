@@ -9,9 +9,8 @@ use arrow::compute::{
 };
 use chrono::NaiveDate;
 use object_store::ObjectStoreExt;
-use object_store::buffered::BufWriter;
 use object_store::path::Path;
-use parquet::arrow::AsyncArrowWriter;
+use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
@@ -135,7 +134,7 @@ pub async fn write_day(
     let rows_after = merged.num_rows();
     let target = lake.day_file(&spec.name, day);
     let old_objects = lake.day_objects(&spec.name, day).await?;
-    let bytes = write_atomically(lake, spec, &merged, &target).await?;
+    let bytes = write_atomically(lake, spec, merged, &target).await?;
     // Another tool may have left more files in the day: they are merged above, so remove them now.
     for object in old_objects.into_iter().filter(|o| o.location != target) {
         lake.store()
@@ -231,40 +230,20 @@ fn writer_properties(spec: &TableSpec) -> WriterProperties {
         .build()
 }
 
+/// Objects larger than this are uploaded in parts (S3 needs parts of at least 5 MiB).
+const PART_SIZE: usize = 16 * 1024 * 1024;
+
 async fn write_atomically(
     lake: &Lake,
     spec: &TableSpec,
-    batch: &RecordBatch,
+    batch: RecordBatch,
     target: &Path,
 ) -> Result<u64> {
     let staging = lake.state_path(&format!("staging/{}.parquet", uuid::Uuid::new_v4()));
+    let bytes = encode(spec, batch, staging.to_string()).await?;
+    let size = bytes.len() as u64;
     let result = async {
-        let parquet_err = |action| {
-            let path = staging.to_string();
-            move |source| Error::Parquet {
-                action,
-                path,
-                source,
-            }
-        };
-        let object = BufWriter::new(Arc::clone(lake.store()), staging.clone());
-        let mut writer = AsyncArrowWriter::try_new(
-            object,
-            Arc::clone(&spec.schema),
-            Some(writer_properties(spec)),
-        )
-        .map_err(parquet_err("creating"))?;
-        writer.write(batch).await.map_err(parquet_err("writing"))?;
-        writer.close().await.map_err(parquet_err("finishing"))?;
-        let size = lake
-            .store()
-            .head(&staging)
-            .await
-            .map_err(|source| Error::Store {
-                action: "checking",
-                path: staging.to_string(),
-                source,
-            })?;
+        upload(lake, &staging, bytes).await?;
         lake.store()
             .rename(&staging, target)
             .await
@@ -272,16 +251,76 @@ async fn write_atomically(
                 action: "committing",
                 path: target.to_string(),
                 source,
-            })?;
-        Ok(size.size)
+            })
     }
     .await;
     if result.is_err() {
         // Best effort: the staging object is outside every table, so a leftover is harmless to
-        // readers; `pstn-lake` removes stale staging objects on its next write.
+        // readers, and the next writer holding the lake lock removes it.
         let _ = lake.store().delete(&staging).await;
     }
-    result
+    result.map(|()| size)
+}
+
+/// Encodes a day as one Parquet file in memory, on a blocking thread (it is CPU work).
+async fn encode(spec: &TableSpec, batch: RecordBatch, name: String) -> Result<Vec<u8>> {
+    let schema = Arc::clone(&spec.schema);
+    let props = writer_properties(spec);
+    let encoded = tokio::task::spawn_blocking(move || {
+        let mut writer = ArrowWriter::try_new(Vec::new(), schema, Some(props))?;
+        writer.write(&batch)?;
+        writer.into_inner()
+    })
+    .await
+    .map_err(|e| Error::Spool(std::io::Error::other(e)))?;
+    encoded.map_err(|source| Error::Parquet {
+        action: "encoding",
+        path: name,
+        source,
+    })
+}
+
+/// Uploads an object in one put, or in parts with the upload aborted on any failure (no orphan
+/// parts are left behind).
+async fn upload(lake: &Lake, path: &Path, bytes: Vec<u8>) -> Result<()> {
+    let store_err = |action: &'static str| {
+        let path = path.to_string();
+        move |source| Error::Store {
+            action,
+            path,
+            source,
+        }
+    };
+    if bytes.len() <= PART_SIZE {
+        lake.store()
+            .put(path, bytes.into())
+            .await
+            .map_err(store_err("writing"))?;
+        return Ok(());
+    }
+    let bytes = bytes::Bytes::from(bytes);
+    let mut upload = lake
+        .store()
+        .put_multipart(path)
+        .await
+        .map_err(store_err("starting an upload of"))?;
+    let parts = async {
+        for start in (0..bytes.len()).step_by(PART_SIZE) {
+            let end = (start + PART_SIZE).min(bytes.len());
+            upload.put_part(bytes.slice(start..end).into()).await?;
+        }
+        upload.complete().await
+    }
+    .await;
+    if let Err(source) = parts {
+        let _ = upload.abort().await;
+        return Err(Error::Store {
+            action: "uploading",
+            path: path.to_string(),
+            source,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,6 +15,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// The lake's store cannot be reached or refuses the credentials.
+    #[error("cannot reach the lake {url} ({hint}): {source}")]
+    Unreachable {
+        /// The lake URL.
+        url: String,
+        /// What to check.
+        hint: &'static str,
+        /// The store's error.
+        source: object_store::Error,
+    },
+
+    /// Another pstn-lake run is writing to the lake.
+    #[error("{0}")]
+    Locked(String),
+
     /// The object store refused an operation.
     #[error("{action} `{path}` failed: {source}")]
     Store {

@@ -4,14 +4,88 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use futures::TryStreamExt;
+use std::time::Duration;
+
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreScheme, RetryConfig};
 use url::Url;
 
 use crate::{Error, Result};
 
 /// The folder under the lake root that holds pstn-lake's own state, outside every table folder.
 pub const STATE_DIR: &str = "_pstn_lake";
+
+/// Object-store requests are retried a few times within half a minute, so a wrong endpoint or
+/// bad credentials surface as one clear error rather than minutes of retries.
+fn retry_config() -> RetryConfig {
+    RetryConfig {
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(30),
+        ..RetryConfig::default()
+    }
+}
+
+/// The environment variables (lowercased) that configure a store: `aws_*` for S3,
+/// `azure_storage_*` (and `azure_allow_http`) for Azure — never the Graph app's `AZURE_CLIENT_*` —
+/// and `google_*` for GCS.
+fn env_options(prefixes: &[&str]) -> Vec<(String, String)> {
+    std::env::vars()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .filter(|(k, _)| prefixes.iter().any(|p| k.starts_with(p)))
+        .collect()
+}
+
+fn build_store(url: &Url) -> object_store::Result<(Arc<dyn ObjectStore>, Path)> {
+    let (scheme, path) = ObjectStoreScheme::parse(url)?;
+    let root = Path::parse(path)?;
+    let store: Arc<dyn ObjectStore> = match scheme {
+        ObjectStoreScheme::Local => Arc::new(LocalFileSystem::new()),
+        ObjectStoreScheme::AmazonS3 => {
+            let mut b = AmazonS3Builder::new()
+                .with_url(url.as_str())
+                .with_retry(retry_config());
+            for (k, v) in env_options(&["aws_"]) {
+                if let Ok(key) = k.parse() {
+                    b = b.with_config(key, v);
+                }
+            }
+            Arc::new(b.build()?)
+        }
+        ObjectStoreScheme::MicrosoftAzure => {
+            let mut b = MicrosoftAzureBuilder::new()
+                .with_url(url.as_str())
+                .with_retry(retry_config());
+            for (k, v) in env_options(&["azure_storage_", "azure_allow_http"]) {
+                if let Ok(key) = k.parse() {
+                    b = b.with_config(key, v);
+                }
+            }
+            Arc::new(b.build()?)
+        }
+        ObjectStoreScheme::GoogleCloudStorage => {
+            let mut b = GoogleCloudStorageBuilder::new()
+                .with_url(url.as_str())
+                .with_retry(retry_config());
+            for (k, v) in env_options(&["google_"]) {
+                if let Ok(key) = k.parse() {
+                    b = b.with_config(key, v);
+                }
+            }
+            Arc::new(b.build()?)
+        }
+        other => {
+            return Err(object_store::Error::Generic {
+                store: "pstn-lake",
+                source: format!("{other:?} is not a supported lake store").into(),
+            });
+        }
+    };
+    Ok((store, root))
+}
 
 /// A lake: an object store and the root path of the lake inside it.
 #[derive(Debug, Clone)]
@@ -39,22 +113,8 @@ impl Lake {
             Url::from_directory_path(&path)
                 .map_err(|()| fail("the path cannot be made absolute".into()))?
         };
-        let prefix = match url.scheme() {
-            "s3" | "s3a" => "aws_",
-            "az" | "adl" | "azure" | "abfs" | "abfss" => "azure_storage_",
-            "gs" => "google_",
-            _ => "\0",
-        };
-        let options = std::env::vars()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .filter(|(k, _)| k.starts_with(prefix));
-        let (store, root) =
-            object_store::parse_url_opts(&url, options).map_err(|e| fail(e.to_string()))?;
-        Ok(Lake {
-            store: Arc::from(store),
-            root,
-            url,
-        })
+        let (store, root) = build_store(&url).map_err(|e| fail(e.to_string()))?;
+        Ok(Lake { store, root, url })
     }
 
     /// A lake over a store you built yourself (tests, custom credentials).
@@ -105,6 +165,31 @@ impl Lake {
             path = path.join(part);
         }
         path
+    }
+
+    /// Checks that the lake can be listed (credentials, endpoint, bucket), so a misconfigured store
+    /// fails at once with one message that says what to check.
+    pub async fn check(&self) -> Result<()> {
+        match self.store.list_with_delimiter(Some(&self.root)).await {
+            Ok(_) => Ok(()),
+            Err(source) => {
+                let hint = match self.url.scheme() {
+                    "s3" | "s3a" => {
+                        "check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION and, for an S3-compatible server, AWS_ENDPOINT_URL and AWS_ALLOW_HTTP"
+                    }
+                    "az" | "abfs" | "abfss" | "adl" | "azure" => {
+                        "check AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_USE_EMULATOR for Azurite)"
+                    }
+                    "gs" => "check GOOGLE_SERVICE_ACCOUNT or GOOGLE_APPLICATION_CREDENTIALS",
+                    _ => "check that the folder can be read and written",
+                };
+                Err(Error::Unreachable {
+                    url: self.url.to_string(),
+                    hint,
+                    source,
+                })
+            }
+        }
     }
 
     /// The tables present in the lake (top-level folders not starting with `_` or `.`).

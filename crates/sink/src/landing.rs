@@ -186,24 +186,29 @@ impl Landing {
     }
 
     /// Removes staging objects left by writers that crashed hours ago (never recent ones: another
-    /// writer may be using them).
+    /// writer that does not use the lake lock may be using them).
     async fn remove_stale_staging(&self) {
-        let prefix = self.lake.state_path("staging");
-        let Ok(objects) = self
-            .lake
-            .store()
-            .list(Some(&prefix))
-            .try_collect::<Vec<_>>()
-            .await
-        else {
-            return;
-        };
-        let now = SystemTime::now();
-        for object in objects {
-            let modified: SystemTime = object.last_modified.into();
-            if now.duration_since(modified).unwrap_or_default() > STALE_STAGING {
-                let _ = self.lake.store().delete(&object.location).await;
-            }
+        remove_staging(&self.lake, Some(STALE_STAGING)).await;
+    }
+}
+
+/// Removes staging objects (older than `older_than`, or all): leftovers of crashed writers.
+pub(crate) async fn remove_staging(lake: &Lake, older_than: Option<Duration>) {
+    let prefix = lake.state_path("staging");
+    let Ok(objects) = lake
+        .store()
+        .list(Some(&prefix))
+        .try_collect::<Vec<_>>()
+        .await
+    else {
+        return;
+    };
+    let now = SystemTime::now();
+    for object in objects {
+        let modified: SystemTime = object.last_modified.into();
+        let age = now.duration_since(modified).unwrap_or_default();
+        if older_than.is_none_or(|limit| age > limit) {
+            let _ = lake.store().delete(&object.location).await;
         }
     }
 }
