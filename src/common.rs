@@ -53,6 +53,23 @@ pub fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
+/// The error chain as one line of causes, `a: b: c`, leaving out a cause whose text an outer one
+/// already shows (object_store and reqwest errors repeat their sources in their own text).
+pub fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Whether an error chain ends in a broken pipe (`pstn-lake sql … | head`): not a failure.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {

@@ -89,11 +89,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if common::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<sync::Interrupted>().is_some() => {
-            eprintln!("{e:#}");
+            eprintln!("{}", common::message(&e));
             ExitCode::from(130)
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", common::message(&e));
             ExitCode::FAILURE
         }
     }

@@ -1,0 +1,595 @@
+//! The lake on object storage: a real S3-compatible server (moto) and a real Azure emulator
+//! (Azurite), started on loopback by the tests. A missing server is a failure, not a skip:
+//! `scripts/test` installs both.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use pstn_lake_graph_sim::{ApiVersion, Function, RunningSim, SimConfig, Tenant, TenantConfig};
+
+use crate::helpers::*;
+
+/// A server process, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn(program: &str, args: &[String], install: &str) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let port: u16 = args.iter().find_map(|a| a.parse().ok()).unwrap();
+    let child = Command::new(program)
+        .args(args)
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start `{program}` ({e}): {install} (scripts/test installs it)")
+        });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "`{program}` did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Server {
+        child,
+        port,
+        _dir: dir,
+    }
+}
+
+/// moto's S3 server with one bucket, `lake`.
+fn moto() -> Server {
+    let port = free_port();
+    let server = spawn(
+        "moto_server",
+        &[
+            "-H".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            port.to_string(),
+        ],
+        "pip install 'moto[server]'",
+    );
+    let status = Command::new("curl")
+        .args(["-sf", "-X", "PUT", &format!("http://127.0.0.1:{port}/lake")])
+        .status()
+        .expect("curl runs");
+    assert!(status.success(), "creating the bucket failed");
+    server
+}
+
+const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// Azurite's blob service with one container, `lake`.
+fn azurite() -> Server {
+    let port = free_port();
+    let server = spawn(
+        "azurite-blob",
+        &[
+            "--blobHost".into(),
+            "127.0.0.1".into(),
+            "--blobPort".into(),
+            port.to_string(),
+            "--location".into(),
+            ".".into(),
+            "--silent".into(),
+            "--skipApiVersionCheck".into(),
+        ],
+        "npm install -g azurite",
+    );
+    let script = format!(
+        "from azure.storage.blob import BlobServiceClient\n\
+         cs = 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;'\n\
+         BlobServiceClient.from_connection_string(cs).create_container('lake')\n"
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "creating the container failed (pip install azure-storage-blob): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server
+}
+
+fn s3_env(cmd: &mut Command, s3: &Server) {
+    cmd.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", s3.port))
+        .env("AWS_ALLOW_HTTP", "true");
+}
+
+fn az_env(cmd: &mut Command, az: &Server) {
+    cmd.env("AZURE_STORAGE_USE_EMULATOR", "true").env(
+        "AZURITE_BLOB_STORAGE_URL",
+        format!("http://127.0.0.1:{}", az.port),
+    );
+}
+
+fn run_env(args: &[&str], env: &dyn Fn(&mut Command)) -> Run {
+    let mut cmd = bin();
+    cmd.args(args).stdin(Stdio::null());
+    env(&mut cmd);
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The pages of a small simulated tenant, written as files, and the tenant.
+fn pages(dir: &Path, days: u32) -> (PathBuf, Tenant) {
+    let first = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+    let tenant = Tenant::new(TenantConfig::new(3, first, days, 1200));
+    let out = dir.join("pages");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut n = 0;
+    for function in [Function::Pstn, Function::DirectRouting] {
+        tenant.write_pages(
+            function,
+            ApiVersion::Beta,
+            first,
+            tenant.config().last_day(),
+            500,
+            |page| {
+                n += 1;
+                std::fs::write(out.join(format!("{n:04}.json")), page).unwrap();
+            },
+        );
+    }
+    (out, tenant)
+}
+
+fn expected_ids(tenant: &Tenant, function: Function) -> Vec<Vec<String>> {
+    let c = tenant.config();
+    let mut ids: Vec<String> = tenant
+        .expected(function, c.first_day, c.last_day())
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    ids.sort();
+    ids.into_iter().map(|id| vec![id]).collect()
+}
+
+fn lake_ids(lake: &str, table: &str, env: &dyn Fn(&mut Command)) -> Vec<Vec<String>> {
+    let out = run_env(
+        &[
+            "sql",
+            &format!("SELECT id FROM {table} ORDER BY id"),
+            "--format",
+            "csv",
+            "--lake",
+            lake,
+        ],
+        env,
+    )
+    .ok();
+    out.stdout
+        .lines()
+        .skip(1)
+        .map(|l| vec![l.to_owned()])
+        .collect()
+}
+
+/// Every object under the bucket's `teams/` prefix, read with pyarrow (an independent reader):
+/// (key list, pstn rows, distinct pstn ids, exact sum of charge).
+fn pyarrow_view(s3: &Server) -> (Vec<String>, u64, u64, String) {
+    let script = format!(
+        r#"
+import pyarrow.fs as fs, pyarrow.dataset as ds, pyarrow.compute as pc, pyarrow.parquet as pq
+s3 = fs.S3FileSystem(access_key='test', secret_key='test', region='us-east-1', endpoint_override='http://127.0.0.1:{port}', scheme='http')
+keys = sorted(i.path for i in s3.get_file_info(fs.FileSelector('lake/teams', recursive=True, allow_not_found=True)) if i.type == fs.FileType.File)
+for k in keys:
+    if k.endswith('.parquet'):
+        pq.read_table(k, filesystem=s3)  # every object is a readable Parquet file
+print('|'.join(keys))
+if any('/pstn_calls/' in k for k in keys):
+    t = ds.dataset('lake/teams/pstn_calls', filesystem=s3, format='parquet', partitioning='hive').to_table()
+    print(t.num_rows, len(pc.unique(t['id'])), pc.sum(t['charge']).as_py())
+else:
+    print(0, 0, 0)
+"#,
+        port = s3.port
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyarrow could not read the lake: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let keys = lines
+        .next()
+        .unwrap()
+        .split('|')
+        .map(str::to_owned)
+        .collect();
+    let nums: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    (
+        keys,
+        nums[0].parse().unwrap(),
+        nums[1].parse().unwrap(),
+        nums[2].to_owned(),
+    )
+}
+
+#[test]
+fn s3_lake_keeps_the_contract_and_reads_the_same_in_pyarrow() {
+    let s3 = moto();
+    let env = |c: &mut Command| s3_env(c, &s3);
+    let dir = tempfile::tempdir().unwrap();
+    let (pages, tenant) = pages(dir.path(), 3);
+    let lake = "s3://lake/teams";
+    for _ in 0..2 {
+        run_env(&["ingest", pages.to_str().unwrap(), "--lake", lake], &env).ok();
+    }
+    assert_eq!(
+        lake_ids(lake, "pstn_calls", &env),
+        expected_ids(&tenant, Function::Pstn)
+    );
+    assert_eq!(
+        lake_ids(lake, "direct_routing_calls", &env),
+        expected_ids(&tenant, Function::DirectRouting)
+    );
+
+    let (keys, rows, distinct, charge) = pyarrow_view(&s3);
+    let want: Vec<String> = (1..=3)
+        .flat_map(|d| {
+            ["direct_routing_calls", "pstn_calls"]
+                .map(|t| format!("lake/teams/{t}/call_date=2026-05-0{d}/data.parquet"))
+        })
+        .collect();
+    let mut want = want;
+    want.sort();
+    assert_eq!(
+        keys, want,
+        "one object per day, no staging or lock objects left"
+    );
+    assert_eq!((rows, distinct), (3600, 3600));
+    let micros: i128 = tenant
+        .expected(
+            Function::Pstn,
+            tenant.config().first_day,
+            tenant.config().last_day(),
+        )
+        .iter()
+        .filter_map(|r| r.charge_micros)
+        .sum();
+    assert_eq!(
+        charge,
+        format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000),
+        "exact sum in pyarrow"
+    );
+    let report = run_env(
+        &[
+            "report",
+            "charges-by-country",
+            "--format",
+            "csv",
+            "--lake",
+            lake,
+        ],
+        &env,
+    )
+    .ok();
+    let local = dir.path().join("local");
+    run(&[
+        "ingest",
+        pages.to_str().unwrap(),
+        "--lake",
+        local.to_str().unwrap(),
+    ])
+    .ok();
+    let local_report = run(&[
+        "report",
+        "charges-by-country",
+        "--format",
+        "csv",
+        "--lake",
+        local.to_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(
+        report.stdout, local_report.stdout,
+        "the S3 lake reports like the local one"
+    );
+}
+
+#[test]
+fn killed_ingests_and_syncs_leave_readable_objects_and_a_rerun_makes_the_lake_exact() {
+    let s3 = moto();
+    let env = |c: &mut Command| s3_env(c, &s3);
+    let dir = tempfile::tempdir().unwrap();
+    let (pages, tenant) = pages(dir.path(), 4);
+    let lake = "s3://lake/teams";
+    for delay_ms in [40, 120, 250, 400, 600] {
+        let mut cmd = bin();
+        cmd.args(["ingest", pages.to_str().unwrap(), "--lake", lake])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        env(&mut cmd);
+        let mut child = cmd.spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        // Every object is readable Parquet (staged ones too: a put is all or nothing).
+        pyarrow_view(&s3);
+    }
+    run_env(&["ingest", pages.to_str().unwrap(), "--lake", lake], &env).ok();
+    let (keys, rows, ..) = pyarrow_view(&s3);
+    assert!(
+        keys.iter().all(|k| !k.contains("_pstn_lake")),
+        "the re-run cleaned up staging and lock: {keys:?}"
+    );
+    assert_eq!(rows, 4 * 1200);
+    assert_eq!(
+        lake_ids(lake, "pstn_calls", &env),
+        expected_ids(&tenant, Function::Pstn)
+    );
+    assert_eq!(
+        lake_ids(lake, "direct_routing_calls", &env),
+        expected_ids(&tenant, Function::DirectRouting)
+    );
+
+    // The same for sync, from the simulator, into a fresh prefix.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let first = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+    let sim: RunningSim = rt
+        .block_on(pstn_lake_graph_sim::start(
+            SimConfig::default()
+                .with_tenant(TenantConfig::new(3, first, 4, 1200))
+                .with_page_size(300)
+                .with_latency(Duration::from_millis(15)),
+            "127.0.0.1:0".parse().unwrap(),
+        ))
+        .unwrap();
+    let lake = "s3://lake/synced";
+    let sync_env = |c: &mut Command| {
+        s3_env(c, &s3);
+        c.env("AZURE_TENANT_ID", &sim.config().tenant_id)
+            .env("AZURE_CLIENT_ID", &sim.config().client_id)
+            .env("AZURE_CLIENT_SECRET", &sim.config().client_secret);
+    };
+    let args = [
+        "sync",
+        "--graph-url",
+        &sim.graph_url(),
+        "--login-url",
+        &sim.login_url(),
+        "--from",
+        "2026-05-01",
+        "--to",
+        "2026-05-04",
+        "--api",
+        "beta",
+        "--lake",
+        lake,
+    ];
+    for delay_ms in [150, 400, 700] {
+        let mut cmd = bin();
+        cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
+        sync_env(&mut cmd);
+        let mut child = cmd.spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    run_env(&args, &sync_env).ok();
+    assert_eq!(
+        lake_ids(lake, "pstn_calls", &env),
+        expected_ids(&tenant, Function::Pstn)
+    );
+    assert_eq!(
+        lake_ids(lake, "direct_routing_calls", &env),
+        expected_ids(&tenant, Function::DirectRouting)
+    );
+    rt.block_on(sim.shutdown());
+}
+
+#[test]
+fn a_second_writer_on_the_same_lake_is_refused_while_the_first_runs() {
+    let s3 = moto();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let first = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+    let sim = rt
+        .block_on(pstn_lake_graph_sim::start(
+            SimConfig::default()
+                .with_tenant(TenantConfig::new(3, first, 3, 600))
+                .with_page_size(100)
+                .with_latency(Duration::from_millis(100)),
+            "127.0.0.1:0".parse().unwrap(),
+        ))
+        .unwrap();
+    let env = |c: &mut Command| {
+        s3_env(c, &s3);
+        c.env("AZURE_TENANT_ID", &sim.config().tenant_id)
+            .env("AZURE_CLIENT_ID", &sim.config().client_id)
+            .env("AZURE_CLIENT_SECRET", &sim.config().client_secret);
+    };
+    let lake = "s3://lake/locked";
+    let args = [
+        "sync",
+        "--graph-url",
+        &sim.graph_url(),
+        "--login-url",
+        &sim.login_url(),
+        "--from",
+        "2026-05-01",
+        "--to",
+        "2026-05-03",
+        "--concurrency",
+        "1",
+        "--lake",
+        lake,
+    ];
+    let mut cmd = bin();
+    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
+    env(&mut cmd);
+    let child = cmd.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let second = run_env(&args, &env).fails();
+    assert!(
+        second.stderr.contains("another pstn-lake (sync on"),
+        "{}",
+        second.stderr
+    );
+    let ingest = run_env(
+        &["ingest", samples().to_str().unwrap(), "--lake", lake],
+        &env,
+    )
+    .fails();
+    assert!(
+        ingest.stderr.contains("is writing to this lake"),
+        "{}",
+        ingest.stderr
+    );
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the first sync failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Released: the next writer goes ahead.
+    run_env(
+        &["ingest", samples().to_str().unwrap(), "--lake", lake],
+        &env,
+    )
+    .ok();
+    rt.block_on(sim.shutdown());
+}
+
+#[test]
+fn azure_lake_through_azurite() {
+    let az = azurite();
+    let env = |c: &mut Command| az_env(c, &az);
+    let dir = tempfile::tempdir().unwrap();
+    let (pages, tenant) = pages(dir.path(), 2);
+    {
+        let lake = "az://lake/teams";
+        for _ in 0..2 {
+            run_env(&["ingest", pages.to_str().unwrap(), "--lake", lake], &env).ok();
+        }
+        assert_eq!(
+            lake_ids(lake, "pstn_calls", &env),
+            expected_ids(&tenant, Function::Pstn)
+        );
+        assert_eq!(
+            lake_ids(lake, "direct_routing_calls", &env),
+            expected_ids(&tenant, Function::DirectRouting)
+        );
+        let report = run_env(
+            &[
+                "report",
+                "charges-by-country",
+                "--format",
+                "csv",
+                "--lake",
+                lake,
+            ],
+            &env,
+        )
+        .ok();
+        assert!(report.stdout.lines().count() > 3, "{}", report.stdout);
+    }
+    // A container that does not exist: one clear message, at once.
+    let started = Instant::now();
+    let out = run_env(
+        &[
+            "report",
+            "charges-by-country",
+            "--lake",
+            "az://missing/teams",
+        ],
+        &env,
+    )
+    .fails();
+    assert!(
+        out.stderr
+            .contains("cannot reach the lake az://missing/teams"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("ContainerNotFound"), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("ContainerNotFound").count(),
+        1,
+        "one message, not a stack: {}",
+        out.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn an_unreachable_store_fails_fast_with_what_to_check() {
+    let dead_port = free_port();
+    let env = |c: &mut Command| {
+        c.env("AWS_ACCESS_KEY_ID", "x")
+            .env("AWS_SECRET_ACCESS_KEY", "y")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{dead_port}"))
+            .env("AWS_ALLOW_HTTP", "true");
+    };
+    let started = Instant::now();
+    let out = run_env(
+        &[
+            "ingest",
+            samples().to_str().unwrap(),
+            "--lake",
+            "s3://lake/teams",
+        ],
+        &env,
+    )
+    .fails();
+    assert!(
+        out.stderr.contains("cannot reach the lake s3://lake/teams"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("AWS_ENDPOINT_URL"), "{}", out.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    let out = run(&["report", "charges-by-country", "--lake", "ftp://host/lake"]).fails();
+    assert!(
+        out.stderr.contains("is not a lake location"),
+        "{}",
+        out.stderr
+    );
+}
