@@ -117,12 +117,15 @@ fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Decodes every page of one input: the whole file as one page, or (when a page is followed by
-/// more JSON) each top-level value as a page.
+/// Decodes every page of one input.
 fn decode_input(decoder: &PageDecoder, input: &Input) -> Result<Vec<DecodedPage>> {
-    let name = input.name();
-    let bytes = input.read()?;
-    match decoder.decode(&bytes) {
+    decode_pages(decoder, &input.read()?, &input.name())
+}
+
+/// Decodes `bytes` as one page, or (when a page is followed by more JSON) each top-level value as
+/// a page. `name` says where the bytes came from, for error messages.
+pub fn decode_pages(decoder: &PageDecoder, bytes: &[u8], name: &str) -> Result<Vec<DecodedPage>> {
+    match decoder.decode(bytes) {
         Ok(page) => return Ok(vec![page]),
         Err(pstn_lake_fetch::Error::Json { source, .. })
             if source.to_string().contains("trailing characters") => {}
@@ -130,7 +133,7 @@ fn decode_input(decoder: &PageDecoder, input: &Input) -> Result<Vec<DecodedPage>
     }
     let mut pages = Vec::new();
     let stream =
-        serde_json::Deserializer::from_slice(&bytes).into_iter::<&serde_json::value::RawValue>();
+        serde_json::Deserializer::from_slice(bytes).into_iter::<&serde_json::value::RawValue>();
     for (n, raw) in stream.enumerate() {
         let raw = raw.with_context(|| format!("`{name}`: page {} is not valid JSON", n + 1))?;
         let page = decoder

@@ -9,6 +9,7 @@ mod common;
 #[cfg(feature = "query")]
 mod demo;
 mod ingest;
+mod rebuild;
 #[cfg(feature = "query")]
 mod report;
 #[cfg(feature = "query")]
@@ -52,6 +53,8 @@ enum Command {
     Schema(schema::Args),
     /// Fetch call logs from Microsoft Graph into the lake, day by day (incremental and resumable).
     Sync(sync::Args),
+    /// Land the tables again from the raw archive kept by `sync --keep-raw` (no Graph calls).
+    Rebuild(rebuild::Args),
     /// Serve a local, deterministic Microsoft Graph (or write its pages to files).
     Simulate(simulate::Args),
 }
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
             #[cfg(feature = "query")]
             Command::Schema(args) => schema::run(args),
             Command::Sync(args) => sync::run(args, &ui).await,
+            Command::Rebuild(args) => rebuild::run(args, &ui).await,
             Command::Simulate(args) => simulate::run(args, &ui).await,
         }
     });

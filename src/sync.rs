@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{Duration, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use pstn_lake_fetch::{ApiVersion, Cloud, Credentials, GraphClient, GraphConfig, Table};
-use pstn_lake_sink::{Lake, LakeLock, SyncState, split_by_day, write_day};
+use pstn_lake_sink::{Lake, LakeLock, SyncState, split_by_day, write_day, write_raw};
 use tokio::sync::Mutex;
 use url::Url;
 
@@ -74,6 +74,11 @@ pub struct Args {
     /// Fetch every day of the range again, even days an earlier sync completed.
     #[arg(long)]
     pub refetch: bool,
+
+    /// Also keep every fetched page, compressed, under `<lake>/_raw/<table>/call_date=…/`, so
+    /// `pstn-lake rebuild` can land the tables again without calling Graph.
+    #[arg(long)]
+    pub keep_raw: bool,
 }
 
 /// What one sync did.
@@ -170,7 +175,9 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let lake = args.lake.open()?;
     lake.check().await?;
     let client = GraphClient::new(
-        GraphConfig::new(graph_url, login_url).with_api(args.api),
+        GraphConfig::new(graph_url, login_url)
+            .with_api(args.api)
+            .with_keep_raw(args.keep_raw),
         credentials,
     )?;
     let lock = LakeLock::acquire(&lake, "sync").await?;
@@ -269,6 +276,14 @@ pub async fn sync(
                     }
                 }
                 let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+                if !window.raw.is_empty() {
+                    // Archived before the day commits: a committed day always has its pages.
+                    write_raw(lake, table.name(), day, &window.raw)
+                        .await
+                        .with_context(|| {
+                            format!("archiving the pages of {table} for {day} failed")
+                        })?;
+                }
                 if rows > 0 {
                     write_day(lake, &spec, day, batches)
                         .await

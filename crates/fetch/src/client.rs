@@ -23,6 +23,8 @@ pub struct GraphConfig {
     pub api: ApiVersion,
     /// Retries and timeouts.
     pub retry: RetryConfig,
+    /// Keep each page's raw bytes in [`Window::raw`] (for a raw archive).
+    pub keep_raw: bool,
 }
 
 impl GraphConfig {
@@ -33,12 +35,19 @@ impl GraphConfig {
             login_url,
             api: ApiVersion::V1,
             retry: RetryConfig::default(),
+            keep_raw: false,
         }
     }
 
     /// Sets the API version.
     pub fn with_api(mut self, api: ApiVersion) -> Self {
         self.api = api;
+        self
+    }
+
+    /// Keeps each page's raw bytes in [`Window::raw`].
+    pub fn with_keep_raw(mut self, keep_raw: bool) -> Self {
+        self.keep_raw = keep_raw;
         self
     }
 
@@ -83,6 +92,8 @@ pub struct GraphClient {
 pub struct Window {
     /// Every page, in order.
     pub pages: Vec<DecodedPage>,
+    /// Every page's body as received, in order (only with [`GraphConfig::keep_raw`]).
+    pub raw: Vec<bytes::Bytes>,
 }
 
 enum Attempt {
@@ -188,6 +199,9 @@ impl GraphClient {
                 .fetch_add(body.len() as u64, Ordering::Relaxed);
             let next = page.next_link.clone();
             window.pages.push(page);
+            if self.config.keep_raw {
+                window.raw.push(body);
+            }
             let Some(link) = next else { break };
             let next = Url::parse(&link).map_err(|e| Error::NextLink {
                 link: link.clone(),

@@ -28,6 +28,7 @@ mod lake;
 mod landing;
 mod lock;
 mod partition;
+mod raw;
 mod spec;
 mod state;
 
@@ -38,5 +39,6 @@ pub use lake::{Lake, STATE_DIR};
 pub use landing::{Landing, LandingSummary};
 pub use lock::LakeLock;
 pub use partition::{day_of_micros, split_by_day};
+pub use raw::{RAW_DIR, raw_days, read_raw, write_raw};
 pub use spec::TableSpec;
 pub use state::{SyncState, TableState};
