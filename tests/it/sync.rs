@@ -258,6 +258,21 @@ async fn tokens_are_renewed_before_they_expire() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn retry_after_as_an_http_date_is_honoured() {
+    let faults = FaultPlan::new().at(1, Fault::Throttle { retry_after_secs: 2 });
+    let sim = start(config("2026-06-01", 1, 300).with_faults(faults).with_retry_after_http_date(true)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let started = Instant::now();
+    let out = sync(&sim, &lake, &["--from", "2026-06-01", "--to", "2026-06-01", "--tables", "pstn_calls"]).await.ok();
+    assert_eq!(count(&out.stderr, "throttled (429)"), 1, "{}", out.stderr);
+    // An HTTP date has one-second resolution: the wait is between 1 and 2 seconds.
+    assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    assert_eq!(ids(lake, "pstn_calls").await, expected(&sim, Function::Pstn, "2026-06-01", "2026-06-01"));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn permission_and_request_errors_stop_with_graph_s_message() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");

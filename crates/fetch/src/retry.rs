@@ -120,6 +120,26 @@ mod tests {
         assert_eq!(parse_retry_after("soon"), None);
     }
 
+    #[tokio::test]
+    async fn one_pause_holds_back_every_request() {
+        let throttle = std::sync::Arc::new(Throttle::default());
+        throttle.pause(Duration::from_millis(300));
+        throttle.pause(Duration::from_millis(50)); // never shortens a longer pause
+        let started = Instant::now();
+        let waits: Vec<_> = (0..3)
+            .map(|_| {
+                let t = std::sync::Arc::clone(&throttle);
+                tokio::spawn(async move { t.wait().await })
+            })
+            .collect();
+        for w in waits {
+            let waited = w.await.unwrap();
+            assert!(waited >= Duration::from_millis(250), "{waited:?}");
+        }
+        assert!(started.elapsed() >= Duration::from_millis(280));
+        assert_eq!(throttle.wait().await, Duration::ZERO, "the pause is over");
+    }
+
     #[test]
     fn backoff_grows_and_is_capped() {
         let c = RetryConfig::default();
