@@ -201,6 +201,21 @@ fn lake_ids(lake: &str, table: &str, env: &dyn Fn(&mut Command)) -> Vec<Vec<Stri
         .collect()
 }
 
+/// The lake holds exactly the tenant's rows, in both tables.
+#[track_caller]
+fn assert_exact(lake: &str, tenant: &Tenant, env: &dyn Fn(&mut Command)) {
+    assert_eq!(
+        lake_ids(lake, "pstn_calls", env),
+        expected_ids(tenant, Function::Pstn),
+        "{lake}: PSTN ids"
+    );
+    assert_eq!(
+        lake_ids(lake, "direct_routing_calls", env),
+        expected_ids(tenant, Function::DirectRouting),
+        "{lake}: Direct Routing ids"
+    );
+}
+
 /// Every object under the bucket's `teams/` prefix, read with pyarrow (an independent reader):
 /// (key list, pstn rows, distinct pstn ids, exact sum of charge).
 fn pyarrow_view(s3: &Server) -> (Vec<String>, u64, u64, String) {
@@ -258,14 +273,7 @@ fn s3_lake_keeps_the_contract_and_reads_the_same_in_pyarrow() {
     for _ in 0..2 {
         run_env(&["ingest", pages.to_str().unwrap(), "--lake", lake], &env).ok();
     }
-    assert_eq!(
-        lake_ids(lake, "pstn_calls", &env),
-        expected_ids(&tenant, Function::Pstn)
-    );
-    assert_eq!(
-        lake_ids(lake, "direct_routing_calls", &env),
-        expected_ids(&tenant, Function::DirectRouting)
-    );
+    assert_exact(lake, &tenant, &env);
 
     let (keys, rows, distinct, charge) = pyarrow_view(&s3);
     let want: Vec<String> = (1..=3)
@@ -357,14 +365,7 @@ fn killed_ingests_and_syncs_leave_readable_objects_and_a_rerun_makes_the_lake_ex
         "the re-run cleaned up staging and lock: {keys:?}"
     );
     assert_eq!(rows, 4 * 1200);
-    assert_eq!(
-        lake_ids(lake, "pstn_calls", &env),
-        expected_ids(&tenant, Function::Pstn)
-    );
-    assert_eq!(
-        lake_ids(lake, "direct_routing_calls", &env),
-        expected_ids(&tenant, Function::DirectRouting)
-    );
+    assert_exact(lake, &tenant, &env);
 
     // The same for sync, from the simulator, into a fresh prefix.
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -410,14 +411,7 @@ fn killed_ingests_and_syncs_leave_readable_objects_and_a_rerun_makes_the_lake_ex
         child.wait().unwrap();
     }
     run_env(&args, &sync_env).ok();
-    assert_eq!(
-        lake_ids(lake, "pstn_calls", &env),
-        expected_ids(&tenant, Function::Pstn)
-    );
-    assert_eq!(
-        lake_ids(lake, "direct_routing_calls", &env),
-        expected_ids(&tenant, Function::DirectRouting)
-    );
+    assert_exact(lake, &tenant, &env);
     rt.block_on(sim.shutdown());
 }
 
@@ -504,14 +498,7 @@ fn azure_lake_through_azurite() {
         for _ in 0..2 {
             run_env(&["ingest", pages.to_str().unwrap(), "--lake", lake], &env).ok();
         }
-        assert_eq!(
-            lake_ids(lake, "pstn_calls", &env),
-            expected_ids(&tenant, Function::Pstn)
-        );
-        assert_eq!(
-            lake_ids(lake, "direct_routing_calls", &env),
-            expected_ids(&tenant, Function::DirectRouting)
-        );
+        assert_exact(lake, &tenant, &env);
         let report = run_env(
             &[
                 "report",

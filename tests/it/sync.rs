@@ -85,6 +85,20 @@ fn expected(sim: &RunningSim, function: Function, from: &str, to: &str) -> Vec<S
     ids
 }
 
+/// The lake holds exactly the simulator's rows of `from..=to`, in both tables.
+async fn assert_exact(lake: &Path, sim: &RunningSim, from: &str, to: &str) {
+    assert_eq!(
+        ids(lake.to_owned(), "pstn_calls").await,
+        expected(sim, Function::Pstn, from, to),
+        "PSTN ids"
+    );
+    assert_eq!(
+        ids(lake.to_owned(), "direct_routing_calls").await,
+        expected(sim, Function::DirectRouting, from, to),
+        "Direct Routing ids"
+    );
+}
+
 /// The summary's count of `what` (`retries`, `throttled (429)`, …).
 fn count(stderr: &str, what: &str) -> u64 {
     let line = stderr
@@ -203,14 +217,7 @@ async fn every_transient_failure_is_survived() {
     )
     .await
     .ok();
-    assert_eq!(
-        ids(lake.clone(), "pstn_calls").await,
-        expected(&sim, Function::Pstn, "2026-06-01", "2026-06-03")
-    );
-    assert_eq!(
-        ids(lake.clone(), "direct_routing_calls").await,
-        expected(&sim, Function::DirectRouting, "2026-06-01", "2026-06-03")
-    );
+    assert_exact(&lake, &sim, "2026-06-01", "2026-06-03").await;
     assert_eq!(sim.stats().faults_injected, 7, "{:?}", sim.stats());
     assert_eq!(count(&out.stderr, "retries"), 6, "{}", out.stderr);
     assert_eq!(count(&out.stderr, "throttled (429)"), 1, "{}", out.stderr);
@@ -259,16 +266,46 @@ async fn tokens_are_renewed_before_they_expire() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retry_after_as_an_http_date_is_honoured() {
-    let faults = FaultPlan::new().at(1, Fault::Throttle { retry_after_secs: 2 });
-    let sim = start(config("2026-06-01", 1, 300).with_faults(faults).with_retry_after_http_date(true)).await;
+    let faults = FaultPlan::new().at(
+        1,
+        Fault::Throttle {
+            retry_after_secs: 2,
+        },
+    );
+    let sim = start(
+        config("2026-06-01", 1, 300)
+            .with_faults(faults)
+            .with_retry_after_http_date(true),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let started = Instant::now();
-    let out = sync(&sim, &lake, &["--from", "2026-06-01", "--to", "2026-06-01", "--tables", "pstn_calls"]).await.ok();
+    let out = sync(
+        &sim,
+        &lake,
+        &[
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-06-01",
+            "--tables",
+            "pstn_calls",
+        ],
+    )
+    .await
+    .ok();
     assert_eq!(count(&out.stderr, "throttled (429)"), 1, "{}", out.stderr);
     // An HTTP date has one-second resolution: the wait is between 1 and 2 seconds.
-    assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
-    assert_eq!(ids(lake, "pstn_calls").await, expected(&sim, Function::Pstn, "2026-06-01", "2026-06-01"));
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        ids(lake, "pstn_calls").await,
+        expected(&sim, Function::Pstn, "2026-06-01", "2026-06-01")
+    );
     sim.shutdown().await;
 }
 
@@ -404,14 +441,7 @@ async fn a_killed_backfill_resumes_without_refetching_finished_days() {
     let out = sync(&sim, &lake, &args).await.ok();
     let skipped = count(&out.stderr, "days already complete");
     assert!(skipped >= 5, "{}", out.stderr);
-    assert_eq!(
-        ids(lake.clone(), "pstn_calls").await,
-        expected(&sim, Function::Pstn, "2026-06-01", "2026-06-08")
-    );
-    assert_eq!(
-        ids(lake.clone(), "direct_routing_calls").await,
-        expected(&sim, Function::DirectRouting, "2026-06-01", "2026-06-08")
-    );
+    assert_exact(&lake, &sim, "2026-06-01", "2026-06-08").await;
     // 16 (table, day) pairs of 4 or 5 pages each: the second run fetched only what was missing.
     let second_run = sim.stats().graph_requests - requests_before;
     assert!(
@@ -644,14 +674,7 @@ async fn keep_raw_then_rebuild_lands_the_same_rows_without_graph() {
         rebuilt.stderr
     );
     assert_eq!(sim.stats().requests, requests, "rebuild called Graph");
-    assert_eq!(
-        ids(lake.clone(), "pstn_calls").await,
-        expected(&sim, Function::Pstn, "2026-06-01", "2026-06-03")
-    );
-    assert_eq!(
-        ids(lake.clone(), "direct_routing_calls").await,
-        expected(&sim, Function::DirectRouting, "2026-06-01", "2026-06-03")
-    );
+    assert_exact(&lake, &sim, "2026-06-01", "2026-06-03").await;
     assert_eq!(report(lake.clone()).await, before);
 
     let empty = dir.path().join("empty");

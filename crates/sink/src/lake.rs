@@ -11,7 +11,7 @@ use object_store::azure::MicrosoftAzureBuilder;
 use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreScheme, RetryConfig};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, ObjectStoreScheme, RetryConfig};
 use url::Url;
 
 use crate::{Error, Result};
@@ -39,44 +39,42 @@ fn env_options(prefixes: &[&str]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Applies every environment option a builder understands (unknown keys are not its business).
+macro_rules! configured {
+    ($builder:expr, $prefixes:expr) => {{
+        let mut b = $builder;
+        for (k, v) in env_options($prefixes) {
+            if let Ok(key) = k.parse() {
+                b = b.with_config(key, v);
+            }
+        }
+        b.build()?
+    }};
+}
+
 fn build_store(url: &Url) -> object_store::Result<(Arc<dyn ObjectStore>, Path)> {
     let (scheme, path) = ObjectStoreScheme::parse(url)?;
     let root = Path::parse(path)?;
     let store: Arc<dyn ObjectStore> = match scheme {
         ObjectStoreScheme::Local => Arc::new(LocalFileSystem::new()),
-        ObjectStoreScheme::AmazonS3 => {
-            let mut b = AmazonS3Builder::new()
+        ObjectStoreScheme::AmazonS3 => Arc::new(configured!(
+            AmazonS3Builder::new()
                 .with_url(url.as_str())
-                .with_retry(retry_config());
-            for (k, v) in env_options(&["aws_"]) {
-                if let Ok(key) = k.parse() {
-                    b = b.with_config(key, v);
-                }
-            }
-            Arc::new(b.build()?)
-        }
-        ObjectStoreScheme::MicrosoftAzure => {
-            let mut b = MicrosoftAzureBuilder::new()
+                .with_retry(retry_config()),
+            &["aws_"]
+        )),
+        ObjectStoreScheme::MicrosoftAzure => Arc::new(configured!(
+            MicrosoftAzureBuilder::new()
                 .with_url(url.as_str())
-                .with_retry(retry_config());
-            for (k, v) in env_options(&["azure_storage_", "azure_allow_http"]) {
-                if let Ok(key) = k.parse() {
-                    b = b.with_config(key, v);
-                }
-            }
-            Arc::new(b.build()?)
-        }
-        ObjectStoreScheme::GoogleCloudStorage => {
-            let mut b = GoogleCloudStorageBuilder::new()
+                .with_retry(retry_config()),
+            &["azure_storage_", "azure_allow_http"]
+        )),
+        ObjectStoreScheme::GoogleCloudStorage => Arc::new(configured!(
+            GoogleCloudStorageBuilder::new()
                 .with_url(url.as_str())
-                .with_retry(retry_config());
-            for (k, v) in env_options(&["google_"]) {
-                if let Ok(key) = k.parse() {
-                    b = b.with_config(key, v);
-                }
-            }
-            Arc::new(b.build()?)
-        }
+                .with_retry(retry_config()),
+            &["google_"]
+        )),
         other => {
             return Err(object_store::Error::Generic {
                 store: "pstn-lake",
@@ -215,10 +213,14 @@ impl Lake {
 
     /// The days a table holds, in order.
     pub async fn days(&self, table: &str) -> Result<Vec<NaiveDate>> {
-        let prefix = self.table_path(table);
+        self.partition_days(&self.table_path(table)).await
+    }
+
+    /// The `call_date=YYYY-MM-DD` folders directly under `prefix`, as days in order.
+    pub(crate) async fn partition_days(&self, prefix: &Path) -> Result<Vec<NaiveDate>> {
         let listing = self
             .store
-            .list_with_delimiter(Some(&prefix))
+            .list_with_delimiter(Some(prefix))
             .await
             .map_err(|source| Error::Store {
                 action: "listing",
@@ -233,6 +235,20 @@ impl Lake {
             .collect();
         days.sort();
         Ok(days)
+    }
+
+    /// An object's bytes, or `None` when there is no such object.
+    pub(crate) async fn get_optional(&self, path: &Path) -> Result<Option<bytes::Bytes>> {
+        let read_err = |source| Error::Store {
+            action: "reading",
+            path: path.to_string(),
+            source,
+        };
+        match self.store.get(path).await {
+            Ok(r) => Ok(Some(r.bytes().await.map_err(read_err)?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(read_err(source)),
+        }
     }
 
     /// The Parquet objects of one day (normally exactly one, `data.parquet`).

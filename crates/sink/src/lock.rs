@@ -141,29 +141,17 @@ impl LakeLock {
 
     async fn holder(lake: &Lake) -> Result<Option<Holder>> {
         let path = lake.state_path(LOCK_FILE);
-        match lake.store().get(&path).await {
-            Ok(r) => {
-                let bytes = r.bytes().await.map_err(|source| Error::Store {
-                    action: "reading",
-                    path: path.to_string(),
-                    source,
-                })?;
-                // An unreadable lock (cut short by a crash) is treated as stale.
-                Ok(Some(serde_json::from_slice(&bytes).unwrap_or(Holder {
-                    command: "?".into(),
-                    host: String::new(),
-                    pid: 0,
-                    started: DateTime::<Utc>::MIN_UTC,
-                    refreshed: DateTime::<Utc>::MIN_UTC,
-                })))
-            }
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(source) => Err(Error::Store {
-                action: "reading",
-                path: path.to_string(),
-                source,
-            }),
-        }
+        let Some(bytes) = lake.get_optional(&path).await? else {
+            return Ok(None);
+        };
+        // An unreadable lock (cut short by a crash) is treated as stale.
+        Ok(Some(serde_json::from_slice(&bytes).unwrap_or(Holder {
+            command: "?".into(),
+            host: String::new(),
+            pid: 0,
+            started: DateTime::<Utc>::MIN_UTC,
+            refreshed: DateTime::<Utc>::MIN_UTC,
+        })))
     }
 
     fn hold(lake: &Lake, me: Holder) -> LakeLock {

@@ -53,20 +53,8 @@ pub async fn write_raw(lake: &Lake, table: &str, day: NaiveDate, pages: &[Bytes]
 /// The archived pages of a day, decompressed (pages one after another), or `None`.
 pub async fn read_raw(lake: &Lake, table: &str, day: NaiveDate) -> Result<Option<Vec<u8>>> {
     let path = raw_path(lake, table, day);
-    let bytes = match lake.store().get(&path).await {
-        Ok(r) => r.bytes().await.map_err(|source| Error::Store {
-            action: "reading",
-            path: path.to_string(),
-            source,
-        })?,
-        Err(object_store::Error::NotFound { .. }) => return Ok(None),
-        Err(source) => {
-            return Err(Error::Store {
-                action: "reading",
-                path: path.to_string(),
-                source,
-            });
-        }
+    let Some(bytes) = lake.get_optional(&path).await? else {
+        return Ok(None);
     };
     let text = tokio::task::spawn_blocking(move || zstd::decode_all(&bytes[..]))
         .await
@@ -76,24 +64,8 @@ pub async fn read_raw(lake: &Lake, table: &str, day: NaiveDate) -> Result<Option
 
 /// The days the archive holds for a table, in order.
 pub async fn raw_days(lake: &Lake, table: &str) -> Result<Vec<NaiveDate>> {
-    let prefix = lake.root().clone().join(RAW_DIR).join(table);
-    let listing = lake
-        .store()
-        .list_with_delimiter(Some(&prefix))
+    lake.partition_days(&lake.root().clone().join(RAW_DIR).join(table))
         .await
-        .map_err(|source| Error::Store {
-            action: "listing",
-            path: prefix.to_string(),
-            source,
-        })?;
-    let mut days: Vec<NaiveDate> = listing
-        .common_prefixes
-        .iter()
-        .filter_map(|p| p.filename()?.strip_prefix("call_date=").map(str::to_owned))
-        .filter_map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-        .collect();
-    days.sort();
-    Ok(days)
 }
 
 #[cfg(test)]

@@ -31,25 +31,11 @@ impl SyncState {
     /// Reads the lake's state (an empty state when there is none yet).
     pub async fn load(lake: &Lake) -> Result<SyncState> {
         let path = lake.state_path(STATE_FILE);
-        let bytes = match lake.store().get(&path).await {
-            Ok(r) => r.bytes().await.map_err(|source| Error::Store {
-                action: "reading",
-                path: path.to_string(),
-                source,
-            })?,
-            Err(object_store::Error::NotFound { .. }) => {
-                return Ok(SyncState {
-                    version: VERSION,
-                    ..Default::default()
-                });
-            }
-            Err(source) => {
-                return Err(Error::Store {
-                    action: "reading",
-                    path: path.to_string(),
-                    source,
-                });
-            }
+        let Some(bytes) = lake.get_optional(&path).await? else {
+            return Ok(SyncState {
+                version: VERSION,
+                ..Default::default()
+            });
         };
         let state: SyncState = serde_json::from_slice(&bytes).map_err(|e| Error::State {
             path: path.to_string(),
