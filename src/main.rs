@@ -83,7 +83,7 @@ fn main() -> ExitCode {
             #[cfg(feature = "query")]
             Command::Sql(args) => sql::run(args).await,
             #[cfg(feature = "query")]
-            Command::Schema(args) => schema::run(args),
+            Command::Schema(args) => schema::run(args).await,
             Command::Sync(args) => sync::run(args, &ui).await,
             Command::Rebuild(args) => rebuild::run(args, &ui).await,
             Command::Simulate(args) => simulate::run(args, &ui).await,

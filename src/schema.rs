@@ -16,9 +16,44 @@ pub struct Args {
     /// Output format: table, csv, json or markdown.
     #[arg(long, default_value = "table")]
     pub format: Format,
+
+    /// Show the columns of the tables as a lake holds them (its Parquet files, plus the
+    /// `call_date` partition) instead of pstn-lake's own schema. Also reads `PSTN_LAKE`.
+    #[arg(long, env = "PSTN_LAKE")]
+    pub lake: Option<String>,
 }
 
-pub fn run(args: Args) -> Result<()> {
+/// The columns a lake's files hold, as DataFusion reads them.
+async fn lake_schema(args: &Args, lake: &str) -> Result<()> {
+    let lake = crate::common::LakeArg {
+        lake: lake.to_owned(),
+    }
+    .open()?;
+    lake.check().await?;
+    let session = pstn_lake_query::LakeSession::open(&lake, &crate::common::known_tables()).await?;
+    let names: Vec<String> = match args.table {
+        Some(t) => vec![t.name().to_owned()],
+        None => session.tables().to_vec(),
+    };
+    let mut out = std::io::stdout().lock();
+    for name in names {
+        // Table names come from the lake listing or the Table enum, never from free text.
+        let df = session.query(&format!("DESCRIBE \"{name}\"")).await?;
+        let schema = df.schema().inner().clone();
+        let batches = df.collect().await?;
+        if args.format == Format::Table {
+            use std::io::Write;
+            writeln!(out, "{name}")?;
+        }
+        pstn_lake_query::write(&mut out, args.format, &schema, &batches)?;
+    }
+    Ok(())
+}
+
+pub async fn run(args: Args) -> Result<()> {
+    if let Some(lake) = &args.lake {
+        return lake_schema(&args, lake).await;
+    }
     let tables = match args.table {
         Some(t) => vec![t],
         None => Table::ALL.to_vec(),

@@ -218,6 +218,21 @@ fn schema_shows_every_column_and_type() {
     }
     let all = run(&["schema"]).ok().stdout;
     assert!(all.contains("trunk_fully_qualified_domain_name"), "{all}");
+
+    // The schema as a lake's files hold it.
+    let (_dir, lake) = fixture();
+    let out = run(&[
+        "schema",
+        "pstn_calls",
+        "--format",
+        "csv",
+        "--lake",
+        lake.to_str().unwrap(),
+    ])
+    .ok()
+    .stdout;
+    assert!(out.contains("charge,\"Decimal128(18, 6)\",YES"), "{out}");
+    assert!(out.contains("call_date,Date32,NO"), "{out}");
 }
 
 /// The lake is plain Hive-partitioned Parquet: DuckDB (an independent reader) gets the same rows

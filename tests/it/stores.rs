@@ -332,6 +332,16 @@ fn s3_lake_keeps_the_contract_and_reads_the_same_in_pyarrow() {
         local.to_str().unwrap(),
     ])
     .ok();
+    let schema = run_env(
+        &["schema", "pstn_calls", "--format", "csv", "--lake", lake],
+        &env,
+    )
+    .ok();
+    assert!(
+        schema.stdout.contains("charge,\"Decimal128(18, 6)\",YES"),
+        "{}",
+        schema.stdout
+    );
     assert_eq!(
         report.stdout, local_report.stdout,
         "the S3 lake reports like the local one"
