@@ -8,6 +8,7 @@ use arrow::compute::{
     SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
 };
 use chrono::NaiveDate;
+use object_store::ObjectMeta;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use parquet::arrow::ArrowWriter;
@@ -36,8 +37,17 @@ pub struct DayCommit {
 
 /// Reads every row of one day, in the table's schema (columns a file lacks are null).
 pub async fn read_day(lake: &Lake, spec: &TableSpec, day: NaiveDate) -> Result<Vec<RecordBatch>> {
+    read_objects(lake, spec, &lake.day_objects(&spec.name, day).await?).await
+}
+
+/// Reads these Parquet objects whole, in the table's schema.
+async fn read_objects(
+    lake: &Lake,
+    spec: &TableSpec,
+    objects: &[ObjectMeta],
+) -> Result<Vec<RecordBatch>> {
     let mut out = Vec::new();
-    for object in lake.day_objects(&spec.name, day).await? {
+    for object in objects {
         let path = object.location.to_string();
         let parquet_err = |action| {
             let path = path.clone();
@@ -127,13 +137,13 @@ pub async fn write_day(
     day: NaiveDate,
     new: Vec<RecordBatch>,
 ) -> Result<DayCommit> {
-    let existing = read_day(lake, spec, day).await?;
+    let old_objects = lake.day_objects(&spec.name, day).await?;
+    let existing = read_objects(lake, spec, &old_objects).await?;
     let rows_before: usize = existing.iter().map(RecordBatch::num_rows).sum();
     let rows_in: usize = new.iter().map(RecordBatch::num_rows).sum();
     let merged = merge(spec, existing.iter().chain(new.iter()))?;
     let rows_after = merged.num_rows();
     let target = lake.day_file(&spec.name, day);
-    let old_objects = lake.day_objects(&spec.name, day).await?;
     let bytes = write_atomically(lake, spec, merged, &target).await?;
     // Another tool may have left more files in the day: they are merged above, so remove them now.
     for object in old_objects.into_iter().filter(|o| o.location != target) {
