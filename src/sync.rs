@@ -28,7 +28,7 @@ const FIRST_SYNC_DAYS: i64 = 30;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// First UTC day to fetch (YYYY-MM-DD). Default: where the last sync stopped, minus --lookback
-    /// days; on a first sync, the last 30 days.
+    /// days (or the first day a failed run left missing); on a first sync, the last 30 days.
     #[arg(long, value_parser = parse_date)]
     pub from: Option<NaiveDate>,
 
@@ -212,7 +212,14 @@ pub fn plan(args: &Args, state: &SyncState, today: NaiveDate, ui: &Ui) -> Plan {
     for &table in &args.tables {
         let from = match (args.from, state.last_complete(table.name())) {
             (Some(from), _) => from,
-            (None, Some(last)) => last - Duration::days(i64::from(args.lookback)),
+            // Continue from the last completed day minus the lookback, or from an earlier hole
+            // that a failed run left behind.
+            (None, Some(last)) => {
+                let from = last - Duration::days(i64::from(args.lookback));
+                state
+                    .first_gap(table.name())
+                    .map_or(from, |gap| gap.min(from))
+            }
             (None, None) => {
                 let from = to - Duration::days(FIRST_SYNC_DAYS - 1);
                 ui.summary(format!(

@@ -84,10 +84,19 @@ impl SyncState {
         t.last_commit = Some(Utc::now());
     }
 
-    /// The last day of the first run of complete days that reaches it: the point an incremental
-    /// sync continues from.
+    /// The latest completed day of `table`.
     pub fn last_complete(&self, table: &str) -> Option<NaiveDate> {
         self.tables.get(table)?.complete_days.last().copied()
+    }
+
+    /// The earliest day missing between the first and the last completed day of `table` (a hole
+    /// left by a run that failed part-way), if any.
+    pub fn first_gap(&self, table: &str) -> Option<NaiveDate> {
+        let days = &self.tables.get(table)?.complete_days;
+        days.iter()
+            .zip(days.iter().skip(1))
+            .find(|(a, b)| a.succ_opt() != Some(**b))
+            .and_then(|(a, _)| a.succ_opt())
     }
 }
 
@@ -109,6 +118,11 @@ mod tests {
         assert_eq!(back, state);
         assert!(back.is_complete("pstn_calls", d) && !back.is_complete("direct_routing_calls", d));
         assert_eq!(back.last_complete("pstn_calls"), Some(d));
+        assert_eq!(back.first_gap("pstn_calls"), None);
+        let mut holed = back.clone();
+        holed.mark_complete("pstn_calls", d + chrono::Duration::days(3));
+        holed.mark_complete("pstn_calls", d + chrono::Duration::days(5));
+        assert_eq!(holed.first_gap("pstn_calls"), Some(d.succ_opt().unwrap()));
         assert!(dir.path().join("_pstn_lake/sync-state.json").is_file());
         std::fs::write(dir.path().join("_pstn_lake/sync-state.json"), "{oops").unwrap();
         let err = SyncState::load(&lake).await.unwrap_err();
