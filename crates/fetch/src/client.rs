@@ -12,6 +12,9 @@ use crate::auth::{Credentials, TokenSource, without_url};
 use crate::retry::{RetryConfig, Throttle, parse_retry_after};
 use crate::{ApiVersion, DecodedPage, Error, PageDecoder, Result, Table};
 
+/// The longest pause a `Retry-After` can impose; the retry budget bounds the total.
+const MAX_PAUSE: Duration = Duration::from_secs(300);
+
 /// Where and how to reach Graph.
 #[derive(Debug, Clone)]
 pub struct GraphConfig {
@@ -184,12 +187,9 @@ impl GraphClient {
         let mut url = first;
         loop {
             seen.insert(url.as_str().to_owned());
-            let body = self.get(&url).await?;
-            let page = decoder.decode(&body).map_err(|source| Error::Page {
-                url: redact_query(&url),
-                page: window.pages.len() + 1,
-                source: Box::new(source),
-            })?;
+            let (body, page) = self
+                .get_page(&url, &decoder, window.pages.len() + 1)
+                .await?;
             self.stats.pages.fetch_add(1, Ordering::Relaxed);
             self.stats
                 .rows
@@ -225,6 +225,36 @@ impl GraphClient {
             url = next;
         }
         Ok(window)
+    }
+
+    /// GETs and decodes one page. A body that is not well-formed JSON (cut off by a proxy that
+    /// sent no Content-Length, say) is fetched again, twice at most; a well-formed page whose rows
+    /// do not fit the schema is an error at once.
+    async fn get_page(
+        &self,
+        url: &Url,
+        decoder: &PageDecoder,
+        number: usize,
+    ) -> Result<(bytes::Bytes, DecodedPage)> {
+        let mut tries = 0;
+        loop {
+            let body = self.get(url).await?;
+            match decoder.decode(&body) {
+                Ok(page) => return Ok((body, page)),
+                Err(Error::Json { .. }) if tries < 2 => {
+                    tries += 1;
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(url = %redact_query(url), "page is not well-formed JSON; fetching it again");
+                }
+                Err(source) => {
+                    return Err(Error::Page {
+                        url: redact_query(url),
+                        page: number,
+                        source: Box::new(source),
+                    });
+                }
+            }
+        }
     }
 
     /// GETs one page with retries: throttling and transient failures wait and retry, 401 renews
@@ -305,6 +335,7 @@ impl GraphClient {
                 self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                 // One 429 slows the whole run: every request waits out the same pause.
                 let pause = retry_after
+                    .map(|d| d.min(MAX_PAUSE))
                     .unwrap_or_else(|| self.config.retry.backoff(0).max(Duration::from_secs(1)));
                 self.throttle.pause(pause);
                 Ok(Attempt::Retry {
@@ -314,7 +345,7 @@ impl GraphClient {
             }
             500 | 502 | 503 | 504 => {
                 if let Some(d) = retry_after {
-                    self.throttle.pause(d);
+                    self.throttle.pause(d.min(MAX_PAUSE));
                 }
                 Ok(Attempt::Retry {
                     after: retry_after.map(|_| Duration::ZERO),
@@ -368,5 +399,62 @@ fn graph_message(body: &str) -> String {
     match serde_json::from_str::<Envelope>(body) {
         Ok(e) => format!("{}: {}", e.error.code, e.error.message),
         Err(_) => body.chars().take(300).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A server that answers the token request, then the first page GET with a body cut short and
+    /// no Content-Length (as a dying proxy would), then whole pages.
+    async fn flaky_server() -> (Url, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let gets = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&gets);
+        let server = tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 8192];
+                let n = socket.read(&mut buf).await.unwrap();
+                let request = String::from_utf8_lossy(&buf[..n]).to_string();
+                let body = if request.starts_with("POST") {
+                    r#"{"token_type":"Bearer","expires_in":3599,"access_token":"t"}"#.to_string()
+                } else if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                    r#"{"@odata.context":"x","value":[{"id":"a","#.to_string()
+                } else {
+                    r#"{"value":[{"id":"a","startDateTime":"2026-11-01T01:00:00Z"}]}"#.to_string()
+                };
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
+                socket.write_all(head.as_bytes()).await.unwrap();
+                socket.write_all(body.as_bytes()).await.unwrap();
+                socket.shutdown().await.unwrap();
+            }
+        });
+        (url, gets, server)
+    }
+
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_page_cut_short_without_content_length_is_fetched_again() {
+        let (url, gets, server) = flaky_server().await;
+        let client = GraphClient::new(
+            GraphConfig::new(url.clone(), url),
+            Credentials::with_secret("t", "c", "s"),
+        )
+        .unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let window = client.fetch_day(Table::PstnCalls, day).await.unwrap();
+        assert_eq!(window.pages.len(), 1);
+        assert_eq!(window.pages[0].rows, 1);
+        assert_eq!(gets.load(Ordering::SeqCst), 2);
+        assert_eq!(client.stats().retries.load(Ordering::Relaxed), 1);
+        server.abort();
     }
 }
