@@ -73,13 +73,12 @@ impl PageDecoder {
     /// Decodes one page.
     pub fn decode(&self, bytes: &[u8]) -> Result<DecodedPage> {
         let failure = RefCell::new(None);
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let page = PageSeed {
-            decoder: self,
-            failure: &failure,
+        // Checking UTF-8 once for the whole page is much cheaper than serde_json checking every
+        // string; invalid UTF-8 takes the slice reader, which reports where it is.
+        let page = match std::str::from_utf8(bytes) {
+            Ok(text) => self.parse(&mut serde_json::Deserializer::from_str(text), &failure),
+            Err(_) => self.parse(&mut serde_json::Deserializer::from_slice(bytes), &failure),
         }
-        .deserialize(&mut de)
-        .and_then(|page| de.end().map(|()| page))
         .map_err(|e| with_row_id(to_error(e, &failure), bytes))?;
         let (context, next_link, value) = page;
         let table = resolve_table(self.table, context.as_deref())?;
@@ -98,6 +97,22 @@ impl PageDecoder {
             }
         };
         columns.finish(next_link)
+    }
+}
+
+impl PageDecoder {
+    fn parse<'de, R: serde_json::de::Read<'de>>(
+        &self,
+        de: &mut serde_json::Deserializer<R>,
+        failure: &RefCell<Option<Failure>>,
+    ) -> serde_json::Result<(Option<String>, Option<String>, PageValue<'de>)> {
+        let page = PageSeed {
+            decoder: self,
+            failure,
+        }
+        .deserialize(&mut *de)?;
+        de.end()?;
+        Ok(page)
     }
 }
 

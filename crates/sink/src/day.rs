@@ -188,18 +188,27 @@ fn merge<'a>(
         })?;
         last.insert(k, row as u32);
     }
-    let mut keep: Vec<u32> = (0..keys.len() as u32)
-        .filter(|&row| last.get(keys.value(row as usize)) == Some(&row))
-        .collect();
-    keep.shrink_to_fit();
-    let deduped =
-        take_record_batch(&all, &UInt32Array::from(keep)).map_err(arrow("de-duplicating a day"))?;
+    let deduped = if last.len() == keys.len() {
+        // Every key is unique: nothing to drop (the common case for a new day).
+        all.clone()
+    } else {
+        let keep: Vec<u32> = (0..keys.len() as u32)
+            .filter(|&row| last.get(keys.value(row as usize)) == Some(&row))
+            .collect();
+        take_record_batch(&all, &UInt32Array::from(keep)).map_err(arrow("de-duplicating a day"))?
+    };
+    drop(last);
     let sort_col = deduped
         .column_by_name(&spec.sort_by)
         .ok_or_else(|| Error::Column {
             column: spec.sort_by.clone(),
             reason: "missing".into(),
         })?;
+    let key = deduped.column_by_name(&spec.key).expect("checked");
+    if is_sorted(sort_col, key) {
+        // Graph pages come in start-time order: no need to copy the day once more.
+        return Ok(deduped);
+    }
     let options = Some(SortOptions {
         descending: false,
         nulls_first: false,
@@ -219,6 +228,30 @@ fn merge<'a>(
     )
     .map_err(arrow("sorting a day"))?;
     take_record_batch(&deduped, &order).map_err(arrow("sorting a day"))
+}
+
+/// Whether rows are already in (sort column, key) order with nulls last. Only timestamp (µs)
+/// sort columns and Utf8 keys are checked; anything else answers `false` and is sorted.
+fn is_sorted(sort_col: &ArrayRef, key: &ArrayRef) -> bool {
+    use arrow::datatypes::TimestampMicrosecondType;
+    let (Some(ts), Some(keys)) = (
+        sort_col.as_primitive_opt::<TimestampMicrosecondType>(),
+        key.as_string_opt::<i32>(),
+    ) else {
+        return false;
+    };
+    (1..ts.len()).all(|i| {
+        let (a, b) = (
+            ts.is_valid(i - 1).then(|| ts.value(i - 1)),
+            ts.is_valid(i).then(|| ts.value(i)),
+        );
+        match (a, b) {
+            (Some(a), Some(b)) => a < b || (a == b && keys.value(i - 1) <= keys.value(i)),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => keys.value(i - 1) <= keys.value(i),
+        }
+    })
 }
 
 /// The writer settings of every lake file: zstd, page statistics, sorted-by metadata.

@@ -341,3 +341,50 @@ async fn older_files_missing_columns_are_read_as_null() {
         2
     );
 }
+
+#[test]
+fn sortedness_is_checked_with_nulls_last_and_ties_by_key() {
+    let ts = |v: Vec<Option<i64>>| {
+        Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC")) as ArrayRef
+    };
+    let ids = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
+    assert!(is_sorted(
+        &ts(vec![Some(1), Some(2), Some(2), None, None]),
+        &ids(vec!["z", "a", "b", "a", "b"])
+    ));
+    assert!(!is_sorted(
+        &ts(vec![Some(2), Some(1)]),
+        &ids(vec!["a", "b"])
+    ));
+    assert!(
+        !is_sorted(&ts(vec![Some(1), Some(1)]), &ids(vec!["b", "a"])),
+        "ties go by key"
+    );
+    assert!(
+        !is_sorted(&ts(vec![None, Some(1)]), &ids(vec!["a", "b"])),
+        "nulls last"
+    );
+    assert!(
+        !is_sorted(&ids(vec!["a"]), &ids(vec!["a"])),
+        "other sort types are sorted, not checked"
+    );
+}
+
+#[tokio::test]
+async fn sorted_input_with_duplicates_still_keeps_the_last_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = local_lake(dir.path());
+    // Already in time order, with a repeated key: de-duplication must not be skipped.
+    write_day(
+        &lake,
+        &spec(),
+        day(),
+        vec![batch(&[("a", 10, 1), ("b", 20, 2), ("a", 30, 3)])],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        contents(&lake).await,
+        vec![("b".into(), 2), ("a".into(), 3)]
+    );
+}
