@@ -503,26 +503,24 @@ fn azure_lake_through_azurite() {
     let env = |c: &mut Command| az_env(c, &az);
     let dir = tempfile::tempdir().unwrap();
     let (pages, tenant) = pages(dir.path(), 2);
-    {
-        let lake = "az://lake/teams";
-        for _ in 0..2 {
-            run_env(&["ingest", pages.to_str().unwrap(), "--lake", lake], &env).ok();
-        }
-        assert_exact(lake, &tenant, &env);
-        let report = run_env(
-            &[
-                "report",
-                "charges-by-country",
-                "--format",
-                "csv",
-                "--lake",
-                lake,
-            ],
-            &env,
-        )
-        .ok();
-        assert!(report.stdout.lines().count() > 3, "{}", report.stdout);
+    let lake = "az://lake/teams";
+    for _ in 0..2 {
+        run_env(&["ingest", pages.to_str().unwrap(), "--lake", lake], &env).ok();
     }
+    assert_exact(lake, &tenant, &env);
+    let report = run_env(
+        &[
+            "report",
+            "charges-by-country",
+            "--format",
+            "csv",
+            "--lake",
+            lake,
+        ],
+        &env,
+    )
+    .ok();
+    assert!(report.stdout.lines().count() > 3, "{}", report.stdout);
     // A container that does not exist: one clear message, at once.
     let started = Instant::now();
     let out = run_env(
