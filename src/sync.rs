@@ -316,11 +316,13 @@ pub async fn sync(
                 s.days_written += u64::from(rows > 0);
                 progress.inc(1);
                 let fetched = client.stats();
+                let rows = fetched.rows.load(Ordering::Relaxed);
                 progress.set_message(format!(
-                    "{} rows, {} pages, {} throttled",
-                    fetched.rows.load(Ordering::Relaxed),
+                    "{rows} rows ({:.0} rows/s), {} pages, {} throttled ({:.1} s waited)",
+                    rows as f64 / started.elapsed().as_secs_f64().max(1e-3),
                     fetched.pages.load(Ordering::Relaxed),
-                    fetched.throttled.load(Ordering::Relaxed)
+                    fetched.throttled.load(Ordering::Relaxed),
+                    fetched.throttled_wait_ms.load(Ordering::Relaxed) as f64 / 1000.0
                 ));
                 anyhow::Ok(())
             }
