@@ -141,8 +141,10 @@ pub async fn write_day(
     let existing = read_objects(lake, spec, &old_objects).await?;
     let rows_before: usize = existing.iter().map(RecordBatch::num_rows).sum();
     let rows_in: usize = new.iter().map(RecordBatch::num_rows).sum();
-    let merged = merge(spec, existing.iter().chain(new.iter()))?;
-    let rows_after = merged.num_rows();
+    let mut all = existing;
+    all.extend(new);
+    let merged = merge(spec, all)?;
+    let rows_after = merged.iter().map(RecordBatch::num_rows).sum();
     let target = lake.day_file(&spec.name, day);
     let bytes = write_atomically(lake, spec, merged, &target).await?;
     // Another tool may have left more files in the day: they are merged above, so remove them now.
@@ -165,12 +167,63 @@ pub async fn write_day(
     })
 }
 
+/// Keeps the last row of each key and sorts by (sort column, key). Rows that already are unique
+/// and in order (a new day of Graph pages) are passed through as they are, without a copy.
+fn merge(spec: &TableSpec, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
+    if already_merged(spec, &batches) {
+        return Ok(batches);
+    }
+    Ok(vec![merge_copy(spec, &batches)?])
+}
+
+/// Whether every key is present and unique and rows are in (sort column, key) order across all
+/// batches. Anything it cannot check answers `false` (the copying merge then decides).
+fn already_merged(spec: &TableSpec, batches: &[RecordBatch]) -> bool {
+    use arrow::datatypes::TimestampMicrosecondType;
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut prev: Option<(Option<i64>, &str)> = None;
+    for batch in batches {
+        let (Some(ts), Some(keys)) = (
+            batch
+                .column_by_name(&spec.sort_by)
+                .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>()),
+            batch
+                .column_by_name(&spec.key)
+                .and_then(|c| c.as_string_opt::<i32>()),
+        ) else {
+            return false;
+        };
+        if keys.null_count() > 0 {
+            return false;
+        }
+        for i in 0..batch.num_rows() {
+            let row = (ts.is_valid(i).then(|| ts.value(i)), keys.value(i));
+            if !seen.insert(row.1) {
+                return false;
+            }
+            if let Some(p) = prev
+                && !in_order(p, row)
+            {
+                return false;
+            }
+            prev = Some(row);
+        }
+    }
+    true
+}
+
+/// (timestamp, key) order with null timestamps last.
+fn in_order(a: (Option<i64>, &str), b: (Option<i64>, &str)) -> bool {
+    match (a.0, b.0) {
+        (Some(x), Some(y)) => x < y || (x == y && a.1 <= b.1),
+        (Some(_), None) => true,
+        (None, Some(_)) => false,
+        (None, None) => a.1 <= b.1,
+    }
+}
+
 /// Concatenates, keeps the last row of each key, sorts by (sort column, key).
-fn merge<'a>(
-    spec: &TableSpec,
-    batches: impl Iterator<Item = &'a RecordBatch>,
-) -> Result<RecordBatch> {
-    let batches: Vec<&RecordBatch> = batches.collect();
+fn merge_copy(spec: &TableSpec, batches: &[RecordBatch]) -> Result<RecordBatch> {
     let all = concat_batches(&spec.schema, batches).map_err(arrow("concatenating a day"))?;
     let key = all.column_by_name(&spec.key).ok_or_else(|| Error::Column {
         column: spec.key.clone(),
@@ -204,11 +257,6 @@ fn merge<'a>(
             column: spec.sort_by.clone(),
             reason: "missing".into(),
         })?;
-    let key = deduped.column_by_name(&spec.key).expect("checked");
-    if is_sorted(sort_col, key) {
-        // Graph pages come in start-time order: no need to copy the day once more.
-        return Ok(deduped);
-    }
     let options = Some(SortOptions {
         descending: false,
         nulls_first: false,
@@ -230,30 +278,6 @@ fn merge<'a>(
     take_record_batch(&deduped, &order).map_err(arrow("sorting a day"))
 }
 
-/// Whether rows are already in (sort column, key) order with nulls last. Only timestamp (µs)
-/// sort columns and Utf8 keys are checked; anything else answers `false` and is sorted.
-fn is_sorted(sort_col: &ArrayRef, key: &ArrayRef) -> bool {
-    use arrow::datatypes::TimestampMicrosecondType;
-    let (Some(ts), Some(keys)) = (
-        sort_col.as_primitive_opt::<TimestampMicrosecondType>(),
-        key.as_string_opt::<i32>(),
-    ) else {
-        return false;
-    };
-    (1..ts.len()).all(|i| {
-        let (a, b) = (
-            ts.is_valid(i - 1).then(|| ts.value(i - 1)),
-            ts.is_valid(i).then(|| ts.value(i)),
-        );
-        match (a, b) {
-            (Some(a), Some(b)) => a < b || (a == b && keys.value(i - 1) <= keys.value(i)),
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => keys.value(i - 1) <= keys.value(i),
-        }
-    })
-}
-
 /// The writer settings of every lake file: zstd, page statistics, sorted-by metadata.
 fn writer_properties(spec: &TableSpec) -> WriterProperties {
     let sorting = spec.schema.index_of(&spec.sort_by).ok().map(|i| {
@@ -273,17 +297,20 @@ fn writer_properties(spec: &TableSpec) -> WriterProperties {
         .build()
 }
 
+/// Rows joined into one batch before the Parquet writer sees them.
+const ENCODE_CHUNK_ROWS: usize = 64 * 1024;
+
 /// Objects larger than this are uploaded in parts (S3 needs parts of at least 5 MiB).
 const PART_SIZE: usize = 16 * 1024 * 1024;
 
 async fn write_atomically(
     lake: &Lake,
     spec: &TableSpec,
-    batch: RecordBatch,
+    batches: Vec<RecordBatch>,
     target: &Path,
 ) -> Result<u64> {
     let staging = lake.state_path(&format!("staging/{}.parquet", uuid::Uuid::new_v4()));
-    let bytes = encode(spec, batch, staging.to_string()).await?;
+    let bytes = encode(spec, batches, staging.to_string()).await?;
     let size = bytes.len() as u64;
     let result = async {
         upload(lake, &staging, bytes).await?;
@@ -306,12 +333,27 @@ async fn write_atomically(
 }
 
 /// Encodes a day as one Parquet file in memory, on a blocking thread (it is CPU work).
-async fn encode(spec: &TableSpec, batch: RecordBatch, name: String) -> Result<Vec<u8>> {
+async fn encode(spec: &TableSpec, batches: Vec<RecordBatch>, name: String) -> Result<Vec<u8>> {
     let schema = Arc::clone(&spec.schema);
     let props = writer_properties(spec);
     let encoded = tokio::task::spawn_blocking(move || {
-        let mut writer = ArrowWriter::try_new(Vec::new(), schema, Some(props))?;
-        writer.write(&batch)?;
+        let mut writer = ArrowWriter::try_new(Vec::new(), Arc::clone(&schema), Some(props))?;
+        // The Parquet writer works much faster on large batches than on page-sized ones: join
+        // small batches into chunks of about 64k rows (a bounded copy, not the whole day).
+        let mut chunk: Vec<RecordBatch> = Vec::new();
+        let mut rows = 0;
+        for batch in batches {
+            rows += batch.num_rows();
+            chunk.push(batch);
+            if rows >= ENCODE_CHUNK_ROWS {
+                writer.write(&concat_batches(&schema, &chunk)?)?;
+                chunk.clear();
+                rows = 0;
+            }
+        }
+        if !chunk.is_empty() {
+            writer.write(&concat_batches(&schema, &chunk)?)?;
+        }
         writer.into_inner()
     })
     .await

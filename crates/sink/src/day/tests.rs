@@ -343,31 +343,38 @@ async fn older_files_missing_columns_are_read_as_null() {
 }
 
 #[test]
-fn sortedness_is_checked_with_nulls_last_and_ties_by_key() {
-    let ts = |v: Vec<Option<i64>>| {
-        Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC")) as ArrayRef
-    };
-    let ids = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
-    assert!(is_sorted(
-        &ts(vec![Some(1), Some(2), Some(2), None, None]),
-        &ids(vec!["z", "a", "b", "a", "b"])
+fn rows_already_unique_and_in_order_pass_through_and_others_do_not() {
+    let spec = spec();
+    let b = |rows: &[(&str, i64, i64)]| batch(rows);
+    // In order across batches, ties by key: passed through.
+    assert!(
+        !already_merged(
+            &spec,
+            &[
+                b(&[("a", 1, 0), ("z", 2, 0)]),
+                b(&[("b", 2, 0), ("c", 3, 0)])
+            ]
+        ),
+        "a tie at 2 with keys z then b"
+    );
+    assert!(already_merged(
+        &spec,
+        &[
+            b(&[("a", 1, 0), ("b", 2, 0)]),
+            b(&[("c", 2, 0), ("a2", 3, 0)])
+        ]
     ));
-    assert!(!is_sorted(
-        &ts(vec![Some(2), Some(1)]),
-        &ids(vec!["a", "b"])
-    ));
     assert!(
-        !is_sorted(&ts(vec![Some(1), Some(1)]), &ids(vec!["b", "a"])),
-        "ties go by key"
+        !already_merged(&spec, &[b(&[("a", 2, 0)]), b(&[("b", 1, 0)])]),
+        "out of order across batches"
     );
     assert!(
-        !is_sorted(&ts(vec![None, Some(1)]), &ids(vec!["a", "b"])),
-        "nulls last"
+        !already_merged(&spec, &[b(&[("a", 1, 0)]), b(&[("a", 2, 0)])]),
+        "a key repeated across batches"
     );
-    assert!(
-        !is_sorted(&ids(vec!["a"]), &ids(vec!["a"])),
-        "other sort types are sorted, not checked"
-    );
+    assert!(in_order((Some(1), "a"), (None, "a")), "nulls last");
+    assert!(!in_order((None, "a"), (Some(1), "a")));
+    assert!(!in_order((Some(1), "b"), (Some(1), "a")), "ties go by key");
 }
 
 #[tokio::test]
