@@ -465,7 +465,30 @@ fn a_second_writer_on_the_same_lake_is_refused_while_the_first_runs() {
     cmd.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
     env(&mut cmd);
     let child = cmd.spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // Wait until the first sync holds the lock.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let listing = Command::new("curl")
+            .args([
+                "-sf",
+                &format!(
+                    "http://127.0.0.1:{}/lake?list-type=2&prefix=locked/_pstn_lake/lock.json",
+                    s3.port
+                ),
+            ])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&listing.stdout)
+            .contains("<Key>locked/_pstn_lake/lock.json</Key>")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first sync never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let second = run_env(&args, &env).fails();
     assert!(
         second.stderr.contains("another pstn-lake (sync on"),
