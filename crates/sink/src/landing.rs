@@ -218,23 +218,10 @@ mod tests {
     use std::sync::Arc;
 
     use arrow::array::{AsArray, Int64Array, StringArray, TimestampMicrosecondArray};
-    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 
     use super::*;
     use crate::read_day;
-
-    fn spec() -> TableSpec {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("id", DataType::Utf8, true),
-            Field::new(
-                "start",
-                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-                true,
-            ),
-            Field::new("n", DataType::Int64, true),
-        ]));
-        TableSpec::new("t", schema, "id", ["start"], "start")
-    }
+    use crate::test_util::{spec, temp_lake};
 
     /// `rows` rows spread over `days` days, ids `prefix-i`.
     fn batch(prefix: &str, rows: i64, days: i64) -> RecordBatch {
@@ -261,8 +248,7 @@ mod tests {
 
     #[tokio::test]
     async fn rows_beyond_the_budget_spill_to_disk_and_all_land() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let (_dir, lake) = temp_lake();
         for budget in [1, usize::MAX] {
             let mut landing = Landing::new(lake.clone(), spec()).with_memory_budget(budget);
             for part in 0..5 {

@@ -31,6 +31,8 @@ mod partition;
 mod raw;
 mod spec;
 mod state;
+#[cfg(test)]
+mod test_util;
 
 pub use chrono::NaiveDate;
 pub use day::{DayCommit, read_day, write_day};

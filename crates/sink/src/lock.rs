@@ -217,8 +217,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_writer_is_refused_until_the_first_releases() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let (_dir, lake) = crate::test_util::temp_lake();
         let first = LakeLock::acquire(&lake, "sync").await.unwrap();
         let err = LakeLock::acquire(&lake, "ingest").await.unwrap_err();
         assert!(
@@ -236,8 +235,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_lock_of_a_dead_process_is_taken_over() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let (_dir, lake) = crate::test_util::temp_lake();
         let dead = Holder {
             command: "sync".into(),
             host: hostname(),

@@ -74,8 +74,7 @@ mod tests {
 
     #[tokio::test]
     async fn pages_round_trip_and_are_replaced_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let (dir, lake) = crate::test_util::temp_lake();
         let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         assert_eq!(read_raw(&lake, "t", day).await.unwrap(), None);
         write_raw(

@@ -106,8 +106,7 @@ mod tests {
 
     #[tokio::test]
     async fn state_round_trips_outside_every_table() {
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let (dir, lake) = crate::test_util::temp_lake();
         let mut state = SyncState::load(&lake).await.unwrap();
         assert_eq!(state.last_complete("pstn_calls"), None);
         let d = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();

@@ -1,7 +1,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow::array::{Int64Array, StringArray, TimestampMicrosecondArray};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::datatypes::Schema;
 use futures::stream::BoxStream;
 use object_store::local::LocalFileSystem;
 use object_store::{
@@ -10,19 +10,7 @@ use object_store::{
 };
 
 use super::*;
-
-fn spec() -> TableSpec {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Utf8, true),
-        Field::new(
-            "start",
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            true,
-        ),
-        Field::new("amount", DataType::Int64, true),
-    ]));
-    TableSpec::new("calls", schema, "id", ["start"], "start")
-}
+use crate::test_util::spec;
 
 const DAY_MICROS: i64 = 86_400_000_000;
 
