@@ -1,4 +1,5 @@
 -- Charges by country: PSTN calls, minutes, charge and connection charge per usage country and currency.
+-- Chart: bar x=country y=charge split=currency
 -- Parameters: $from, $to: the first and last call_date (UTC days, inclusive); all days when not given.
 -- Money is summed within one currency only: rows in different currencies are never added together.
 -- minutes = seconds / 60, rounded to 2 decimals; charge columns are exact decimal sums.

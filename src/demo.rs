@@ -100,6 +100,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
             &ReportParams {
                 from: Some(first_day),
                 to: Some(to),
+                ..ReportParams::default()
             },
         )
         .await?;

@@ -65,6 +65,7 @@ pub async fn run(args: Args) -> Result<()> {
     let params = ReportParams {
         from: args.from,
         to: args.to,
+        ..ReportParams::default()
     };
     let (schema, batches) = session
         .run_report(&report, &params)

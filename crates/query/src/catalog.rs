@@ -32,6 +32,37 @@ pub struct Report {
     pub description: String,
     /// The SQL text, header included.
     pub sql: &'static str,
+    /// How to draw it, from the header line `-- Chart: ...` (`None` without one).
+    pub chart: Option<ChartSpec>,
+}
+
+/// The kind of chart a report is drawn as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartKind {
+    /// One bar per row (categories on the x axis).
+    Bar,
+    /// A line through the rows in order (days or months on the x axis).
+    Line,
+}
+
+/// How a report is drawn, parsed from its header line
+/// `-- Chart: <bar|line> x=<column> y=<column> [unit=<word>] [split=<column>]`.
+///
+/// `x` labels the categories, `y` is the plotted number. The y axis is labelled `y (unit)`. With
+/// `split` (for money, `split=currency`), one panel is drawn per distinct value of that column and
+/// the axis is labelled `y (value)`, so amounts in different currencies never share an axis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartSpec {
+    /// Bar or line.
+    pub kind: ChartKind,
+    /// The category / x column.
+    pub x: String,
+    /// The value / y column.
+    pub y: String,
+    /// The y unit shown on the axis (`minutes`, `calls`, `%`), when not split by currency.
+    pub unit: Option<String>,
+    /// One panel per value of this column (`currency`).
+    pub split: Option<String>,
 }
 
 /// Every report, sorted by name.
@@ -42,6 +73,7 @@ pub fn reports() -> Vec<Report> {
             name,
             description: description(sql),
             sql,
+            chart: chart_spec(sql),
         })
         .collect()
 }
@@ -69,13 +101,55 @@ fn description(sql: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The parameters every report takes.
+/// The header line `-- Chart: ...`, parsed; `None` when the report has none or it does not parse.
+fn chart_spec(sql: &str) -> Option<ChartSpec> {
+    let line = sql
+        .lines()
+        .take_while(|l| l.starts_with("--"))
+        .find_map(|l| l.strip_prefix("--")?.trim().strip_prefix("Chart:"))?;
+    let mut words = line.split_whitespace();
+    let kind = match words.next()? {
+        "bar" => ChartKind::Bar,
+        "line" => ChartKind::Line,
+        _ => return None,
+    };
+    let (mut x, mut y, mut unit, mut split) = (None, None, None, None);
+    for word in words {
+        let (key, value) = word.split_once('=')?;
+        let value = Some(value.to_owned());
+        match key {
+            "x" => x = value,
+            "y" => y = value,
+            "unit" => unit = value,
+            "split" => split = value,
+            _ => return None,
+        }
+    }
+    Some(ChartSpec {
+        kind,
+        x: x?,
+        y: y?,
+        unit,
+        split,
+    })
+}
+
+/// The parameters every report takes. Each is bound as a SQL parameter (`$from`, `$to`,
+/// `$currency`, `$country`, `$user`, `$limit`), never spliced into the text; `None` means "all".
 #[derive(Debug, Clone, Default)]
 pub struct ReportParams {
     /// First `call_date` (inclusive); all days when `None`.
     pub from: Option<NaiveDate>,
     /// Last `call_date` (inclusive); all days when `None`.
     pub to: Option<NaiveDate>,
+    /// Only this currency (ISO code, `USD`).
+    pub currency: Option<String>,
+    /// Only this country (ISO 3166 alpha-2, as in `usage_country_code`).
+    pub country: Option<String>,
+    /// Only this user (`user_principal_name`).
+    pub user: Option<String>,
+    /// At most this many rows (top N for ranked reports).
+    pub limit: Option<u64>,
 }
 
 fn date32(day: NaiveDate) -> ScalarValue {

@@ -17,7 +17,7 @@ mod error;
 mod format;
 mod session;
 
-pub use catalog::{Report, ReportParams, report, reports};
+pub use catalog::{ChartKind, ChartSpec, Report, ReportParams, report, reports};
 pub use error::{Error, Result};
 pub use format::{Format, write};
 pub use session::{LakeSession, PARTITION_COLUMN};
