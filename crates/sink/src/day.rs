@@ -49,14 +49,6 @@ async fn read_objects(
     let mut out = Vec::new();
     for object in objects {
         let path = object.location.to_string();
-        let parquet_err = |action| {
-            let path = path.clone();
-            move |source| Error::Parquet {
-                action,
-                path,
-                source,
-            }
-        };
         // A day is read whole (it is rewritten whole), so one GET is the cheapest way.
         let bytes = lake
             .store()
@@ -74,21 +66,37 @@ async fn read_objects(
                 path: path.clone(),
                 source,
             })?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-            .map_err(parquet_err("opening"))?
-            .with_batch_size(64 * 1024)
-            .build()
-            .map_err(parquet_err("reading"))?;
-        let batches = reader
-            .collect::<Result<Vec<RecordBatch>, _>>()
-            .map_err(|e| Error::Parquet {
-                action: "reading",
-                path: path.clone(),
-                source: e.into(),
-            })?;
-        for batch in batches {
-            out.push(conform(spec, &batch, &path)?);
+        out.extend(decode_parquet(spec, bytes, &path)?);
+    }
+    Ok(out)
+}
+
+/// Reads a whole Parquet file held in memory, in the table's schema. `path` names it in errors.
+pub(crate) fn decode_parquet(
+    spec: &TableSpec,
+    bytes: bytes::Bytes,
+    path: &str,
+) -> Result<Vec<RecordBatch>> {
+    let parquet_err = |action| {
+        move |source| Error::Parquet {
+            action,
+            path: path.to_owned(),
+            source,
         }
+    };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(parquet_err("opening"))?
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(parquet_err("reading"))?;
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| Error::Parquet {
+            action: "reading",
+            path: path.to_owned(),
+            source: e.into(),
+        })?;
+        out.push(conform(spec, &batch, path)?);
     }
     Ok(out)
 }
@@ -169,7 +177,7 @@ pub async fn write_day(
 
 /// Keeps the last row of each key and sorts by (sort column, key). Rows that already are unique
 /// and in order (a new day of Graph pages) are passed through as they are, without a copy.
-fn merge(spec: &TableSpec, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
+pub(crate) fn merge(spec: &TableSpec, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
     if already_merged(spec, &batches) {
         return Ok(batches);
     }
@@ -309,8 +317,13 @@ async fn write_atomically(
     batches: Vec<RecordBatch>,
     target: &Path,
 ) -> Result<u64> {
+    let bytes = encode(spec, batches, target.to_string()).await?;
+    put_atomically(lake, bytes, target).await
+}
+
+/// Writes `bytes` to a staging object, then renames it over `target` in one step.
+async fn put_atomically(lake: &Lake, bytes: Vec<u8>, target: &Path) -> Result<u64> {
     let staging = lake.state_path(&format!("staging/{}.parquet", uuid::Uuid::new_v4()));
-    let bytes = encode(spec, batches, staging.to_string()).await?;
     let size = bytes.len() as u64;
     let result = async {
         upload(lake, &staging, bytes).await?;
@@ -332,12 +345,53 @@ async fn write_atomically(
     result.map(|()| size)
 }
 
+/// Writes a day that the lake does not hold yet from a file already encoded by
+/// [`encode_blocking`] out of merged rows (unique keys, in order): the file is put in place as it
+/// is, atomically. Returns `None`, having written nothing, when the day already has objects: the
+/// caller then merges with [`write_day`].
+pub(crate) async fn write_new_day_encoded(
+    lake: &Lake,
+    spec: &TableSpec,
+    day: NaiveDate,
+    bytes: Vec<u8>,
+    rows: usize,
+) -> Result<Option<DayCommit>> {
+    if !lake.day_objects(&spec.name, day).await?.is_empty() {
+        return Ok(None);
+    }
+    let target = lake.day_file(&spec.name, day);
+    let bytes = put_atomically(lake, bytes, &target).await?;
+    Ok(Some(DayCommit {
+        day,
+        rows_before: 0,
+        rows_in: rows,
+        rows_after: rows,
+        bytes,
+    }))
+}
+
 /// Encodes a day as one Parquet file in memory, on a blocking thread (it is CPU work).
 async fn encode(spec: &TableSpec, batches: Vec<RecordBatch>, name: String) -> Result<Vec<u8>> {
+    let spec = spec.clone();
+    tokio::task::spawn_blocking(move || encode_blocking(&spec, batches, &name))
+        .await
+        .map_err(|e| Error::Spool(std::io::Error::other(e)))?
+}
+
+/// Encodes merged rows of one day as a lake file (the writer settings of every lake file), on the
+/// calling thread. `name` says what is being encoded, for errors.
+pub(crate) fn encode_blocking(
+    spec: &TableSpec,
+    batches: Vec<RecordBatch>,
+    name: &str,
+) -> Result<Vec<u8>> {
     let schema = Arc::clone(&spec.schema);
-    let props = writer_properties(spec);
-    let encoded = tokio::task::spawn_blocking(move || {
-        let mut writer = ArrowWriter::try_new(Vec::new(), Arc::clone(&schema), Some(props))?;
+    let encoded = (|| {
+        let mut writer = ArrowWriter::try_new(
+            Vec::new(),
+            Arc::clone(&schema),
+            Some(writer_properties(spec)),
+        )?;
         // The Parquet writer works much faster on large batches than on page-sized ones: join
         // small batches into chunks of about 64k rows (a bounded copy, not the whole day).
         let mut chunk: Vec<RecordBatch> = Vec::new();
@@ -355,12 +409,10 @@ async fn encode(spec: &TableSpec, batches: Vec<RecordBatch>, name: String) -> Re
             writer.write(&concat_batches(&schema, &chunk)?)?;
         }
         writer.into_inner()
-    })
-    .await
-    .map_err(|e| Error::Spool(std::io::Error::other(e)))?;
+    })();
     encoded.map_err(|source| Error::Parquet {
         action: "encoding",
-        path: name,
+        path: name.to_owned(),
         source,
     })
 }

@@ -1,26 +1,35 @@
 //! Landing a stream of batches that may cover many days, in any order, with bounded memory.
 //!
-//! Batches are split by day and held in memory up to a budget; past it, held rows are spilled to
-//! Arrow IPC files in a local temporary folder, one per day. [`Landing::commit`] then writes the
-//! days one after another (two at a time), so memory grows with one day's rows, not the input.
+//! Batches are split by day and held in memory. A day that has not received rows for a while (with
+//! Graph pages in order: a day that is complete), or any day once the held rows pass the memory
+//! budget, is handed to a background encoder thread. It merges the day's rows (unique keys, sorted)
+//! and encodes them as the lake file they will become, into a local temporary folder. Encoding so
+//! overlaps decoding, and what waits for the commit is compressed Parquet, not Arrow.
+//!
+//! Nothing is written to the lake before [`Landing::commit`]. There a day encoded once, with
+//! nothing else for it, is put in place as it is when the lake does not hold the day yet (a new
+//! day); any other day (encoded in several parts, or already in the lake) is read back and merged
+//! with [`write_day`].
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufReader, BufWriter};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
 use arrow::array::RecordBatch;
-use arrow::ipc::reader::StreamReader;
-use arrow::ipc::writer::StreamWriter;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 
-use crate::error::arrow;
+use crate::day::{decode_parquet, encode_blocking, merge, write_new_day_encoded};
 use crate::{DayCommit, Lake, Result, TableSpec, split_by_day, write_day};
 
-/// Default bytes of decoded rows held in memory before spilling to local disk.
+/// Default bytes of decoded rows held in memory before days are handed to the encoder early.
 pub const DEFAULT_MEMORY_BUDGET: usize = 128 * 1024 * 1024;
+
+/// A held day that has received no rows during this many pushes is handed to the encoder.
+const IDLE_PUSHES: u64 = 8;
 
 /// Staging objects older than this are leftovers of a crashed writer and are removed.
 const STALE_STAGING: Duration = Duration::from_secs(6 * 3600);
@@ -32,15 +41,102 @@ pub struct Landing {
     days: BTreeMap<NaiveDate, DayBuffer>,
     held_bytes: usize,
     budget: usize,
-    spool: Option<tempfile::TempDir>,
     rows: usize,
+    pushes: u64,
     concurrency: usize,
+    encoder: Option<Encoder>,
 }
 
 #[derive(Default)]
 struct DayBuffer {
+    /// Rows held in memory, in the order they were pushed.
     batches: Vec<RecordBatch>,
-    spill: Option<(std::path::PathBuf, StreamWriter<BufWriter<File>>)>,
+    bytes: usize,
+    /// Encoded parts, in the order their rows were pushed (filled in as the encoder finishes).
+    parts: Vec<Option<Part>>,
+    last_push: u64,
+    /// Rows pushed for the day, duplicates included.
+    rows_in: usize,
+}
+
+/// One encoded part of a day: merged rows as a lake file in the local spool.
+struct Part {
+    path: PathBuf,
+    rows: usize,
+}
+
+/// A background thread that merges and encodes days into a local temporary folder.
+struct Encoder {
+    spool: tempfile::TempDir,
+    jobs: Option<SyncSender<Job>>,
+    done: Receiver<(NaiveDate, usize, Result<Part>)>,
+    thread: Option<JoinHandle<()>>,
+    sequence: u64,
+}
+
+struct Job {
+    day: NaiveDate,
+    slot: usize,
+    batches: Vec<RecordBatch>,
+    path: PathBuf,
+}
+
+impl Encoder {
+    fn start(spec: TableSpec) -> Result<Encoder> {
+        let spool = tempfile::Builder::new()
+            .prefix("pstn-lake-spool-")
+            .tempdir()?;
+        // No queue: handing a day over waits while the previous one is being encoded, which
+        // bounds memory to the day being encoded plus the days being collected.
+        let (jobs, inbox) = sync_channel::<Job>(0);
+        let (outbox, done) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("pstn-lake-encode".into())
+            .spawn(move || {
+                for job in inbox {
+                    let part = encode_part(&spec, job.day, job.batches, job.path);
+                    if outbox.send((job.day, job.slot, part)).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(Encoder {
+            spool,
+            jobs: Some(jobs),
+            done,
+            thread: Some(thread),
+            sequence: 0,
+        })
+    }
+
+    /// Stops taking jobs and waits for the queued ones to finish.
+    fn finish(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Merges one day's rows and encodes them into `path`.
+fn encode_part(
+    spec: &TableSpec,
+    day: NaiveDate,
+    batches: Vec<RecordBatch>,
+    path: PathBuf,
+) -> Result<Part> {
+    let merged = merge(spec, batches)?;
+    let rows = merged.iter().map(RecordBatch::num_rows).sum();
+    let name = format!("{}/call_date={day}", spec.name);
+    let bytes = encode_blocking(spec, merged, &name)?;
+    std::fs::write(&path, bytes)?;
+    Ok(Part { path, rows })
 }
 
 /// What a landing wrote.
@@ -50,8 +146,11 @@ pub struct LandingSummary {
     pub days: Vec<DayCommit>,
     /// Rows handed in.
     pub rows_in: usize,
-    /// Bytes spilled to local disk while collecting (0 when everything fit the memory budget).
-    pub spilled_bytes: u64,
+    /// Bytes of encoded days kept in the local temporary folder until the commit.
+    pub spooled_bytes: u64,
+    /// Days that could not be put in place as encoded (several parts, or already in the lake) and
+    /// were read back and merged.
+    pub merged_days: usize,
 }
 
 impl LandingSummary {
@@ -70,19 +169,20 @@ impl Landing {
             days: BTreeMap::new(),
             held_bytes: 0,
             budget: DEFAULT_MEMORY_BUDGET,
-            spool: None,
             rows: 0,
+            pushes: 0,
             concurrency: 2,
+            encoder: None,
         }
     }
 
-    /// Bytes of rows to hold in memory before spilling to local disk.
+    /// Bytes of rows to hold in memory before days are handed to the encoder early.
     pub fn with_memory_budget(mut self, bytes: usize) -> Self {
         self.budget = bytes;
         self
     }
 
-    /// Days written at once by [`Landing::commit`] (each day is one Parquet encoder).
+    /// Days written at once by [`Landing::commit`].
     pub fn with_concurrency(mut self, days: usize) -> Self {
         self.concurrency = days.max(1);
         self
@@ -98,46 +198,93 @@ impl Landing {
         self.rows
     }
 
-    /// Adds rows (of any days). Nothing is written to the lake until [`Landing::commit`].
+    /// Adds rows (of any days). Nothing is written to the lake until [`Landing::commit`]; this
+    /// may wait for the encoder when it is behind (that is what bounds memory).
     pub fn push(&mut self, batch: &RecordBatch) -> Result<()> {
         self.rows += batch.num_rows();
+        self.pushes += 1;
         for (day, part) in split_by_day(&self.spec, batch)? {
-            self.held_bytes += part.get_array_memory_size();
-            self.days.entry(day).or_default().batches.push(part);
+            let bytes = part.get_array_memory_size();
+            self.held_bytes += bytes;
+            let buffer = self.days.entry(day).or_default();
+            buffer.bytes += bytes;
+            buffer.rows_in += part.num_rows();
+            buffer.batches.push(part);
+            buffer.last_push = self.pushes;
         }
-        if self.held_bytes > self.budget {
-            self.spill()?;
+        self.collect_parts(false)?;
+        // Days that stopped receiving rows are complete as far as we can tell: encode them now.
+        let idle: Vec<NaiveDate> = self
+            .days
+            .iter()
+            .filter(|(_, b)| !b.batches.is_empty() && b.last_push + IDLE_PUSHES <= self.pushes)
+            .map(|(d, _)| *d)
+            .collect();
+        for day in idle {
+            self.hand_over(day)?;
+        }
+        // Past the budget, the biggest held days go too, even if more rows for them may come.
+        while self.held_bytes > self.budget {
+            let Some(day) = self
+                .days
+                .iter()
+                .filter(|(_, b)| !b.batches.is_empty())
+                .max_by_key(|(_, b)| b.bytes)
+                .map(|(d, _)| *d)
+            else {
+                break;
+            };
+            self.hand_over(day)?;
         }
         Ok(())
     }
 
-    fn spill(&mut self) -> Result<()> {
-        if self.spool.is_none() {
-            self.spool = Some(
-                tempfile::Builder::new()
-                    .prefix("pstn-lake-spool-")
-                    .tempdir()?,
-            );
+    /// Gives a day's held rows to the encoder as the day's next part.
+    fn hand_over(&mut self, day: NaiveDate) -> Result<()> {
+        if self.encoder.is_none() {
+            self.encoder = Some(Encoder::start(self.spec.clone())?);
         }
-        let dir = self.spool.as_ref().expect("created").path().to_owned();
-        for (day, buffer) in &mut self.days {
-            if buffer.batches.is_empty() {
-                continue;
-            }
-            if buffer.spill.is_none() {
-                let path = dir.join(format!("{day}.arrows"));
-                let writer =
-                    StreamWriter::try_new(BufWriter::new(File::create(&path)?), &self.spec.schema)
-                        .map_err(arrow("spilling to disk"))?;
-                buffer.spill = Some((path, writer));
-            }
-            let (_, writer) = buffer.spill.as_mut().expect("created");
-            for batch in buffer.batches.drain(..) {
-                writer.write(&batch).map_err(arrow("spilling to disk"))?;
-            }
+        let encoder = self.encoder.as_mut().expect("started");
+        let buffer = self.days.get_mut(&day).expect("held");
+        let batches = std::mem::take(&mut buffer.batches);
+        self.held_bytes -= std::mem::take(&mut buffer.bytes);
+        encoder.sequence += 1;
+        let job = Job {
+            day,
+            slot: buffer.parts.len(),
+            batches,
+            path: encoder
+                .spool
+                .path()
+                .join(format!("{day}-{}.parquet", encoder.sequence)),
+        };
+        buffer.parts.push(None);
+        let sent = encoder.jobs.as_ref().expect("open").send(job);
+        if sent.is_err() {
+            // The thread ended early: only a panic does that. Its result says more, if any.
+            self.collect_parts(true)?;
+            return Err(std::io::Error::other("the encoder thread stopped").into());
         }
-        self.held_bytes = 0;
         Ok(())
+    }
+
+    /// Files the parts the encoder has finished (all of them, waiting, when `wait`); the first
+    /// failed part is the error.
+    fn collect_parts(&mut self, wait: bool) -> Result<()> {
+        let Some(encoder) = self.encoder.as_mut() else {
+            return Ok(());
+        };
+        if wait {
+            encoder.finish();
+        }
+        loop {
+            let (day, slot, part) = match encoder.done.try_recv() {
+                Ok(done) => done,
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return Ok(()),
+            };
+            let buffer = self.days.get_mut(&day).expect("a day with a part");
+            buffer.parts[slot] = Some(part?);
+        }
     }
 
     /// Writes every day that received rows (merging with what the lake holds), in day order.
@@ -145,44 +292,46 @@ impl Landing {
     /// Each day is replaced atomically. If a day fails, the days before it stay written, the
     /// failing day and the days after it are unchanged, and the error says which day failed.
     pub async fn commit(mut self) -> Result<LandingSummary> {
-        let spilled_bytes = self.finish_spill()?;
+        // Every held day becomes a part, so each day commits the same way.
+        let held: Vec<NaiveDate> = self
+            .days
+            .iter()
+            .filter(|(_, b)| !b.batches.is_empty())
+            .map(|(d, _)| *d)
+            .collect();
+        for day in held {
+            self.hand_over(day)?;
+        }
+        self.collect_parts(true)?;
+        let mut spooled_bytes = 0;
+        for buffer in self.days.values() {
+            for part in buffer.parts.iter().flatten() {
+                spooled_bytes += std::fs::metadata(&part.path)?.len();
+            }
+        }
         self.remove_stale_staging().await;
         let lake = &self.lake;
         let spec = &self.spec;
         let days = std::mem::take(&mut self.days);
-        let mut commits: Vec<DayCommit> = futures::stream::iter(days)
+        let written: Vec<(DayCommit, bool)> = futures::stream::iter(days)
             .map(|(day, buffer)| async move {
-                let mut batches = Vec::new();
-                if let Some((path, _)) = &buffer.spill {
-                    let reader = StreamReader::try_new(BufReader::new(File::open(path)?), None)
-                        .map_err(arrow("reading spilled rows"))?;
-                    for batch in reader {
-                        batches.push(batch.map_err(arrow("reading spilled rows"))?);
-                    }
-                }
-                batches.extend(buffer.batches);
-                write_day(lake, spec, day, batches).await
+                let parts: Vec<Part> = buffer.parts.into_iter().flatten().collect();
+                let (mut commit, merged) = commit_day(lake, spec, day, parts).await?;
+                commit.rows_in = buffer.rows_in;
+                Ok::<_, crate::Error>((commit, merged))
             })
             .buffered(self.concurrency)
             .try_collect()
             .await?;
+        let merged_days = written.iter().filter(|(_, merged)| *merged).count();
+        let mut commits: Vec<DayCommit> = written.into_iter().map(|(c, _)| c).collect();
         commits.sort_by_key(|c| c.day);
         Ok(LandingSummary {
             days: commits,
             rows_in: self.rows,
-            spilled_bytes,
+            spooled_bytes,
+            merged_days,
         })
-    }
-
-    fn finish_spill(&mut self) -> Result<u64> {
-        let mut bytes = 0;
-        for buffer in self.days.values_mut() {
-            if let Some((path, writer)) = &mut buffer.spill {
-                writer.finish().map_err(arrow("spilling to disk"))?;
-                bytes += std::fs::metadata(path)?.len();
-            }
-        }
-        Ok(bytes)
     }
 
     /// Removes staging objects left by writers that crashed hours ago (never recent ones: another
@@ -190,6 +339,33 @@ impl Landing {
     async fn remove_stale_staging(&self) {
         remove_staging(&self.lake, Some(STALE_STAGING)).await;
     }
+}
+
+/// Writes one day from its encoded parts: a single part of a day the lake does not hold yet is put
+/// in place as it is; otherwise the parts are read back and merged (later parts win). Says
+/// whether it merged.
+async fn commit_day(
+    lake: &Lake,
+    spec: &TableSpec,
+    day: NaiveDate,
+    parts: Vec<Part>,
+) -> Result<(DayCommit, bool)> {
+    if let [part] = parts.as_slice() {
+        let bytes = tokio::fs::read(&part.path).await?;
+        if let Some(commit) = write_new_day_encoded(lake, spec, day, bytes, part.rows).await? {
+            return Ok((commit, false));
+        }
+    }
+    let mut batches = Vec::new();
+    for part in &parts {
+        let bytes = tokio::fs::read(&part.path).await?;
+        batches.extend(decode_parquet(
+            spec,
+            bytes.into(),
+            &part.path.display().to_string(),
+        )?);
+    }
+    Ok((write_day(lake, spec, day, batches).await?, true))
 }
 
 /// Removes staging objects (older than `older_than`, or all): leftovers of crashed writers.
@@ -247,9 +423,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn rows_beyond_the_budget_spill_to_disk_and_all_land() {
-        let (_dir, lake) = temp_lake();
+    async fn days_encoded_in_parts_and_whole_all_land() {
         for budget in [1, usize::MAX] {
+            let (_dir, lake) = temp_lake();
             let mut landing = Landing::new(lake.clone(), spec()).with_memory_budget(budget);
             for part in 0..5 {
                 landing.push(&batch(&format!("p{part}"), 1000, 4)).unwrap();
@@ -271,7 +447,10 @@ mod tests {
             assert_eq!(summary.rows_in, 6000);
             assert_eq!(summary.days.len(), 4);
             assert_eq!(summary.rows_after(), 5000);
-            assert_eq!(summary.spilled_bytes > 0, budget == 1, "budget {budget}");
+            assert!(summary.spooled_bytes > 0);
+            // Within the budget each day is encoded once and put in place as it is; at a budget
+            // of one byte every push hands its days over, so each day has several parts to merge.
+            assert_eq!(summary.merged_days, if budget == 1 { 4 } else { 0 });
             let day = summary.days[0].day;
             let rows = read_day(&lake, &spec(), day).await.unwrap();
             let values: i64 = rows
@@ -289,6 +468,16 @@ mod tests {
                 })
                 .sum();
             assert!(values <= 0, "the re-pushed p0 rows won: {values}");
+
+            // The same rows again (a re-run): every day is in the lake now, so each is merged
+            // with what it holds, and nothing is doubled.
+            let mut again = Landing::new(lake.clone(), spec()).with_memory_budget(budget);
+            for part in 0..5 {
+                again.push(&batch(&format!("p{part}"), 1000, 4)).unwrap();
+            }
+            let summary = again.commit().await.unwrap();
+            assert_eq!(summary.merged_days, 4);
+            assert_eq!(summary.rows_after(), 5000);
         }
     }
 }
