@@ -34,7 +34,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
-    /// Megabytes of decoded rows held in memory before spilling to a local temporary folder.
+    /// Megabytes of decoded rows held in memory before the largest held day is encoded early
+    /// (days are encoded to a local temporary folder as soon as they stop receiving rows anyway).
     #[arg(long, value_name = "MB", default_value_t = 128)]
     pub memory_mb: usize,
 }
