@@ -10,10 +10,11 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use arrow::array::RecordBatch;
 use chrono::{Duration, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use pstn_lake_fetch::{ApiVersion, Cloud, Credentials, GraphClient, GraphConfig, Table};
-use pstn_lake_sink::{Lake, LakeLock, SyncState, split_by_day, write_day, write_raw};
+use pstn_lake_sink::{DayWriter, Lake, LakeLock, SyncState, split_by_day, write_raw};
 use tokio::sync::Mutex;
 use url::Url;
 
@@ -24,6 +25,9 @@ use crate::ingest::table_spec;
 const DEFAULT_LOOKBACK: u32 = 3;
 /// Days a first sync without `--from` covers.
 const FIRST_SYNC_DAYS: i64 = 30;
+
+/// A day's rows are handed to its Parquet encoder in chunks of about this many rows.
+const ENCODE_EVERY_ROWS: usize = 8 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -266,33 +270,67 @@ pub async fn sync(
             let (state, summary, progress) =
                 (Arc::clone(&state), Arc::clone(&summary), progress.clone());
             async move {
-                let window = client
-                    .fetch_day(table, day)
-                    .await
-                    .with_context(|| format!("fetching {table} for {day} failed"))?;
                 let spec = table_spec(table);
-                let mut batches = Vec::new();
-                for page in &window.pages {
-                    for batch in &page.batches {
-                        // PSTN's toDateTime is inclusive: rows of the next midnight belong to the next day.
-                        for (d, part) in split_by_day(&spec, batch)? {
-                            if d == day {
-                                batches.push(part);
+                // Each page is placed as it arrives; the day's rows are encoded on a blocking
+                // thread every few thousand rows, so a day being fetched holds compressed
+                // Parquet, not every decoded row.
+                let mut pages = client.day_pages(table, day)?;
+                let mut writer = Some(DayWriter::new(&spec, day)?);
+                let mut pending: Vec<RecordBatch> = Vec::new();
+                let mut pending_rows = 0;
+                let mut rows: u64 = 0;
+                let mut raw = Vec::new();
+                let mut unknown: Vec<(String, u64)> = Vec::new();
+                loop {
+                    let next = pages
+                        .next_page()
+                        .await
+                        .with_context(|| format!("fetching {table} for {day} failed"))?;
+                    let last = next.is_none();
+                    if let Some((body, page)) = next {
+                        for batch in &page.batches {
+                            // PSTN's toDateTime is inclusive: rows of the next midnight belong
+                            // to the next day.
+                            for (d, part) in split_by_day(&spec, batch)? {
+                                if d == day {
+                                    pending_rows += part.num_rows();
+                                    pending.push(part);
+                                }
                             }
                         }
+                        unknown.extend(page.unknown_properties);
+                        if client.keeps_raw() {
+                            raw.push(body);
+                        }
+                    }
+                    if pending_rows >= ENCODE_EVERY_ROWS || (last && pending_rows > 0) {
+                        let batches = std::mem::take(&mut pending);
+                        rows += std::mem::take(&mut pending_rows) as u64;
+                        let mut w = writer.take().expect("put back after each chunk");
+                        writer = Some(
+                            tokio::task::spawn_blocking(move || {
+                                batches.into_iter().try_for_each(|b| w.push(b)).map(|()| w)
+                            })
+                            .await??,
+                        );
+                    }
+                    if last {
+                        break;
                     }
                 }
-                let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-                if !window.raw.is_empty() {
+                if !raw.is_empty() {
                     // Archived before the day commits: a committed day always has its pages.
-                    write_raw(lake, table.name(), day, &window.raw)
+                    write_raw(lake, table.name(), day, &raw)
                         .await
                         .with_context(|| {
                             format!("archiving the pages of {table} for {day} failed")
                         })?;
                 }
                 if rows > 0 {
-                    write_day(lake, &spec, day, batches)
+                    writer
+                        .take()
+                        .expect("present")
+                        .commit(lake)
                         .await
                         .with_context(|| {
                             format!("writing {table} for {day} failed; the day is unchanged")
@@ -307,10 +345,8 @@ pub async fn sync(
                         .context("recording the finished day failed")?;
                 }
                 let mut s = summary.lock().await;
-                for page in &window.pages {
-                    for (k, n) in &page.unknown_properties {
-                        *s.unknown.entry(k.clone()).or_default() += n;
-                    }
+                for (k, n) in unknown {
+                    *s.unknown.entry(k).or_default() += n;
                 }
                 *s.rows.entry(table).or_default() += rows;
                 s.days_written += u64::from(rows > 0);

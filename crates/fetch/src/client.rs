@@ -99,6 +99,62 @@ pub struct Window {
     pub raw: Vec<bytes::Bytes>,
 }
 
+/// The pages of one day, fetched as they are asked for ([`GraphClient::day_pages`]).
+pub struct DayPages<'a> {
+    client: &'a GraphClient,
+    decoder: PageDecoder,
+    seen: HashSet<String>,
+    next: Option<Url>,
+    number: usize,
+}
+
+impl DayPages<'_> {
+    /// The next page, decoded, with its body as received; `None` after the last page. The
+    /// `@odata.nextLink` of a page is checked before the page is returned: it must stay on the
+    /// configured Graph scheme and host and must not repeat a page.
+    pub async fn next_page(&mut self) -> Result<Option<(bytes::Bytes, DecodedPage)>> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        let client = self.client;
+        self.seen.insert(url.as_str().to_owned());
+        self.number += 1;
+        let (body, page) = client.get_page(&url, &self.decoder, self.number).await?;
+        client.stats.pages.fetch_add(1, Ordering::Relaxed);
+        client
+            .stats
+            .rows
+            .fetch_add(page.rows as u64, Ordering::Relaxed);
+        client
+            .stats
+            .bytes
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
+        if let Some(link) = &page.next_link {
+            let next = Url::parse(link).map_err(|e| Error::NextLink {
+                link: link.clone(),
+                message: format!("it is not a URL ({e})"),
+            })?;
+            if !same_origin(&next, &client.config.graph_url) {
+                return Err(Error::NextLink {
+                    link: format!("{}://{}", next.scheme(), next.host_str().unwrap_or("")),
+                    message: format!(
+                        "it points away from the configured Graph endpoint {}; the bearer token is not sent there",
+                        client.config.graph_url
+                    ),
+                });
+            }
+            if self.seen.contains(next.as_str()) {
+                return Err(Error::NextLink {
+                    link: redact_query(&next),
+                    message: "it repeats a page already read (Graph is not progressing)".into(),
+                });
+            }
+            self.next = Some(next);
+        }
+        Ok(Some((body, page)))
+    }
+}
+
 enum Attempt {
     Page(bytes::Bytes),
     Retry {
@@ -179,52 +235,33 @@ impl GraphClient {
     /// PSTN's `toDateTime` is inclusive, so the pages may hold rows that start at the next
     /// midnight: callers keep only the rows of `day`.
     pub async fn fetch_day(&self, table: Table, day: NaiveDate) -> Result<Window> {
-        let next_day = day.succ_opt().expect("a day before the end of time");
-        let first = self.window_url(table, day, next_day)?;
-        let decoder = PageDecoder::new().with_table(Some(table));
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut pages = self.day_pages(table, day)?;
         let mut window = Window::default();
-        let mut url = first;
-        loop {
-            seen.insert(url.as_str().to_owned());
-            let (body, page) = self
-                .get_page(&url, &decoder, window.pages.len() + 1)
-                .await?;
-            self.stats.pages.fetch_add(1, Ordering::Relaxed);
-            self.stats
-                .rows
-                .fetch_add(page.rows as u64, Ordering::Relaxed);
-            self.stats
-                .bytes
-                .fetch_add(body.len() as u64, Ordering::Relaxed);
-            let next = page.next_link.clone();
+        while let Some((body, page)) = pages.next_page().await? {
             window.pages.push(page);
             if self.config.keep_raw {
                 window.raw.push(body);
             }
-            let Some(link) = next else { break };
-            let next = Url::parse(&link).map_err(|e| Error::NextLink {
-                link: link.clone(),
-                message: format!("it is not a URL ({e})"),
-            })?;
-            if !same_origin(&next, &self.config.graph_url) {
-                return Err(Error::NextLink {
-                    link: format!("{}://{}", next.scheme(), next.host_str().unwrap_or("")),
-                    message: format!(
-                        "it points away from the configured Graph endpoint {}; the bearer token is not sent there",
-                        self.config.graph_url
-                    ),
-                });
-            }
-            if seen.contains(next.as_str()) {
-                return Err(Error::NextLink {
-                    link: redact_query(&next),
-                    message: "it repeats a page already read (Graph is not progressing)".into(),
-                });
-            }
-            url = next;
         }
         Ok(window)
+    }
+
+    /// The pages of one UTC day of `table`, one at a time (so a caller can use each page as it
+    /// arrives instead of holding the day); see [`GraphClient::fetch_day`].
+    pub fn day_pages(&self, table: Table, day: NaiveDate) -> Result<DayPages<'_>> {
+        let next_day = day.succ_opt().expect("a day before the end of time");
+        Ok(DayPages {
+            client: self,
+            decoder: PageDecoder::new().with_table(Some(table)),
+            seen: HashSet::new(),
+            next: Some(self.window_url(table, day, next_day)?),
+            number: 0,
+        })
+    }
+
+    /// Whether pages' bodies are meant to be kept (`--keep-raw`).
+    pub fn keeps_raw(&self) -> bool {
+        self.config.keep_raw
     }
 
     /// GETs and decodes one page. A body that is not well-formed JSON (cut off by a proxy that

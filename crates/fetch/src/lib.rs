@@ -21,7 +21,7 @@ mod scalar;
 mod table;
 
 pub use auth::{Credentials, Secret, TokenSource, certificate_secret};
-pub use client::{FetchStats, GraphClient, GraphConfig, Window};
+pub use client::{DayPages, FetchStats, GraphClient, GraphConfig, Window};
 pub use cloud::{ApiVersion, Cloud};
 pub use decode::{DEFAULT_BATCH_SIZE, DecodedPage, PageDecoder};
 pub use error::{Error, Result};

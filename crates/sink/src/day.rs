@@ -221,7 +221,7 @@ fn already_merged(spec: &TableSpec, batches: &[RecordBatch]) -> bool {
 }
 
 /// (timestamp, key) order with null timestamps last.
-fn in_order(a: (Option<i64>, &str), b: (Option<i64>, &str)) -> bool {
+pub(crate) fn in_order(a: (Option<i64>, &str), b: (Option<i64>, &str)) -> bool {
     match (a.0, b.0) {
         (Some(x), Some(y)) => x < y || (x == y && a.1 <= b.1),
         (Some(_), None) => true,
@@ -287,7 +287,7 @@ fn merge_copy(spec: &TableSpec, batches: &[RecordBatch]) -> Result<RecordBatch> 
 }
 
 /// The writer settings of every lake file: zstd, page statistics, sorted-by metadata.
-fn writer_properties(spec: &TableSpec) -> WriterProperties {
+pub(crate) fn writer_properties(spec: &TableSpec) -> WriterProperties {
     let sorting = spec.schema.index_of(&spec.sort_by).ok().map(|i| {
         vec![SortingColumn {
             column_idx: i as i32,
@@ -318,11 +318,11 @@ async fn write_atomically(
     target: &Path,
 ) -> Result<u64> {
     let bytes = encode(spec, batches, target.to_string()).await?;
-    put_atomically(lake, bytes, target).await
+    put_atomically(lake, bytes.into(), target).await
 }
 
 /// Writes `bytes` to a staging object, then renames it over `target` in one step.
-async fn put_atomically(lake: &Lake, bytes: Vec<u8>, target: &Path) -> Result<u64> {
+async fn put_atomically(lake: &Lake, bytes: bytes::Bytes, target: &Path) -> Result<u64> {
     let staging = lake.state_path(&format!("staging/{}.parquet", uuid::Uuid::new_v4()));
     let size = bytes.len() as u64;
     let result = async {
@@ -353,7 +353,7 @@ pub(crate) async fn write_new_day_encoded(
     lake: &Lake,
     spec: &TableSpec,
     day: NaiveDate,
-    bytes: Vec<u8>,
+    bytes: bytes::Bytes,
     rows: usize,
 ) -> Result<Option<DayCommit>> {
     if !lake.day_objects(&spec.name, day).await?.is_empty() {
@@ -419,7 +419,7 @@ pub(crate) fn encode_blocking(
 
 /// Uploads an object in one put, or in parts with the upload aborted on any failure (no orphan
 /// parts are left behind).
-async fn upload(lake: &Lake, path: &Path, bytes: Vec<u8>) -> Result<()> {
+async fn upload(lake: &Lake, path: &Path, bytes: bytes::Bytes) -> Result<()> {
     let store_err = |action: &'static str| {
         let path = path.to_string();
         move |source| Error::Store {
@@ -435,7 +435,6 @@ async fn upload(lake: &Lake, path: &Path, bytes: Vec<u8>) -> Result<()> {
             .map_err(store_err("writing"))?;
         return Ok(());
     }
-    let bytes = bytes::Bytes::from(bytes);
     let mut upload = lake
         .store()
         .put_multipart(path)

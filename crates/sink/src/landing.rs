@@ -352,7 +352,9 @@ async fn commit_day(
 ) -> Result<(DayCommit, bool)> {
     if let [part] = parts.as_slice() {
         let bytes = tokio::fs::read(&part.path).await?;
-        if let Some(commit) = write_new_day_encoded(lake, spec, day, bytes, part.rows).await? {
+        if let Some(commit) =
+            write_new_day_encoded(lake, spec, day, bytes.into(), part.rows).await?
+        {
             return Ok((commit, false));
         }
     }

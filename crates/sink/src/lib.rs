@@ -23,6 +23,7 @@
 //! ```
 
 mod day;
+mod day_writer;
 mod error;
 mod lake;
 mod landing;
@@ -36,6 +37,7 @@ mod test_util;
 
 pub use chrono::NaiveDate;
 pub use day::{DayCommit, read_day, write_day};
+pub use day_writer::DayWriter;
 pub use error::{Error, Result};
 pub use lake::{Lake, STATE_DIR};
 pub use landing::{Landing, LandingSummary};
