@@ -131,3 +131,137 @@ impl Ui {
         }
     }
 }
+
+/// How `report` and `sql` write their result: `--format` and `--output`.
+#[cfg(feature = "query")]
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// Output format: table, csv, json (one array), ndjson (one object a line), markdown, or
+    /// parquet. Default: table when standard output is a terminal, csv otherwise; with --output,
+    /// the file's extension (.csv, .json, .ndjson, .jsonl, .md, .parquet). Decimals (money) keep
+    /// every digit in all of them; csv has no quoted numbers, no exponents and UTC times as
+    /// YYYY-MM-DD HH:MM:SS.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
+
+    /// Write the result to FILE instead of standard output (the file is replaced in one step).
+    /// FILE.parquet writes Parquet: decimals stay decimals, timestamps stay timestamps.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+/// A text format, or Parquet.
+#[cfg(feature = "query")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Table, CSV, JSON, NDJSON or Markdown.
+    Text(pstn_lake_query::Format),
+    /// One Parquet file.
+    Parquet,
+}
+
+#[cfg(feature = "query")]
+impl std::str::FromStr for OutputFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "parquet" => Ok(OutputFormat::Parquet),
+            other => other.parse().map(OutputFormat::Text).map_err(|_| {
+                format!(
+                    "unknown format `{other}`: expected table, csv, json, ndjson, markdown or parquet"
+                )
+            }),
+        }
+    }
+}
+
+#[cfg(feature = "query")]
+impl OutputArgs {
+    /// The format to write: `--format`, else `--output`'s extension, else table on a terminal and
+    /// csv otherwise.
+    pub fn resolve(&self) -> Result<OutputFormat> {
+        use pstn_lake_query::Format;
+        if let Some(format) = self.format {
+            return Ok(format);
+        }
+        let Some(path) = &self.output else {
+            return Ok(OutputFormat::Text(if std::io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Csv
+            }));
+        };
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        Ok(match ext.as_deref() {
+            Some("parquet") => OutputFormat::Parquet,
+            Some("csv") => OutputFormat::Text(Format::Csv),
+            Some("json") => OutputFormat::Text(Format::Json),
+            Some("ndjson" | "jsonl") => OutputFormat::Text(Format::Ndjson),
+            Some("md" | "markdown") => OutputFormat::Text(Format::Markdown),
+            Some("txt") => OutputFormat::Text(Format::Table),
+            _ => anyhow::bail!(
+                "cannot tell the format of `{}` from its name: add --format (csv, json, ndjson, \
+                 markdown, parquet, table) or name the file .csv, .json, .ndjson, .md or .parquet",
+                path.display()
+            ),
+        })
+    }
+
+    /// Writes the result to standard output or to `--output` (through a temporary file in the
+    /// same folder, renamed into place, so the file is never half written).
+    pub fn write(
+        &self,
+        schema: &arrow::datatypes::SchemaRef,
+        batches: &[arrow::array::RecordBatch],
+    ) -> Result<()> {
+        let format = self.resolve()?;
+        let Some(path) = &self.output else {
+            return match format {
+                OutputFormat::Parquet if std::io::stdout().is_terminal() => anyhow::bail!(
+                    "Parquet is binary and standard output is a terminal: write it to a file \
+                     with --output FILE.parquet"
+                ),
+                OutputFormat::Parquet => {
+                    pstn_lake_query::write_parquet(std::io::stdout(), schema, batches)?;
+                    Ok(())
+                }
+                OutputFormat::Text(format) => {
+                    let mut out = std::io::stdout().lock();
+                    pstn_lake_query::write(&mut out, format, schema, batches)?;
+                    Ok(())
+                }
+            };
+        };
+        let name = path
+            .file_name()
+            .with_context(|| format!("--output `{}` is not a file name", path.display()))?;
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(".{}.tmp", std::process::id()));
+        let temp = path.with_file_name(temp_name);
+        let written = (|| -> Result<()> {
+            let file = std::fs::File::create(&temp)
+                .with_context(|| format!("cannot create a file next to `{}`", path.display()))?;
+            match format {
+                OutputFormat::Parquet => pstn_lake_query::write_parquet(&file, schema, batches)?,
+                OutputFormat::Text(format) => {
+                    let mut out = std::io::BufWriter::new(&file);
+                    pstn_lake_query::write(&mut out, format, schema, batches)?;
+                    std::io::Write::flush(&mut out)?;
+                }
+            }
+            file.sync_all()?;
+            std::fs::rename(&temp, path)
+                .with_context(|| format!("cannot replace `{}`", path.display()))?;
+            Ok(())
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        written.with_context(|| format!("writing `{}` failed", path.display()))
+    }
+}

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod common;
+mod ddl;
 #[cfg(feature = "query")]
 mod demo;
 mod ingest;
@@ -14,6 +15,8 @@ mod rebuild;
 mod report;
 #[cfg(feature = "query")]
 mod schema;
+#[cfg(feature = "query")]
+mod shell;
 mod simulate;
 #[cfg(feature = "query")]
 mod sql;
@@ -48,6 +51,11 @@ enum Command {
     /// Run a read-only SQL query over the lake's tables.
     #[cfg(feature = "query")]
     Sql(sql::Args),
+    /// An interactive read-only SQL shell over the lake (statements from stdin when piped).
+    #[cfg(feature = "query")]
+    Shell(shell::Args),
+    /// Print the statements that register the lake's tables in DuckDB, Spark, Trino or Athena.
+    Ddl(ddl::Args),
     /// Show a table's columns, types and the Graph property each comes from.
     #[cfg(feature = "query")]
     Schema(schema::Args),
@@ -82,6 +90,9 @@ fn main() -> ExitCode {
             Command::Report(args) => report::run(args).await,
             #[cfg(feature = "query")]
             Command::Sql(args) => sql::run(args).await,
+            #[cfg(feature = "query")]
+            Command::Shell(args) => shell::run(args).await,
+            Command::Ddl(args) => ddl::run(args).await,
             #[cfg(feature = "query")]
             Command::Schema(args) => schema::run(args).await,
             Command::Sync(args) => sync::run(args, &ui).await,

@@ -1,22 +1,24 @@
 //! `pstn-lake report`: run a report from the catalog in `sql/`.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
-use pstn_lake_query::{Format, LakeSession, ReportParams};
+use pstn_lake_query::{Chart, ChartFormat, LakeSession, ReportParams};
 
-use crate::common::{LakeArg, known_tables, parse_date};
+use crate::common::{LakeArg, OutputArgs, known_tables, parse_date};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The report to run (see --list).
-    #[arg(required_unless_present = "list")]
+    #[arg(required_unless_present_any = ["list", "html"])]
     pub name: Option<String>,
 
-    /// List the reports with what each answers.
+    /// List the reports with what each answers and the options each takes.
     #[arg(long)]
     pub list: bool,
 
-    /// Print the report's SQL instead of running it.
+    /// Print the report's SQL (its header says what it answers and how) instead of running it.
     #[arg(long)]
     pub show_sql: bool,
 
@@ -28,9 +30,35 @@ pub struct Args {
     #[arg(long, value_parser = parse_date)]
     pub to: Option<NaiveDate>,
 
-    /// Output format: table, csv, json or markdown.
-    #[arg(long, default_value = "table")]
-    pub format: Format,
+    /// Only calls charged in this currency (ISO 4217: EUR, USD, ...).
+    #[arg(long, value_name = "CODE")]
+    pub currency: Option<String>,
+
+    /// Only calls of users in this country (ISO 3166 alpha-2 usage country: DE, US, ...).
+    #[arg(long, value_name = "CODE")]
+    pub country: Option<String>,
+
+    /// Only this user's calls: a user principal name (any case) or a user id.
+    #[arg(long, value_name = "UPN")]
+    pub user: Option<String>,
+
+    /// At most N rows; in ranked reports (charges-by-user, top-destinations,
+    /// international-outbound) the top N of each currency.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Also draw the report as a bar or line chart (as the Chart line of its SQL header says)
+    /// into FILE.svg or FILE.png; the report is still printed.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["list", "show_sql"])]
+    pub chart: Option<PathBuf>,
+
+    /// Write every report (only NAME's when given) as a table and a chart to one self-contained
+    /// HTML page, instead of printing; each takes the filters it accepts.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["list", "show_sql", "chart", "format", "output"])]
+    pub html: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     #[command(flatten)]
     pub lake: LakeArg,
@@ -39,9 +67,14 @@ pub struct Args {
 pub async fn run(args: Args) -> Result<()> {
     if args.list {
         for r in pstn_lake_query::reports() {
-            println!("{:<26} {}", r.name, r.description);
+            println!("{:<24} {}", r.name, r.description);
+            let params: Vec<String> = r.params.iter().map(ToString::to_string).collect();
+            println!("{:<24} options: {}", "", params.join(" "));
         }
         return Ok(());
+    }
+    if let Some(path) = &args.html {
+        return write_html(&args, path).await;
     }
     let name = args
         .name
@@ -57,21 +90,85 @@ pub async fn run(args: Args) -> Result<()> {
     {
         bail!("--from {from} is after --to {to}");
     }
+    let params = args.params();
+    // Refuse options the report does not take, and malformed values, before touching the lake.
+    report.bind(&params)?;
+    args.output.resolve()?;
+    let chart = match &args.chart {
+        Some(path) => Some((
+            path,
+            ChartFormat::from_path(path)?,
+            pstn_lake_query::chart_spec(&report)?,
+        )),
+        None => None,
+    };
     let lake = args.lake.open()?;
     lake.check().await?;
     let session = LakeSession::open(&lake, &known_tables())
         .await
         .context("cannot open the lake for queries")?;
-    let params = ReportParams {
-        from: args.from,
-        to: args.to,
-        ..ReportParams::default()
-    };
     let (schema, batches) = session
         .run_report(&report, &params)
         .await
         .with_context(|| format!("report {name} failed"))?;
-    let mut out = std::io::stdout().lock();
-    pstn_lake_query::write(&mut out, args.format, &schema, &batches)?;
+    // The chart first: printing may stop early at a closed pipe (`| head`).
+    if let Some((path, format, spec)) = chart {
+        let title = pstn_lake_query::chart_title(&report, &params);
+        let bytes = Chart::new(spec, &title, &schema, &batches)
+            .and_then(|chart| chart.encode(format))
+            .with_context(|| format!("cannot draw the chart of {name}"))?;
+        std::fs::write(path, bytes)
+            .with_context(|| format!("cannot write the chart to `{}`", path.display()))?;
+    }
+    args.output.write(&schema, &batches)
+}
+
+impl Args {
+    fn params(&self) -> ReportParams {
+        ReportParams {
+            from: self.from,
+            to: self.to,
+            currency: self.currency.clone(),
+            country: self.country.clone(),
+            user: self.user.clone(),
+            limit: self.limit,
+        }
+    }
+}
+
+/// `--html FILE`: every report (or NAME's) on one page, each with the filters it takes. A report
+/// that fails shows its error in its section; the page is still written, and the command then
+/// fails naming those reports.
+async fn write_html(args: &Args, path: &Path) -> Result<()> {
+    let reports = match &args.name {
+        Some(name) => vec![pstn_lake_query::report(name)?],
+        None => pstn_lake_query::reports(),
+    };
+    let params = args.params();
+    // Malformed values (a 4-letter currency, --from after --to) before touching the lake.
+    for report in &reports {
+        report.bind(&pstn_lake_query::applicable_params(report, &params).0)?;
+    }
+    let lake = args.lake.open()?;
+    lake.check().await?;
+    let session = LakeSession::open(&lake, &known_tables())
+        .await
+        .context("cannot open the lake for queries")?;
+    let page = session.html_page(&reports, &args.lake.lake, &params).await;
+    std::fs::write(path, page.render())
+        .with_context(|| format!("cannot write the page to `{}`", path.display()))?;
+    let failed: Vec<String> = page
+        .failures()
+        .map(|(name, e)| format!("{name} ({e})"))
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} reports failed; `{}` was written with the error in their place: {}",
+            failed.len(),
+            reports.len(),
+            path.display(),
+            failed.join("; ")
+        );
+    }
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! `pstn-lake sql`: a read-only SQL query over the lake.
 
 use anyhow::{Context, Result};
-use pstn_lake_query::{Format, LakeSession};
+use pstn_lake_query::LakeSession;
 
-use crate::common::{LakeArg, known_tables};
+use crate::common::{LakeArg, OutputArgs, known_tables};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -11,15 +11,15 @@ pub struct Args {
     /// direct_routing_calls (and any other table folder in the lake); `call_date` is the day.
     pub query: String,
 
-    /// Output format: table, csv, json or markdown.
-    #[arg(long, default_value = "table")]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     #[command(flatten)]
     pub lake: LakeArg,
 }
 
 pub async fn run(args: Args) -> Result<()> {
+    args.output.resolve()?;
     let lake = args.lake.open()?;
     lake.check().await?;
     let session = LakeSession::open(&lake, &known_tables())
@@ -29,9 +29,11 @@ pub async fn run(args: Args) -> Result<()> {
         .query(&args.query)
         .await
         .context("the query was refused")?;
-    let schema = df.schema().inner().clone();
+    let planned = df.schema().inner().clone();
     let batches = df.collect().await.context("the query failed")?;
-    let mut out = std::io::stdout().lock();
-    pstn_lake_query::write(&mut out, args.format, &schema, &batches)?;
-    Ok(())
+    // The rows' own schema when there are rows (execution may pick Utf8View where the plan says Utf8).
+    let schema = batches
+        .first()
+        .map_or(planned, arrow::array::RecordBatch::schema);
+    args.output.write(&schema, &batches)
 }

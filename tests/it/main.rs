@@ -1,7 +1,11 @@
 //! End-to-end tests of the `pstn-lake` binary: real processes, real files, real Parquet readers.
 
+mod ddl;
 mod helpers;
+mod html;
 mod ingest;
 mod query;
+mod reports;
+mod shell;
 mod stores;
 mod sync;

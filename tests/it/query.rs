@@ -46,8 +46,8 @@ fn charges_by_country_never_adds_currencies_and_sums_exactly() {
         out.stdout,
         "country,currency,calls,seconds,minutes,charge,connection_charge\n\
          CH,CHF,2,91,1.52,1.705000,0.020000\n\
-         CH,EUR,2,90,1.5,0.300000,0.020000\n\
-         US,USD,1,600,10.0,3.000000,0.010000\n"
+         CH,EUR,2,90,1.50,0.300000,0.020000\n\
+         US,USD,1,600,10.00,3.000000,0.010000\n"
     );
 }
 
@@ -115,11 +115,12 @@ fn formats_keep_money_exact() {
         md.contains("| CH | CHF | 2 | 91 | 1.52 | 1.705000 | 0.020000 |"),
         "{md}"
     );
-    let table = report(&lake, &[]).ok().stdout;
+    let table = report(&lake, &["--format", "table"]).ok().stdout;
     assert!(table.contains("| CH      | CHF      | 2     |"), "{table}");
     let out = report(&lake, &["--format", "xml"]).fails();
     assert!(
-        out.stderr.contains("expected table, csv, json or markdown"),
+        out.stderr
+            .contains("expected table, csv, json, ndjson, markdown or parquet"),
         "{}",
         out.stderr
     );
@@ -131,7 +132,7 @@ fn report_catalog_lists_and_shows_sql() {
     for name in [
         "charges-by-country",
         "duration-by-user",
-        "direct-routing-by-trunk",
+        "direct-routing-quality",
     ] {
         assert!(out.stdout.contains(name), "{}", out.stdout);
     }
@@ -183,7 +184,7 @@ fn reports_run_on_an_empty_lake() {
     for name in [
         "charges-by-country",
         "duration-by-user",
-        "direct-routing-by-trunk",
+        "direct-routing-quality",
     ] {
         let out = run(&[
             "report",

@@ -1,25 +1,56 @@
 //! The report catalog: one SQL file per report in `sql/`, embedded into the binary.
 
-use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::scalar::ScalarValue;
 
-use crate::{Error, LakeSession, Result};
+use crate::params::placeholders;
+use crate::{Error, LakeSession, Param, ReportParams, Result};
 
-/// The report files, by name. The first header comment line is the report's description.
+/// The report files, by name (sorted). The first header comment line is the report's description.
 const REPORTS: &[(&str, &str)] = &[
     (
         "charges-by-country",
         include_str!("../../../sql/charges-by-country.sql"),
     ),
     (
-        "direct-routing-by-trunk",
-        include_str!("../../../sql/direct-routing-by-trunk.sql"),
+        "charges-by-user",
+        include_str!("../../../sql/charges-by-user.sql"),
+    ),
+    (
+        "daily-volume",
+        include_str!("../../../sql/daily-volume.sql"),
+    ),
+    (
+        "direct-routing-quality",
+        include_str!("../../../sql/direct-routing-quality.sql"),
+    ),
+    (
+        "duration-by-call-type",
+        include_str!("../../../sql/duration-by-call-type.sql"),
     ),
     (
         "duration-by-user",
         include_str!("../../../sql/duration-by-user.sql"),
+    ),
+    (
+        "international-outbound",
+        include_str!("../../../sql/international-outbound.sql"),
+    ),
+    (
+        "monthly-cost",
+        include_str!("../../../sql/monthly-cost.sql"),
+    ),
+    (
+        "operator-summary",
+        include_str!("../../../sql/operator-summary.sql"),
+    ),
+    (
+        "toll-fraud-signals",
+        include_str!("../../../sql/toll-fraud-signals.sql"),
+    ),
+    (
+        "top-destinations",
+        include_str!("../../../sql/top-destinations.sql"),
     ),
 ];
 
@@ -34,6 +65,8 @@ pub struct Report {
     pub sql: &'static str,
     /// How to draw it, from the header line `-- Chart: ...` (`None` without one).
     pub chart: Option<ChartSpec>,
+    /// The parameters it takes: those its SQL refers to (`$currency`), in [`Param::ALL`] order.
+    pub params: Vec<Param>,
 }
 
 /// The kind of chart a report is drawn as.
@@ -74,6 +107,10 @@ pub fn reports() -> Vec<Report> {
             description: description(sql),
             sql,
             chart: chart_spec(sql),
+            params: Param::ALL
+                .into_iter()
+                .filter(|p| placeholders(sql).contains(&p.name()))
+                .collect(),
         })
         .collect()
 }
@@ -134,50 +171,21 @@ fn chart_spec(sql: &str) -> Option<ChartSpec> {
     })
 }
 
-/// The parameters every report takes. Each is bound as a SQL parameter (`$from`, `$to`,
-/// `$currency`, `$country`, `$user`, `$limit`), never spliced into the text; `None` means "all".
-#[derive(Debug, Clone, Default)]
-pub struct ReportParams {
-    /// First `call_date` (inclusive); all days when `None`.
-    pub from: Option<NaiveDate>,
-    /// Last `call_date` (inclusive); all days when `None`.
-    pub to: Option<NaiveDate>,
-    /// Only this currency (ISO code, `USD`).
-    pub currency: Option<String>,
-    /// Only this country (ISO 3166 alpha-2, as in `usage_country_code`).
-    pub country: Option<String>,
-    /// Only this user (`user_principal_name`).
-    pub user: Option<String>,
-    /// At most this many rows (top N for ranked reports).
-    pub limit: Option<u64>,
-}
-
-fn date32(day: NaiveDate) -> ScalarValue {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid");
-    ScalarValue::Date32(Some((day - epoch).num_days() as i32))
-}
-
 impl LakeSession {
-    /// Runs a report with its parameters bound as SQL parameters (never spliced into the text).
+    /// Runs a report with its parameters bound as SQL parameters (never spliced into the text);
+    /// see [`Report::bind`] for what is refused.
     pub async fn run_report(
         &self,
         report: &Report,
         params: &ReportParams,
     ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-        let from = params
-            .from
-            .unwrap_or(NaiveDate::MIN.max(NaiveDate::from_ymd_opt(1, 1, 1).expect("valid")));
-        let to = params
-            .to
-            .unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid"));
-        let df = self
-            .query_with_params(
-                report.sql,
-                vec![("from".into(), date32(from)), ("to".into(), date32(to))],
-            )
-            .await?;
-        let schema = df.schema().inner().clone();
+        let values = report.bind(params)?;
+        let df = self.query_with_params(report.sql, values).await?;
+        let planned = df.schema().inner().clone();
         let batches = df.collect().await?;
+        // The rows' own schema when there are rows: execution may choose other string layouts
+        // (Utf8View) than the plan says.
+        let schema = batches.first().map_or(planned, RecordBatch::schema);
         Ok((schema, batches))
     }
 }
@@ -187,19 +195,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_report_has_a_description_and_binds_from_and_to() {
+    fn every_report_has_a_header_a_chart_and_known_parameters() {
         let all = reports();
         assert!(
             all.windows(2).all(|w| w[0].name < w[1].name),
             "sorted by name"
         );
-        for r in all {
-            assert!(!r.description.is_empty(), "{} has no description", r.name);
+        for r in &all {
+            let (title, what) = r.description.split_once(": ").unwrap_or_default();
             assert!(
-                r.sql.contains("$from") && r.sql.contains("$to"),
-                "{}",
+                !title.is_empty() && !what.is_empty(),
+                "{}: `-- Title: what it answers`",
                 r.name
             );
+            let chart = r
+                .chart
+                .as_ref()
+                .unwrap_or_else(|| panic!("{} has no `-- Chart:` line", r.name));
+            if chart.y.contains("charge") {
+                assert_eq!(chart.split.as_deref(), Some("currency"), "{}", r.name);
+            }
+            assert!(r.sql.contains("\n-- Parameters: "), "{}", r.name);
+            for name in placeholders(r.sql) {
+                assert!(
+                    Param::ALL.iter().any(|p| p.name() == name),
+                    "{}: unknown parameter ${name}",
+                    r.name
+                );
+            }
+            for p in [Param::From, Param::To, Param::Limit] {
+                assert!(r.params.contains(&p), "{} does not take {p}", r.name);
+            }
         }
         assert!(
             report("nope")

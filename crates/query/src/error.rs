@@ -26,6 +26,34 @@ pub enum Error {
         available: String,
     },
 
+    /// A parameter the report does not take (its SQL has no such placeholder).
+    #[error(
+        "report `{report}` does not take {parameter}: nothing it reads can be selected by that option; leave it out (the report takes {accepted})"
+    )]
+    UnsupportedParameter {
+        /// The report.
+        report: String,
+        /// The parameter given.
+        parameter: crate::Param,
+        /// The parameters it takes (`--from, --to`).
+        accepted: String,
+    },
+
+    /// A parameter value that cannot be right.
+    #[error("{parameter} `{value}` is not valid: expected {expected}")]
+    InvalidParameter {
+        /// The parameter.
+        parameter: crate::Param,
+        /// The value given.
+        value: String,
+        /// What it should be.
+        expected: &'static str,
+    },
+
+    /// Writing Parquet output failed.
+    #[error("writing Parquet failed: {0}")]
+    Parquet(#[from] datafusion::parquet::errors::ParquetError),
+
     /// Writing the output failed.
     #[error("writing the output failed: {0}")]
     Output(#[from] std::io::Error),
@@ -33,6 +61,54 @@ pub enum Error {
     /// Formatting the output failed.
     #[error("formatting the output failed: {0}")]
     Format(#[from] datafusion::arrow::error::ArrowError),
+
+    /// `--chart` on a report whose SQL has no `-- Chart:` line.
+    #[error(
+        "report `{report}` has no chart: its SQL has no `-- Chart:` header line (reports with one: {with_charts})"
+    )]
+    NoChart {
+        /// The report asked for.
+        report: String,
+        /// The reports that have a chart.
+        with_charts: String,
+    },
+
+    /// A column the chart draws is not in the report's result.
+    #[error(
+        "the chart's {role} column `{column}` is not in the result; its columns are: {available}"
+    )]
+    ChartColumn {
+        /// `x`, `y` or `split`.
+        role: &'static str,
+        /// The column the chart line names.
+        column: String,
+        /// The result's columns.
+        available: String,
+    },
+
+    /// The chart's `y` column does not hold numbers.
+    #[error("the chart's y column `{column}` is {data_type}, not a number")]
+    ChartValue {
+        /// The column.
+        column: String,
+        /// Its type.
+        data_type: datafusion::arrow::datatypes::DataType,
+    },
+
+    /// The chart file's name says neither SVG nor PNG.
+    #[error("cannot tell the chart format of `{}`: name the file .svg or .png", path.display())]
+    ChartFormat {
+        /// The file asked for.
+        path: std::path::PathBuf,
+    },
+
+    /// Drawing a chart failed.
+    #[error("drawing the chart failed: {0}")]
+    Draw(#[source] Box<dyn std::error::Error + Send + Sync>),
+
+    /// Encoding a PNG chart failed.
+    #[error("encoding the PNG chart failed: {0}")]
+    Png(#[from] png::EncodingError),
 
     /// The lake could not be listed.
     #[error(transparent)]

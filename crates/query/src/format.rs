@@ -1,23 +1,35 @@
-//! Writing query results as a terminal table, CSV, JSON or Markdown.
+//! Writing query results as a terminal table, CSV, JSON, NDJSON, Markdown or Parquet.
+//!
+//! Numbers stay exact: decimals (money) are written with every digit of their scale, never through
+//! a float. In the text formats (table, CSV, Markdown) floats are written in plain decimal
+//! notation, never `1e20`, and UTC (and zoneless) timestamps as `YYYY-MM-DD HH:MM:SS[.ffffff]`,
+//! the form a spreadsheet reads as a date and time. JSON and NDJSON keep Arrow's JSON forms (RFC 3339 times).
 
 use std::io::Write;
+use std::sync::Arc;
 
-use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::arrow::util::pretty::pretty_format_batches_with_schema;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
 
 use crate::Result;
 
-/// An output format.
+/// A text output format (Parquet is written by [`write_parquet`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// A boxed table for the terminal.
     Table,
-    /// CSV with a header row (RFC 4180).
+    /// CSV with a header row (RFC 4180): numbers unquoted, strings quoted only when they must be.
     Csv,
     /// A JSON array of objects; decimals are JSON numbers with every digit kept.
     Json,
+    /// Newline-delimited JSON: one object a line, nothing for an empty result.
+    Ndjson,
     /// A GitHub-flavoured Markdown table.
     Markdown,
 }
@@ -30,9 +42,10 @@ impl std::str::FromStr for Format {
             "table" => Ok(Format::Table),
             "csv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
+            "ndjson" | "jsonl" => Ok(Format::Ndjson),
             "markdown" | "md" => Ok(Format::Markdown),
             other => Err(format!(
-                "unknown format `{other}`: expected table, csv, json or markdown"
+                "unknown format `{other}`: expected table, csv, json, ndjson or markdown"
             )),
         }
     }
@@ -47,43 +60,160 @@ pub fn write(
 ) -> Result<()> {
     match format {
         Format::Table => {
+            let (schema, batches) = as_text(schema, batches)?;
             writeln!(
                 out,
                 "{}",
-                pretty_format_batches_with_schema(schema.clone(), batches)?
+                pretty_format_batches_with_schema(schema, &batches)?
             )?;
         }
         Format::Csv => {
+            let (schema, batches) = as_text(schema, batches)?;
             let mut writer = datafusion::arrow::csv::WriterBuilder::new()
                 .with_header(true)
                 .build(&mut *out);
-            if batches.is_empty() {
-                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                drop(writer);
-                writeln!(out, "{}", names.join(","))?;
-            } else {
-                for batch in batches {
-                    writer.write(batch)?;
-                }
+            // The header is written with the first batch, so an empty result still has it.
+            writer.write(&RecordBatch::new_empty(schema))?;
+            for batch in &batches {
+                writer.write(batch)?;
             }
         }
         Format::Json => {
             let mut writer = datafusion::arrow::json::WriterBuilder::new()
                 .with_explicit_nulls(true)
                 .build::<_, datafusion::arrow::json::writer::JsonArray>(&mut *out);
+            // A written batch, even an empty one, makes the writer open the array: `[]` when empty.
+            writer.write(&RecordBatch::new_empty(schema.clone()))?;
             for batch in batches {
                 writer.write(batch)?;
             }
             writer.finish()?;
             drop(writer);
-            if batches.iter().all(|b| b.num_rows() == 0) {
-                write!(out, "[]")?;
-            }
             writeln!(out)?;
         }
-        Format::Markdown => write_markdown(out, schema, batches)?,
+        Format::Ndjson => {
+            let mut writer = datafusion::arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, datafusion::arrow::json::writer::LineDelimited>(&mut *out);
+            for batch in batches {
+                writer.write(batch)?;
+            }
+            writer.finish()?;
+        }
+        Format::Markdown => {
+            let (_, text) = as_text(schema, batches)?;
+            // Aligned by the original types: numbers written as text still go right.
+            write_markdown(out, schema, &text)?;
+        }
     }
     Ok(())
+}
+
+/// Writes `batches` as one Parquet file (zstd): every column keeps its Arrow type, so decimals stay
+/// decimals and timestamps stay timestamps.
+pub fn write_parquet<W: Write + Send>(
+    out: W,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<()> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    // The rows' own schema when there are rows (execution may choose Utf8View where the plan says Utf8).
+    let schema = batches
+        .first()
+        .map_or_else(|| schema.clone(), RecordBatch::schema);
+    let mut writer = ArrowWriter::try_new(out, schema, Some(props))?;
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    writer.close()?;
+    Ok(())
+}
+
+/// The result with float columns as plain decimal text and UTC or zoneless timestamp columns as
+/// `YYYY-MM-DD HH:MM:SS[.ffffff]` text; other columns unchanged. The schema returned is that of
+/// the rows when there are any (execution may choose other string layouts than the plan).
+fn as_text(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let batches = batches
+        .iter()
+        .map(|batch| {
+            let columns = batch
+                .columns()
+                .iter()
+                .map(|column| {
+                    if needs_text(column.data_type()) {
+                        to_text(column)
+                    } else {
+                        Ok(column.clone())
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(RecordBatch::try_new(text_schema(&batch.schema()), columns)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let schema = batches
+        .first()
+        .map_or_else(|| text_schema(schema), RecordBatch::schema);
+    Ok((schema, batches))
+}
+
+/// `schema` with the columns [`as_text`] converts turned into nullable Utf8.
+fn text_schema(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if needs_text(f.data_type()) {
+                Field::new(f.name(), DataType::Utf8, true)
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+fn needs_text(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => true,
+        DataType::Timestamp(_, Some(tz)) => is_utc(tz),
+        DataType::Timestamp(_, None) => true,
+        _ => false,
+    }
+}
+
+fn is_utc(tz: &str) -> bool {
+    matches!(tz, "UTC" | "utc" | "Z" | "+00:00" | "Etc/UTC")
+}
+
+fn to_text(column: &ArrayRef) -> Result<ArrayRef> {
+    let text: StringArray = match column.data_type() {
+        DataType::Float16 | DataType::Float32 => {
+            // Through f32, whose shortest form is the value's own digits (not f64's widening).
+            let floats = cast(column, &DataType::Float32)?;
+            floats
+                .as_primitive::<datafusion::arrow::datatypes::Float32Type>()
+                .iter()
+                .map(|v| v.map(|v| v.to_string()))
+                .collect()
+        }
+        DataType::Float64 => column
+            .as_primitive::<Float64Type>()
+            .iter()
+            .map(|v| v.map(|v| v.to_string()))
+            .collect(),
+        _ => {
+            let options = FormatOptions::default()
+                .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f"))
+                .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"));
+            let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
+            (0..column.len())
+                .map(|i| column.is_valid(i).then(|| formatter.value(i).to_string()))
+                .collect()
+        }
+    };
+    Ok(Arc::new(text))
 }
 
 fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
@@ -118,4 +248,111 @@ fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatc
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{
+        Decimal128Array, Float64Array, Int64Array, TimestampMicrosecondArray,
+    };
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn sample() -> (SchemaRef, Vec<RecordBatch>) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("name", DataType::Utf8, true),
+            Field::new("calls", DataType::Int64, true),
+            Field::new("charge", DataType::Decimal128(28, 6), true),
+            Field::new("ratio", DataType::Float64, true),
+            Field::new(
+                "start",
+                DataType::Timestamp(
+                    datafusion::arrow::datatypes::TimeUnit::Microsecond,
+                    Some("UTC".into()),
+                ),
+                true,
+            ),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec![Some("a, b"), None])),
+                Arc::new(Int64Array::from(vec![Some(3), None])),
+                Arc::new(
+                    Decimal128Array::from(vec![Some(300_000), Some(12_345_678_901_234_567)])
+                        .with_precision_and_scale(28, 6)
+                        .unwrap(),
+                ),
+                Arc::new(Float64Array::from(vec![Some(1e20), Some(1e-7)])),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![Some(1_793_520_000_000_000), None])
+                        .with_timezone("UTC"),
+                ),
+            ],
+        )
+        .unwrap();
+        (schema, vec![batch])
+    }
+
+    fn text(format: Format, schema: &SchemaRef, batches: &[RecordBatch]) -> String {
+        let mut out = Vec::new();
+        write(&mut out, format, schema, batches).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn csv_keeps_digits_quotes_only_text_and_never_uses_exponents() {
+        let (schema, batches) = sample();
+        assert_eq!(
+            text(Format::Csv, &schema, &batches),
+            "name,calls,charge,ratio,start\n\
+             \"a, b\",3,0.300000,100000000000000000000,2026-11-01 08:00:00\n\
+             ,,12345678901.234567,0.0000001,\n"
+        );
+        assert_eq!(
+            text(Format::Csv, &schema, &[]),
+            "name,calls,charge,ratio,start\n"
+        );
+    }
+
+    #[test]
+    fn json_and_ndjson_keep_every_decimal_digit() {
+        let (schema, batches) = sample();
+        let json = text(Format::Json, &schema, &batches);
+        assert!(
+            json.starts_with(r#"[{"name":"a, b","calls":3,"charge":0.300000,"#),
+            "{json}"
+        );
+        assert!(json.contains(r#""charge":12345678901.234567"#), "{json}");
+        let ndjson = text(Format::Ndjson, &schema, &batches);
+        assert_eq!(ndjson.lines().count(), 2, "{ndjson}");
+        assert!(ndjson.contains(r#""charge":0.300000"#), "{ndjson}");
+        assert_eq!(text(Format::Json, &schema, &[]), "[]\n");
+        assert_eq!(
+            text(
+                Format::Json,
+                &schema,
+                &[RecordBatch::new_empty(schema.clone())]
+            ),
+            "[]\n"
+        );
+        assert_eq!(text(Format::Ndjson, &schema, &[]), "");
+    }
+
+    #[test]
+    fn parquet_keeps_decimal_types_and_values() {
+        let (schema, batches) = sample();
+        let mut file = tempfile::tempfile().unwrap();
+        write_parquet(&mut file, &schema, &batches).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let read: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            read[0].schema().field(2).data_type(),
+            &DataType::Decimal128(28, 6)
+        );
+        assert_eq!(read, batches);
+    }
 }

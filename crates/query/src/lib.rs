@@ -1,6 +1,6 @@
 //! SQL over a pstn-lake with DataFusion: every lake table registered as a Hive-partitioned Parquet
 //! listing (`call_date` prunes days), a catalog of reports from `sql/`, read-only ad-hoc SQL, and
-//! output as a terminal table, CSV, JSON or Markdown.
+//! output as a terminal table, CSV, JSON, NDJSON, Markdown or Parquet.
 //!
 //! ```no_run
 //! # async fn demo() -> pstn_lake_query::Result<()> {
@@ -13,11 +13,20 @@
 //! ```
 
 mod catalog;
+mod chart;
 mod error;
 mod format;
+mod html;
+mod params;
 mod session;
 
-pub use catalog::{ChartKind, ChartSpec, Report, ReportParams, report, reports};
+pub use catalog::{ChartKind, ChartSpec, Report, report, reports};
+pub use chart::{
+    Chart, ChartFormat, DEFAULT_WIDTH, MAX_BARS, MAX_POINTS, PANEL_HEIGHT, chart_spec, chart_title,
+    date_range, render_chart,
+};
 pub use error::{Error, Result};
-pub use format::{Format, write};
+pub use format::{Format, write, write_parquet};
+pub use html::{HtmlPage, applicable_params};
+pub use params::{Param, ReportParams};
 pub use session::{LakeSession, PARTITION_COLUMN};

@@ -1,0 +1,67 @@
+-- Monthly cost: PSTN calls, minutes and charges per month and currency, with the change from the previous month.
+-- Chart: line x=month y=total_charge split=currency
+-- Parameters: --from/--to ($from, $to): first and last call_date (UTC days, inclusive; they prune
+--   whole day partitions), all days when not given. --currency, --country (usage_country_code),
+--   --user (user_principal_name in any case, or user_id): only those calls. --limit: at most N rows.
+-- month is the UTC calendar month (YYYY-MM). One row per month and currency that has calls; money
+-- is never added across currencies. total_charge = charge + connection_charge (a missing amount
+-- counts as 0). previous_total is the same currency's total_charge in the calendar month before
+-- (0 when that month had no calls in the currency); it, change and change_pct are empty in the
+-- first month of the report (the month of its earliest call), whose previous month it does not
+-- cover. change = total_charge - previous_total (exact); change_pct = 100 * change /
+-- previous_total, rounded half away from zero to 1 decimal, empty when previous_total is 0.
+-- minutes = seconds / 60, rounded half away from zero to 2 decimals.
+WITH calls AS (
+    SELECT *
+    FROM pstn_calls
+    WHERE call_date BETWEEN $from AND $to
+      AND ($currency IS NULL OR currency = $currency)
+      AND ($country IS NULL OR usage_country_code = $country)
+      AND ($user IS NULL OR lower(user_principal_name) = lower($user) OR user_id = $user)
+),
+monthly AS (
+    SELECT
+        CAST(date_trunc('month', call_date) AS DATE)             AS month_start,
+        currency,
+        count(*)                                                  AS calls,
+        coalesce(sum(CAST(duration AS BIGINT)), 0)               AS seconds,
+        sum(charge)                                               AS charge,
+        sum(connection_charge)                                    AS connection_charge,
+        sum(coalesce(charge, 0) + coalesce(connection_charge, 0)) AS total_charge
+    FROM calls
+    GROUP BY CAST(date_trunc('month', call_date) AS DATE), currency
+),
+with_previous AS (
+    SELECT
+        *,
+        lag(month_start) OVER w                                   AS previous_month,
+        lag(total_charge) OVER w                                  AS previous_month_total,
+        min(month_start) OVER ()                                  AS first_month
+    FROM monthly
+    WINDOW w AS (PARTITION BY currency ORDER BY month_start)
+),
+compared AS (
+    SELECT
+        *,
+        CASE
+            WHEN month_start = first_month THEN NULL
+            WHEN previous_month = CAST(month_start - INTERVAL '1 month' AS DATE)
+                THEN previous_month_total
+            ELSE CAST(0 AS DECIMAL(28, 6))
+        END                                                       AS previous_total
+    FROM with_previous
+)
+SELECT
+    to_char(month_start, '%Y-%m')                                 AS month,
+    currency,
+    calls,
+    round(CAST(seconds AS DECIMAL(20, 0)) / 60, 2)               AS minutes,
+    charge,
+    connection_charge,
+    total_charge,
+    previous_total,
+    total_charge - previous_total                                 AS change,
+    round(100 * (total_charge - previous_total) / nullif(previous_total, 0), 1) AS change_pct
+FROM compared
+ORDER BY month_start, currency NULLS LAST
+LIMIT $limit
