@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Query benchmark: `pstn-lake report charges-by-country` against DuckDB on the same Parquet files.
+
+It lands N days x M PSTN calls into a lake with `pstn-lake sync` from the bundled Graph simulator
+(default 100 days x 100,000 = 10,000,000 rows; the sync's wall time and peak RSS are printed too,
+since that sync is the memory target "10 M rows stays bounded by about one day's data"), then runs
+
+  * pstn-lake:  pstn-lake report charges-by-country --lake LAKE --format csv
+  * DuckDB:     duckdb -csv -c "<the same SQL over read_parquet(..., hive_partitioning = true)>"
+
+each --runs times as whole processes (process start included), checks that both print the same
+rows and exact sums, and prints the median wall time and the ratio. It then runs the report for
+one day under EXPLAIN ANALYZE and prints the scan's metrics, which show that only that day's file
+was opened.
+
+DuckDB is its native CLI (PyPI `duckdb-cli`, the `duckdb` command), so neither side pays for a
+Python interpreter.
+
+    python3 bench/query.py --bin <release pstn-lake>                 # 10 M rows, 5 runs
+    python3 bench/query.py --bin <pstn-lake> --days 10 --calls-per-day 20000 --runs 3   # quick look
+"""
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# The report's aggregates in DuckDB's SQL: the same grouping, the same exact decimal sums.
+DUCKDB_SQL = """
+SELECT usage_country_code AS country, currency, count(*) AS calls,
+       sum(CAST(duration AS BIGINT)) AS seconds,
+       sum(charge) AS charge, sum(connection_charge) AS connection_charge
+FROM read_parquet('{lake}/pstn_calls/*/*.parquet', hive_partitioning = true)
+GROUP BY ALL ORDER BY country NULLS LAST, currency NULLS LAST
+"""
+
+COMPARED = ["country", "currency", "calls", "seconds", "charge", "connection_charge"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def measured(cmd, env=None):
+    """Runs cmd; returns (wall seconds, peak RSS MB of that process, stdout)."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, env=env)
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.stdout.close()
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            sys.exit(f"{' '.join(cmd)} failed:\n{err.read().decode()}")
+    return wall, usage.ru_maxrss / 1024.0, out.decode()
+
+
+def land(binary, lake, days, calls):
+    port = free_port()
+    sim = subprocess.Popen([binary, "simulate", "--port", str(port), "--days", str(days),
+                            "--calls-per-day", str(calls), "--first-day", "2026-01-01", "-q"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        sim.stdout.readline()
+        env = dict(os.environ, AZURE_TENANT_ID="00000000-0000-0000-0000-000000000001",
+                   AZURE_CLIENT_ID="00000000-0000-0000-0000-000000000002",
+                   AZURE_CLIENT_SECRET="sim-client-secret")
+        url = f"http://127.0.0.1:{port}"
+        last = time.strftime("%Y-%m-%d", time.gmtime(time.mktime(time.strptime("2026-01-01", "%Y-%m-%d"))
+                                                      + (days - 1) * 86400 + 43200))
+        wall, rss, _ = measured([binary, "sync", "--graph-url", url, "--login-url", url, "--tables", "pstn_calls",
+                                 "--from", "2026-01-01", "--to", last, "--lake", lake, "-q"], env=env)
+    finally:
+        sim.terminate()
+        sim.wait()
+    return wall, rss
+
+
+def rows_of(csv_text):
+    lines = csv_text.strip().splitlines()
+    header = lines[0].split(",")
+    idx = [header.index(c) for c in COMPARED]
+    norm = lambda v: re.sub(r"\.?0+$", "", v) if "." in v else v  # 1.500000 and 1.5 are the same number
+    return [tuple(norm(r.split(",")[i]) for i in idx) for r in lines[1:]]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", required=True, help="a pstn-lake binary with the query feature (release)")
+    ap.add_argument("--days", type=int, default=100)
+    ap.add_argument("--calls-per-day", type=int, default=100_000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--lake", help="reuse (or create) the lake here instead of a temporary folder")
+    args = ap.parse_args()
+    if not shutil.which("duckdb"):
+        sys.exit("the DuckDB CLI is needed: python3 -m pip install duckdb-cli")
+
+    lake = args.lake or tempfile.mkdtemp(prefix="pstn-lake-query-")
+    rows = args.days * args.calls_per_day
+    if not os.path.isdir(os.path.join(lake, "pstn_calls")):
+        print(f"syncing {rows:,} PSTN rows ({args.days} days) from the simulator into {lake} ...", flush=True)
+        wall, rss = land(args.bin, lake, args.days, args.calls_per_day)
+        print(f"sync: {wall:.1f} s, {rows / wall:,.0f} rows/s, peak RSS {rss:,.0f} MB "
+              f"(simulator excluded: it is another process)")
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(lake, "pstn_calls")) for f in fs)
+
+    ours_cmd = [args.bin, "report", "charges-by-country", "--lake", lake, "--format", "csv"]
+    duck_cmd = ["duckdb", "-csv", "-c", DUCKDB_SQL.format(lake=lake)]
+    times = {"pstn-lake": [], "DuckDB": []}
+    outputs = {}
+    for run in range(args.runs):
+        for name, cmd in (("pstn-lake", ours_cmd), ("DuckDB", duck_cmd)):
+            wall, _, out = measured(cmd)
+            times[name].append(wall)
+            outputs[name] = out
+            print(f"  run {run + 1}: {name:<9} {wall:6.3f} s", flush=True)
+    ours, theirs = rows_of(outputs["pstn-lake"]), rows_of(outputs["DuckDB"])
+    if ours != theirs:
+        sys.exit(f"the outputs differ:\npstn-lake: {ours[:5]}\nDuckDB:    {theirs[:5]}")
+    total_calls = sum(int(r[2]) for r in ours)
+    if total_calls != rows:
+        sys.exit(f"the report counts {total_calls} calls, the lake holds {rows}")
+
+    print()
+    print(f"charges-by-country over {rows:,} rows ({args.days} day files, {size / 1e6:,.0f} MB of Parquet), "
+          f"whole process, median of {args.runs}; {os.cpu_count()} cores; same {len(ours)} result rows and exact sums")
+    print("| engine | wall (s) |")
+    print("|---|---:|")
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for name, t in med.items():
+        print(f"| {name} | {t:.3f} |")
+    print(f"DuckDB / pstn-lake wall-time ratio: {med['DuckDB'] / med['pstn-lake']:.2f}x (above 1: pstn-lake is faster)")
+
+    # One day: the plan's metrics show what was read.
+    day = sorted(os.listdir(os.path.join(lake, "pstn_calls")))[args.days // 2].split("=", 1)[1]
+    report_sql = subprocess.run([args.bin, "report", "charges-by-country", "--show-sql"], capture_output=True,
+                                text=True, check=True).stdout
+    body = "\n".join(l for l in report_sql.splitlines() if not l.lstrip().startswith("--"))
+    body = re.sub(r"\$from\b", f"DATE '{day}'", body)
+    body = re.sub(r"\$to\b", f"DATE '{day}'", body)
+    body = re.sub(r"\$\w+\b", "NULL", body)
+    plan = subprocess.run([args.bin, "sql", "--lake", lake, "--format", "csv", f"EXPLAIN ANALYZE {body}"],
+                          capture_output=True, text=True)
+    if plan.returncode != 0:
+        sys.exit(f"EXPLAIN ANALYZE failed: {plan.stderr}")
+    scan = [l for l in plan.stdout.splitlines() if "DataSourceExec" in l]
+    print()
+    print(f"one day ({day}), EXPLAIN ANALYZE of the report's SQL, the scan:")
+    for line in scan:
+        files = re.search(r"file_groups=\{(\d+) groups?: \[(.*?)\]\}", line)
+        if files:
+            print(f"  file groups: {files.group(1)}; files: {files.group(2)[:200]}")
+        for metric in ("files_ranges_pruned_statistics", "bytes_scanned", "output_rows", "time_elapsed_opening",
+                       "row_groups_pruned_statistics"):
+            m = re.search(rf"{metric}=([^,\]]+)", line)
+            if m:
+                print(f"  {metric} = {m.group(1)}")
+    if not args.lake:
+        shutil.rmtree(lake, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
