@@ -17,8 +17,9 @@ pub struct Args {
     #[arg(long, default_value = "table")]
     pub format: Format,
 
-    /// Show the columns of the tables as a lake holds them (its Parquet files, plus the
-    /// `call_date` partition) instead of pstn-lake's own schema. Also reads `PSTN_LAKE`.
+    /// Show the columns of the tables as SQL over a lake sees them (its Parquet files, plus the
+    /// `call_date` partition; strings are read as Utf8View) instead of pstn-lake's own schema.
+    /// Also reads `PSTN_LAKE`.
     #[arg(long, env = "PSTN_LAKE")]
     pub lake: Option<String>,
 }
