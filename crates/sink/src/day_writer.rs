@@ -9,9 +9,9 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::concat_batches;
 use arrow::datatypes::TimestampMicrosecondType;
 use chrono::NaiveDate;
-use parquet::arrow::ArrowWriter;
 
 use crate::day::{decode_parquet, in_order, write_new_day_encoded, writer_properties};
+use crate::encode::ParallelWriter;
 use crate::{DayCommit, Error, Lake, Result, TableSpec, write_day};
 
 /// Rows joined before they go to the Parquet writer, which is much faster on large batches.
@@ -36,7 +36,7 @@ struct Finished {
 pub struct DayWriter {
     spec: TableSpec,
     day: NaiveDate,
-    writer: ArrowWriter<Vec<u8>>,
+    writer: ParallelWriter,
     /// Rows waiting to be encoded, in order.
     pending: Vec<RecordBatch>,
     pending_rows: usize,
@@ -53,16 +53,12 @@ pub struct DayWriter {
 impl DayWriter {
     /// A writer for `day` of the table `spec`.
     pub fn new(spec: &TableSpec, day: NaiveDate) -> Result<DayWriter> {
-        let writer = ArrowWriter::try_new(
-            Vec::new(),
-            Arc::clone(&spec.schema),
-            Some(writer_properties(spec)),
-        )
-        .map_err(|source| Error::Parquet {
-            action: "encoding",
-            path: format!("{}/call_date={day}", spec.name),
-            source,
-        })?;
+        let writer = ParallelWriter::try_new(Arc::clone(&spec.schema), writer_properties(spec))
+            .map_err(|source| Error::Parquet {
+                action: "encoding",
+                path: format!("{}/call_date={day}", spec.name),
+                source,
+            })?;
         Ok(DayWriter {
             spec: spec.clone(),
             day,
@@ -162,7 +158,7 @@ impl DayWriter {
     /// Finishes the file: the encoded bytes, and the rows to merge into them when the order broke.
     fn finish(mut self) -> Result<Finished> {
         self.encode_pending()?;
-        let bytes = match self.writer.into_inner() {
+        let bytes = match self.writer.finish() {
             Ok(bytes) => bytes,
             Err(source) => {
                 return Err(Error::Parquet {

@@ -24,6 +24,7 @@
 
 mod day;
 mod day_writer;
+mod encode;
 mod error;
 mod lake;
 mod landing;
