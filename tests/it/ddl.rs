@@ -22,13 +22,7 @@ fn fixture() -> (tempfile::TempDir, PathBuf) {
         "2026-03-01",
     ])
     .ok();
-    run(&[
-        "ingest",
-        pages.to_str().unwrap(),
-        "--lake",
-        lake.to_str().unwrap(),
-    ])
-    .ok();
+    ingest(&pages, &lake);
     (dir, lake)
 }
 

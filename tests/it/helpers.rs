@@ -76,6 +76,30 @@ pub fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
     finish(child.wait_with_output().unwrap())
 }
 
+/// Lands `inputs` (a page file or a folder of pages) into `lake` with `pstn-lake ingest`, which
+/// must succeed.
+#[track_caller]
+pub fn ingest(inputs: &Path, lake: &Path) -> Run {
+    run(&[
+        "ingest",
+        inputs.to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+    ])
+    .ok()
+}
+
+/// A lake in a fresh temporary folder holding `rows` (one PSTN page); returns the folder's guard
+/// and the lake's path.
+pub fn lake_with_rows(rows: &[Value]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let file = dir.path().join("page.json");
+    std::fs::write(&file, pstn_page(rows)).unwrap();
+    ingest(&file, &lake);
+    (dir, lake)
+}
+
 /// The repository's sample pages.
 pub fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples")

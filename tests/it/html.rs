@@ -113,13 +113,7 @@ fn lake(dir: &Path) -> PathBuf {
     row["userPrincipalName"] =
         Value::from("<script>console.error('not escaped')</script>@contoso.com");
     std::fs::write(pages.join("hostile.json"), pstn_page(&[row])).unwrap();
-    run(&[
-        "ingest",
-        pages.to_str().unwrap(),
-        "--lake",
-        lake.to_str().unwrap(),
-    ])
-    .ok();
+    ingest(&pages, &lake);
     lake
 }
 

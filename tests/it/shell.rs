@@ -11,24 +11,12 @@ use crate::helpers::*;
 
 /// A lake with three PSTN days; returns (tempdir, lake path).
 fn fixture() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = dir.path().join("lake");
-    let page = pstn_page(&[
+    lake_with_rows(&[
         pstn_row("1", "2026-11-01T08:00:00Z", "0.1", "EUR", "CH", 60),
         pstn_row("2", "2026-11-01T09:00:00Z", "0.2", "EUR", "CH", 30),
         pstn_row("3", "2026-11-02T10:00:00Z", "0.7", "CHF", "CH", 90),
         pstn_row("4", "2026-11-03T11:00:00Z", "1.005", "CHF", "CH", 1),
-    ]);
-    let file = dir.path().join("page.json");
-    std::fs::write(&file, page).unwrap();
-    run(&[
-        "ingest",
-        file.to_str().unwrap(),
-        "--lake",
-        lake.to_str().unwrap(),
     ])
-    .ok();
-    (dir, lake)
 }
 
 fn shell(lake: &Path, args: &[&str], input: &str) -> Run {

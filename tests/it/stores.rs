@@ -316,13 +316,7 @@ fn s3_lake_keeps_the_contract_and_reads_the_same_in_pyarrow() {
     )
     .ok();
     let local = dir.path().join("local");
-    run(&[
-        "ingest",
-        pages.to_str().unwrap(),
-        "--lake",
-        local.to_str().unwrap(),
-    ])
-    .ok();
+    ingest(&pages, &local);
     let local_report = run(&[
         "report",
         "charges-by-country",

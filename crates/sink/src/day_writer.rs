@@ -224,55 +224,8 @@ impl DayWriter {
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{Int64Array, StringArray, TimestampMicrosecondArray};
-    use arrow::datatypes::Int64Type;
-
     use super::*;
-    use crate::read_day;
-    use crate::test_util::{spec, temp_lake};
-
-    const DAY_MICROS: i64 = 1_780_000_000 / 86_400 * 86_400 * 1_000_000;
-
-    fn day() -> NaiveDate {
-        crate::day_of_micros(DAY_MICROS)
-    }
-
-    /// Rows `(id, seconds into the day, amount)`.
-    fn rows(rows: &[(&str, i64, i64)]) -> RecordBatch {
-        RecordBatch::try_new(
-            spec().schema,
-            vec![
-                Arc::new(StringArray::from(
-                    rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-                )),
-                Arc::new(
-                    TimestampMicrosecondArray::from(
-                        rows.iter()
-                            .map(|r| DAY_MICROS + r.1 * 1_000_000)
-                            .collect::<Vec<_>>(),
-                    )
-                    .with_timezone("UTC"),
-                ),
-                Arc::new(Int64Array::from(
-                    rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-                )),
-            ],
-        )
-        .unwrap()
-    }
-
-    /// The day as (id, amount) in file order.
-    async fn day_rows(lake: &Lake) -> Vec<(String, i64)> {
-        let mut out = Vec::new();
-        for b in read_day(lake, &spec(), day()).await.unwrap() {
-            let ids = b.column(0).as_string::<i32>();
-            let amounts = b.column(2).as_primitive::<Int64Type>();
-            for i in 0..b.num_rows() {
-                out.push((ids.value(i).to_owned(), amounts.value(i)));
-            }
-        }
-        out
-    }
+    use crate::test_util::{batch, contents, day, spec, temp_lake};
 
     async fn write(lake: &Lake, batches: Vec<RecordBatch>) -> DayCommit {
         let mut writer = DayWriter::new(&spec(), day()).unwrap();
@@ -298,13 +251,13 @@ mod tests {
                 let part: Vec<(&str, i64, i64)> = (start..(start + 1000).min(n))
                     .map(|i| (ids[i as usize].as_str(), i / 10, i))
                     .collect();
-                rows(&part)
+                batch(&part)
             })
             .collect();
         let commit = write(&lake, batches).await;
         assert_eq!((commit.rows_before, commit.rows_in), (0, n as usize));
         assert_eq!(commit.rows_after, n as usize);
-        let got = day_rows(&lake).await;
+        let got = contents(&lake).await;
         assert_eq!(got.len(), n as usize);
         assert!(got.iter().enumerate().all(|(i, (_, a))| *a == i as i64));
     }
@@ -316,15 +269,15 @@ mod tests {
         let commit = write(
             &lake,
             vec![
-                rows(&[("a", 20, 1), ("c", 30, 2)]),
-                rows(&[("b", 10, 3)]),
-                rows(&[("c", 30, 4)]),
+                batch(&[("a", 20, 1), ("c", 30, 2)]),
+                batch(&[("b", 10, 3)]),
+                batch(&[("c", 30, 4)]),
             ],
         )
         .await;
         assert_eq!((commit.rows_in, commit.rows_after), (4, 3));
         assert_eq!(
-            day_rows(&lake).await,
+            contents(&lake).await,
             pairs(&[("b", 3), ("a", 1), ("c", 4)])
         );
     }
@@ -332,20 +285,20 @@ mod tests {
     #[tokio::test]
     async fn a_day_the_lake_holds_is_merged_with_it() {
         let (_dir, lake) = temp_lake();
-        write(&lake, vec![rows(&[("a", 10, 1), ("b", 20, 2)])]).await;
+        write(&lake, vec![batch(&[("a", 10, 1), ("b", 20, 2)])]).await;
         // In order by itself, but the lake holds the day: b is replaced, a is kept, c is added.
-        let commit = write(&lake, vec![rows(&[("b", 20, 5), ("c", 30, 6)])]).await;
+        let commit = write(&lake, vec![batch(&[("b", 20, 5), ("c", 30, 6)])]).await;
         assert_eq!(
             (commit.rows_before, commit.rows_in, commit.rows_after),
             (2, 2, 3)
         );
         assert_eq!(
-            day_rows(&lake).await,
+            contents(&lake).await,
             pairs(&[("a", 1), ("b", 5), ("c", 6)])
         );
         // A day with no rows leaves the lake as it is.
         let empty = DayWriter::new(&spec(), day()).unwrap();
         assert_eq!(empty.commit(&lake).await.unwrap().rows_after, 0);
-        assert_eq!(day_rows(&lake).await.len(), 3);
+        assert_eq!(contents(&lake).await.len(), 3);
     }
 }

@@ -1,6 +1,5 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use arrow::array::{Int64Array, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::Schema;
 use futures::stream::BoxStream;
 use object_store::local::LocalFileSystem;
@@ -10,50 +9,7 @@ use object_store::{
 };
 
 use super::*;
-use crate::test_util::spec;
-
-const DAY_MICROS: i64 = 86_400_000_000;
-
-fn day() -> NaiveDate {
-    NaiveDate::from_ymd_opt(1970, 1, 2).unwrap()
-}
-
-/// Rows `(id, second-of-day, amount)` of 1970-01-02.
-fn batch(rows: &[(&str, i64, i64)]) -> RecordBatch {
-    RecordBatch::try_new(
-        spec().schema,
-        vec![
-            Arc::new(StringArray::from(
-                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-            )),
-            Arc::new(
-                TimestampMicrosecondArray::from(
-                    rows.iter()
-                        .map(|r| DAY_MICROS + r.1 * 1_000_000)
-                        .collect::<Vec<_>>(),
-                )
-                .with_timezone("UTC"),
-            ),
-            Arc::new(Int64Array::from(
-                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-            )),
-        ],
-    )
-    .unwrap()
-}
-
-async fn contents(lake: &Lake) -> Vec<(String, i64)> {
-    let batches = read_day(lake, &spec(), day()).await.unwrap();
-    let mut out = Vec::new();
-    for b in batches {
-        let ids = b.column(0).as_string::<i32>();
-        let amounts = b.column(2).as_primitive::<arrow::datatypes::Int64Type>();
-        for i in 0..b.num_rows() {
-            out.push((ids.value(i).to_owned(), amounts.value(i)));
-        }
-    }
-    out
-}
+use crate::test_util::{batch, contents, day, spec};
 
 fn local_lake(dir: &std::path::Path) -> Lake {
     Lake::open(dir.to_str().unwrap()).unwrap()
