@@ -286,7 +286,8 @@ fn merge_copy(spec: &TableSpec, batches: &[RecordBatch]) -> Result<RecordBatch> 
     take_record_batch(&deduped, &order).map_err(arrow("sorting a day"))
 }
 
-/// The writer settings of every lake file: zstd, page statistics, sorted-by metadata.
+/// The writer settings of every lake file: zstd, page statistics (but for
+/// [`TableSpec::no_statistics`]), sorted-by metadata.
 pub(crate) fn writer_properties(spec: &TableSpec) -> WriterProperties {
     let sorting = spec.schema.index_of(&spec.sort_by).ok().map(|i| {
         vec![SortingColumn {
@@ -295,14 +296,18 @@ pub(crate) fn writer_properties(spec: &TableSpec) -> WriterProperties {
             nulls_first: false,
         }]
     });
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).expect("valid level"),
         ))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_sorting_columns(sorting)
-        .set_created_by(format!("pstn-lake {}", env!("CARGO_PKG_VERSION")))
-        .build()
+        .set_created_by(format!("pstn-lake {}", env!("CARGO_PKG_VERSION")));
+    for column in &spec.no_statistics {
+        builder =
+            builder.set_column_statistics_enabled(column.as_str().into(), EnabledStatistics::None);
+    }
+    builder.build()
 }
 
 /// Rows joined into one batch before the Parquet writer sees them. Measured on 1 M rows (10 days):

@@ -15,6 +15,10 @@ pub struct TableSpec {
     pub partition_by: Vec<String>,
     /// The timestamp column rows are sorted by within a day (nulls last, then by key).
     pub sort_by: String,
+    /// Columns written without min/max statistics (identifiers, phone numbers, free text): in a
+    /// file sorted by time their pages span nearly every value, so the statistics prune nothing,
+    /// and computing them costs string comparisons on every value.
+    pub no_statistics: Vec<String>,
 }
 
 impl TableSpec {
@@ -36,6 +40,17 @@ impl TableSpec {
             key: key.into(),
             partition_by: partition_by.into_iter().map(Into::into).collect(),
             sort_by: sort_by.into(),
+            no_statistics: Vec::new(),
         }
+    }
+
+    /// Writes these columns without statistics (see [`TableSpec::no_statistics`]).
+    pub fn with_no_statistics<I, S>(mut self, columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.no_statistics = columns.into_iter().map(Into::into).collect();
+        self
     }
 }

@@ -339,3 +339,26 @@ async fn sorted_input_with_duplicates_still_keeps_the_last_row() {
         vec![("b".into(), 2), ("a".into(), 3)]
     );
 }
+
+#[tokio::test]
+async fn columns_without_statistics_are_written_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = local_lake(dir.path());
+    let spec = spec().with_no_statistics(["id"]);
+    write_day(
+        &lake,
+        &spec,
+        day(),
+        vec![batch(&[("b", 20, 2), ("a", 10, 1)])],
+    )
+    .await
+    .unwrap();
+    let bytes = std::fs::read(dir.path().join("calls/call_date=1970-01-02/data.parquet")).unwrap();
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap();
+    let row_group = builder.metadata().row_group(0);
+    let stats = |i: usize| row_group.column(i).statistics().cloned();
+    assert!(stats(0).is_none(), "id has no statistics");
+    let start = stats(1).expect("start keeps its statistics");
+    assert!(start.min_bytes_opt().is_some() && start.max_bytes_opt().is_some());
+    assert!(stats(2).is_some(), "amount keeps its statistics");
+}
