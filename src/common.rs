@@ -20,6 +20,22 @@ impl LakeArg {
     pub fn open(&self) -> Result<Lake> {
         Lake::open(&self.lake).with_context(|| format!("cannot open the lake `{}`", self.lake))
     }
+
+    /// Opens a lake that must already exist (for reading): a local folder that is not there is
+    /// an error naming it, rather than a lake with no rows (a mistyped `--lake` would otherwise
+    /// give empty reports).
+    pub fn open_existing(&self) -> Result<Lake> {
+        let lake = self.open()?;
+        if let Ok(path) = lake.url().to_file_path()
+            && !path.is_dir()
+        {
+            anyhow::bail!(
+                "there is no lake at `{}` (no such folder): pass --lake (or set PSTN_LAKE) to the folder that `pstn-lake ingest` or `sync` wrote",
+                path.display()
+            );
+        }
+        Ok(lake)
+    }
 }
 
 /// `--from` / `--to`: a UTC day.

@@ -29,7 +29,7 @@ async fn lake_schema(args: &Args, lake: &str) -> Result<()> {
     let lake = crate::common::LakeArg {
         lake: lake.to_owned(),
     }
-    .open()?;
+    .open_existing()?;
     lake.check().await?;
     let session = pstn_lake_query::LakeSession::open(&lake, &crate::common::known_tables()).await?;
     let names: Vec<String> = match args.table {

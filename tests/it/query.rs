@@ -169,6 +169,7 @@ fn sql_is_read_only() {
 fn reports_run_on_an_empty_lake() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("empty");
+    std::fs::create_dir(&lake).unwrap();
     for name in [
         "charges-by-country",
         "duration-by-user",
@@ -255,5 +256,30 @@ for r in rows:
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "CH,CHF,2,91,1.705000,DECIMAL(18,6),2026-11-02\nCH,EUR,2,90,0.300000,DECIMAL(18,6),2026-11-01\nUS,USD,1,600,3.000000,DECIMAL(18,6),2026-11-03\n"
+    );
+}
+
+#[test]
+fn a_lake_folder_that_does_not_exist_is_an_error_not_an_empty_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-lake");
+    let missing = missing.to_str().unwrap();
+    for args in [
+        vec!["report", "charges-by-country", "--lake", missing],
+        vec!["sql", "SELECT 1", "--lake", missing],
+        vec!["ddl", "--engine", "duckdb", "--lake", missing],
+        vec!["schema", "--lake", missing],
+    ] {
+        let run = run(&args).fails();
+        assert!(
+            run.stderr.contains("there is no lake at") && run.stderr.contains("no-such-lake"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{args:?} printed {}", run.stdout);
+    }
+    assert!(
+        !dir.path().join("no-such-lake").exists(),
+        "nothing was created"
     );
 }
