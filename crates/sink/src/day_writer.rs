@@ -74,11 +74,6 @@ impl DayWriter {
         })
     }
 
-    /// Rows handed in so far.
-    pub fn rows(&self) -> usize {
-        self.rows_in
-    }
-
     /// Adds rows of this day (see [`crate::split_by_day`]). This is CPU work (every
     /// few thousand rows are encoded): call it from a blocking context.
     pub fn push(&mut self, batch: RecordBatch) -> Result<()> {
