@@ -162,8 +162,10 @@ impl Screen {
 fn terminal_session_edits_cancels_and_keeps_history() {
     let (dir, lake) = fixture();
     let state = dir.path().join("state");
+    // `exec`: `script` starts the command with `$SHELL -c`, and a shell that stays as the
+    // parent (dash does) would itself be killed by the terminal's Ctrl-C.
     let command = format!(
-        "'{}' shell --lake '{}'",
+        "exec '{}' shell --lake '{}'",
         env!("CARGO_BIN_EXE_pstn-lake"),
         lake.display()
     );
@@ -171,6 +173,7 @@ fn terminal_session_edits_cancels_and_keeps_history() {
     let mut child = std::process::Command::new("script")
         .args(["-qfec", &command, "/dev/null"])
         .env("XDG_STATE_HOME", &state)
+        .env("SHELL", "/bin/sh")
         .env_remove("PSTN_LAKE")
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
