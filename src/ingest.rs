@@ -43,12 +43,15 @@ pub struct Args {
 /// The sink's view of a Graph table.
 pub fn table_spec(table: Table) -> TableSpec {
     let schema = table.schema();
-    let no_statistics: Vec<String> = schema
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .filter(|name| without_statistics(name))
-        .collect();
+    let columns = |keep: fn(&str) -> bool| -> Vec<String> {
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .filter(|name| keep(name))
+            .collect()
+    };
+    let (no_statistics, no_dictionary) = (columns(without_statistics), columns(without_dictionary));
     TableSpec::new(
         table.name(),
         schema,
@@ -57,6 +60,19 @@ pub fn table_spec(table: Table) -> TableSpec {
         "start_date_time",
     )
     .with_no_statistics(no_statistics)
+    .with_no_dictionary(no_dictionary)
+}
+
+/// Columns whose values are (nearly) unique within a day: identifiers, phone numbers, addresses
+/// and timestamps. A dictionary for them costs hashing and memory, and the writer drops it once it
+/// outgrows a page anyway.
+fn without_dictionary(column: &str) -> bool {
+    matches!(
+        column,
+        "id" | "call_id" | "correlation_id" | "transferor_correlation_id" | "conference_id"
+    ) || column.ends_with("_number")
+        || column.ends_with("_address")
+        || column.ends_with("_date_time")
 }
 
 /// Identifiers, phone numbers, addresses, names and the JSON of unknown properties: string columns
@@ -327,6 +343,37 @@ mod tests {
         }
         let dr = table_spec(Table::DirectRoutingCalls).no_statistics;
         assert!(dr.iter().any(|c| c == "correlation_id"));
+        assert!(!dr.iter().any(|c| c == "trunk_fully_qualified_domain_name"));
+    }
+
+    #[test]
+    fn unique_columns_go_without_a_dictionary_repeated_ones_keep_it() {
+        let pstn = table_spec(Table::PstnCalls).no_dictionary;
+        for column in [
+            "id",
+            "call_id",
+            "caller_number",
+            "callee_number",
+            "start_date_time",
+            "end_date_time",
+            "client_public_ip_v4_address",
+        ] {
+            assert!(pstn.iter().any(|c| c == column), "{column}");
+        }
+        for column in [
+            "user_id",
+            "user_principal_name",
+            "currency",
+            "usage_country_code",
+            "charge",
+            "duration",
+        ] {
+            assert!(!pstn.iter().any(|c| c == column), "{column}");
+        }
+        let dr = table_spec(Table::DirectRoutingCalls).no_dictionary;
+        for column in ["correlation_id", "invite_date_time", "failure_date_time"] {
+            assert!(dr.iter().any(|c| c == column), "{column}");
+        }
         assert!(!dr.iter().any(|c| c == "trunk_fully_qualified_domain_name"));
     }
 }

@@ -6,7 +6,6 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -306,8 +305,12 @@ struct Columns {
     /// current row's gets a null when the row ends.
     set_at: Vec<u64>,
     stamp: u64,
-    index: HashMap<&'static str, usize>,
-    /// The column of the previous key: rows usually repeat the same key order.
+    index: foldhash::HashMap<&'static str, usize>,
+    /// For each column, the column whose key followed it last time (the last entry: the first key
+    /// of a row). Rows of a page repeat one key order, so after the first row nearly every key is
+    /// found by one comparison with the key this predicts.
+    follows: Vec<usize>,
+    /// The column of the previous key of this row (`properties.len()` at the start of a row).
     last: usize,
     batch_size: usize,
     in_batch: usize,
@@ -433,7 +436,8 @@ impl Columns {
                 .enumerate()
                 .map(|(i, p)| (p.graph_name, i))
                 .collect(),
-            last: 0,
+            follows: (1..=properties.len()).chain([0]).collect(),
+            last: properties.len(),
             batch_size,
             in_batch: 0,
             rows: 0,
@@ -444,7 +448,7 @@ impl Columns {
     }
 
     fn column_of(&mut self, key: &str) -> Option<usize> {
-        let guess = self.last.wrapping_add(1);
+        let guess = self.follows[self.last];
         let i = if self
             .properties
             .get(guess)
@@ -452,7 +456,9 @@ impl Columns {
         {
             guess
         } else {
-            *self.index.get(key)?
+            let i = *self.index.get(key)?;
+            self.follows[self.last] = i;
+            i
         };
         self.last = i;
         Some(i)
@@ -548,7 +554,7 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let c = self.columns;
         c.stamp += 1;
-        c.last = usize::MAX;
+        c.last = c.properties.len();
         c.current_id = None;
         c.extra_buf.clear();
         let mut unknown_here = 0;

@@ -1,6 +1,5 @@
 //! One day of one table: read it, merge new rows into it, and replace it atomically.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array, new_null_array};
@@ -188,7 +187,7 @@ pub(crate) fn merge(spec: &TableSpec, batches: Vec<RecordBatch>) -> Result<Vec<R
 /// batches. Anything it cannot check answers `false` (the copying merge then decides).
 fn already_merged(spec: &TableSpec, batches: &[RecordBatch]) -> bool {
     use arrow::datatypes::TimestampMicrosecondType;
-    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut seen: foldhash::HashSet<&str> = foldhash::HashSet::default();
     let mut prev: Option<(Option<i64>, &str)> = None;
     for batch in batches {
         let (Some(ts), Some(keys)) = (
@@ -241,7 +240,8 @@ fn merge_copy(spec: &TableSpec, batches: &[RecordBatch]) -> Result<RecordBatch> 
         column: spec.key.clone(),
         reason: format!("the key must be Utf8, not {}", key.data_type()),
     })?;
-    let mut last: HashMap<&str, u32> = HashMap::with_capacity(keys.len());
+    let mut last: foldhash::HashMap<&str, u32> =
+        foldhash::HashMap::with_capacity_and_hasher(keys.len(), Default::default());
     for (row, k) in keys.iter().enumerate() {
         let k = k.ok_or_else(|| Error::Column {
             column: spec.key.clone(),
@@ -306,6 +306,9 @@ pub(crate) fn writer_properties(spec: &TableSpec) -> WriterProperties {
     for column in &spec.no_statistics {
         builder =
             builder.set_column_statistics_enabled(column.as_str().into(), EnabledStatistics::None);
+    }
+    for column in &spec.no_dictionary {
+        builder = builder.set_column_dictionary_enabled(column.as_str().into(), false);
     }
     builder.build()
 }

@@ -1,8 +1,7 @@
 //! Writing one day as its rows arrive, encoding them on the way, so a day being fetched holds
 //! compressed Parquet rather than every decoded row.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
@@ -44,8 +43,8 @@ pub struct DayWriter {
     held: Vec<RecordBatch>,
     in_order: bool,
     /// Hashes of the keys seen (a collision only sends the day down the merging path).
-    keys: HashSet<u64>,
-    hasher: RandomState,
+    keys: foldhash::HashSet<u64>,
+    hasher: foldhash::fast::RandomState,
     last: Option<(Option<i64>, String)>,
     rows_in: usize,
 }
@@ -67,8 +66,8 @@ impl DayWriter {
             pending_rows: 0,
             held: Vec::new(),
             in_order: true,
-            keys: HashSet::new(),
-            hasher: RandomState::new(),
+            keys: foldhash::HashSet::default(),
+            hasher: foldhash::fast::RandomState::default(),
             last: None,
             rows_in: 0,
         })

@@ -19,6 +19,10 @@ pub struct TableSpec {
     /// file sorted by time their pages span nearly every value, so the statistics prune nothing,
     /// and computing them costs string comparisons on every value.
     pub no_statistics: Vec<String>,
+    /// Columns written without dictionary encoding: values that are (nearly) unique within a day,
+    /// such as identifiers and timestamps, where a dictionary only costs hashing and memory
+    /// before the writer gives up on it.
+    pub no_dictionary: Vec<String>,
 }
 
 impl TableSpec {
@@ -41,6 +45,7 @@ impl TableSpec {
             partition_by: partition_by.into_iter().map(Into::into).collect(),
             sort_by: sort_by.into(),
             no_statistics: Vec::new(),
+            no_dictionary: Vec::new(),
         }
     }
 
@@ -51,6 +56,16 @@ impl TableSpec {
         S: Into<String>,
     {
         self.no_statistics = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Writes these columns without dictionary encoding (see [`TableSpec::no_dictionary`]).
+    pub fn with_no_dictionary<I, S>(mut self, columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.no_dictionary = columns.into_iter().map(Into::into).collect();
         self
     }
 }

@@ -250,6 +250,86 @@ fn generated_pages_decode_the_same_at_every_batch_size_and_key_order() {
     }
 }
 
+/// The decoder learns a page's key order to find columns with one comparison; rows that change
+/// the order, skip keys or add unknown ones must still put every value in its own column.
+#[test]
+fn rows_with_changing_key_order_keep_every_value_in_its_column() {
+    let keys = [
+        ("id", "\"id-{i}\""),
+        ("callId", "\"call-{i}\""),
+        ("userPrincipalName", "\"user{i}@contoso.com\""),
+        ("duration", "{i}"),
+        ("charge", "{i}.25"),
+        ("currency", "\"C{i}\""),
+        ("calleeNumber", "\"+4470000{i}\""),
+        ("startDateTime", "\"2026-11-01T00:00:{i:02}Z\""),
+    ];
+    let mut rows = Vec::new();
+    for i in 0..40usize {
+        // Rotate and, on odd rows, reverse the key order; drop one key on every 5th row and add
+        // an unknown one on every 7th.
+        let mut order: Vec<usize> = (0..keys.len()).map(|k| (k + i) % keys.len()).collect();
+        if i % 2 == 1 {
+            order.reverse();
+        }
+        let mut fields: Vec<String> = order
+            .into_iter()
+            .filter(|&k| !(i % 5 == 0 && keys[k].0 == "currency"))
+            .map(|k| {
+                let value = keys[k]
+                    .1
+                    .replace("{i:02}", &format!("{i:02}"))
+                    .replace("{i}", &i.to_string());
+                format!("\"{}\":{value}", keys[k].0)
+            })
+            .collect();
+        if i % 7 == 0 {
+            fields.insert(i % fields.len(), format!("\"newThing\":{i}"));
+        }
+        rows.push(format!("{{{}}}", fields.join(",")));
+    }
+    let page = pstn_page(&rows.join(","));
+    let decoded = PageDecoder::new().decode(page.as_bytes()).unwrap();
+    let all = concat_batches(&Table::PstnCalls.schema(), &decoded.batches).unwrap();
+    assert_eq!(all.num_rows(), 40);
+    let text = |col: &str, i: usize| -> Option<String> {
+        let c = one(&all, col);
+        let c = c.as_string::<i32>();
+        c.is_valid(i).then(|| c.value(i).to_owned())
+    };
+    let duration = one(&all, "duration");
+    let charge = one(&all, "charge");
+    let start = one(&all, "start_date_time");
+    for i in 0..40usize {
+        assert_eq!(text("id", i).as_deref(), Some(format!("id-{i}").as_str()));
+        assert_eq!(text("call_id", i), Some(format!("call-{i}")));
+        assert_eq!(
+            text("user_principal_name", i),
+            Some(format!("user{i}@contoso.com"))
+        );
+        assert_eq!(text("callee_number", i), Some(format!("+4470000{i}")));
+        let currency = (i % 5 != 0).then(|| format!("C{i}"));
+        assert_eq!(text("currency", i), currency, "row {i}");
+        assert_eq!(duration.as_primitive::<Int32Type>().value(i), i as i32);
+        assert_eq!(
+            charge.as_primitive::<Decimal128Type>().value(i),
+            i as i128 * 1_000_000 + 250_000
+        );
+        assert_eq!(
+            start.as_primitive::<TimestampMicrosecondType>().value(i),
+            micros(&format!("2026-11-01T00:00:{i:02}Z"))
+        );
+        let extra = text(EXTRA_PROPERTIES, i);
+        assert_eq!(
+            extra,
+            (i % 7 == 0).then(|| format!("{{\"newThing\":{i}}}")),
+            "row {i}"
+        );
+        // Properties no row has are null.
+        assert!(text("caller_number", i).is_none());
+    }
+}
+
 fn field_error(page: &str) -> Error {
     PageDecoder::new()
         .decode(page.as_bytes())

@@ -341,10 +341,12 @@ async fn sorted_input_with_duplicates_still_keeps_the_last_row() {
 }
 
 #[tokio::test]
-async fn columns_without_statistics_are_written_without_them() {
+async fn columns_without_statistics_or_dictionary_are_written_without_them() {
     let dir = tempfile::tempdir().unwrap();
     let lake = local_lake(dir.path());
-    let spec = spec().with_no_statistics(["id"]);
+    let spec = spec()
+        .with_no_statistics(["id"])
+        .with_no_dictionary(["id", "start"]);
     write_day(
         &lake,
         &spec,
@@ -361,4 +363,16 @@ async fn columns_without_statistics_are_written_without_them() {
     let start = stats(1).expect("start keeps its statistics");
     assert!(start.min_bytes_opt().is_some() && start.max_bytes_opt().is_some());
     assert!(stats(2).is_some(), "amount keeps its statistics");
+    // Dictionary encoding: off for id and start (no dictionary page), kept for amount.
+    let dictionary = |i: usize| {
+        let column = row_group.column(i);
+        let encodings: Vec<_> = column.encodings().collect();
+        (
+            column.dictionary_page_offset().is_some(),
+            encodings.contains(&parquet::basic::Encoding::RLE_DICTIONARY),
+        )
+    };
+    assert_eq!(dictionary(0), (false, false), "id");
+    assert_eq!(dictionary(1), (false, false), "start");
+    assert_eq!(dictionary(2), (true, true), "amount");
 }
