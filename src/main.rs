@@ -69,6 +69,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Sync(_)) {
+        limit_allocator_arenas();
+    }
     common::init_logging(cli.verbose, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -113,3 +116,27 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// glibc gives each thread that allocates under contention an arena of its own (up to eight per
+/// core) and keeps what is freed there for that arena. A sync allocates on many threads (the
+/// runtime's, the blocking pool's that write and encode days), so its peak RSS was about 1.5 times
+/// its heap; two arenas bring it back near the heap at no measured cost in speed (BENCHMARKS.md,
+/// "Memory"). A `MALLOC_ARENA_MAX` set in the environment is left to win. Called before any
+/// other thread exists.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[expect(
+    unsafe_code,
+    reason = "mallopt is a plain C call that only sets an allocator parameter"
+)]
+fn limit_allocator_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: `mallopt` takes two integers and changes a setting of the allocator; nothing
+        // else runs yet.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_allocator_arenas() {}

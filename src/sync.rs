@@ -271,9 +271,10 @@ pub async fn sync(
                 (Arc::clone(&state), Arc::clone(&summary), progress.clone());
             async move {
                 let spec = table_spec(table);
-                // Each page is placed as it arrives; the day's rows are encoded on a blocking
-                // thread every few thousand rows, so a day being fetched holds compressed
-                // Parquet, not every decoded row.
+                // Each page is placed as it arrives: every few thousand rows go to the day's
+                // temporary file (on a blocking thread), and the day is encoded at its commit,
+                // one day at a time in the process, so memory stays near one day's encoder
+                // whatever the concurrency.
                 let mut pages = client.day_pages(table, day)?;
                 let mut writer = Some(DayWriter::new(&spec, day)?);
                 let mut pending: Vec<RecordBatch> = Vec::new();

@@ -1,13 +1,18 @@
-//! Writing one day as its rows arrive, encoding them on the way, so a day being fetched holds
-//! compressed Parquet rather than every decoded row.
+//! Writing one day as its rows arrive, with memory bounded by one day being encoded: rows of a
+//! day being fetched wait in a local temporary file, and days are encoded one at a time.
 
+use std::fs::File;
 use std::hash::BuildHasher;
+use std::io::{BufReader, BufWriter, Seek};
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::concat_batches;
 use arrow::datatypes::TimestampMicrosecondType;
+use arrow::ipc::reader::StreamReader;
+use arrow::ipc::writer::StreamWriter;
 use chrono::NaiveDate;
+use tokio::sync::Semaphore;
 
 use crate::day::{decode_parquet, in_order, write_new_day_encoded, writer_properties};
 use crate::encode::ParallelWriter;
@@ -15,6 +20,12 @@ use crate::{DayCommit, Error, Lake, Result, TableSpec, write_day};
 
 /// Rows joined before they go to the Parquet writer, which is much faster on large batches.
 const CHUNK_ROWS: usize = 16 * 1024;
+
+/// Days encoded at once by every [`DayWriter`] of the process. Encoding a day uses both cores
+/// (see [`ParallelWriter`]) and holds a Parquet writer per column (zstd contexts, open pages)
+/// for the whole day, so one at a time keeps memory to one day's encoder however many days are
+/// being fetched.
+static ENCODING: Semaphore = Semaphore::const_new(1);
 
 /// A day's file, finished: what [`DayWriter::commit`] puts in place or merges.
 struct Finished {
@@ -28,17 +39,18 @@ struct Finished {
 /// One day of one table, written as its rows arrive (pages of a Graph day, in order).
 ///
 /// While the rows come with unique keys and in (sort column, key) order, which is how Graph
-/// returns a day, they are encoded into the day's Parquet file as they arrive, and only that file
-/// is held. [`DayWriter::commit`] then puts it in place as it is when the lake does not hold the
-/// day yet. Rows out of order or with a repeated key, or a day the lake already holds, take the
-/// merging path of [`write_day`] instead: the result is the same, only slower.
+/// returns a day, they are appended to an Arrow IPC stream in an anonymous temporary file (the
+/// operating system deletes it when the writer is dropped, also on a crash), so a day being
+/// fetched holds almost nothing in memory. [`DayWriter::commit`] then encodes the file into the
+/// day's Parquet file, one day at a time in the process, and puts it in place as it is when the
+/// lake does not hold the day yet. Rows out of order or with a repeated key, or a day the lake
+/// already holds, take the merging path of [`write_day`] instead: the result is the same, only
+/// slower.
 pub struct DayWriter {
     spec: TableSpec,
     day: NaiveDate,
-    writer: ParallelWriter,
-    /// Rows waiting to be encoded, in order.
-    pending: Vec<RecordBatch>,
-    pending_rows: usize,
+    /// The rows so far, in order, waiting to be encoded.
+    spool: StreamWriter<BufWriter<File>>,
     /// Rows that arrived after the order broke: merged at the commit.
     held: Vec<RecordBatch>,
     in_order: bool,
@@ -50,20 +62,15 @@ pub struct DayWriter {
 }
 
 impl DayWriter {
-    /// A writer for `day` of the table `spec`.
+    /// A writer for `day` of the table `spec`; its rows wait in a temporary file.
     pub fn new(spec: &TableSpec, day: NaiveDate) -> Result<DayWriter> {
-        let writer = ParallelWriter::try_new(Arc::clone(&spec.schema), writer_properties(spec))
-            .map_err(|source| Error::Parquet {
-                action: "encoding",
-                path: format!("{}/call_date={day}", spec.name),
-                source,
-            })?;
+        let file = tempfile::tempfile().map_err(Error::Spool)?;
+        let spool = StreamWriter::try_new(BufWriter::new(file), &spec.schema)
+            .map_err(crate::error::arrow("starting a day's temporary file"))?;
         Ok(DayWriter {
             spec: spec.clone(),
             day,
-            writer,
-            pending: Vec::new(),
-            pending_rows: 0,
+            spool,
             held: Vec::new(),
             in_order: true,
             keys: foldhash::HashSet::default(),
@@ -73,25 +80,21 @@ impl DayWriter {
         })
     }
 
-    /// Adds rows of this day (see [`crate::split_by_day`]). This is CPU work (every
-    /// few thousand rows are encoded): call it from a blocking context.
+    /// Adds rows of this day (see [`crate::split_by_day`]). This writes to a local file: call it
+    /// from a blocking context.
     pub fn push(&mut self, batch: RecordBatch) -> Result<()> {
         self.rows_in += batch.num_rows();
         if self.in_order && !self.extends_order(&batch) {
+            // The rows spooled so far are read back and merged at the commit.
             self.in_order = false;
-            self.held.append(&mut self.pending);
-            self.pending_rows = 0;
         }
         if !self.in_order {
             self.held.push(batch);
             return Ok(());
         }
-        self.pending_rows += batch.num_rows();
-        self.pending.push(batch);
-        if self.pending_rows >= CHUNK_ROWS {
-            self.encode_pending()?;
-        }
-        Ok(())
+        self.spool
+            .write(&batch)
+            .map_err(crate::error::arrow("writing a day's temporary file"))
     }
 
     /// Whether `batch` continues the rows so far: keys present and new, (sort column, key) order.
@@ -128,46 +131,70 @@ impl DayWriter {
         true
     }
 
-    fn encode_pending(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let chunk = concat_batches(&self.spec.schema, &self.pending)
-            .map_err(crate::error::arrow("joining rows to encode"))?;
-        self.pending.clear();
-        self.pending_rows = 0;
-        self.writer
-            .write(&chunk)
-            .map_err(|source| self.error(source))
-    }
-
-    fn error(&self, source: parquet::errors::ParquetError) -> Error {
-        Error::Parquet {
+    /// Reads the spooled rows back and encodes them, `CHUNK_ROWS` at a time: the Parquet bytes,
+    /// and the rows to merge into them when the order broke.
+    fn finish(self) -> Result<Finished> {
+        let DayWriter {
+            spec,
+            day,
+            spool,
+            held,
+            in_order,
+            ..
+        } = self;
+        let error = |source| Error::Parquet {
             action: "encoding",
-            path: format!("{}/call_date={}", self.spec.name, self.day),
+            path: format!("{}/call_date={day}", spec.name),
             source,
-        }
-    }
-
-    /// Finishes the file: the encoded bytes, and the rows to merge into them when the order broke.
-    fn finish(mut self) -> Result<Finished> {
-        self.encode_pending()?;
-        let bytes = match self.writer.finish() {
-            Ok(bytes) => bytes,
-            Err(source) => {
-                return Err(Error::Parquet {
-                    action: "encoding",
-                    path: format!("{}/call_date={}", self.spec.name, self.day),
-                    source,
-                });
-            }
         };
+        let mut file = spool
+            .into_inner()
+            .map_err(crate::error::arrow("finishing a day's temporary file"))?
+            .into_inner()
+            .map_err(|e| Error::Spool(e.into_error()))?;
+        file.rewind().map_err(Error::Spool)?;
+        let spooled = StreamReader::try_new(BufReader::new(file), None)
+            .map_err(crate::error::arrow("reading a day's temporary file"))?;
+        if !in_order {
+            // The whole day is merged at the commit: the spooled rows first, so that of two
+            // rows with one key the later one wins.
+            let mut rows = spooled
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(crate::error::arrow("reading a day's temporary file"))?;
+            rows.extend(held);
+            return Ok(Finished {
+                spec,
+                day,
+                bytes: Vec::new(),
+                held: rows,
+                in_order: false,
+            });
+        }
+        let mut writer =
+            ParallelWriter::try_new(Arc::clone(&spec.schema), writer_properties(&spec))
+                .map_err(error)?;
+        let mut pending: Vec<RecordBatch> = Vec::new();
+        let mut pending_rows = 0;
+        let mut spooled = spooled.peekable();
+        while let Some(batch) = spooled.next() {
+            let batch = batch.map_err(crate::error::arrow("reading a day's temporary file"))?;
+            pending_rows += batch.num_rows();
+            pending.push(batch);
+            if pending_rows >= CHUNK_ROWS || (spooled.peek().is_none() && pending_rows > 0) {
+                let chunk = concat_batches(&spec.schema, &pending)
+                    .map_err(crate::error::arrow("joining rows to encode"))?;
+                pending.clear();
+                pending_rows = 0;
+                writer.write(&chunk).map_err(error)?;
+            }
+        }
+        let bytes = writer.finish().map_err(error)?;
         Ok(Finished {
-            spec: self.spec,
-            day: self.day,
+            spec,
+            day,
             bytes,
-            held: self.held,
-            in_order: self.in_order,
+            held,
+            in_order,
         })
     }
 
@@ -192,9 +219,12 @@ impl DayWriter {
             bytes,
             held,
             in_order,
-        } = tokio::task::spawn_blocking(move || self.finish())
-            .await
-            .map_err(|e| Error::Spool(std::io::Error::other(e)))??;
+        } = {
+            let _one_day_at_a_time = ENCODING.acquire().await.expect("never closed");
+            tokio::task::spawn_blocking(move || self.finish())
+                .await
+                .map_err(|e| Error::Spool(std::io::Error::other(e)))??
+        };
         let bytes = bytes::Bytes::from(bytes);
         let encoded_rows = rows_in - held.iter().map(RecordBatch::num_rows).sum::<usize>();
         if in_order
@@ -254,6 +284,53 @@ mod tests {
         let got = contents(&lake).await;
         assert_eq!(got.len(), n as usize);
         assert!(got.iter().enumerate().all(|(i, (_, a))| *a == i as i64));
+    }
+
+    /// Several days fetched at once, as a sync does: pushes interleave, the commits run
+    /// together (and are encoded one at a time), and each day holds exactly its own rows.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn days_written_at_once_each_land_their_own_rows() {
+        let (_dir, lake) = temp_lake();
+        let days: Vec<NaiveDate> = (0..4).map(|k| day() + chrono::Days::new(k)).collect();
+        let mut writers: Vec<DayWriter> = days
+            .iter()
+            .map(|&d| DayWriter::new(&spec(), d).unwrap())
+            .collect();
+        let ids: Vec<Vec<String>> = (0..4)
+            .map(|k| (0..3000).map(|i| format!("d{k}-{i:05}")).collect())
+            .collect();
+        for start in (0..3000).step_by(500) {
+            for (k, writer) in writers.iter_mut().enumerate() {
+                let rows: Vec<(&str, i64, i64)> = (start..start + 500)
+                    .map(|i| (ids[k][i].as_str(), k as i64 * 86_400 + i as i64, i as i64))
+                    .collect();
+                writer.push(batch(&rows)).unwrap();
+            }
+        }
+        let commits = futures::future::join_all(writers.into_iter().map(|w| w.commit(&lake))).await;
+        for (k, commit) in commits.into_iter().enumerate() {
+            let commit = commit.unwrap();
+            assert_eq!(
+                (commit.day, commit.rows_in, commit.rows_after),
+                (days[k], 3000, 3000)
+            );
+            let got: Vec<(String, i64)> = crate::read_day(&lake, &spec(), days[k])
+                .await
+                .unwrap()
+                .iter()
+                .flat_map(|b| {
+                    let ids = b.column(0).as_string::<i32>().clone();
+                    let amounts = b
+                        .column(2)
+                        .as_primitive::<arrow::datatypes::Int64Type>()
+                        .clone();
+                    (0..b.num_rows()).map(move |i| (ids.value(i).to_owned(), amounts.value(i)))
+                })
+                .collect();
+            let want: Vec<(String, i64)> =
+                (0..3000).map(|i| (ids[k][i].clone(), i as i64)).collect();
+            assert_eq!(got, want, "day {}", days[k]);
+        }
     }
 
     #[tokio::test]
