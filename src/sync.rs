@@ -276,7 +276,13 @@ pub async fn sync(
                 // one day at a time in the process, so memory stays near one day's encoder
                 // whatever the concurrency.
                 let mut pages = client.day_pages(table, day)?;
-                let mut writer = Some(DayWriter::new(&spec, day)?);
+                let spool_failed = || {
+                    format!(
+                        "keeping the rows of {table} for {day} in a temporary file failed \
+                         (TMPDIR chooses its folder)"
+                    )
+                };
+                let mut writer = Some(DayWriter::new(&spec, day).with_context(spool_failed)?);
                 let mut pending: Vec<RecordBatch> = Vec::new();
                 let mut pending_rows = 0;
                 let mut rows: u64 = 0;
@@ -312,7 +318,8 @@ pub async fn sync(
                             tokio::task::spawn_blocking(move || {
                                 batches.into_iter().try_for_each(|b| w.push(b)).map(|()| w)
                             })
-                            .await??,
+                            .await?
+                            .with_context(spool_failed)?,
                         );
                     }
                     if last {

@@ -357,6 +357,46 @@ async fn permission_and_request_errors_stop_with_graph_s_message() {
     assert!(out.stderr.contains("unknown table `sms`"), "{}", out.stderr);
 }
 
+/// A day's rows wait in a temporary file: when it cannot be made, the sync stops naming the table,
+/// the day and `TMPDIR`, commits nothing for that day, and a run with a usable folder completes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_temporary_folder_that_cannot_be_used_stops_with_the_day_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let sim = start(config("2026-06-01", 2, 30)).await;
+    let args = [
+        "--from",
+        "2026-06-01",
+        "--to",
+        "2026-06-02",
+        "--tables",
+        "pstn_calls",
+    ];
+    let mut cmd = sync_command(&sim, &lake, &args);
+    cmd.env("TMPDIR", dir.path().join("no-such-folder"));
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("keeping the rows of pstn_calls for 2026-06-0")
+            && stderr.contains("in a temporary file failed (TMPDIR chooses its folder)"),
+        "{stderr}"
+    );
+    assert!(
+        !lake.join("pstn_calls").exists(),
+        "no day was committed: {stderr}"
+    );
+
+    sync(&sim, &lake, &args).await.ok();
+    assert_eq!(
+        ids(lake.clone(), "pstn_calls").await,
+        expected(&sim, Function::Pstn, "2026-06-01", "2026-06-02")
+    );
+    sim.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_next_link_to_another_host_gets_no_token_and_a_loop_is_an_error() {
     let foreign = start(config("2026-06-01", 2, 600)).await;
