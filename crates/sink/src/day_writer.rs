@@ -27,13 +27,12 @@ const CHUNK_ROWS: usize = 16 * 1024;
 /// being fetched.
 static ENCODING: Semaphore = Semaphore::const_new(1);
 
-/// A day's file, finished: what [`DayWriter::commit`] puts in place or merges.
-struct Finished {
-    spec: TableSpec,
-    day: NaiveDate,
-    bytes: Vec<u8>,
-    held: Vec<RecordBatch>,
-    in_order: bool,
+/// A day, finished: what [`DayWriter::commit`] puts in place or merges.
+enum Finished {
+    /// The day's Parquet file: its rows came unique and in order.
+    Encoded(Vec<u8>),
+    /// The day's rows, in arrival order, to merge with what the lake holds.
+    Rows(Vec<RecordBatch>),
 }
 
 /// One day of one table, written as its rows arrive (pages of a Graph day, in order).
@@ -131,14 +130,14 @@ impl DayWriter {
         true
     }
 
-    /// Reads the spooled rows back and encodes them, `CHUNK_ROWS` at a time: the Parquet bytes,
-    /// and the rows to merge into them when the order broke.
-    fn finish(self) -> Result<Finished> {
+    /// Reads the spooled rows back: encoded into the day's Parquet file, `CHUNK_ROWS` at a time,
+    /// or, when the day is to be merged anyway (`encode` false, or the order broke), as rows.
+    fn finish(self, encode: bool) -> Result<Finished> {
         let DayWriter {
             spec,
             day,
             spool,
-            held,
+            mut held,
             in_order,
             ..
         } = self;
@@ -155,20 +154,14 @@ impl DayWriter {
         file.rewind().map_err(Error::Spool)?;
         let spooled = StreamReader::try_new(BufReader::new(file), None)
             .map_err(crate::error::arrow("reading a day's temporary file"))?;
-        if !in_order {
+        if !(encode && in_order) {
             // The whole day is merged at the commit: the spooled rows first, so that of two
             // rows with one key the later one wins.
             let mut rows = spooled
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(crate::error::arrow("reading a day's temporary file"))?;
-            rows.extend(held);
-            return Ok(Finished {
-                spec,
-                day,
-                bytes: Vec::new(),
-                held: rows,
-                in_order: false,
-            });
+            rows.append(&mut held);
+            return Ok(Finished::Rows(rows));
         }
         let mut writer =
             ParallelWriter::try_new(Arc::clone(&spec.schema), writer_properties(&spec))
@@ -188,14 +181,7 @@ impl DayWriter {
                 writer.write(&chunk).map_err(error)?;
             }
         }
-        let bytes = writer.finish().map_err(error)?;
-        Ok(Finished {
-            spec,
-            day,
-            bytes,
-            held,
-            in_order,
-        })
+        Ok(Finished::Encoded(writer.finish().map_err(error)?))
     }
 
     /// Writes the day into the lake, atomically: as encoded when the rows came in order and the
@@ -213,33 +199,33 @@ impl DayWriter {
                 bytes: 0,
             });
         }
-        let Finished {
-            spec,
-            day,
-            bytes,
-            held,
-            in_order,
-        } = {
+        // A day the lake holds is merged with it: its rows are not worth encoding first.
+        let encode = self.in_order
+            && lake
+                .day_objects(&self.spec.name, self.day)
+                .await?
+                .is_empty();
+        let (spec, day) = (self.spec.clone(), self.day);
+        let finished = {
             let _one_day_at_a_time = ENCODING.acquire().await.expect("never closed");
-            tokio::task::spawn_blocking(move || self.finish())
+            tokio::task::spawn_blocking(move || self.finish(encode))
                 .await
                 .map_err(|e| Error::Spool(std::io::Error::other(e)))??
         };
-        let bytes = bytes::Bytes::from(bytes);
-        let encoded_rows = rows_in - held.iter().map(RecordBatch::num_rows).sum::<usize>();
-        if in_order
-            && let Some(commit) =
-                write_new_day_encoded(lake, &spec, day, bytes.clone(), encoded_rows).await?
-        {
-            return Ok(commit);
-        }
-        let name = format!("{}/call_date={day} (being written)", spec.name);
-        let mut rows = if encoded_rows > 0 {
-            decode_parquet(&spec, bytes, &name)?
-        } else {
-            Vec::new()
+        let rows = match finished {
+            Finished::Rows(rows) => rows,
+            Finished::Encoded(bytes) => {
+                let bytes = bytes::Bytes::from(bytes);
+                if let Some(commit) =
+                    write_new_day_encoded(lake, &spec, day, bytes.clone(), rows_in).await?
+                {
+                    return Ok(commit);
+                }
+                // The day appeared in the lake meanwhile: merge with it after all.
+                let name = format!("{}/call_date={day} (being written)", spec.name);
+                decode_parquet(&spec, bytes, &name)?
+            }
         };
-        rows.extend(held);
         let mut commit = write_day(lake, &spec, day, rows).await?;
         commit.rows_in = rows_in;
         Ok(commit)
