@@ -113,6 +113,14 @@ def main():
         wall, rss = land(args.bin, lake, args.days, args.calls_per_day)
         print(f"sync: {wall:.1f} s, {rows / wall:,.0f} rows/s, peak RSS {rss:,.0f} MB "
               f"(simulator excluded: it is another process)")
+        # What "about one day's data" means here: the peak of syncing a single day of the same size.
+        one_day = tempfile.mkdtemp(prefix="pstn-lake-one-day-")
+        try:
+            _, rss1 = land(args.bin, one_day, 1, args.calls_per_day)
+        finally:
+            shutil.rmtree(one_day, ignore_errors=True)
+        print(f"one-day sync ({args.calls_per_day:,} rows): peak RSS {rss1:,.0f} MB; "
+              f"the {args.days}-day sync peaks at {rss / rss1:.2f}x that")
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(lake, "pstn_calls")) for f in fs)
 
     ours_cmd = [args.bin, "report", "charges-by-country", "--lake", lake, "--format", "csv"]
