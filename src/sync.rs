@@ -14,7 +14,7 @@ use arrow::array::RecordBatch;
 use chrono::{Duration, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use pstn_lake_fetch::{ApiVersion, Cloud, Credentials, GraphClient, GraphConfig, Table};
-use pstn_lake_sink::{DayWriter, Lake, LakeLock, SyncState, split_by_day, write_raw};
+use pstn_lake_sink::{DayWriter, Lake, LakeLock, RawDay, SyncState, split_by_day};
 use tokio::sync::Mutex;
 use url::Url;
 
@@ -26,8 +26,11 @@ const DEFAULT_LOOKBACK: u32 = 3;
 /// Days a first sync without `--from` covers.
 const FIRST_SYNC_DAYS: i64 = 30;
 
-/// A day's rows are handed to its Parquet encoder in chunks of about this many rows.
+/// A day's rows are handed to its temporary file in chunks of about this many rows.
 const ENCODE_EVERY_ROWS: usize = 8 * 1024;
+
+/// With `--keep-raw`, a day's pages are compressed for the archive this many at a time.
+const ARCHIVE_EVERY_PAGES: usize = 8;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -276,17 +279,25 @@ pub async fn sync(
                 // one day at a time in the process, so memory stays near one day's encoder
                 // whatever the concurrency.
                 let mut pages = client.day_pages(table, day)?;
-                let spool_failed = || {
+                let spool_failed = move || {
                     format!(
                         "keeping the rows of {table} for {day} in a temporary file failed \
                          (TMPDIR chooses its folder)"
                     )
                 };
+                let archive_failed =
+                    move || format!("archiving the pages of {table} for {day} failed");
                 let mut writer = Some(DayWriter::new(&spec, day).with_context(spool_failed)?);
+                // With --keep-raw, the day's pages are compressed as they arrive, with the rows.
+                let mut archive = match client.keeps_raw() {
+                    true => Some(RawDay::new().with_context(archive_failed)?),
+                    false => None,
+                };
+                let mut archived_pages = 0;
                 let mut pending: Vec<RecordBatch> = Vec::new();
                 let mut pending_rows = 0;
+                let mut pending_pages: Vec<bytes::Bytes> = Vec::new();
                 let mut rows: u64 = 0;
-                let mut raw = Vec::new();
                 let mut unknown: Vec<(String, u64)> = Vec::new();
                 loop {
                     let next = pages
@@ -306,33 +317,47 @@ pub async fn sync(
                             }
                         }
                         unknown.extend(page.unknown_properties);
-                        if client.keeps_raw() {
-                            raw.push(body);
+                        if archive.is_some() {
+                            pending_pages.push(body);
                         }
                     }
-                    if pending_rows >= ENCODE_EVERY_ROWS || (last && pending_rows > 0) {
+                    let waiting = pending_rows > 0 || !pending_pages.is_empty();
+                    if pending_rows >= ENCODE_EVERY_ROWS
+                        || pending_pages.len() >= ARCHIVE_EVERY_PAGES
+                        || (last && waiting)
+                    {
                         let batches = std::mem::take(&mut pending);
                         rows += std::mem::take(&mut pending_rows) as u64;
+                        let pages = std::mem::take(&mut pending_pages);
+                        archived_pages += pages.len();
                         let mut w = writer.take().expect("put back after each chunk");
-                        writer = Some(
-                            tokio::task::spawn_blocking(move || {
-                                batches.into_iter().try_for_each(|b| w.push(b)).map(|()| w)
-                            })
-                            .await?
-                            .with_context(spool_failed)?,
-                        );
+                        let mut a = archive.take();
+                        let (w, a) = tokio::task::spawn_blocking(move || -> Result<_> {
+                            for batch in batches {
+                                w.push(batch).with_context(spool_failed)?;
+                            }
+                            if let Some(a) = a.as_mut() {
+                                for page in &pages {
+                                    a.push(page).with_context(archive_failed)?;
+                                }
+                            }
+                            Ok((w, a))
+                        })
+                        .await??;
+                        (writer, archive) = (Some(w), a);
                     }
                     if last {
                         break;
                     }
                 }
-                if !raw.is_empty() {
+                if let Some(archive) = archive
+                    && archived_pages > 0
+                {
                     // Archived before the day commits: a committed day always has its pages.
-                    write_raw(lake, table.name(), day, &raw)
+                    archive
+                        .store(lake, table.name(), day)
                         .await
-                        .with_context(|| {
-                            format!("archiving the pages of {table} for {day} failed")
-                        })?;
+                        .with_context(archive_failed)?;
                 }
                 if rows > 0 {
                     writer

@@ -5,7 +5,6 @@
 //! day's pages one after another, zstd-compressed. It is replaced whole (one put) when the day is
 //! fetched again. The sink treats the bytes as opaque.
 
-use bytes::Bytes;
 use chrono::NaiveDate;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
@@ -24,30 +23,44 @@ fn raw_path(lake: &Lake, table: &str, day: NaiveDate) -> Path {
         .join("pages.json.zst")
 }
 
-/// Stores a day's pages (replacing what the archive held for that day). Returns the stored size.
-pub async fn write_raw(lake: &Lake, table: &str, day: NaiveDate, pages: &[Bytes]) -> Result<u64> {
-    let path = raw_path(lake, table, day);
-    let pages = pages.to_vec();
-    let compressed = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-        let mut encoder = zstd::Encoder::new(Vec::new(), 3)?;
-        for page in &pages {
-            std::io::Write::write_all(&mut encoder, page)?;
-            std::io::Write::write_all(&mut encoder, b"\n")?;
-        }
-        encoder.finish()
-    })
-    .await
-    .map_err(|e| Error::Spool(std::io::Error::other(e)))??;
-    let size = compressed.len() as u64;
-    lake.store()
-        .put(&path, PutPayload::from(compressed))
-        .await
-        .map_err(|source| Error::Store {
-            action: "archiving",
-            path: path.to_string(),
-            source,
-        })?;
-    Ok(size)
+/// A day's pages on their way to the archive, compressed as they arrive, so that a day being
+/// fetched holds its compressed pages (about a tenth of their size), not the pages.
+pub struct RawDay {
+    encoder: zstd::Encoder<'static, Vec<u8>>,
+}
+
+impl RawDay {
+    /// An empty day.
+    pub fn new() -> Result<RawDay> {
+        Ok(RawDay {
+            encoder: zstd::Encoder::new(Vec::new(), 3)?,
+        })
+    }
+
+    /// Adds the next page. This compresses it: call it from a blocking context.
+    pub fn push(&mut self, page: &[u8]) -> Result<()> {
+        use std::io::Write;
+        self.encoder.write_all(page)?;
+        self.encoder.write_all(b"\n")?;
+        Ok(())
+    }
+
+    /// Stores the day's pages (replacing what the archive held for that day). Returns the stored
+    /// size.
+    pub async fn store(self, lake: &Lake, table: &str, day: NaiveDate) -> Result<u64> {
+        let path = raw_path(lake, table, day);
+        let compressed = self.encoder.finish()?;
+        let size = compressed.len() as u64;
+        lake.store()
+            .put(&path, PutPayload::from(compressed))
+            .await
+            .map_err(|source| Error::Store {
+                action: "archiving",
+                path: path.to_string(),
+                source,
+            })?;
+        Ok(size)
+    }
 }
 
 /// The archived pages of a day, decompressed (pages one after another), or `None`.
@@ -72,29 +85,26 @@ pub async fn raw_days(lake: &Lake, table: &str) -> Result<Vec<NaiveDate>> {
 mod tests {
     use super::*;
 
+    async fn store(lake: &Lake, day: NaiveDate, pages: &[&[u8]]) {
+        let mut raw = RawDay::new().unwrap();
+        for page in pages {
+            raw.push(page).unwrap();
+        }
+        let size = raw.store(lake, "t", day).await.unwrap();
+        assert!(size > 0);
+    }
+
     #[tokio::test]
     async fn pages_round_trip_and_are_replaced_whole() {
         let (dir, lake) = crate::test_util::temp_lake();
         let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         assert_eq!(read_raw(&lake, "t", day).await.unwrap(), None);
-        write_raw(
-            &lake,
-            "t",
-            day,
-            &[
-                Bytes::from_static(b"{\"a\":1}"),
-                Bytes::from_static(b"{\"b\":2}"),
-            ],
-        )
-        .await
-        .unwrap();
+        store(&lake, day, &[b"{\"a\":1}", b"{\"b\":2}"]).await;
         assert_eq!(
             read_raw(&lake, "t", day).await.unwrap().unwrap(),
             b"{\"a\":1}\n{\"b\":2}\n"
         );
-        write_raw(&lake, "t", day, &[Bytes::from_static(b"{\"c\":3}")])
-            .await
-            .unwrap();
+        store(&lake, day, &[b"{\"c\":3}"]).await;
         assert_eq!(
             read_raw(&lake, "t", day).await.unwrap().unwrap(),
             b"{\"c\":3}\n"
