@@ -289,9 +289,10 @@ pub async fn sync(
                     move || format!("archiving the pages of {table} for {day} failed");
                 let mut writer = Some(DayWriter::new(&spec, day).with_context(spool_failed)?);
                 // With --keep-raw, the day's pages are compressed as they arrive, with the rows.
-                let mut archive = match client.keeps_raw() {
-                    true => Some(RawDay::new().with_context(archive_failed)?),
-                    false => None,
+                let mut archive = if client.keeps_raw() {
+                    Some(RawDay::new().with_context(archive_failed)?)
+                } else {
+                    None
                 };
                 let mut archived_pages = 0;
                 let mut pending: Vec<RecordBatch> = Vec::new();

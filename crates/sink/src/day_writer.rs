@@ -131,14 +131,14 @@ impl DayWriter {
     }
 
     /// Reads the spooled rows back: encoded into the day's Parquet file, `CHUNK_ROWS` at a time,
-    /// or, when the day is to be merged anyway (`encode` false, or the order broke), as rows.
+    /// or, when the day is to be merged anyway (`encode` false: see [`DayWriter::commit`]), as
+    /// rows.
     fn finish(self, encode: bool) -> Result<Finished> {
         let DayWriter {
             spec,
             day,
             spool,
             mut held,
-            in_order,
             ..
         } = self;
         let error = |source| Error::Parquet {
@@ -154,7 +154,7 @@ impl DayWriter {
         file.rewind().map_err(Error::Spool)?;
         let spooled = StreamReader::try_new(BufReader::new(file), None)
             .map_err(crate::error::arrow("reading a day's temporary file"))?;
-        if !(encode && in_order) {
+        if !encode {
             // The whole day is merged at the commit: the spooled rows first, so that of two
             // rows with one key the later one wins.
             let mut rows = spooled
@@ -199,7 +199,8 @@ impl DayWriter {
                 bytes: 0,
             });
         }
-        // A day the lake holds is merged with it: its rows are not worth encoding first.
+        // Rows out of order are merged; so is a day the lake holds, with it: their rows are not
+        // worth encoding first.
         let encode = self.in_order
             && lake
                 .day_objects(&self.spec.name, self.day)
