@@ -286,7 +286,14 @@ fn merge_copy(spec: &TableSpec, batches: &[RecordBatch]) -> Result<RecordBatch> 
     take_record_batch(&deduped, &order).map_err(arrow("sorting a day"))
 }
 
-/// The writer settings of every lake file: zstd, page statistics (but for
+/// The zstd level of lake files. Level 1 (the Parquet crate's default) rather than 3 (DuckDB's):
+/// on 1 M call rows it spends about 0.5 CPU-seconds less (a sixth of a landing's CPU) for a lake
+/// 0.8% larger (85.7 MB against 85.0 MB). The largest columns, random identifiers and phone
+/// numbers, gain nothing from level 3's longer match search; on them level 1 is 2-3 times faster
+/// and compresses as well or better.
+const ZSTD_LEVEL: i32 = 1;
+
+/// The writer settings of every lake file: zstd ([`ZSTD_LEVEL`]), page statistics (but for
 /// [`TableSpec::no_statistics`]), sorted-by metadata.
 pub(crate) fn writer_properties(spec: &TableSpec) -> WriterProperties {
     let sorting = spec.schema.index_of(&spec.sort_by).ok().map(|i| {
@@ -298,7 +305,7 @@ pub(crate) fn writer_properties(spec: &TableSpec) -> WriterProperties {
     });
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(3).expect("valid level"),
+            ZstdLevel::try_new(ZSTD_LEVEL).expect("valid level"),
         ))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_sorting_columns(sorting)
@@ -377,6 +384,37 @@ pub(crate) async fn write_new_day_encoded(
         rows_in: rows,
         rows_after: rows,
         bytes,
+    }))
+}
+
+/// Like [`write_new_day_encoded`] for a day already encoded into an object of the lake's own
+/// store (a local lake's spool): it is renamed into place, one step, instead of copied.
+pub(crate) async fn move_new_day_encoded(
+    lake: &Lake,
+    spec: &TableSpec,
+    day: NaiveDate,
+    from: &Path,
+    size: u64,
+    rows: usize,
+) -> Result<Option<DayCommit>> {
+    if !lake.day_objects(&spec.name, day).await?.is_empty() {
+        return Ok(None);
+    }
+    let target = lake.day_file(&spec.name, day);
+    lake.store()
+        .rename(from, &target)
+        .await
+        .map_err(|source| Error::Store {
+            action: "committing",
+            path: target.to_string(),
+            source,
+        })?;
+    Ok(Some(DayCommit {
+        day,
+        rows_before: 0,
+        rows_in: rows,
+        rows_after: rows,
+        bytes: size,
     }))
 }
 

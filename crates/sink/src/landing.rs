@@ -6,10 +6,14 @@
 //! and encodes them as the lake file they will become, into a local temporary folder. Encoding so
 //! overlaps decoding, and what waits for the commit is compressed Parquet, not Arrow.
 //!
-//! Nothing is written to the lake before [`Landing::commit`]. There a day encoded once, with
+//! Nothing is written to any table before [`Landing::commit`]. There a day encoded once, with
 //! nothing else for it, is put in place as it is when the lake does not hold the day yet (a new
 //! day); any other day (encoded in several parts, or already in the lake) is read back and merged
 //! with [`write_day`].
+//!
+//! For a lake on the local file system the spool is a folder under `<lake>/_pstn_lake/spool/`, on
+//! the lake's own file system, so a new day is put in place by a rename instead of being written a
+//! second time; other lakes spool to the system's temporary folder and upload at the commit.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,15 +25,21 @@ use arrow::array::RecordBatch;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
+use object_store::path::Path;
 
-use crate::day::{decode_parquet, encode_blocking, merge, write_new_day_encoded};
-use crate::{DayCommit, Lake, Result, TableSpec, split_by_day, write_day};
+use crate::day::{
+    decode_parquet, encode_blocking, merge, move_new_day_encoded, write_new_day_encoded,
+};
+use crate::{DayCommit, Lake, Result, STATE_DIR, TableSpec, split_by_day, write_day};
 
 /// Default bytes of decoded rows held in memory before days are handed to the encoder early.
 pub const DEFAULT_MEMORY_BUDGET: usize = 128 * 1024 * 1024;
 
 /// A held day that has received no rows during this many pushes is handed to the encoder.
 const IDLE_PUSHES: u64 = 8;
+
+/// Where a local lake's landings spool their encoded days, under the lake's state folder.
+const SPOOL_DIR: &str = "spool";
 
 /// Staging objects older than this are leftovers of a crashed writer and are removed.
 const STALE_STAGING: Duration = Duration::from_secs(6 * 3600);
@@ -62,12 +72,14 @@ struct DayBuffer {
 /// One encoded part of a day: merged rows as a lake file in the local spool.
 struct Part {
     path: PathBuf,
+    /// The part as an object of the lake's store, when the spool is inside a local lake.
+    object: Option<Path>,
     rows: usize,
 }
 
 /// A background thread that merges and encodes days into a local temporary folder.
 struct Encoder {
-    spool: tempfile::TempDir,
+    spool: Spool,
     jobs: Option<SyncSender<Job>>,
     done: Receiver<(NaiveDate, usize, Result<Part>)>,
     thread: Option<JoinHandle<()>>,
@@ -79,13 +91,74 @@ struct Job {
     slot: usize,
     batches: Vec<RecordBatch>,
     path: PathBuf,
+    object: Option<Path>,
+}
+
+/// The temporary folder of one landing's encoded parts (removed with everything in it when the
+/// landing ends, whether it committed or failed).
+struct Spool {
+    dir: Option<tempfile::TempDir>,
+    /// The folder as a path of the lake's store, when it is inside a local lake.
+    object: Option<Path>,
+}
+
+impl Spool {
+    /// A folder under `<lake>/_pstn_lake/spool/` for a local lake (falling back to the system's
+    /// temporary folder if it cannot be made there), else in the system's temporary folder.
+    fn create(lake: &Lake) -> Result<Spool> {
+        let local = lake
+            .is_local()
+            .then(|| lake.url().to_file_path().ok())
+            .flatten();
+        if let Some(root) = local {
+            let parent = root.join(STATE_DIR).join(SPOOL_DIR);
+            let dir = std::fs::create_dir_all(&parent).and_then(|()| {
+                tempfile::Builder::new()
+                    .prefix("ingest-")
+                    .tempdir_in(&parent)
+            });
+            if let Ok(dir) = dir
+                && let Some(name) = dir.path().file_name().and_then(|n| n.to_str())
+            {
+                let object = lake.state_path(&format!("{SPOOL_DIR}/{name}"));
+                return Ok(Spool {
+                    dir: Some(dir),
+                    object: Some(object),
+                });
+            }
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("pstn-lake-spool-")
+            .tempdir()?;
+        Ok(Spool {
+            dir: Some(dir),
+            object: None,
+        })
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.as_ref().expect("open until dropped").path()
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let parent = dir.path().parent().map(std::path::Path::to_owned);
+            drop(dir);
+            // `spool/` itself goes too once no landing uses it (this fails while one does).
+            if self.object.is_some()
+                && let Some(parent) = parent
+            {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
+    }
 }
 
 impl Encoder {
-    fn start(spec: TableSpec) -> Result<Encoder> {
-        let spool = tempfile::Builder::new()
-            .prefix("pstn-lake-spool-")
-            .tempdir()?;
+    fn start(spec: TableSpec, lake: &Lake) -> Result<Encoder> {
+        let spool = Spool::create(lake)?;
         // No queue: handing a day over waits while the previous one is being encoded, which
         // bounds memory to the day being encoded plus the days being collected.
         let (jobs, inbox) = sync_channel::<Job>(0);
@@ -94,7 +167,7 @@ impl Encoder {
             .name("pstn-lake-encode".into())
             .spawn(move || {
                 for job in inbox {
-                    let part = encode_part(&spec, job.day, job.batches, job.path);
+                    let part = encode_part(&spec, job.day, job.batches, job.path, job.object);
                     if outbox.send((job.day, job.slot, part)).is_err() {
                         break;
                     }
@@ -130,13 +203,14 @@ fn encode_part(
     day: NaiveDate,
     batches: Vec<RecordBatch>,
     path: PathBuf,
+    object: Option<Path>,
 ) -> Result<Part> {
     let merged = merge(spec, batches)?;
     let rows = merged.iter().map(RecordBatch::num_rows).sum();
     let name = format!("{}/call_date={day}", spec.name);
     let bytes = encode_blocking(spec, merged, &name)?;
     std::fs::write(&path, bytes)?;
-    Ok(Part { path, rows })
+    Ok(Part { path, object, rows })
 }
 
 /// What a landing wrote.
@@ -242,21 +316,24 @@ impl Landing {
     /// Gives a day's held rows to the encoder as the day's next part.
     fn hand_over(&mut self, day: NaiveDate) -> Result<()> {
         if self.encoder.is_none() {
-            self.encoder = Some(Encoder::start(self.spec.clone())?);
+            self.encoder = Some(Encoder::start(self.spec.clone(), &self.lake)?);
         }
         let encoder = self.encoder.as_mut().expect("started");
         let buffer = self.days.get_mut(&day).expect("held");
         let batches = std::mem::take(&mut buffer.batches);
         self.held_bytes -= std::mem::take(&mut buffer.bytes);
         encoder.sequence += 1;
+        let name = format!("{day}-{}.parquet", encoder.sequence);
         let job = Job {
             day,
             slot: buffer.parts.len(),
             batches,
-            path: encoder
+            path: encoder.spool.path().join(&name),
+            object: encoder
                 .spool
-                .path()
-                .join(format!("{day}-{}.parquet", encoder.sequence)),
+                .object
+                .as_ref()
+                .map(|dir| dir.clone().join(name)),
         };
         buffer.parts.push(None);
         let sent = encoder.jobs.as_ref().expect("open").send(job);
@@ -338,6 +415,7 @@ impl Landing {
     /// writer that does not use the lake lock may be using them).
     async fn remove_stale_staging(&self) {
         remove_staging(&self.lake, Some(STALE_STAGING)).await;
+        remove_objects(&self.lake, SPOOL_DIR, Some(STALE_STAGING)).await;
     }
 }
 
@@ -351,10 +429,18 @@ async fn commit_day(
     parts: Vec<Part>,
 ) -> Result<(DayCommit, bool)> {
     if let [part] = parts.as_slice() {
-        let bytes = tokio::fs::read(&part.path).await?;
-        if let Some(commit) =
-            write_new_day_encoded(lake, spec, day, bytes.into(), part.rows).await?
-        {
+        let new_day = match &part.object {
+            // Spooled inside the lake: renamed into place.
+            Some(object) => {
+                let size = tokio::fs::metadata(&part.path).await?.len();
+                move_new_day_encoded(lake, spec, day, object, size, part.rows).await?
+            }
+            None => {
+                let bytes = tokio::fs::read(&part.path).await?;
+                write_new_day_encoded(lake, spec, day, bytes.into(), part.rows).await?
+            }
+        };
+        if let Some(commit) = new_day {
             return Ok((commit, false));
         }
     }
@@ -372,7 +458,12 @@ async fn commit_day(
 
 /// Removes staging objects (older than `older_than`, or all): leftovers of crashed writers.
 pub(crate) async fn remove_staging(lake: &Lake, older_than: Option<Duration>) {
-    let prefix = lake.state_path("staging");
+    remove_objects(lake, "staging", older_than).await;
+}
+
+/// Removes the objects under `<lake>/_pstn_lake/<folder>` (older than `older_than`, or all).
+async fn remove_objects(lake: &Lake, folder: &str, older_than: Option<Duration>) {
+    let prefix = lake.state_path(folder);
     let Ok(objects) = lake
         .store()
         .list(Some(&prefix))
@@ -422,6 +513,73 @@ mod tests {
             ],
         )
         .unwrap()
+    }
+
+    /// Every file under `dir`, as paths relative to it.
+    fn files_under(dir: &std::path::Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).into_iter().flatten() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    out.push(path.strip_prefix(dir).unwrap().display().to_string());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[tokio::test]
+    async fn a_local_lake_spools_inside_itself_and_renames_new_days_into_place() {
+        let (dir, lake) = temp_lake();
+        let spool = dir.path().join(STATE_DIR).join(SPOOL_DIR);
+        for commit in [false, true] {
+            // A budget of one byte hands each push's days to the encoder at once; the encoder
+            // takes a job only when it has finished the one before, so after the second push the
+            // first push's day is encoded in the spool.
+            let mut landing = Landing::new(lake.clone(), spec()).with_memory_budget(1);
+            landing.push(&batch("a", 100, 1)).unwrap();
+            landing.push(&batch("b", 100, 1)).unwrap();
+            let spooled = files_under(&spool);
+            assert!(
+                !spooled.is_empty() && spooled.iter().all(|f| f.ends_with(".parquet")),
+                "{spooled:?}"
+            );
+            assert!(
+                files_under(dir.path())
+                    .iter()
+                    .all(|f| f.starts_with(STATE_DIR)),
+                "nothing in a table before the commit"
+            );
+            if commit {
+                let summary = landing.commit().await.unwrap();
+                assert_eq!(summary.rows_after(), 200);
+            } else {
+                drop(landing);
+            }
+            assert!(!spool.exists(), "the spool is removed (commit: {commit})");
+        }
+        // One part for a new day: renamed, not merged; the lake file is the encoded part.
+        let (dir, lake) = temp_lake();
+        let mut landing = Landing::new(lake.clone(), spec());
+        landing.push(&batch("c", 500, 2)).unwrap();
+        let summary = landing.commit().await.unwrap();
+        assert_eq!(summary.merged_days, 0);
+        assert_eq!(summary.rows_after(), 500);
+        for day in &summary.days {
+            let file = dir.path().join(
+                lake.day_file(&spec().name, day.day)
+                    .as_ref()
+                    .trim_start_matches(lake.root().as_ref())
+                    .trim_start_matches('/'),
+            );
+            assert_eq!(std::fs::metadata(&file).unwrap().len(), day.bytes);
+        }
+        assert!(!dir.path().join(STATE_DIR).join(SPOOL_DIR).exists());
     }
 
     #[tokio::test]

@@ -488,3 +488,196 @@ fn simulated_tenant_pages_decode_to_exactly_the_generated_rows() {
         }
     }
 }
+
+/// What the fast path made of a page, if it took it, checked against the general path: the same
+/// table, rows, batches, next link and unknown properties. Returns whether the fast path took it.
+fn fast_agrees_with_general(decoder: &PageDecoder, bytes: &[u8]) -> bool {
+    let text = std::str::from_utf8(bytes).ok();
+    let general = decoder.decode_general(bytes, text);
+    let Some(fast) = text.and_then(|t| fast::decode(decoder, t)) else {
+        return false;
+    };
+    let general = match general {
+        Ok(page) => page,
+        Err(e) => panic!(
+            "the fast path decoded a page the general path refuses ({e}):\n{}",
+            String::from_utf8_lossy(bytes)
+        ),
+    };
+    assert_eq!(fast.table, general.table);
+    assert_eq!(fast.rows, general.rows);
+    assert_eq!(fast.next_link, general.next_link);
+    assert_eq!(fast.unknown_properties, general.unknown_properties);
+    assert_eq!(fast.batches.len(), general.batches.len());
+    for (f, g) in fast.batches.iter().zip(&general.batches) {
+        for (i, field) in g.schema().fields().iter().enumerate() {
+            assert!(
+                f.column(i).to_data() == g.column(i).to_data(),
+                "column {} differs:\n{}",
+                field.name(),
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+    true
+}
+
+/// A page of `n` PSTN rows in the shapes the fast path takes (no escapes), with every kind of
+/// value it handles: nulls, missing keys, quoted and empty money, admin-unit lists with null ids,
+/// unknown properties with nested values, whitespace between tokens.
+fn plain_pstn_page(n: usize, pretty: bool) -> Vec<u8> {
+    let mut rows = Vec::new();
+    for i in 0..n {
+        let mut row = json!({
+            "id": format!("id-{i:05}"),
+            "callId": format!("call-{}", i / 3),
+            "userId": if i % 7 == 0 { json!(null) } else { json!(format!("user-{}", i % 13)) },
+            "userDisplayName": format!("Zoë {i} Ünal\u{1F4DE}"),
+            "startDateTime": format!("2026-11-{:02}T{:02}:{:02}:07.{:07}Z", 1 + i % 3, i % 24, i % 60, i * 7919 % 10_000_000),
+            "endDateTime": if i % 9 == 0 { json!("0001-01-01T00:00:00Z") } else { json!("2026-11-04T00:00:00+01:00") },
+            "duration": if i % 10 == 0 { json!(-(i as i64)) } else { json!(i as i64 * 3) },
+            "charge": match i % 5 { 0 => json!(format!("{}.{:04}", i, i % 10_000)), 1 => json!(""), 2 => serde_json::from_str::<serde_json::Value>("1.5e2").unwrap(), _ => serde_json::from_str::<serde_json::Value>(&format!("{}.{:02}", i % 100, i % 100)).unwrap() },
+            "connectionCharge": if i % 4 == 0 { json!(null) } else { json!(0) },
+            "currency": (["USD", "EUR", "GBP"][i % 3]),
+            "administrativeUnitInfos": match i % 3 { 0 => json!([{"id": format!("au-{i}")}, {"id": null}, null]), 1 => json!([]), _ => json!(null) },
+        });
+        let object = row.as_object_mut().unwrap();
+        if i % 11 == 0 {
+            object.insert(
+                "brandNewProperty".into(),
+                json!({"nested": [i, -0.5e-3, true, false, null, {}, []], "s": "x"}),
+            );
+        }
+        if i % 6 == 0 {
+            object.remove("currency");
+        }
+        rows.push(row);
+    }
+    let value = serde_json::Value::Array(rows);
+    let rows = if pretty {
+        serde_json::to_string_pretty(&value).unwrap()
+    } else {
+        serde_json::to_string(&value).unwrap()
+    };
+    format!(
+        "{{\"@odata.context\" : \"{PSTN_CONTEXT}\",\n \"@odata.count\":{n}, \"@odata.nextLink\":null, \"value\": {rows} }}\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn the_fast_path_takes_graphs_pages_and_agrees_with_the_general_path() {
+    use pstn_lake_graph_sim::{ApiVersion as SimApi, Function, Tenant, TenantConfig};
+    for name in ["pstn-beta-page.json", "direct-routing-v1-page.json"] {
+        assert!(
+            fast_agrees_with_general(&PageDecoder::new(), &sample(name)),
+            "{name}"
+        );
+    }
+    for batch_size in [1, 7, 1000] {
+        let decoder = PageDecoder::new().with_batch_size(batch_size);
+        for pretty in [false, true] {
+            assert!(fast_agrees_with_general(
+                &decoder,
+                &plain_pstn_page(100, pretty)
+            ));
+        }
+    }
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+    let tenant = Tenant::new(TenantConfig::new(5, first, 1, 600));
+    for function in [Function::Pstn, Function::DirectRouting] {
+        for version in [SimApi::V1, SimApi::Beta] {
+            tenant.write_pages(function, version, first, first, 250, |page| {
+                assert!(
+                    fast_agrees_with_general(&PageDecoder::new(), &page),
+                    "{function:?} {version:?}"
+                );
+            });
+        }
+    }
+}
+
+#[test]
+fn the_fast_path_leaves_other_pages_to_the_general_path() {
+    // Escaped strings, `value` before the context without a hint, a repeated property, a float
+    // duration, a table other than the hint: the general path decodes or refuses these.
+    let (escaped, _) = generated_pstn_page(20, false);
+    let (value_first, _) = generated_pstn_page(20, true);
+    let others = [
+        escaped,
+        value_first,
+        pstn_page(r#"{"id":"a","duration":1,"duration":2}"#).into_bytes(),
+        pstn_page(r#"{"id":"a","duration":1.0}"#).into_bytes(),
+        pstn_page(r#"{"id":"a","duration":-0}"#).into_bytes(),
+        pstn_page(r#"{"id":"a","duration":3000000000}"#).into_bytes(),
+        pstn_page(r#"{"id":"a","charge":true}"#).into_bytes(),
+        pstn_page(r#"{"id":"a","charge":"1e"}"#).into_bytes(),
+        pstn_page(r#"{"id":"a","startDateTime":"yesterday"}"#).into_bytes(),
+        pstn_page(r#"{"id":"a","administrativeUnitInfos":[{"name":"x"}]}"#).into_bytes(),
+        pstn_page(r#"{"id":"a"},"#).into_bytes(),
+        format!(r#"{{"@odata.context":"{DR_CONTEXT}","value":[]}}"#).into_bytes(),
+    ];
+    let hinted = PageDecoder::new().with_table(Some(Table::PstnCalls));
+    for page in &others {
+        let text = std::str::from_utf8(page).unwrap();
+        assert!(
+            fast::decode(&hinted, text).is_none(),
+            "the fast path took: {text}"
+        );
+        // Whatever the general path says, `decode` says the same.
+        let via_decode = hinted
+            .decode(page)
+            .map(|p| p.rows)
+            .map_err(|e| e.to_string());
+        let general = hinted
+            .decode_general(page, Some(text))
+            .map(|p| p.rows)
+            .map_err(|e| e.to_string());
+        assert_eq!(via_decode, general, "{text}");
+    }
+}
+
+/// Damaged pages: thousands of single-byte changes, deletions and cuts of pages the fast path
+/// takes. Whenever the fast path still takes one, the general path must decode it to the same
+/// rows; it must never accept what the general path refuses.
+#[test]
+fn the_fast_path_never_accepts_what_the_general_path_refuses() {
+    let bases = [
+        plain_pstn_page(6, false),
+        plain_pstn_page(4, true),
+        sample("pstn-beta-page.json"),
+        sample("direct-routing-v1-page.json"),
+    ];
+    const BYTES: &[u8] = b"\"\\{}[],:0-+.eEnulltruefalse 9x\x01\x7f";
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = move |below: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % below as u64) as usize
+    };
+    let decoder = PageDecoder::new();
+    let (mut tried, mut taken) = (0, 0);
+    for base in &bases {
+        for _ in 0..3000 {
+            let mut page = base.clone();
+            let at = random(page.len());
+            match random(4) {
+                0 => page.truncate(at),
+                1 => {
+                    page.remove(at);
+                }
+                2 => page.insert(at, BYTES[random(BYTES.len())]),
+                _ => page[at] = BYTES[random(BYTES.len())],
+            }
+            tried += 1;
+            taken += usize::from(fast_agrees_with_general(&decoder, &page));
+        }
+    }
+    // Many changes land in values and keep the page valid (a digit, a letter in a string): the
+    // fast path must have taken a good share of them, or this test checks nothing.
+    assert!(
+        taken > tried / 10,
+        "the fast path took {taken} of {tried} changed pages"
+    );
+}
