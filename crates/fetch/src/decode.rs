@@ -466,7 +466,7 @@ impl Columns {
         let i = if self
             .properties
             .get(guess)
-            .is_some_and(|p| same_key(p.graph_name, key))
+            .is_some_and(|p| same_bytes(p.graph_name.as_bytes(), key.as_bytes()))
         {
             guess
         } else {
@@ -476,6 +476,14 @@ impl Columns {
         };
         self.last = i;
         Some(i)
+    }
+
+    /// The column [`Columns::column_of`] expects next, and its key (none after a row's last key).
+    #[inline]
+    fn predicted_key(&self) -> Option<(usize, &'static [u8])> {
+        let guess = self.follows[self.last];
+        let property = self.properties.get(guess)?;
+        Some((guess, property.graph_name.as_bytes()))
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -509,8 +517,7 @@ impl Columns {
 /// Key equality, eight bytes at a time and inline: keys are short and nearly every comparison
 /// hits, so a call to `memcmp` per key cost more than the comparison itself.
 #[inline]
-fn same_key(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -90,9 +90,40 @@ impl ParallelWriter {
         }
         let next = self.factory.create_column_writers(self.row_group + 1)?;
         let writers = std::mem::replace(&mut self.columns, next);
+        // Closing a column compresses its last page and its dictionary: split like `write`.
+        let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+        for (i, writer) in writers.into_iter().enumerate() {
+            if i % 2 == 0 {
+                mine.push(writer);
+            } else {
+                theirs.push(writer);
+            }
+        }
+        let close = |writers: Vec<ArrowColumnWriter>| {
+            writers
+                .into_iter()
+                .map(ArrowColumnWriter::close)
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let (mine, theirs) = std::thread::scope(|scope| {
+            let helper = scope.spawn(move || close(theirs));
+            let here = close(mine);
+            let there = helper.join().unwrap_or_else(|_| {
+                Err(ParquetError::General("an encoder thread panicked".into()))
+            });
+            Ok::<_, ParquetError>((here?, there?))
+        })?;
         let mut row_group = self.file.next_row_group()?;
-        for writer in writers {
-            writer.close()?.append_to_row_group(&mut row_group)?;
+        let (mut mine, mut theirs) = (mine.into_iter(), theirs.into_iter());
+        // Back in column order: even columns were closed here, odd ones by the helper.
+        for i in 0.. {
+            let chunk = if i % 2 == 0 {
+                mine.next()
+            } else {
+                theirs.next()
+            };
+            let Some(chunk) = chunk else { break };
+            chunk.append_to_row_group(&mut row_group)?;
         }
         row_group.close()?;
         self.row_group += 1;

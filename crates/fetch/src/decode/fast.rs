@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Builder, Columns, DecodedPage, IdListBuilder, PageDecoder};
+use super::{Builder, Columns, DecodedPage, IdListBuilder, PageDecoder, same_bytes};
 use crate::scalar::{parse_decimal, parse_timestamp_micros};
 use crate::table::{MONEY_PRECISION, MONEY_SCALE, Table};
 
@@ -115,31 +115,41 @@ fn row(s: &mut Scanner, c: &mut Columns) -> Option<()> {
     if !s.eat_if(b'}') {
         loop {
             s.ws();
-            let key = s.string()?;
-            s.ws();
-            s.eat(b':')?;
-            s.ws();
-            match c.column_of(key) {
-                Some(i) => {
-                    if c.set_at[i] == c.stamp {
-                        return None;
+            // Rows repeat one key order: the key this position had last time is checked in place,
+            // without scanning for the end of the string first.
+            let predicted = c.predicted_key().filter(|(_, key)| s.eat_key(key));
+            let column = if let Some((i, _)) = predicted {
+                c.last = i;
+                Some(i)
+            } else {
+                let key = s.string()?;
+                s.ws();
+                s.eat(b':')?;
+                s.ws();
+                match c.column_of(key) {
+                    Some(i) => Some(i),
+                    None => {
+                        let start = s.pos;
+                        s.skip_value(0)?;
+                        // As the general path writes it: the key re-encoded (it has no escapes
+                        // here, so it is itself between quotes), the value verbatim.
+                        c.extra_buf.push(if unknown_here == 0 { '{' } else { ',' });
+                        c.extra_buf.push('"');
+                        c.extra_buf.push_str(key);
+                        c.extra_buf.push_str("\":");
+                        c.extra_buf.push_str(&s.text[start..s.pos]);
+                        unknown_here += 1;
+                        note_unknown(&mut c.unknown, key);
+                        None
                     }
-                    c.set_at[i] = c.stamp;
-                    value(s, &mut c.builders[i])?;
                 }
-                None => {
-                    let start = s.pos;
-                    s.skip_value(0)?;
-                    // As the general path writes it: the key re-encoded (it has no escapes here,
-                    // so it is itself between quotes), the value verbatim.
-                    c.extra_buf.push(if unknown_here == 0 { '{' } else { ',' });
-                    c.extra_buf.push('"');
-                    c.extra_buf.push_str(key);
-                    c.extra_buf.push_str("\":");
-                    c.extra_buf.push_str(&s.text[start..s.pos]);
-                    unknown_here += 1;
-                    note_unknown(&mut c.unknown, key);
+            };
+            if let Some(i) = column {
+                if c.set_at[i] == c.stamp {
+                    return None;
                 }
+                c.set_at[i] = c.stamp;
+                value(s, &mut c.builders[i])?;
             }
             s.ws();
             match s.next()? {
@@ -292,6 +302,32 @@ impl<'a> Scanner<'a> {
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.pos += 1;
+        }
+    }
+
+    /// Steps over `"key"` and the colon after it (with any whitespace) if that is what comes next.
+    #[inline]
+    fn eat_key(&mut self, key: &[u8]) -> bool {
+        let start = self.pos + 1;
+        let end = start + key.len();
+        let hit = self.bytes.get(self.pos) == Some(&b'"')
+            && self
+                .bytes
+                .get(start..end)
+                .is_some_and(|k| same_bytes(k, key))
+            && self.bytes.get(end) == Some(&b'"');
+        if !hit {
+            return false;
+        }
+        self.pos = end + 1;
+        self.ws();
+        if self.eat_if(b':') {
+            self.ws();
+            true
+        } else {
+            // Not a key after all (a syntax error): go back and let the general scan refuse it.
+            self.pos = start - 1;
+            false
         }
     }
 
