@@ -187,7 +187,9 @@ pub(crate) fn merge(spec: &TableSpec, batches: Vec<RecordBatch>) -> Result<Vec<R
 /// batches. Anything it cannot check answers `false` (the copying merge then decides).
 fn already_merged(spec: &TableSpec, batches: &[RecordBatch]) -> bool {
     use arrow::datatypes::TimestampMicrosecondType;
-    let mut seen: foldhash::HashSet<&str> = foldhash::HashSet::default();
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
+    let mut seen: foldhash::HashSet<&str> =
+        foldhash::HashSet::with_capacity_and_hasher(rows, Default::default());
     let mut prev: Option<(Option<i64>, &str)> = None;
     for batch in batches {
         let (Some(ts), Some(keys)) = (
@@ -433,9 +435,20 @@ pub(crate) fn encode_blocking(
     batches: Vec<RecordBatch>,
     name: &str,
 ) -> Result<Vec<u8>> {
+    encode_into(spec, batches, name, Vec::new())
+}
+
+/// Like [`encode_blocking`], into `out` (a spool file: no growing buffer of the whole file).
+pub(crate) fn encode_into<W: std::io::Write + Send>(
+    spec: &TableSpec,
+    batches: Vec<RecordBatch>,
+    name: &str,
+    out: W,
+) -> Result<W> {
     let schema = Arc::clone(&spec.schema);
     let encoded = (|| {
-        let mut writer = ParallelWriter::try_new(Arc::clone(&schema), writer_properties(spec))?;
+        let mut writer =
+            ParallelWriter::try_new_into(out, Arc::clone(&schema), writer_properties(spec))?;
         // The Parquet writer works much faster on large batches than on page-sized ones: join
         // small batches into chunks of about 64k rows (a bounded copy, not the whole day).
         let mut chunk: Vec<RecordBatch> = Vec::new();

@@ -5,6 +5,7 @@
 //! calling thread and one helper thread halves that writer's wall time; the file is the same as
 //! `ArrowWriter` would write (same properties, same embedded Arrow schema).
 
+use std::io::Write;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
@@ -18,23 +19,35 @@ use parquet::file::writer::SerializedFileWriter;
 /// Rows in one row group at most (a day of Graph calls is far below it: one row group per day).
 const MAX_ROW_GROUP_ROWS: usize = 1024 * 1024;
 
-/// Writes record batches as one Parquet file in memory, encoding columns in parallel.
-pub(crate) struct ParallelWriter {
+/// Writes record batches as one Parquet file (into memory or a local file), encoding columns in
+/// parallel.
+pub(crate) struct ParallelWriter<W: Write + Send = Vec<u8>> {
     schema: SchemaRef,
-    file: SerializedFileWriter<Vec<u8>>,
+    file: SerializedFileWriter<W>,
     factory: ArrowRowGroupWriterFactory,
     columns: Vec<ArrowColumnWriter>,
     row_group: usize,
     rows_in_group: usize,
 }
 
-impl ParallelWriter {
-    /// A writer with `props` (the Arrow schema is embedded as `ArrowWriter` does).
+impl ParallelWriter<Vec<u8>> {
+    /// A writer into memory with `props` (the Arrow schema is embedded as `ArrowWriter` does).
     pub(crate) fn try_new(
         schema: SchemaRef,
         props: WriterProperties,
     ) -> Result<Self, ParquetError> {
-        let (file, factory) = ArrowWriter::try_new(Vec::new(), Arc::clone(&schema), Some(props))?
+        Self::try_new_into(Vec::new(), schema, props)
+    }
+}
+
+impl<W: Write + Send> ParallelWriter<W> {
+    /// A writer into `out` with `props` (the Arrow schema is embedded as `ArrowWriter` does).
+    pub(crate) fn try_new_into(
+        out: W,
+        schema: SchemaRef,
+        props: WriterProperties,
+    ) -> Result<Self, ParquetError> {
+        let (file, factory) = ArrowWriter::try_new(out, Arc::clone(&schema), Some(props))?
             .into_serialized_writer()?;
         let columns = factory.create_column_writers(0)?;
         Ok(ParallelWriter {
@@ -131,8 +144,8 @@ impl ParallelWriter {
         Ok(())
     }
 
-    /// Writes the last row group and the footer; the file's bytes.
-    pub(crate) fn finish(mut self) -> Result<Vec<u8>, ParquetError> {
+    /// Writes the last row group and the footer; the file's bytes (or the writer they went to).
+    pub(crate) fn finish(mut self) -> Result<W, ParquetError> {
         self.flush_row_group()?;
         self.file.into_inner()
     }

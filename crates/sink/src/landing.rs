@@ -27,9 +27,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
-use crate::day::{
-    decode_parquet, encode_blocking, merge, move_new_day_encoded, write_new_day_encoded,
-};
+use crate::day::{decode_parquet, encode_into, merge, move_new_day_encoded, write_new_day_encoded};
 use crate::{DayCommit, Lake, Result, STATE_DIR, TableSpec, split_by_day, write_day};
 
 /// Default bytes of decoded rows held in memory before days are handed to the encoder early.
@@ -208,8 +206,10 @@ fn encode_part(
     let merged = merge(spec, batches)?;
     let rows = merged.iter().map(RecordBatch::num_rows).sum();
     let name = format!("{}/call_date={day}", spec.name);
-    let bytes = encode_blocking(spec, merged, &name)?;
-    std::fs::write(&path, bytes)?;
+    let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
+    encode_into(spec, merged, &name, file)?
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
     Ok(Part { path, object, rows })
 }
 
