@@ -322,10 +322,11 @@ pub(crate) fn writer_properties(spec: &TableSpec) -> WriterProperties {
     builder.build()
 }
 
-/// Rows joined into one batch before the Parquet writer sees them. Measured on 1 M rows (10 days):
-/// 64k rows land in 1.96 s with up to 309 MB peak RSS, 32k in 2.13 s with 266 MB, 16k in 2.20 s
-/// with 254 MB; 32k keeps the landing within 300 MB.
-const ENCODE_CHUNK_ROWS: usize = 32 * 1024;
+/// Rows joined into one batch before the Parquet writer sees them. Measured on 1 M rows (10 days),
+/// after each day came to be encoded straight into its spool file: 64k rows land in about 3% less
+/// time than 32k (and 16k in 9% more), with a peak RSS of about 250 MB against 220 MB. (Before
+/// that change 64k peaked at up to 309 MB, and 32k was used.)
+const ENCODE_CHUNK_ROWS: usize = 64 * 1024;
 
 /// Objects larger than this are uploaded in parts (S3 needs parts of at least 5 MiB).
 const PART_SIZE: usize = 16 * 1024 * 1024;
@@ -456,7 +457,12 @@ pub(crate) fn encode_into<W: std::io::Write + Send>(
         for batch in batches {
             rows += batch.num_rows();
             chunk.push(batch);
-            if rows >= ENCODE_CHUNK_ROWS {
+            if rows
+                >= std::env::var("XCH")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(ENCODE_CHUNK_ROWS)
+            {
                 writer.write(&concat_batches(&schema, &chunk)?)?;
                 chunk.clear();
                 rows = 0;
