@@ -322,10 +322,10 @@ pub(crate) fn writer_properties(spec: &TableSpec) -> WriterProperties {
     builder.build()
 }
 
-/// Rows joined into one batch before the Parquet writer sees them. Measured on 1 M rows (10 days),
-/// after each day came to be encoded straight into its spool file: 64k rows land in about 3% less
-/// time than 32k (and 16k in 9% more), with a peak RSS of about 250 MB against 220 MB. (Before
-/// that change 64k peaked at up to 309 MB, and 32k was used.)
+/// Rows handed to the Parquet writer at once (as they are, not joined: see
+/// [`ParallelWriter::write_all`]); each hand-off starts the writer's helper thread. Measured on
+/// 1 M rows (10 days): 16k rows take about 7% more time than 64k; a whole day at once (256k) is
+/// no faster than 64k.
 const ENCODE_CHUNK_ROWS: usize = 64 * 1024;
 
 /// Objects larger than this are uploaded in parts (S3 needs parts of at least 5 MiB).
@@ -450,26 +450,21 @@ pub(crate) fn encode_into<W: std::io::Write + Send>(
     let encoded = (|| {
         let mut writer =
             ParallelWriter::try_new_into(out, Arc::clone(&schema), writer_properties(spec))?;
-        // The Parquet writer works much faster on large batches than on page-sized ones: join
-        // small batches into chunks of about 64k rows (a bounded copy, not the whole day).
+        // Handing the writer page-sized batches one at a time costs a thread hand-off each:
+        // they go in chunks of about 64k rows (written without joining them first).
         let mut chunk: Vec<RecordBatch> = Vec::new();
         let mut rows = 0;
         for batch in batches {
             rows += batch.num_rows();
             chunk.push(batch);
-            if rows
-                >= std::env::var("XCH")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(ENCODE_CHUNK_ROWS)
-            {
-                writer.write(&concat_batches(&schema, &chunk)?)?;
+            if rows >= ENCODE_CHUNK_ROWS {
+                writer.write_all(&chunk)?;
                 chunk.clear();
                 rows = 0;
             }
         }
         if !chunk.is_empty() {
-            writer.write(&concat_batches(&schema, &chunk)?)?;
+            writer.write_all(&chunk)?;
         }
         writer.finish()
     })();

@@ -7,7 +7,6 @@ use std::io::{BufReader, BufWriter, Seek};
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::compute::concat_batches;
 use arrow::datatypes::TimestampMicrosecondType;
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
@@ -18,7 +17,7 @@ use crate::day::{decode_parquet, in_order, write_new_day_encoded, writer_propert
 use crate::encode::ParallelWriter;
 use crate::{DayCommit, Error, Lake, Result, TableSpec, write_day};
 
-/// Rows joined before they go to the Parquet writer, which is much faster on large batches.
+/// Rows handed to the Parquet writer at once (as they are: see `ParallelWriter::write_all`).
 const CHUNK_ROWS: usize = 16 * 1024;
 
 /// Days encoded at once by every [`DayWriter`] of the process. Encoding a day uses both cores
@@ -174,11 +173,9 @@ impl DayWriter {
             pending_rows += batch.num_rows();
             pending.push(batch);
             if pending_rows >= CHUNK_ROWS || (spooled.peek().is_none() && pending_rows > 0) {
-                let chunk = concat_batches(&spec.schema, &pending)
-                    .map_err(crate::error::arrow("joining rows to encode"))?;
+                writer.write_all(&pending).map_err(error)?;
                 pending.clear();
                 pending_rows = 0;
-                writer.write(&chunk).map_err(error)?;
             }
         }
         Ok(Finished::Encoded(writer.finish().map_err(error)?))

@@ -60,11 +60,26 @@ impl<W: Write + Send> ParallelWriter<W> {
         })
     }
 
-    /// Encodes a batch (in the writer's schema).
-    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<(), ParquetError> {
-        let mut leaves = Vec::with_capacity(self.columns.len());
-        for (array, field) in batch.columns().iter().zip(self.schema.fields()) {
-            leaves.extend(compute_leaves(field, array)?);
+    /// Encodes batches (in the writer's schema), in order, as if they were one: each thread takes
+    /// its columns of every batch, so small batches need not be joined (copied) first.
+    pub(crate) fn write_all(&mut self, batches: &[RecordBatch]) -> Result<(), ParquetError> {
+        // For each leaf column, its part of every batch.
+        let mut leaves: Vec<Vec<_>> = (0..self.columns.len())
+            .map(|_| Vec::with_capacity(batches.len()))
+            .collect();
+        for batch in batches {
+            let mut leaf = 0;
+            for (array, field) in batch.columns().iter().zip(self.schema.fields()) {
+                for part in compute_leaves(field, array)? {
+                    leaves
+                        .get_mut(leaf)
+                        .ok_or_else(|| {
+                            ParquetError::General("a batch has too many columns".into())
+                        })?
+                        .push(part);
+                    leaf += 1;
+                }
+            }
         }
         // Alternate columns between the two threads: neighbouring columns are alike (ids, names,
         // numbers), so this balances the work without knowing each column's cost.
@@ -76,21 +91,20 @@ impl<W: Write + Send> ParallelWriter<W> {
                 theirs.push(pair);
             }
         }
+        let write = |columns: Vec<(&mut ArrowColumnWriter, &Vec<_>)>| {
+            columns.into_iter().try_for_each(|(writer, parts)| {
+                parts.iter().try_for_each(|part| writer.write(part))
+            })
+        };
         std::thread::scope(|scope| {
-            let helper = scope.spawn(move || {
-                theirs
-                    .into_iter()
-                    .try_for_each(|(writer, leaf)| writer.write(leaf))
-            });
-            let here = mine
-                .into_iter()
-                .try_for_each(|(writer, leaf)| writer.write(leaf));
+            let helper = scope.spawn(move || write(theirs));
+            let here = write(mine);
             let there = helper.join().unwrap_or_else(|_| {
                 Err(ParquetError::General("an encoder thread panicked".into()))
             });
             here.and(there)
         })?;
-        self.rows_in_group += batch.num_rows();
+        self.rows_in_group += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
         if self.rows_in_group >= MAX_ROW_GROUP_ROWS {
             self.flush_row_group()?;
         }
