@@ -478,6 +478,48 @@ impl Columns {
         Some(i)
     }
 
+    /// Starts a row: every column unset, no unknown properties yet.
+    #[inline]
+    fn start_row(&mut self) {
+        self.stamp += 1;
+        self.last = self.properties.len();
+        self.current_id = None;
+        self.extra_buf.clear();
+    }
+
+    /// A property the schema does not know: kept for `extra_properties` (the key re-encoded, as
+    /// it may have needed escapes; the value verbatim) and counted.
+    fn add_unknown(&mut self, key: &str, raw_value: &str) {
+        self.extra_buf
+            .push(if self.extra_buf.is_empty() { '{' } else { ',' });
+        self.extra_buf
+            .push_str(&serde_json::to_string(key).expect("a string always serialises"));
+        self.extra_buf.push(':');
+        self.extra_buf.push_str(raw_value);
+        match self.unknown.get_mut(key) {
+            Some(n) => *n += 1,
+            None => {
+                self.unknown.insert(key.to_owned(), 1);
+            }
+        }
+    }
+
+    /// Ends a row: nulls for the columns it did not set, and its unknown properties (if any).
+    #[inline]
+    fn end_row(&mut self) {
+        for (i, builder) in self.builders.iter_mut().enumerate() {
+            if self.set_at[i] != self.stamp {
+                builder.append_null();
+            }
+        }
+        if self.extra_buf.is_empty() {
+            self.extra.append_null();
+        } else {
+            self.extra_buf.push('}');
+            self.extra.append_value(&self.extra_buf);
+        }
+    }
+
     /// The column [`Columns::column_of`] expects next, and its key (none after a row's last key).
     #[inline]
     fn predicted_key(&self) -> Option<(usize, &'static [u8])> {
@@ -595,11 +637,7 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let c = self.columns;
-        c.stamp += 1;
-        c.last = c.properties.len();
-        c.current_id = None;
-        c.extra_buf.clear();
-        let mut unknown_here = 0;
+        c.start_row();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match c.column_of(&key) {
                 Some(i) => {
@@ -633,33 +671,11 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
                 }
                 None => {
                     let raw: &RawValue = map.next_value()?;
-                    c.extra_buf.push(if unknown_here == 0 { '{' } else { ',' });
-                    // The key is re-encoded (it may have needed escapes); the value is kept verbatim.
-                    c.extra_buf
-                        .push_str(&serde_json::to_string(&*key).map_err(de::Error::custom)?);
-                    c.extra_buf.push(':');
-                    c.extra_buf.push_str(raw.get());
-                    unknown_here += 1;
-                    match c.unknown.get_mut(&*key) {
-                        Some(n) => *n += 1,
-                        None => {
-                            c.unknown.insert(key.into_owned(), 1);
-                        }
-                    }
+                    c.add_unknown(&key, raw.get());
                 }
             }
         }
-        for (i, builder) in c.builders.iter_mut().enumerate() {
-            if c.set_at[i] != c.stamp {
-                builder.append_null();
-            }
-        }
-        if unknown_here == 0 {
-            c.extra.append_null();
-        } else {
-            c.extra_buf.push('}');
-            c.extra.append_value(&c.extra_buf);
-        }
+        c.end_row();
         Ok(())
     }
 }

@@ -12,8 +12,6 @@
 //! Why: the general path spends most of its time in serde's per-value dispatch rather than in
 //! scanning; this one costs about half as much per row (see BENCHMARKS.md, "Decoding").
 
-use std::collections::BTreeMap;
-
 use super::{Builder, Columns, DecodedPage, IdListBuilder, PageDecoder, same_bytes};
 use crate::scalar::{parse_decimal, parse_timestamp_micros};
 use crate::table::{MONEY_PRECISION, MONEY_SCALE, Table};
@@ -107,10 +105,7 @@ fn rows(s: &mut Scanner, c: &mut Columns) -> Option<()> {
 /// One row: each property into its column, unknown ones into `extra_properties`.
 fn row(s: &mut Scanner, c: &mut Columns) -> Option<()> {
     s.eat(b'{')?;
-    c.stamp += 1;
-    c.last = c.properties.len();
-    c.extra_buf.clear();
-    let mut unknown_here = 0;
+    c.start_row();
     s.ws();
     if !s.eat_if(b'}') {
         loop {
@@ -131,15 +126,7 @@ fn row(s: &mut Scanner, c: &mut Columns) -> Option<()> {
                     None => {
                         let start = s.pos;
                         s.skip_value(0)?;
-                        // As the general path writes it: the key re-encoded (it has no escapes
-                        // here, so it is itself between quotes), the value verbatim.
-                        c.extra_buf.push(if unknown_here == 0 { '{' } else { ',' });
-                        c.extra_buf.push('"');
-                        c.extra_buf.push_str(key);
-                        c.extra_buf.push_str("\":");
-                        c.extra_buf.push_str(&s.text[start..s.pos]);
-                        unknown_here += 1;
-                        note_unknown(&mut c.unknown, key);
+                        c.add_unknown(key, &s.text[start..s.pos]);
                         None
                     }
                 }
@@ -159,27 +146,8 @@ fn row(s: &mut Scanner, c: &mut Columns) -> Option<()> {
             }
         }
     }
-    for (i, builder) in c.builders.iter_mut().enumerate() {
-        if c.set_at[i] != c.stamp {
-            builder.append_null();
-        }
-    }
-    if unknown_here == 0 {
-        c.extra.append_null();
-    } else {
-        c.extra_buf.push('}');
-        c.extra.append_value(&c.extra_buf);
-    }
+    c.end_row();
     Some(())
-}
-
-fn note_unknown(unknown: &mut BTreeMap<String, u64>, key: &str) {
-    match unknown.get_mut(key) {
-        Some(n) => *n += 1,
-        None => {
-            unknown.insert(key.to_owned(), 1);
-        }
-    }
 }
 
 /// One property value into its column's builder.
