@@ -290,6 +290,14 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     progress.set_message("writing days");
 
     let total_rows: usize = landings.values().map(Landing::rows).sum();
+    for landing in landings.values_mut() {
+        landing
+            .finish_encoding()
+            .context("nothing was written to the lake")?;
+    }
+    // Decoding and encoding are over: what their allocator settings kept would only swell the
+    // merges of days the lake already holds.
+    crate::alloc::tune_for_merging();
     let lock = LakeLock::acquire(&lake, "ingest").await?;
     let committed = commit(landings).await;
     let released = lock.release().await;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod alloc;
 mod common;
 mod ddl;
 #[cfg(feature = "query")]
@@ -70,8 +71,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Sync(_) => tune_allocator_for_sync(),
-        Command::Ingest(_) => tune_allocator_for_ingest(),
+        Command::Sync(_) => alloc::tune_for_sync(),
+        Command::Ingest(_) => alloc::tune_for_ingest(),
         _ => {}
     }
     common::init_logging(cli.verbose, cli.quiet);
@@ -118,63 +119,3 @@ fn main() -> ExitCode {
         }
     }
 }
-
-/// glibc's allocator, tuned for a sync. It gives each thread that allocates under contention an
-/// arena of its own (up to eight per core) and keeps what is freed there for that arena; and after
-/// a large block is freed it raises its mmap threshold, so later large buffers (Arrow columns,
-/// Parquet pages) come from the arenas too and stay there when freed. A sync allocates large
-/// buffers on many threads (the runtime's, and the blocking pool's that write and encode days), so
-/// its peak RSS was about 2.5 times its heap. Two arenas and a fixed 1 MiB threshold (larger
-/// blocks are mapped, and unmapped when freed) bring a 20-day sync from about 340 to about 130 MB
-/// at no measured cost in wall time (BENCHMARKS.md, "Memory"). `MALLOC_ARENA_MAX` or
-/// `MALLOC_MMAP_THRESHOLD_` set in the environment win. Called before any other thread exists.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tune_allocator_for_sync() {
-    set_allocator(&[
-        ("MALLOC_ARENA_MAX", libc::M_ARENA_MAX, 2),
-        (
-            "MALLOC_MMAP_THRESHOLD_",
-            libc::M_MMAP_THRESHOLD,
-            1024 * 1024,
-        ),
-    ]);
-}
-
-/// glibc's allocator, tuned for an ingest: decoding threads allocate each page's Arrow columns,
-/// the encoder frees them, and by default glibc hands freed memory at the top of its heaps back to
-/// the kernel, so the next pages fault it in again (about 65,000 page faults for 1 M rows).
-/// Keeping up to 256 MiB (and growing heaps 64 MiB at a time, and mapping only blocks over 32 MiB)
-/// saves about a tenth of those and 2-3% of the CPU, with the same peak RSS (BENCHMARKS.md,
-/// "Landing"). Variables set in the environment win. Called before any other thread exists.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tune_allocator_for_ingest() {
-    set_allocator(&[
-        ("MALLOC_MMAP_THRESHOLD_", libc::M_MMAP_THRESHOLD, 32 << 20),
-        ("MALLOC_TRIM_THRESHOLD_", libc::M_TRIM_THRESHOLD, 256 << 20),
-        ("MALLOC_TOP_PAD_", libc::M_TOP_PAD, 64 << 20),
-    ]);
-}
-
-/// Sets glibc allocator parameters (`mallopt`), each unless its environment variable is set.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[expect(
-    unsafe_code,
-    reason = "mallopt is a plain C call that only sets an allocator parameter"
-)]
-fn set_allocator(settings: &[(&str, libc::c_int, libc::c_int)]) {
-    for &(variable, parameter, value) in settings {
-        if std::env::var_os(variable).is_none() {
-            // SAFETY: `mallopt` takes two integers and changes a setting of the allocator; no
-            // other thread runs yet.
-            unsafe {
-                libc::mallopt(parameter, value);
-            }
-        }
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tune_allocator_for_sync() {}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tune_allocator_for_ingest() {}

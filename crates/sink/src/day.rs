@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array, new_null_array};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, new_null_array};
 use arrow::compute::{
     SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
 };
@@ -180,7 +180,7 @@ pub(crate) fn merge(spec: &TableSpec, batches: Vec<RecordBatch>) -> Result<Vec<R
     if already_merged(spec, &batches) {
         return Ok(batches);
     }
-    Ok(vec![merge_copy(spec, &batches)?])
+    Ok(vec![merge_copy(spec, batches)?])
 }
 
 /// Whether every key is present and unique and rows are in (sort column, key) order across all
@@ -231,9 +231,12 @@ pub(crate) fn in_order(a: (Option<i64>, &str), b: (Option<i64>, &str)) -> bool {
     }
 }
 
-/// Concatenates, keeps the last row of each key, sorts by (sort column, key).
-fn merge_copy(spec: &TableSpec, batches: &[RecordBatch]) -> Result<RecordBatch> {
-    let all = concat_batches(&spec.schema, batches).map_err(arrow("concatenating a day"))?;
+/// Concatenates, keeps the last row of each key, sorts by (sort column, key). One copy of the
+/// rows besides the joined input (which replaces the input batches): the rows are sorted with
+/// their duplicates, and one `take` keeps the last of each key in that order.
+fn merge_copy(spec: &TableSpec, batches: Vec<RecordBatch>) -> Result<RecordBatch> {
+    let all = concat_batches(&spec.schema, &batches).map_err(arrow("concatenating a day"))?;
+    drop(batches);
     let key = all.column_by_name(&spec.key).ok_or_else(|| Error::Column {
         column: spec.key.clone(),
         reason: "missing".into(),
@@ -251,17 +254,7 @@ fn merge_copy(spec: &TableSpec, batches: &[RecordBatch]) -> Result<RecordBatch> 
         })?;
         last.insert(k, row as u32);
     }
-    let deduped = if last.len() == keys.len() {
-        // Every key is unique: nothing to drop (the common case for a new day).
-        all.clone()
-    } else {
-        let keep: Vec<u32> = (0..keys.len() as u32)
-            .filter(|&row| last.get(keys.value(row as usize)) == Some(&row))
-            .collect();
-        take_record_batch(&all, &UInt32Array::from(keep)).map_err(arrow("de-duplicating a day"))?
-    };
-    drop(last);
-    let sort_col = deduped
+    let sort_col = all
         .column_by_name(&spec.sort_by)
         .ok_or_else(|| Error::Column {
             column: spec.sort_by.clone(),
@@ -278,14 +271,26 @@ fn merge_copy(spec: &TableSpec, batches: &[RecordBatch]) -> Result<RecordBatch> 
                 options,
             },
             SortColumn {
-                values: Arc::clone(deduped.column_by_name(&spec.key).expect("checked")),
+                values: Arc::clone(key),
                 options,
             },
         ],
         None,
     )
     .map_err(arrow("sorting a day"))?;
-    take_record_batch(&deduped, &order).map_err(arrow("sorting a day"))
+    let keep = if last.len() == keys.len() {
+        // Every key is unique: nothing to drop (the common case for a new day).
+        order
+    } else {
+        order
+            .values()
+            .iter()
+            .copied()
+            .filter(|&row| last.get(keys.value(row as usize)) == Some(&row))
+            .collect()
+    };
+    drop(last);
+    take_record_batch(&all, &keep).map_err(arrow("sorting a day"))
 }
 
 /// The zstd level of lake files. Level 1 (the Parquet crate's default) rather than 3 (DuckDB's):

@@ -364,11 +364,9 @@ impl Landing {
         }
     }
 
-    /// Writes every day that received rows (merging with what the lake holds), in day order.
-    ///
-    /// Each day is replaced atomically. If a day fails, the days before it stay written, the
-    /// failing day and the days after it are unchanged, and the error says which day failed.
-    pub async fn commit(mut self) -> Result<LandingSummary> {
+    /// Encodes every day still held and waits for the encoder: what [`Landing::commit`] does
+    /// first, for callers that want to know when only writing the lake is left.
+    pub fn finish_encoding(&mut self) -> Result<()> {
         // Every held day becomes a part, so each day commits the same way.
         let held: Vec<NaiveDate> = self
             .days
@@ -379,7 +377,15 @@ impl Landing {
         for day in held {
             self.hand_over(day)?;
         }
-        self.collect_parts(true)?;
+        self.collect_parts(true)
+    }
+
+    /// Writes every day that received rows (merging with what the lake holds), in day order.
+    ///
+    /// Each day is replaced atomically. If a day fails, the days before it stay written, the
+    /// failing day and the days after it are unchanged, and the error says which day failed.
+    pub async fn commit(mut self) -> Result<LandingSummary> {
+        self.finish_encoding()?;
         let mut spooled_bytes = 0;
         for buffer in self.days.values() {
             for part in buffer.parts.iter().flatten() {
