@@ -31,40 +31,24 @@ pub(super) fn decode(decoder: &PageDecoder, text: &str) -> Option<DecodedPage> {
     let mut next_link: Option<Option<&str>> = None;
     let mut columns: Option<Columns> = None;
     s.ws();
-    s.eat(b'{')?;
-    s.ws();
-    if !s.eat_if(b'}') {
-        loop {
-            s.ws();
-            let key = s.string()?;
-            s.ws();
-            s.eat(b':')?;
-            s.ws();
-            match key {
-                "@odata.context" if context.is_none() => context = Some(s.string_or_null()?),
-                "@odata.nextLink" if next_link.is_none() => {
-                    next_link = Some(s.string_or_null()?);
-                }
-                "value" if columns.is_none() => {
-                    // Without a table hint, `value` must come after `@odata.context`.
-                    let table = decoder
-                        .table
-                        .or_else(|| context.flatten().and_then(Table::from_odata_context))?;
-                    let mut c = Columns::new(table, decoder.batch_size);
-                    rows(&mut s, &mut c)?;
-                    columns = Some(c);
-                }
-                "@odata.context" | "@odata.nextLink" | "value" => return None,
-                _ => s.skip_value(0)?,
+    s.items(b'{', b'}', |s| {
+        match s.key()? {
+            "@odata.context" if context.is_none() => context = Some(s.string_or_null()?),
+            "@odata.nextLink" if next_link.is_none() => next_link = Some(s.string_or_null()?),
+            "value" if columns.is_none() => {
+                // Without a table hint, `value` must come after `@odata.context`.
+                let table = decoder
+                    .table
+                    .or_else(|| context.flatten().and_then(Table::from_odata_context))?;
+                let mut c = Columns::new(table, decoder.batch_size);
+                rows(s, &mut c)?;
+                columns = Some(c);
             }
-            s.ws();
-            match s.next()? {
-                b',' => {}
-                b'}' => break,
-                _ => return None,
-            }
+            "@odata.context" | "@odata.nextLink" | "value" => return None,
+            _ => s.skip_value(0)?,
         }
-    }
+        Some(())
+    })?;
     s.ws();
     if s.pos != s.bytes.len() {
         return None;
@@ -80,72 +64,48 @@ pub(super) fn decode(decoder: &PageDecoder, text: &str) -> Option<DecodedPage> {
 
 /// `value`: the array of rows.
 fn rows(s: &mut Scanner, c: &mut Columns) -> Option<()> {
-    s.eat(b'[')?;
-    s.ws();
-    if s.eat_if(b']') {
-        return Some(());
-    }
-    loop {
-        s.ws();
+    s.items(b'[', b']', |s| {
         row(s, c)?;
         c.rows += 1;
         c.in_batch += 1;
         if c.in_batch >= c.batch_size {
             c.flush().ok()?;
         }
-        s.ws();
-        match s.next()? {
-            b',' => {}
-            b']' => return Some(()),
-            _ => return None,
-        }
-    }
+        Some(())
+    })
 }
 
 /// One row: each property into its column, unknown ones into `extra_properties`.
 fn row(s: &mut Scanner, c: &mut Columns) -> Option<()> {
-    s.eat(b'{')?;
     c.start_row();
-    s.ws();
-    if !s.eat_if(b'}') {
-        loop {
-            s.ws();
-            // Rows repeat one key order: the key this position had last time is checked in place,
-            // without scanning for the end of the string first.
-            let predicted = c.predicted_key().filter(|(_, key)| s.eat_key(key));
-            let column = if let Some((i, _)) = predicted {
-                c.last = i;
-                Some(i)
-            } else {
-                let key = s.string()?;
-                s.ws();
-                s.eat(b':')?;
-                s.ws();
-                match c.column_of(key) {
-                    Some(i) => Some(i),
-                    None => {
-                        let start = s.pos;
-                        s.skip_value(0)?;
-                        c.add_unknown(key, &s.text[start..s.pos]);
-                        None
-                    }
+    s.items(b'{', b'}', |s| {
+        // Rows repeat one key order: the key this position had last time is checked in place,
+        // without scanning for the end of the string first.
+        let predicted = c.predicted_key().filter(|(_, key)| s.eat_key(key));
+        let column = if let Some((i, _)) = predicted {
+            c.last = i;
+            Some(i)
+        } else {
+            let key = s.key()?;
+            match c.column_of(key) {
+                Some(i) => Some(i),
+                None => {
+                    let start = s.pos;
+                    s.skip_value(0)?;
+                    c.add_unknown(key, &s.text[start..s.pos]);
+                    None
                 }
-            };
-            if let Some(i) = column {
-                if c.set_at[i] == c.stamp {
-                    return None;
-                }
-                c.set_at[i] = c.stamp;
-                value(s, &mut c.builders[i])?;
             }
-            s.ws();
-            match s.next()? {
-                b',' => {}
-                b'}' => break,
-                _ => return None,
+        };
+        if let Some(i) = column {
+            if c.set_at[i] == c.stamp {
+                return None;
             }
+            c.set_at[i] = c.stamp;
+            value(s, &mut c.builders[i])?;
         }
-    }
+        Some(())
+    })?;
     c.end_row();
     Some(())
 }
@@ -196,38 +156,25 @@ fn value(s: &mut Scanner, builder: &mut Builder) -> Option<()> {
 
 /// `administrativeUnitInfos`: `[{"id": "…"} or null, …]`.
 fn id_list(s: &mut Scanner, b: &mut IdListBuilder) -> Option<()> {
-    s.eat(b'[')?;
     b.offsets_started();
     let mut n = 0i32;
-    s.ws();
-    if !s.eat_if(b']') {
-        loop {
+    s.items(b'[', b']', |s| {
+        if s.peek()? == b'n' {
+            s.literal(b"null")?;
+            b.ids.append_null();
+        } else {
+            s.eat(b'{')?;
             s.ws();
-            if s.peek()? == b'n' {
-                s.literal(b"null")?;
-                b.ids.append_null();
-            } else {
-                s.eat(b'{')?;
-                s.ws();
-                if s.string()? != "id" {
-                    return None;
-                }
-                s.ws();
-                s.eat(b':')?;
-                s.ws();
-                b.ids.append_option(s.string_or_null()?);
-                s.ws();
-                s.eat(b'}')?;
+            if s.key()? != "id" {
+                return None;
             }
-            n += 1;
+            b.ids.append_option(s.string_or_null()?);
             s.ws();
-            match s.next()? {
-                b',' => {}
-                b']' => break,
-                _ => return None,
-            }
+            s.eat(b'}')?;
         }
-    }
+        n += 1;
+        Some(())
+    })?;
     let last = *b.offsets.last()?;
     b.offsets.push(last.checked_add(n)?);
     b.validity.append_non_null();
@@ -304,6 +251,41 @@ impl<'a> Scanner<'a> {
         (self.bytes.get(self.pos..end)? == word).then(|| self.pos = end)
     }
 
+    /// `open item, item, … close` with whitespace anywhere between: `item` reads one item.
+    #[inline]
+    fn items(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
+        self.ws();
+        if self.eat_if(close) {
+            return Some(());
+        }
+        loop {
+            self.ws();
+            item(self)?;
+            self.ws();
+            match self.next()? {
+                b',' => {}
+                b if b == close => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// An object's key (a string without escapes) and the colon after it.
+    #[inline]
+    fn key(&mut self) -> Option<&'a str> {
+        let key = self.string()?;
+        self.ws();
+        self.eat(b':')?;
+        self.ws();
+        Some(key)
+    }
+
     /// A string without escapes or control characters, without its quotes.
     #[inline]
     fn string(&mut self) -> Option<&'a str> {
@@ -365,44 +347,11 @@ impl<'a> Scanner<'a> {
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'-' | b'0'..=b'9' => self.number().map(drop),
-            b'[' => {
-                self.pos += 1;
-                self.ws();
-                if self.eat_if(b']') {
-                    return Some(());
-                }
-                loop {
-                    self.ws();
-                    self.skip_value(depth + 1)?;
-                    self.ws();
-                    match self.next()? {
-                        b',' => {}
-                        b']' => return Some(()),
-                        _ => return None,
-                    }
-                }
-            }
-            b'{' => {
-                self.pos += 1;
-                self.ws();
-                if self.eat_if(b'}') {
-                    return Some(());
-                }
-                loop {
-                    self.ws();
-                    self.string()?;
-                    self.ws();
-                    self.eat(b':')?;
-                    self.ws();
-                    self.skip_value(depth + 1)?;
-                    self.ws();
-                    match self.next()? {
-                        b',' => {}
-                        b'}' => return Some(()),
-                        _ => return None,
-                    }
-                }
-            }
+            b'[' => self.items(b'[', b']', |s| s.skip_value(depth + 1)),
+            b'{' => self.items(b'{', b'}', |s| {
+                s.key()?;
+                s.skip_value(depth + 1)
+            }),
             _ => None,
         }
     }
