@@ -346,20 +346,25 @@ async fn write_atomically(
     put_atomically(lake, bytes.into(), target).await
 }
 
+/// Renames `from` over `target`, in one step.
+async fn rename_into_place(lake: &Lake, from: &Path, target: &Path) -> Result<()> {
+    lake.store()
+        .rename(from, target)
+        .await
+        .map_err(|source| Error::Store {
+            action: "committing",
+            path: target.to_string(),
+            source,
+        })
+}
+
 /// Writes `bytes` to a staging object, then renames it over `target` in one step.
 async fn put_atomically(lake: &Lake, bytes: bytes::Bytes, target: &Path) -> Result<u64> {
     let staging = lake.state_path(&format!("staging/{}.parquet", uuid::Uuid::new_v4()));
     let size = bytes.len() as u64;
     let result = async {
         upload(lake, &staging, bytes).await?;
-        lake.store()
-            .rename(&staging, target)
-            .await
-            .map_err(|source| Error::Store {
-                action: "committing",
-                path: target.to_string(),
-                source,
-            })
+        rename_into_place(lake, &staging, target).await
     }
     .await;
     if result.is_err() {
@@ -370,59 +375,42 @@ async fn put_atomically(lake: &Lake, bytes: bytes::Bytes, target: &Path) -> Resu
     result.map(|()| size)
 }
 
-/// Writes a day that the lake does not hold yet from a file already encoded by
-/// [`encode_blocking`] out of merged rows (unique keys, in order): the file is put in place as it
-/// is, atomically. Returns `None`, having written nothing, when the day already has objects: the
-/// caller then merges with [`write_day`].
+/// A day's file, encoded by [`encode_into`] out of merged rows (unique keys, in order).
+pub(crate) enum EncodedDay {
+    /// In memory: uploaded through a staging object.
+    Bytes(bytes::Bytes),
+    /// Already an object of the lake's own store (a local lake's spool), of this size: renamed
+    /// into place, not copied.
+    Object { path: Path, size: u64 },
+}
+
+/// Writes a day that the lake does not hold yet from its encoded file: the file is put in place as
+/// it is, atomically. Returns `None`, having written nothing, when the day already has objects:
+/// the caller then merges with [`write_day`].
 pub(crate) async fn write_new_day_encoded(
     lake: &Lake,
     spec: &TableSpec,
     day: NaiveDate,
-    bytes: bytes::Bytes,
+    encoded: EncodedDay,
     rows: usize,
 ) -> Result<Option<DayCommit>> {
     if !lake.day_objects(&spec.name, day).await?.is_empty() {
         return Ok(None);
     }
     let target = lake.day_file(&spec.name, day);
-    let bytes = put_atomically(lake, bytes, &target).await?;
+    let bytes = match encoded {
+        EncodedDay::Bytes(bytes) => put_atomically(lake, bytes, &target).await?,
+        EncodedDay::Object { path, size } => {
+            rename_into_place(lake, &path, &target).await?;
+            size
+        }
+    };
     Ok(Some(DayCommit {
         day,
         rows_before: 0,
         rows_in: rows,
         rows_after: rows,
         bytes,
-    }))
-}
-
-/// Like [`write_new_day_encoded`] for a day already encoded into an object of the lake's own
-/// store (a local lake's spool): it is renamed into place, one step, instead of copied.
-pub(crate) async fn move_new_day_encoded(
-    lake: &Lake,
-    spec: &TableSpec,
-    day: NaiveDate,
-    from: &Path,
-    size: u64,
-    rows: usize,
-) -> Result<Option<DayCommit>> {
-    if !lake.day_objects(&spec.name, day).await?.is_empty() {
-        return Ok(None);
-    }
-    let target = lake.day_file(&spec.name, day);
-    lake.store()
-        .rename(from, &target)
-        .await
-        .map_err(|source| Error::Store {
-            action: "committing",
-            path: target.to_string(),
-            source,
-        })?;
-    Ok(Some(DayCommit {
-        day,
-        rows_before: 0,
-        rows_in: rows,
-        rows_after: rows,
-        bytes: size,
     }))
 }
 

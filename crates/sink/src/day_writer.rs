@@ -13,7 +13,7 @@ use arrow::ipc::writer::StreamWriter;
 use chrono::NaiveDate;
 use tokio::sync::Semaphore;
 
-use crate::day::{decode_parquet, in_order, write_new_day_encoded, writer_properties};
+use crate::day::{EncodedDay, decode_parquet, in_order, write_new_day_encoded, writer_properties};
 use crate::encode::ParallelWriter;
 use crate::{DayCommit, Error, Lake, Result, TableSpec, write_day};
 
@@ -214,8 +214,14 @@ impl DayWriter {
             Finished::Rows(rows) => rows,
             Finished::Encoded(bytes) => {
                 let bytes = bytes::Bytes::from(bytes);
-                if let Some(commit) =
-                    write_new_day_encoded(lake, &spec, day, bytes.clone(), rows_in).await?
+                if let Some(commit) = write_new_day_encoded(
+                    lake,
+                    &spec,
+                    day,
+                    EncodedDay::Bytes(bytes.clone()),
+                    rows_in,
+                )
+                .await?
                 {
                     return Ok(commit);
                 }

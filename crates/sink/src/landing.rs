@@ -27,7 +27,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
-use crate::day::{decode_parquet, encode_into, merge, move_new_day_encoded, write_new_day_encoded};
+use crate::day::{EncodedDay, decode_parquet, encode_into, merge, write_new_day_encoded};
 use crate::{DayCommit, Lake, Result, STATE_DIR, TableSpec, split_by_day, write_day};
 
 /// Default bytes of decoded rows held in memory before days are handed to the encoder early.
@@ -435,18 +435,15 @@ async fn commit_day(
     parts: Vec<Part>,
 ) -> Result<(DayCommit, bool)> {
     if let [part] = parts.as_slice() {
-        let new_day = match &part.object {
+        let encoded = match &part.object {
             // Spooled inside the lake: renamed into place.
-            Some(object) => {
-                let size = tokio::fs::metadata(&part.path).await?.len();
-                move_new_day_encoded(lake, spec, day, object, size, part.rows).await?
-            }
-            None => {
-                let bytes = tokio::fs::read(&part.path).await?;
-                write_new_day_encoded(lake, spec, day, bytes.into(), part.rows).await?
-            }
+            Some(object) => EncodedDay::Object {
+                path: object.clone(),
+                size: tokio::fs::metadata(&part.path).await?.len(),
+            },
+            None => EncodedDay::Bytes(tokio::fs::read(&part.path).await?.into()),
         };
-        if let Some(commit) = new_day {
+        if let Some(commit) = write_new_day_encoded(lake, spec, day, encoded, part.rows).await? {
             return Ok((commit, false));
         }
     }
