@@ -1,4 +1,4 @@
-//! `pstn-lake report`: run a report from the catalog in `sql/`.
+//! `pstn-lake report`: run a report from the catalog in `crates/query/sql/`.
 
 use std::path::{Path, PathBuf};
 

@@ -91,7 +91,7 @@ pub async fn run(args: Args) -> Result<()> {
             "",
         );
         push(
-            "call_date".into(),
+            pstn_lake_sink::PARTITION_COLUMN.into(),
             DataType::Date32.to_string(),
             "(partition: UTC day of the call)",
             "",

@@ -8,7 +8,7 @@ use arrow::datatypes::{DataType, Field};
 use super::{Engine, LakeDdl, Store, TableDdl};
 
 /// The partition column every table has (a `DATE`; the folder `call_date=YYYY-MM-DD`).
-const PARTITION: &str = "call_date";
+use pstn_lake_sink::PARTITION_COLUMN as PARTITION;
 
 /// Every statement for the lake, with comments saying what each engine does with the types.
 pub fn render(ddl: &LakeDdl) -> Result<String> {

@@ -9,3 +9,4 @@ mod reports;
 mod shell;
 mod stores;
 mod sync;
+mod writers;

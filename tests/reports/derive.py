@@ -3,7 +3,7 @@
 
 This is the independent side of the report tests: plain Python over the Graph JSON in
 tests/reports/fixture/, exact money with decimal.Decimal, no SQL and no DataFusion. Each report
-is implemented here from the rules its sql/*.sql header states, not from its SQL.
+is implemented here from the rules its crates/query/sql/*.sql header states, not from its SQL.
 
     python3 tests/reports/derive.py            # check: every expected block agrees (exit 1 if not)
     python3 tests/reports/derive.py --write    # rewrite the expected blocks from the fixture

@@ -10,47 +10,41 @@ use crate::{Error, LakeSession, Param, ReportParams, Result};
 const REPORTS: &[(&str, &str)] = &[
     (
         "charges-by-country",
-        include_str!("../../../sql/charges-by-country.sql"),
+        include_str!("../sql/charges-by-country.sql"),
     ),
     (
         "charges-by-user",
-        include_str!("../../../sql/charges-by-user.sql"),
+        include_str!("../sql/charges-by-user.sql"),
     ),
-    (
-        "daily-volume",
-        include_str!("../../../sql/daily-volume.sql"),
-    ),
+    ("daily-volume", include_str!("../sql/daily-volume.sql")),
     (
         "direct-routing-quality",
-        include_str!("../../../sql/direct-routing-quality.sql"),
+        include_str!("../sql/direct-routing-quality.sql"),
     ),
     (
         "duration-by-call-type",
-        include_str!("../../../sql/duration-by-call-type.sql"),
+        include_str!("../sql/duration-by-call-type.sql"),
     ),
     (
         "duration-by-user",
-        include_str!("../../../sql/duration-by-user.sql"),
+        include_str!("../sql/duration-by-user.sql"),
     ),
     (
         "international-outbound",
-        include_str!("../../../sql/international-outbound.sql"),
+        include_str!("../sql/international-outbound.sql"),
     ),
-    (
-        "monthly-cost",
-        include_str!("../../../sql/monthly-cost.sql"),
-    ),
+    ("monthly-cost", include_str!("../sql/monthly-cost.sql")),
     (
         "operator-summary",
-        include_str!("../../../sql/operator-summary.sql"),
+        include_str!("../sql/operator-summary.sql"),
     ),
     (
         "toll-fraud-signals",
-        include_str!("../../../sql/toll-fraud-signals.sql"),
+        include_str!("../sql/toll-fraud-signals.sql"),
     ),
     (
         "top-destinations",
-        include_str!("../../../sql/top-destinations.sql"),
+        include_str!("../sql/top-destinations.sql"),
     ),
 ];
 

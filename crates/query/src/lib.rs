@@ -1,5 +1,5 @@
 //! SQL over a pstn-lake with DataFusion: every lake table registered as a Hive-partitioned Parquet
-//! listing (`call_date` prunes days), a catalog of reports from `sql/`, read-only ad-hoc SQL, and
+//! listing (`call_date` prunes days), a catalog of reports from `sql/` (this crate's folder), read-only ad-hoc SQL, and
 //! output as a terminal table, CSV, JSON, NDJSON, Markdown or Parquet.
 //!
 //! ```no_run

@@ -17,7 +17,7 @@ use pstn_lake_sink::Lake;
 use crate::{Error, Result};
 
 /// The Hive partition column every lake table has.
-pub const PARTITION_COLUMN: &str = "call_date";
+pub use pstn_lake_sink::PARTITION_COLUMN;
 
 /// SQL over a lake: each table is a Hive-partitioned Parquet listing with `call_date` (Date32) as
 /// its partition column, so filters on `call_date` skip whole days.

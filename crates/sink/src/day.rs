@@ -7,16 +7,15 @@ use arrow::compute::{
     SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
 };
 use chrono::NaiveDate;
-use object_store::ObjectMeta;
-use object_store::ObjectStoreExt;
 use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutMode, PutOptions, UpdateVersion};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::encode::ParallelWriter;
-use crate::error::arrow;
+use crate::error::{arrow, store};
 use crate::{Error, Lake, Result, TableSpec};
 
 /// What writing one day did.
@@ -36,38 +35,59 @@ pub struct DayCommit {
 
 /// Reads every row of one day, in the table's schema (columns a file lacks are null).
 pub async fn read_day(lake: &Lake, spec: &TableSpec, day: NaiveDate) -> Result<Vec<RecordBatch>> {
-    read_objects(lake, spec, &lake.day_objects(&spec.name, day).await?).await
+    Ok(read_versioned(lake, spec, day).await?.batches)
 }
 
-/// Reads these Parquet objects whole, in the table's schema.
-async fn read_objects(
-    lake: &Lake,
-    spec: &TableSpec,
-    objects: &[ObjectMeta],
-) -> Result<Vec<RecordBatch>> {
-    let mut out = Vec::new();
-    for object in objects {
-        let path = object.location.to_string();
+/// What must still hold for a day to be replaced: the version of its data object that a merge
+/// read, or that it has none.
+#[derive(Debug, Clone)]
+pub(crate) enum Expected {
+    /// The day has no data object (a new day).
+    Absent,
+    /// The day's data object is still this version.
+    Version(UpdateVersion),
+}
+
+/// A day as a merge reads it.
+struct ReadDay {
+    batches: Vec<RecordBatch>,
+    /// The version of `data.parquet` that was read.
+    expected: Expected,
+    /// Other Parquet objects of the day (left by another tool): merged, then removed.
+    others: Vec<Path>,
+}
+
+/// Reads a day's objects whole, each with the version it was read at (from the same response as
+/// its bytes, so the version is exactly that of the rows read).
+async fn read_versioned(lake: &Lake, spec: &TableSpec, day: NaiveDate) -> Result<ReadDay> {
+    let target = lake.day_file(&spec.name, day);
+    let mut read = ReadDay {
+        batches: Vec::new(),
+        expected: Expected::Absent,
+        others: Vec::new(),
+    };
+    for object in lake.day_objects(&spec.name, day).await? {
+        let path = object.location;
         // A day is read whole (it is rewritten whole), so one GET is the cheapest way.
-        let bytes = lake
+        let got = lake
             .store()
-            .get(&object.location)
+            .get(&path)
             .await
-            .map_err(|source| Error::Store {
-                action: "reading",
-                path: path.clone(),
-                source,
-            })?
-            .bytes()
-            .await
-            .map_err(|source| Error::Store {
-                action: "reading",
-                path: path.clone(),
-                source,
-            })?;
-        out.extend(decode_parquet(spec, bytes, &path)?);
+            .map_err(store("reading", &path))?;
+        let version = UpdateVersion {
+            e_tag: got.meta.e_tag.clone(),
+            version: got.meta.version.clone(),
+        };
+        let bytes = got.bytes().await.map_err(store("reading", &path))?;
+        read.batches
+            .extend(decode_parquet(spec, bytes, &path.to_string())?);
+        if path == target {
+            read.expected = Expected::Version(version);
+        } else {
+            read.others.push(path);
+        }
     }
-    Ok(out)
+    Ok(read)
 }
 
 /// Reads a whole Parquet file held in memory, in the table's schema. `path` names it in errors.
@@ -129,49 +149,77 @@ fn conform(spec: &TableSpec, batch: &RecordBatch, path: &str) -> Result<RecordBa
         .map_err(arrow("conforming an older file"))
 }
 
+/// How many times a day is read and merged again when another writer replaced it in between.
+const MAX_ATTEMPTS: usize = 8;
+
 /// Merges `new` rows into `day` and replaces the day's object atomically.
 ///
 /// Every row of `new` must belong to `day` (see [`crate::split_by_day`]). Existing rows are kept
 /// unless a new row has the same key; among rows with the same key the last one handed in wins.
 /// The result is sorted by [`TableSpec::sort_by`] (nulls last), then by key.
 ///
-/// The new day is written to a staging object under `<lake>/_pstn_lake/staging/` and then renamed
-/// over `<table>/call_date=…/data.parquet` in one step: a failure at any point before the rename
-/// leaves the previous day as it was, and no partial object inside the table.
+/// The day is replaced only if it is still the version this merge read (see [`put_day`]): when
+/// another writer replaced it in between, the day is read and merged again (up to
+/// [`MAX_ATTEMPTS`] times, then [`Error::Conflict`]). Rows this merge did not read are never
+/// overwritten. A failure at any point leaves the previous day as it was.
 pub async fn write_day(
     lake: &Lake,
     spec: &TableSpec,
     day: NaiveDate,
     new: Vec<RecordBatch>,
 ) -> Result<DayCommit> {
-    let old_objects = lake.day_objects(&spec.name, day).await?;
-    let existing = read_objects(lake, spec, &old_objects).await?;
-    let rows_before: usize = existing.iter().map(RecordBatch::num_rows).sum();
     let rows_in: usize = new.iter().map(RecordBatch::num_rows).sum();
-    let mut all = existing;
-    all.extend(new);
-    let merged = merge(spec, all)?;
-    let rows_after = merged.iter().map(RecordBatch::num_rows).sum();
     let target = lake.day_file(&spec.name, day);
-    let bytes = write_atomically(lake, spec, merged, &target).await?;
-    // Another tool may have left more files in the day: they are merged above, so remove them now.
-    for object in old_objects.into_iter().filter(|o| o.location != target) {
-        lake.store()
-            .delete(&object.location)
-            .await
-            .map_err(|source| Error::Store {
-                action: "deleting",
-                path: object.location.to_string(),
-                source,
-            })?;
+    for attempt in 1..=MAX_ATTEMPTS {
+        let read = read_versioned(lake, spec, day).await?;
+        let rows_before: usize = read.batches.iter().map(RecordBatch::num_rows).sum();
+        let mut all = read.batches;
+        all.extend(new.iter().cloned());
+        let merged = merge(spec, all)?;
+        let rows_after = merged.iter().map(RecordBatch::num_rows).sum();
+        let bytes = encode(spec, merged, target.to_string()).await?;
+        match put_day(
+            lake,
+            &target,
+            &read.expected,
+            EncodedDay::Bytes(bytes.into()),
+        )
+        .await?
+        {
+            Put::Done(bytes, _) => {
+                // Another tool's files of the day are merged above: remove them now.
+                for other in read.others {
+                    lake.store()
+                        .delete(&other)
+                        .await
+                        .map_err(store("deleting", &other))?;
+                }
+                return Ok(DayCommit {
+                    day,
+                    rows_before,
+                    rows_in,
+                    rows_after,
+                    bytes,
+                });
+            }
+            Put::Conflict => {
+                tracing::info!(table = %spec.name, %day, attempt, "another writer replaced the day; merging again");
+                backoff(attempt).await;
+            }
+        }
     }
-    Ok(DayCommit {
+    Err(Error::Conflict {
+        table: spec.name.clone(),
         day,
-        rows_before,
-        rows_in,
-        rows_after,
-        bytes,
+        attempts: MAX_ATTEMPTS,
     })
+}
+
+/// A short, growing, jittered pause before merging again, so racing writers spread out.
+async fn backoff(attempt: usize) {
+    let jitter = u64::from(uuid::Uuid::new_v4().as_u128() as u8);
+    let millis = 20 * attempt as u64 + jitter % (20 * attempt as u64);
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
 }
 
 /// Keeps the last row of each key and sorts by (sort column, key). Rows that already are unique
@@ -333,60 +381,109 @@ pub(crate) fn writer_properties(spec: &TableSpec) -> WriterProperties {
 /// no faster than 64k.
 const ENCODE_CHUNK_ROWS: usize = 64 * 1024;
 
-/// Objects larger than this are uploaded in parts (S3 needs parts of at least 5 MiB).
-const PART_SIZE: usize = 16 * 1024 * 1024;
-
-async fn write_atomically(
-    lake: &Lake,
-    spec: &TableSpec,
-    batches: Vec<RecordBatch>,
-    target: &Path,
-) -> Result<u64> {
-    let bytes = encode(spec, batches, target.to_string()).await?;
-    put_atomically(lake, bytes.into(), target).await
-}
-
-/// Renames `from` over `target`, in one step.
-async fn rename_into_place(lake: &Lake, from: &Path, target: &Path) -> Result<()> {
-    lake.store()
-        .rename(from, target)
-        .await
-        .map_err(|source| Error::Store {
-            action: "committing",
-            path: target.to_string(),
-            source,
-        })
-}
-
-/// Writes `bytes` to a staging object, then renames it over `target` in one step.
-async fn put_atomically(lake: &Lake, bytes: bytes::Bytes, target: &Path) -> Result<u64> {
-    let staging = lake.state_path(&format!("staging/{}.parquet", uuid::Uuid::new_v4()));
-    let size = bytes.len() as u64;
-    let result = async {
-        upload(lake, &staging, bytes).await?;
-        rename_into_place(lake, &staging, target).await
-    }
-    .await;
-    if result.is_err() {
-        // Best effort: the staging object is outside every table, so a leftover is harmless to
-        // readers, and the next writer holding the lake lock removes it.
-        let _ = lake.store().delete(&staging).await;
-    }
-    result.map(|()| size)
-}
-
 /// A day's file, encoded by [`encode_into`] out of merged rows (unique keys, in order).
 pub(crate) enum EncodedDay {
-    /// In memory: uploaded through a staging object.
+    /// In memory.
     Bytes(bytes::Bytes),
-    /// Already an object of the lake's own store (a local lake's spool), of this size: renamed
-    /// into place, not copied.
-    Object { path: Path, size: u64 },
+    /// A file in a local lake's spool, of this size: renamed into place, not copied.
+    Spooled { file: std::path::PathBuf, size: u64 },
+}
+
+/// What [`put_day`] did.
+pub(crate) enum Put {
+    /// The day's file is in place: this many bytes, at this version.
+    Done(u64, UpdateVersion),
+    /// The day is no longer the version expected: nothing was written.
+    Conflict,
+}
+
+/// The one way a day's file is put in place, on every store.
+///
+/// The day's object is replaced only if it is still `expected`:
+/// - **object stores**: one conditional PUT of the whole file (create-if-absent for a new day,
+///   if-match on the version read for an existing one). A PUT is atomic to readers and needs no
+///   staging copy; the store refuses it when another writer replaced the day in between, and
+///   nothing is written ([`Put::Conflict`]). A day's file goes in one PUT whatever its size (S3
+///   and Azure take up to 5 GB in one; a day of 100,000 calls is about 5 MB).
+/// - **a local lake**: the writer holds the lake's OS file lock (so no other pstn-lake writes),
+///   checks the version all the same (another tool may have written), and puts the file in place
+///   durably: fsync the file, rename, fsync the folder (see `crate::local`).
+///
+/// Before either, a writer whose lake lock was taken over stops ([`Error::LockLost`]).
+pub(crate) async fn put_day(
+    lake: &Lake,
+    target: &Path,
+    expected: &Expected,
+    encoded: EncodedDay,
+) -> Result<Put> {
+    lake.check_fence()?;
+    if let (Some(folder), Some(file)) = (lake.folder(), lake.file_of(target)) {
+        let now = match lake.store().head(target).await {
+            Ok(meta) => Some(meta),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(source) => return Err(store("checking", target)(source)),
+        };
+        let unchanged = match (expected, &now) {
+            (Expected::Absent, None) => true,
+            (Expected::Version(v), Some(meta)) => v.e_tag == meta.e_tag,
+            _ => false,
+        };
+        if !unchanged {
+            return Ok(Put::Conflict);
+        }
+        let spool = folder.join(crate::STATE_DIR).join(crate::lake::SPOOL_DIR);
+        let size = tokio::task::spawn_blocking(move || match encoded {
+            EncodedDay::Bytes(bytes) => crate::local::write_durably(&spool, &file, &bytes)
+                .map(|()| bytes.len() as u64)
+                .map_err(crate::error::local("writing", &file)),
+            EncodedDay::Spooled { file: from, size } => crate::local::rename_durably(&from, &file)
+                .map(|()| size)
+                .map_err(crate::error::local("putting in place", &file)),
+        })
+        .await
+        .map_err(|e| Error::Spool(std::io::Error::other(e)))??;
+        let meta = lake
+            .store()
+            .head(target)
+            .await
+            .map_err(store("checking", target))?;
+        let version = UpdateVersion {
+            e_tag: meta.e_tag,
+            version: meta.version,
+        };
+        return Ok(Put::Done(size, version));
+    }
+    let bytes = match encoded {
+        EncodedDay::Bytes(bytes) => bytes,
+        EncodedDay::Spooled { file, .. } => tokio::fs::read(&file).await?.into(),
+    };
+    let size = bytes.len() as u64;
+    let mode = match expected {
+        Expected::Absent => PutMode::Create,
+        Expected::Version(v) => PutMode::Update(v.clone()),
+    };
+    match lake
+        .store()
+        .put_opts(target, bytes.into(), PutOptions::from(mode))
+        .await
+    {
+        Ok(put) => Ok(Put::Done(size, UpdateVersion::from(put))),
+        Err(
+            object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. },
+        ) => Ok(Put::Conflict),
+        Err(source @ object_store::Error::NotImplemented { .. }) => {
+            Err(Error::NoConditionalWrites {
+                url: lake.url().to_string(),
+                source,
+            })
+        }
+        Err(source) => Err(store("committing", target)(source)),
+    }
 }
 
 /// Writes a day that the lake does not hold yet from its encoded file: the file is put in place as
-/// it is, atomically. Returns `None`, having written nothing, when the day already has objects:
-/// the caller then merges with [`write_day`].
+/// it is, only if the day is still absent. Returns `None`, having written nothing, when the day
+/// already has objects (or got one meanwhile): the caller then merges with [`write_day`].
 pub(crate) async fn write_new_day_encoded(
     lake: &Lake,
     spec: &TableSpec,
@@ -398,20 +495,16 @@ pub(crate) async fn write_new_day_encoded(
         return Ok(None);
     }
     let target = lake.day_file(&spec.name, day);
-    let bytes = match encoded {
-        EncodedDay::Bytes(bytes) => put_atomically(lake, bytes, &target).await?,
-        EncodedDay::Object { path, size } => {
-            rename_into_place(lake, &path, &target).await?;
-            size
-        }
-    };
-    Ok(Some(DayCommit {
-        day,
-        rows_before: 0,
-        rows_in: rows,
-        rows_after: rows,
-        bytes,
-    }))
+    match put_day(lake, &target, &Expected::Absent, encoded).await? {
+        Put::Done(bytes, _) => Ok(Some(DayCommit {
+            day,
+            rows_before: 0,
+            rows_in: rows,
+            rows_after: rows,
+            bytes,
+        })),
+        Put::Conflict => Ok(None),
+    }
 }
 
 /// Encodes a day as one Parquet file in memory, on a blocking thread (it is CPU work).
@@ -466,48 +559,6 @@ pub(crate) fn encode_into<W: std::io::Write + Send>(
         path: name.to_owned(),
         source,
     })
-}
-
-/// Uploads an object in one put, or in parts with the upload aborted on any failure (no orphan
-/// parts are left behind).
-async fn upload(lake: &Lake, path: &Path, bytes: bytes::Bytes) -> Result<()> {
-    let store_err = |action: &'static str| {
-        let path = path.to_string();
-        move |source| Error::Store {
-            action,
-            path,
-            source,
-        }
-    };
-    if bytes.len() <= PART_SIZE {
-        lake.store()
-            .put(path, bytes.into())
-            .await
-            .map_err(store_err("writing"))?;
-        return Ok(());
-    }
-    let mut upload = lake
-        .store()
-        .put_multipart(path)
-        .await
-        .map_err(store_err("starting an upload of"))?;
-    let parts = async {
-        for start in (0..bytes.len()).step_by(PART_SIZE) {
-            let end = (start + PART_SIZE).min(bytes.len());
-            upload.put_part(bytes.slice(start..end).into()).await?;
-        }
-        upload.complete().await
-    }
-    .await;
-    if let Err(source) = parts {
-        let _ = upload.abort().await;
-        return Err(Error::Store {
-            action: "uploading",
-            path: path.to_string(),
-            source,
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

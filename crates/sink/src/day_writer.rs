@@ -142,7 +142,7 @@ impl DayWriter {
         } = self;
         let error = |source| Error::Parquet {
             action: "encoding",
-            path: format!("{}/call_date={day}", spec.name),
+            path: format!("{}/{}", spec.name, crate::day_folder(day)),
             source,
         };
         let mut file = spool
@@ -226,7 +226,7 @@ impl DayWriter {
                     return Ok(commit);
                 }
                 // The day appeared in the lake meanwhile: merge with it after all.
-                let name = format!("{}/call_date={day} (being written)", spec.name);
+                let name = format!("{}/{} (being written)", spec.name, crate::day_folder(day));
                 decode_parquet(&spec, bytes, &name)?
             }
         };

@@ -30,6 +30,49 @@ pub enum Error {
     #[error("{0}")]
     Locked(String),
 
+    /// This run's hold on the lake lock was taken over by another writer (this process was paused
+    /// or cut off for longer than the lock's time to live): it stops before its next commit.
+    #[error(
+        "another pstn-lake took over the lock of {url} ({by}) while this run was paused or cut off; \
+         this run stopped before its next commit. Days committed so far are complete; \
+         run the command again once the other run has finished"
+    )]
+    LockLost {
+        /// The lake.
+        url: String,
+        /// Who holds the lock now.
+        by: String,
+    },
+
+    /// Another writer kept replacing a day between this writer's read and its write.
+    #[error(
+        "{table} for {day} was changed by another writer {attempts} times while this run merged it; \
+         the day holds the other writer's rows and this run's rows for it are not written. \
+         Run the command again when the other writer has finished"
+    )]
+    Conflict {
+        /// The table.
+        table: String,
+        /// The day.
+        day: chrono::NaiveDate,
+        /// How many times the merge was tried.
+        attempts: usize,
+    },
+
+    /// The lake's store cannot write conditionally (create-if-absent, replace-if-unchanged), which
+    /// every commit needs so that no second writer can lose rows.
+    #[error(
+        "the store of {url} does not support conditional writes ({source}); pstn-lake needs them \
+         so that two writers can never lose each other's rows. For S3-compatible stores, unset \
+         AWS_CONDITIONAL_PUT or set it to `etag` (the store must honour If-Match and If-None-Match)"
+    )]
+    NoConditionalWrites {
+        /// The lake.
+        url: String,
+        /// The store's error.
+        source: object_store::Error,
+    },
+
     /// The object store refused an operation.
     #[error("{action} `{path}` failed: {source}")]
     Store {
@@ -97,6 +140,35 @@ pub enum Error {
 
 /// The sink crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The store-error mapping of the whole crate: `.map_err(store("reading", &path))`.
+pub(crate) fn store(
+    action: &'static str,
+    path: &impl std::fmt::Display,
+) -> impl FnOnce(object_store::Error) -> Error {
+    let path = path.to_string();
+    move |source| Error::Store {
+        action,
+        path,
+        source,
+    }
+}
+
+/// A local file-system error of a lake opened as a folder, as a store error naming the file.
+pub(crate) fn local(
+    action: &'static str,
+    path: &std::path::Path,
+) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.display().to_string();
+    move |source| Error::Store {
+        action,
+        path: path.clone(),
+        source: object_store::Error::Generic {
+            store: "local file system",
+            source: Box::new(source),
+        },
+    }
+}
 
 pub(crate) fn arrow(action: &'static str) -> impl FnOnce(arrow::error::ArrowError) -> Error {
     move |source| Error::Arrow { action, source }

@@ -14,10 +14,21 @@ use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, ObjectStoreScheme, RetryConfig};
 use url::Url;
 
+use crate::error::store;
 use crate::{Error, Result};
 
 /// The folder under the lake root that holds pstn-lake's own state, outside every table folder.
 pub const STATE_DIR: &str = "_pstn_lake";
+
+/// The partition column of every table: the UTC day, as Hive-style folders `call_date=YYYY-MM-DD`.
+pub const PARTITION_COLUMN: &str = "call_date";
+
+/// The one data object of a day, in its partition folder.
+pub const DAY_FILE: &str = "data.parquet";
+
+/// Where a local lake's writers spool encoded days and files on their way into place, under the
+/// state folder (on the lake's own file system, so they are renamed into place, not copied).
+pub(crate) const SPOOL_DIR: &str = "spool";
 
 /// Object-store requests are retried a few times within half a minute, so a wrong endpoint or
 /// bad credentials surface as one clear error rather than minutes of retries.
@@ -85,12 +96,37 @@ fn build_store(url: &Url) -> object_store::Result<(Arc<dyn ObjectStore>, Path)> 
     Ok((store, root))
 }
 
+/// The partition folder of a day: `call_date=YYYY-MM-DD`.
+pub fn day_folder(day: NaiveDate) -> String {
+    format!("{PARTITION_COLUMN}={}", day.format("%Y-%m-%d"))
+}
+
 /// A lake: an object store and the root path of the lake inside it.
 #[derive(Debug, Clone)]
 pub struct Lake {
     store: Arc<dyn ObjectStore>,
     root: Path,
     url: Url,
+    /// The lake's folder, when it is a folder on the local file system opened by [`Lake::open`]:
+    /// its files are then written durably with `std::fs` (see `crate::local`) under the lake's OS
+    /// file lock, rather than through the store.
+    folder: Option<std::path::PathBuf>,
+    /// Set when this process's hold on the lake lock was taken over by another writer (shared by
+    /// every clone): no commit is made after that.
+    fence: Arc<Fence>,
+}
+
+/// Whether the writer still holds the lake lock (see [`crate::LakeLock`]).
+#[derive(Debug, Default)]
+pub(crate) struct Fence {
+    lost: std::sync::Mutex<Option<String>>,
+}
+
+impl Fence {
+    /// Records that the lock was taken over, by whom.
+    pub(crate) fn lose(&self, by: String) {
+        *self.lost.lock().expect("not poisoned") = Some(by);
+    }
 }
 
 impl Lake {
@@ -112,12 +148,63 @@ impl Lake {
                 .map_err(|()| fail("the path cannot be made absolute".into()))?
         };
         let (store, root) = build_store(&url).map_err(|e| fail(e.to_string()))?;
-        Ok(Lake { store, root, url })
+        let folder = if url.scheme() == "file" {
+            Some(
+                url.to_file_path()
+                    .map_err(|()| fail("not a local path".into()))?,
+            )
+        } else {
+            None
+        };
+        Ok(Lake {
+            store,
+            root,
+            url,
+            folder,
+            fence: Arc::default(),
+        })
     }
 
-    /// A lake over a store you built yourself (tests, custom credentials).
+    /// A lake over a store you built yourself (tests, custom credentials). Every write goes
+    /// through the store, with conditional puts: the store must support them (S3, Azure, GCS and
+    /// the in-memory store do; a `LocalFileSystem` built by hand does not: open a folder with
+    /// [`Lake::open`] instead).
     pub fn with_store(store: Arc<dyn ObjectStore>, root: Path, url: Url) -> Lake {
-        Lake { store, root, url }
+        Lake {
+            store,
+            root,
+            url,
+            folder: None,
+            fence: Arc::default(),
+        }
+    }
+
+    /// The lake's folder on the local file system, when it was opened as one.
+    pub(crate) fn folder(&self) -> Option<&std::path::Path> {
+        self.folder.as_deref()
+    }
+
+    /// The local file of an object of a lake opened as a folder.
+    pub(crate) fn file_of(&self, object: &Path) -> Option<std::path::PathBuf> {
+        self.folder
+            .as_deref()
+            .map(|root| crate::local::file_of(root, &self.root, object))
+    }
+
+    pub(crate) fn fence(&self) -> &Arc<Fence> {
+        &self.fence
+    }
+
+    /// Fails when this process no longer holds the lake lock: another writer took it over (this
+    /// process was paused past the lock's time to live, say). Checked before every commit.
+    pub(crate) fn check_fence(&self) -> Result<()> {
+        match self.fence.lost.lock().expect("not poisoned").as_ref() {
+            None => Ok(()),
+            Some(by) => Err(Error::LockLost {
+                url: self.url.to_string(),
+                by: by.clone(),
+            }),
+        }
     }
 
     /// The object store.
@@ -147,13 +234,12 @@ impl Lake {
 
     /// `<root>/<table>/call_date=YYYY-MM-DD`.
     pub fn day_dir(&self, table: &str, day: NaiveDate) -> Path {
-        self.table_path(table)
-            .join(format!("call_date={}", day.format("%Y-%m-%d")))
+        self.table_path(table).join(day_folder(day))
     }
 
     /// The one data object of a day: `<root>/<table>/call_date=YYYY-MM-DD/data.parquet`.
     pub fn day_file(&self, table: &str, day: NaiveDate) -> Path {
-        self.day_dir(table, day).join("data.parquet")
+        self.day_dir(table, day).join(DAY_FILE)
     }
 
     /// `<root>/_pstn_lake/<rest>`.
@@ -196,11 +282,7 @@ impl Lake {
             .store
             .list_with_delimiter(Some(&self.root))
             .await
-            .map_err(|source| Error::Store {
-                action: "listing",
-                path: self.root.to_string(),
-                source,
-            })?;
+            .map_err(store("listing", &self.root))?;
         let mut names: Vec<String> = listing
             .common_prefixes
             .iter()
@@ -222,15 +304,16 @@ impl Lake {
             .store
             .list_with_delimiter(Some(prefix))
             .await
-            .map_err(|source| Error::Store {
-                action: "listing",
-                path: prefix.to_string(),
-                source,
-            })?;
+            .map_err(store("listing", prefix))?;
         let mut days: Vec<NaiveDate> = listing
             .common_prefixes
             .iter()
-            .filter_map(|p| p.filename()?.strip_prefix("call_date=").map(str::to_owned))
+            .filter_map(|p| {
+                p.filename()?
+                    .strip_prefix(PARTITION_COLUMN)?
+                    .strip_prefix('=')
+                    .map(str::to_owned)
+            })
             .filter_map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
             .collect();
         days.sort();
@@ -239,15 +322,10 @@ impl Lake {
 
     /// An object's bytes, or `None` when there is no such object.
     pub(crate) async fn get_optional(&self, path: &Path) -> Result<Option<bytes::Bytes>> {
-        let read_err = |source| Error::Store {
-            action: "reading",
-            path: path.to_string(),
-            source,
-        };
         match self.store.get(path).await {
-            Ok(r) => Ok(Some(r.bytes().await.map_err(read_err)?)),
+            Ok(r) => Ok(Some(r.bytes().await.map_err(store("reading", path))?)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(source) => Err(read_err(source)),
+            Err(source) => Err(store("reading", path)(source)),
         }
     }
 
@@ -260,11 +338,7 @@ impl Lake {
             .try_filter(|m| futures::future::ready(m.location.extension() == Some("parquet")))
             .try_collect()
             .await
-            .map_err(|source| Error::Store {
-                action: "listing",
-                path: prefix.to_string(),
-                source,
-            })?;
+            .map_err(store("listing", &prefix))?;
         objects.sort_by(|a, b| a.location.cmp(&b.location));
         Ok(objects)
     }

@@ -19,15 +19,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime};
 
 use arrow::array::RecordBatch;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
-use object_store::ObjectStoreExt;
-use object_store::path::Path;
 
 use crate::day::{EncodedDay, decode_parquet, encode_into, merge, write_new_day_encoded};
+use crate::lake::SPOOL_DIR;
 use crate::{DayCommit, Lake, Result, STATE_DIR, TableSpec, split_by_day, write_day};
 
 /// Default bytes of decoded rows held in memory before days are handed to the encoder early.
@@ -35,12 +33,6 @@ pub const DEFAULT_MEMORY_BUDGET: usize = 128 * 1024 * 1024;
 
 /// A held day that has received no rows during this many pushes is handed to the encoder.
 const IDLE_PUSHES: u64 = 8;
-
-/// Where a local lake's landings spool their encoded days, under the lake's state folder.
-const SPOOL_DIR: &str = "spool";
-
-/// Staging objects older than this are leftovers of a crashed writer and are removed.
-const STALE_STAGING: Duration = Duration::from_secs(6 * 3600);
 
 /// Collects rows for a table, then writes every day they touch.
 pub struct Landing {
@@ -70,8 +62,8 @@ struct DayBuffer {
 /// One encoded part of a day: merged rows as a lake file in the local spool.
 struct Part {
     path: PathBuf,
-    /// The part as an object of the lake's store, when the spool is inside a local lake.
-    object: Option<Path>,
+    /// Whether the spool is inside the (local) lake, so the part can be renamed into place.
+    in_lake: bool,
     rows: usize,
 }
 
@@ -89,39 +81,32 @@ struct Job {
     slot: usize,
     batches: Vec<RecordBatch>,
     path: PathBuf,
-    object: Option<Path>,
+    in_lake: bool,
 }
 
 /// The temporary folder of one landing's encoded parts (removed with everything in it when the
 /// landing ends, whether it committed or failed).
 struct Spool {
     dir: Option<tempfile::TempDir>,
-    /// The folder as a path of the lake's store, when it is inside a local lake.
-    object: Option<Path>,
+    /// Whether the folder is inside a local lake (on the lake's file system).
+    in_lake: bool,
 }
 
 impl Spool {
     /// A folder under `<lake>/_pstn_lake/spool/` for a local lake (falling back to the system's
     /// temporary folder if it cannot be made there), else in the system's temporary folder.
     fn create(lake: &Lake) -> Result<Spool> {
-        let local = lake
-            .is_local()
-            .then(|| lake.url().to_file_path().ok())
-            .flatten();
-        if let Some(root) = local {
+        if let Some(root) = lake.folder() {
             let parent = root.join(STATE_DIR).join(SPOOL_DIR);
             let dir = std::fs::create_dir_all(&parent).and_then(|()| {
                 tempfile::Builder::new()
                     .prefix("ingest-")
                     .tempdir_in(&parent)
             });
-            if let Ok(dir) = dir
-                && let Some(name) = dir.path().file_name().and_then(|n| n.to_str())
-            {
-                let object = lake.state_path(&format!("{SPOOL_DIR}/{name}"));
+            if let Ok(dir) = dir {
                 return Ok(Spool {
                     dir: Some(dir),
-                    object: Some(object),
+                    in_lake: true,
                 });
             }
         }
@@ -130,7 +115,7 @@ impl Spool {
             .tempdir()?;
         Ok(Spool {
             dir: Some(dir),
-            object: None,
+            in_lake: false,
         })
     }
 
@@ -145,7 +130,7 @@ impl Drop for Spool {
             let parent = dir.path().parent().map(std::path::Path::to_owned);
             drop(dir);
             // `spool/` itself goes too once no landing uses it (this fails while one does).
-            if self.object.is_some()
+            if self.in_lake
                 && let Some(parent) = parent
             {
                 let _ = std::fs::remove_dir(parent);
@@ -165,7 +150,7 @@ impl Encoder {
             .name("pstn-lake-encode".into())
             .spawn(move || {
                 for job in inbox {
-                    let part = encode_part(&spec, job.day, job.batches, job.path, job.object);
+                    let part = encode_part(&spec, job.day, job.batches, job.path, job.in_lake);
                     if outbox.send((job.day, job.slot, part)).is_err() {
                         break;
                     }
@@ -201,16 +186,25 @@ fn encode_part(
     day: NaiveDate,
     batches: Vec<RecordBatch>,
     path: PathBuf,
-    object: Option<Path>,
+    in_lake: bool,
 ) -> Result<Part> {
     let merged = merge(spec, batches)?;
     let rows = merged.iter().map(RecordBatch::num_rows).sum();
-    let name = format!("{}/call_date={day}", spec.name);
+    let name = format!("{}/{}", spec.name, crate::day_folder(day));
     let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
-    encode_into(spec, merged, &name, file)?
+    let file = encode_into(spec, merged, &name, file)?
         .into_inner()
         .map_err(std::io::IntoInnerError::into_error)?;
-    Ok(Part { path, object, rows })
+    if in_lake {
+        // The part will be renamed into the lake: its bytes go to disk now, on the encoder
+        // thread while pages are still being decoded, so the commit's fsync finds little to do.
+        file.sync_data()?;
+    }
+    Ok(Part {
+        path,
+        in_lake,
+        rows,
+    })
 }
 
 /// What a landing wrote.
@@ -329,11 +323,7 @@ impl Landing {
             slot: buffer.parts.len(),
             batches,
             path: encoder.spool.path().join(&name),
-            object: encoder
-                .spool
-                .object
-                .as_ref()
-                .map(|dir| dir.clone().join(name)),
+            in_lake: encoder.spool.in_lake,
         };
         buffer.parts.push(None);
         let sent = encoder.jobs.as_ref().expect("open").send(job);
@@ -392,7 +382,6 @@ impl Landing {
                 spooled_bytes += std::fs::metadata(&part.path)?.len();
             }
         }
-        self.remove_stale_staging().await;
         let lake = &self.lake;
         let spec = &self.spec;
         let days = std::mem::take(&mut self.days);
@@ -416,13 +405,6 @@ impl Landing {
             merged_days,
         })
     }
-
-    /// Removes staging objects left by writers that crashed hours ago (never recent ones: another
-    /// writer that does not use the lake lock may be using them).
-    async fn remove_stale_staging(&self) {
-        remove_staging(&self.lake, Some(STALE_STAGING)).await;
-        remove_objects(&self.lake, SPOOL_DIR, Some(STALE_STAGING)).await;
-    }
 }
 
 /// Writes one day from its encoded parts: a single part of a day the lake does not hold yet is put
@@ -435,13 +417,14 @@ async fn commit_day(
     parts: Vec<Part>,
 ) -> Result<(DayCommit, bool)> {
     if let [part] = parts.as_slice() {
-        let encoded = match &part.object {
+        let encoded = if part.in_lake {
             // Spooled inside the lake: renamed into place.
-            Some(object) => EncodedDay::Object {
-                path: object.clone(),
+            EncodedDay::Spooled {
+                file: part.path.clone(),
                 size: tokio::fs::metadata(&part.path).await?.len(),
-            },
-            None => EncodedDay::Bytes(tokio::fs::read(&part.path).await?.into()),
+            }
+        } else {
+            EncodedDay::Bytes(tokio::fs::read(&part.path).await?.into())
         };
         if let Some(commit) = write_new_day_encoded(lake, spec, day, encoded, part.rows).await? {
             return Ok((commit, false));
@@ -459,29 +442,12 @@ async fn commit_day(
     Ok((write_day(lake, spec, day, batches).await?, true))
 }
 
-/// Removes staging objects (older than `older_than`, or all): leftovers of crashed writers.
-pub(crate) async fn remove_staging(lake: &Lake, older_than: Option<Duration>) {
-    remove_objects(lake, "staging", older_than).await;
-}
-
-/// Removes the objects under `<lake>/_pstn_lake/<folder>` (older than `older_than`, or all).
-async fn remove_objects(lake: &Lake, folder: &str, older_than: Option<Duration>) {
-    let prefix = lake.state_path(folder);
-    let Ok(objects) = lake
-        .store()
-        .list(Some(&prefix))
-        .try_collect::<Vec<_>>()
-        .await
-    else {
-        return;
-    };
-    let now = SystemTime::now();
-    for object in objects {
-        let modified: SystemTime = object.last_modified.into();
-        let age = now.duration_since(modified).unwrap_or_default();
-        if older_than.is_none_or(|limit| age > limit) {
-            let _ = lake.store().delete(&object.location).await;
-        }
+/// Removes everything in a local lake's spool: what crashed writers left. Called only by the
+/// holder of the lake's OS lock (see [`crate::LakeLock`]), so no other landing can be using it.
+pub(crate) async fn remove_spool(lake: &Lake) {
+    if let Some(folder) = lake.folder() {
+        let spool = folder.join(STATE_DIR).join(SPOOL_DIR);
+        let _ = tokio::fs::remove_dir_all(spool).await;
     }
 }
 

@@ -1,46 +1,98 @@
-//! One writer at a time: a lock object at `<lake>/_pstn_lake/lock.json`, created with the store's
-//! conditional put (create only if absent), kept fresh while the writer runs, removed at the end.
+//! One writer at a time, as a courtesy: the lock says early who else is writing. It is not what
+//! keeps the lake correct — every commit is (see `crate::day`): a day object is replaced only if
+//! it is still the version the merge read, so a second writer, a paused writer or a wrong clock
+//! can make a run stop or merge again, never lose rows.
 //!
-//! A lock is stale — and taken over — when it was not refreshed within its time to live, or when
-//! its holder ran on this host and that process is gone (a killed run can be re-run at once).
+//! - **A local lake** (a folder): an OS file lock (`flock`) on `<lake>/_pstn_lake/lock`, held for
+//!   the whole run and released by the kernel when the process ends, however it ends. The file
+//!   says who holds it, for the message a second writer gets; it is never removed.
+//! - **An object store**: an object `<lake>/_pstn_lake/lock.json`, created only if absent. The
+//!   holder refreshes it every [`REFRESH`], each time only if it is still the version it wrote; a
+//!   lock whose object the store has not seen change for the time to live (the store's own
+//!   timestamp, so the holder's clock does not matter), or whose holder ran in this very process
+//!   namespace of this boot and is gone, is taken over, again only if unchanged. A holder that
+//!   finds its lock taken over stops before its next commit ([`Error::LockLost`]).
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 use tokio::task::JoinHandle;
 
+use crate::error::store;
 use crate::{Error, Lake, Result};
 
-const LOCK_FILE: &str = "lock.json";
-/// A lock not refreshed for this long is stale.
+/// The lock object of a lake on an object store.
+const LOCK_OBJECT: &str = "lock.json";
+/// The lock file of a local lake (an OS lock is taken on it).
+const LOCK_FILE: &str = "lock";
+/// A lock object not refreshed for this long is stale (`PSTN_LAKE_LOCK_TTL_SECS` overrides it,
+/// for tests that pause a writer past it).
 const TTL: Duration = Duration::from_secs(120);
-/// How often a holder refreshes its lock.
-const REFRESH: Duration = Duration::from_secs(30);
+/// How often a holder refreshes its lock object (a quarter of the time to live).
+const REFRESH_PARTS: u32 = 4;
+
+fn ttl() -> Duration {
+    std::env::var("PSTN_LAKE_LOCK_TTL_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(TTL, Duration::from_secs)
+}
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Holder {
     command: String,
     host: String,
     pid: u32,
+    /// This boot of the host and the process's PID namespace: a PID is only meaningful within
+    /// both (containers share hostnames but not PID namespaces).
+    #[serde(default)]
+    boot: String,
+    #[serde(default)]
+    pid_namespace: String,
     started: DateTime<Utc>,
-    refreshed: DateTime<Utc>,
 }
 
 impl Holder {
-    fn is_stale(&self, now: DateTime<Utc>) -> bool {
-        let expired = now - self.refreshed > chrono::Duration::from_std(TTL).expect("small");
-        let dead_here = self.host == hostname() && !process_alive(self.pid);
-        expired || dead_here
+    fn me(command: &str) -> Holder {
+        Holder {
+            command: command.to_owned(),
+            host: hostname(),
+            pid: std::process::id(),
+            boot: boot_id(),
+            pid_namespace: pid_namespace(),
+            started: Utc::now(),
+        }
     }
-}
 
-/// The lake's write lock, held until [`LakeLock::release`] (or, if the process dies, until it is
-/// found stale).
-#[derive(Debug)]
-pub struct LakeLock {
-    lake: Lake,
-    refresher: JoinHandle<()>,
+    /// Whether the holder ran on this boot of this host, in this PID namespace, and is gone.
+    fn is_dead_here(&self) -> bool {
+        let here = Holder::me("");
+        !self.boot.is_empty()
+            && !self.pid_namespace.is_empty()
+            && (
+                self.host.as_str(),
+                self.boot.as_str(),
+                self.pid_namespace.as_str(),
+            ) == (
+                here.host.as_str(),
+                here.boot.as_str(),
+                here.pid_namespace.as_str(),
+            )
+            && self.pid != here.pid
+            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} on {}, pid {}, since {}",
+            self.command,
+            self.host,
+            self.pid,
+            self.started.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    }
 }
 
 fn hostname() -> String {
@@ -50,164 +102,259 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "unknown-host".into())
 }
 
-fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        std::path::Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true
-    }
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|b| b.trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn pid_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// The lake's write lock, held until [`LakeLock::release`] or the end of the process.
+#[derive(Debug)]
+pub struct LakeLock {
+    held: Held,
+}
+
+#[derive(Debug)]
+enum Held {
+    /// The OS lock on the local lake's lock file (released when the file is closed).
+    Local { _os_lock: std::fs::File },
+    /// The lock object, the version this writer last wrote, and the task refreshing it.
+    Object {
+        lake: Lake,
+        version: Arc<Mutex<UpdateVersion>>,
+        refresher: JoinHandle<()>,
+    },
 }
 
 impl LakeLock {
-    /// Takes the lake's write lock for `command`, or fails saying who holds it.
+    /// Takes the lake's write lock for `command`, or fails saying who holds it. On a local lake
+    /// this also removes what crashed writers left in the lake's spool (no other writer can be
+    /// running).
     pub async fn acquire(lake: &Lake, command: &str) -> Result<LakeLock> {
-        let path = lake.state_path(LOCK_FILE);
-        let now = Utc::now();
-        let me = Holder {
-            command: command.to_owned(),
-            host: hostname(),
-            pid: std::process::id(),
-            started: now,
-            refreshed: now,
-        };
+        let me = Holder::me(command);
+        if let Some(folder) = lake.folder() {
+            let file = lock_local(folder, &me)?;
+            crate::landing::remove_spool(lake).await;
+            return Ok(LakeLock {
+                held: Held::Local { _os_lock: file },
+            });
+        }
+        let path = lake.state_path(LOCK_OBJECT);
         let body = serde_json::to_vec_pretty(&me).expect("serialises");
         for _ in 0..3 {
-            let create = PutOptions {
-                mode: PutMode::Create,
-                ..Default::default()
-            };
-            match lake
+            let create = PutOptions::from(PutMode::Create);
+            let taken = match lake
                 .store()
                 .put_opts(&path, PutPayload::from(body.clone()), create)
                 .await
             {
-                Ok(_) => {
-                    // No other writer can be running: whatever is staged is a crashed writer's.
-                    crate::landing::remove_staging(lake, None).await;
-                    return Ok(Self::hold(lake, me));
-                }
-                Err(
-                    object_store::Error::AlreadyExists { .. }
-                    | object_store::Error::Precondition { .. },
-                ) => {}
-                Err(object_store::Error::NotImplemented { .. }) => {
-                    // A store without conditional writes: the best it allows is check-then-put.
-                    tracing::warn!(
-                        "the lake's store has no conditional writes; the lock is best effort"
-                    );
-                    if let Some(holder) = Self::holder(lake).await?
-                        && !holder.is_stale(Utc::now())
-                    {
-                        return Err(locked(lake, &holder));
+                Ok(put) => put,
+                Err(object_store::Error::AlreadyExists { .. }) => {
+                    let Some((holder, version)) = current(lake).await? else {
+                        continue; // released meanwhile
+                    };
+                    if !holder.stale {
+                        return Err(locked(lake, &holder.holder));
                     }
-                    lake.store()
-                        .put(&path, PutPayload::from(body.clone()))
+                    tracing::warn!(holder = %holder.holder.describe(), "taking over a stale lake lock");
+                    let update = PutOptions::from(PutMode::Update(version));
+                    match lake
+                        .store()
+                        .put_opts(&path, PutPayload::from(body.clone()), update)
                         .await
-                        .map_err(|source| Error::Store {
-                            action: "writing",
-                            path: path.to_string(),
-                            source,
-                        })?;
-                    return Ok(Self::hold(lake, me));
+                    {
+                        Ok(put) => put,
+                        Err(object_store::Error::Precondition { .. }) => continue,
+                        Err(source) => return Err(store("locking", &path)(source)),
+                    }
                 }
-                Err(source) => {
-                    return Err(Error::Store {
-                        action: "locking",
-                        path: path.to_string(),
+                Err(source @ object_store::Error::NotImplemented { .. }) => {
+                    return Err(Error::NoConditionalWrites {
+                        url: lake.url().to_string(),
                         source,
                     });
                 }
-            }
-            match Self::holder(lake).await? {
-                Some(holder) if !holder.is_stale(Utc::now()) => return Err(locked(lake, &holder)),
-                Some(holder) => {
-                    tracing::warn!(?holder, "taking over a stale lake lock");
-                    lake.store()
-                        .delete(&path)
-                        .await
-                        .map_err(|source| Error::Store {
-                            action: "removing the stale lock",
-                            path: path.to_string(),
-                            source,
-                        })?;
-                }
-                None => {}
-            }
+                Err(source) => return Err(store("locking", &path)(source)),
+            };
+            return Ok(Self::hold(lake, me, UpdateVersion::from(taken)));
         }
         Err(Error::Locked(format!(
             "the lake lock `{path}` keeps changing hands: another pstn-lake is starting on this lake"
         )))
     }
 
-    async fn holder(lake: &Lake) -> Result<Option<Holder>> {
-        let path = lake.state_path(LOCK_FILE);
-        let Some(bytes) = lake.get_optional(&path).await? else {
-            return Ok(None);
-        };
-        // An unreadable lock (cut short by a crash) is treated as stale.
-        Ok(Some(serde_json::from_slice(&bytes).unwrap_or(Holder {
-            command: "?".into(),
-            host: String::new(),
-            pid: 0,
-            started: DateTime::<Utc>::MIN_UTC,
-            refreshed: DateTime::<Utc>::MIN_UTC,
-        })))
-    }
-
-    fn hold(lake: &Lake, me: Holder) -> LakeLock {
-        let (lake2, path) = (lake.clone(), lake.state_path(LOCK_FILE));
+    fn hold(lake: &Lake, me: Holder, version: UpdateVersion) -> LakeLock {
+        let version = Arc::new(Mutex::new(version));
+        let (lake2, mine) = (lake.clone(), Arc::clone(&version));
         let refresher = tokio::spawn(async move {
-            let mut me = me;
+            let body = serde_json::to_vec_pretty(&me).expect("serialises");
             loop {
-                tokio::time::sleep(REFRESH).await;
-                me.refreshed = Utc::now();
-                let body = serde_json::to_vec_pretty(&me).expect("serialises");
-                if let Err(e) = lake2.store().put(&path, PutPayload::from(body)).await {
-                    tracing::warn!(error = %e, "refreshing the lake lock failed");
+                tokio::time::sleep(ttl() / REFRESH_PARTS).await;
+                if !refresh(&lake2, &body, &mine).await {
+                    return;
                 }
             }
         });
         LakeLock {
-            lake: lake.clone(),
-            refresher,
+            held: Held::Object {
+                lake: lake.clone(),
+                version,
+                refresher,
+            },
         }
     }
 
-    /// Removes the lock (and any staging object left by crashed writers: none can be in use now).
+    /// Gives the lock up. A lock object is removed only while it is still the one this writer
+    /// wrote (one taken over meanwhile belongs to its new holder).
     pub async fn release(self) -> Result<()> {
-        self.refresher.abort();
-        crate::landing::remove_staging(&self.lake, None).await;
-        let path = self.lake.state_path(LOCK_FILE);
-        self.lake
-            .store()
-            .delete(&path)
-            .await
-            .map_err(|source| Error::Store {
-                action: "unlocking",
-                path: path.to_string(),
-                source,
-            })
+        let Held::Object {
+            lake,
+            version,
+            refresher,
+        } = &self.held
+        else {
+            return Ok(()); // the OS lock goes with the file
+        };
+        refresher.abort();
+        let mine = version.lock().expect("not poisoned").clone();
+        let path = lake.state_path(LOCK_OBJECT);
+        if let Some((_, now)) = current(lake).await?
+            && now.e_tag == mine.e_tag
+            && now.version == mine.version
+        {
+            lake.store()
+                .delete(&path)
+                .await
+                .map_err(store("unlocking", &path))?;
+        }
+        Ok(())
     }
 }
 
 impl Drop for LakeLock {
     fn drop(&mut self) {
-        // Stop refreshing, so a lock that was not released goes stale within its TTL.
-        self.refresher.abort();
+        // Stop refreshing, so a lock object that was not released goes stale within its TTL.
+        if let Held::Object { refresher, .. } = &self.held {
+            refresher.abort();
+        }
     }
+}
+
+/// Rewrites the lock object if it is still the version this writer last wrote. Answers whether
+/// the lock is still held; when another writer took it over, the lake is fenced (no further
+/// commits: see [`Lake::check_fence`]).
+async fn refresh(lake: &Lake, body: &[u8], mine: &Mutex<UpdateVersion>) -> bool {
+    let path = lake.state_path(LOCK_OBJECT);
+    let expected = mine.lock().expect("not poisoned").clone();
+    let update = PutOptions::from(PutMode::Update(expected));
+    match lake
+        .store()
+        .put_opts(&path, PutPayload::from(body.to_vec()), update)
+        .await
+    {
+        Ok(put) => *mine.lock().expect("not poisoned") = UpdateVersion::from(put),
+        Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => {
+            let by = match current(lake).await {
+                Ok(Some((seen, _))) => seen.holder.describe(),
+                _ => "its holder is unknown".into(),
+            };
+            tracing::error!(%by, "the lake lock was taken over by another writer");
+            lake.fence().lose(by);
+            return false;
+        }
+        // A passing failure: the lock is still ours, the next refresh tries again.
+        Err(e) => tracing::warn!(error = %e, "refreshing the lake lock failed"),
+    }
+    true
+}
+
+/// The OS lock on `<folder>/_pstn_lake/lock`, with `me` written into the file for a second
+/// writer's message.
+fn lock_local(folder: &std::path::Path, me: &Holder) -> Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    let dir = folder.join(crate::STATE_DIR);
+    crate::local::create_dir_durably(&dir).map_err(crate::error::local("creating", &dir))?;
+    let path = dir.join(LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(crate::error::local("opening the lock", &path))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            let holder = serde_json::from_str::<Holder>(&text)
+                .map(|h| h.describe())
+                .unwrap_or_else(|_| "a process that is starting".into());
+            return Err(Error::Locked(format!(
+                "another pstn-lake ({holder}) is writing to this lake; wait for it to finish \
+                 (its lock on `{}` ends with the process)",
+                path.display()
+            )));
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(crate::error::local("locking", &path)(e));
+        }
+    }
+    let json = serde_json::to_vec_pretty(me).expect("serialises");
+    file.set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(&json))
+        .map_err(crate::error::local("writing the lock", &path))?;
+    Ok(file)
+}
+
+struct Seen {
+    holder: Holder,
+    stale: bool,
+}
+
+/// The lock object now: its holder (and whether it is stale), and its version.
+async fn current(lake: &Lake) -> Result<Option<(Seen, UpdateVersion)>> {
+    let path = lake.state_path(LOCK_OBJECT);
+    let got = match lake.store().get(&path).await {
+        Ok(got) => got,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(source) => return Err(store("reading", &path)(source)),
+    };
+    let meta = got.meta.clone();
+    let bytes = got.bytes().await.map_err(store("reading", &path))?;
+    let version = UpdateVersion {
+        e_tag: meta.e_tag.clone(),
+        version: meta.version.clone(),
+    };
+    // An unreadable lock (not written by pstn-lake) is judged by its age alone.
+    let holder = serde_json::from_slice::<Holder>(&bytes).unwrap_or(Holder {
+        command: "?".into(),
+        host: "?".into(),
+        pid: 0,
+        boot: String::new(),
+        pid_namespace: String::new(),
+        started: meta.last_modified,
+    });
+    let age = Utc::now() - meta.last_modified;
+    let expired = age > chrono::Duration::from_std(ttl()).expect("small");
+    let stale = expired || holder.is_dead_here();
+    Ok(Some((Seen { holder, stale }, version)))
 }
 
 fn locked(lake: &Lake, h: &Holder) -> Error {
     Error::Locked(format!(
-        "another pstn-lake ({} on {}, pid {}, since {}) is writing to this lake; wait for it to finish. \
-         If it died on another host, its lock `{}` goes stale {} s after its last refresh ({}).",
-        h.command,
-        h.host,
-        h.pid,
-        h.started.format("%Y-%m-%d %H:%M:%S UTC"),
-        lake.state_path(LOCK_FILE),
-        TTL.as_secs(),
-        h.refreshed.format("%H:%M:%S UTC"),
+        "another pstn-lake ({}) is writing to this lake; wait for it to finish. \
+         If it died on another host, its lock `{}` goes stale {} s after its last refresh.",
+        h.describe(),
+        lake.state_path(LOCK_OBJECT),
+        ttl().as_secs(),
     ))
 }
 
@@ -215,58 +362,91 @@ fn locked(lake: &Lake, h: &Holder) -> Error {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_second_writer_is_refused_until_the_first_releases() {
-        let (_dir, lake) = crate::test_util::temp_lake();
-        let first = LakeLock::acquire(&lake, "sync").await.unwrap();
-        let err = LakeLock::acquire(&lake, "ingest").await.unwrap_err();
-        assert!(
-            err.to_string().contains("another pstn-lake (sync on"),
-            "{err}"
-        );
-        first.release().await.unwrap();
-        LakeLock::acquire(&lake, "ingest")
-            .await
-            .unwrap()
-            .release()
-            .await
-            .unwrap();
+    fn memory_lake() -> Lake {
+        Lake::with_store(
+            Arc::new(object_store::memory::InMemory::new()),
+            object_store::path::Path::from("lake"),
+            url::Url::parse("memory:///lake").unwrap(),
+        )
     }
 
     #[tokio::test]
-    async fn a_lock_of_a_dead_process_is_taken_over() {
+    async fn a_second_writer_is_refused_until_the_first_releases() {
+        let (_dir, local) = crate::test_util::temp_lake();
+        for lake in [local, memory_lake()] {
+            let first = LakeLock::acquire(&lake, "sync").await.unwrap();
+            let err = LakeLock::acquire(&lake, "ingest").await.unwrap_err();
+            assert!(
+                err.to_string().contains("another pstn-lake (sync on"),
+                "{err}"
+            );
+            first.release().await.unwrap();
+            LakeLock::acquire(&lake, "ingest")
+                .await
+                .unwrap()
+                .release()
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_local_lock_ends_with_its_holder() {
         let (_dir, lake) = crate::test_util::temp_lake();
+        let first = LakeLock::acquire(&lake, "sync").await.unwrap();
+        assert!(LakeLock::acquire(&lake, "sync").await.is_err());
+        drop(first); // as when the process dies: the kernel drops the OS lock
+        LakeLock::acquire(&lake, "sync").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_dead_holder_is_taken_over_and_a_taken_over_holder_is_fenced() {
+        let lake = memory_lake();
+        let path = lake.state_path(LOCK_OBJECT);
+        // A holder of this boot and PID namespace whose process is gone.
         let dead = Holder {
-            command: "sync".into(),
-            host: hostname(),
             pid: u32::MAX - 1,
-            started: Utc::now(),
-            refreshed: Utc::now(),
+            ..Holder::me("sync")
         };
+        assert!(dead.is_dead_here());
         lake.store()
-            .put(
-                &lake.state_path(LOCK_FILE),
-                PutPayload::from(serde_json::to_vec(&dead).unwrap()),
+            .put(&path, PutPayload::from(serde_json::to_vec(&dead).unwrap()))
+            .await
+            .unwrap();
+        let lock = LakeLock::acquire(&lake, "sync").await.unwrap();
+        // Another writer replaces the object (it judged this one stale): this writer's next
+        // refresh fails its condition, and the lake refuses further commits.
+        let Held::Object { version, .. } = &lock.held else {
+            panic!("an object lock")
+        };
+        let other = Holder {
+            host: "elsewhere".into(),
+            ..Holder::me("ingest")
+        };
+        let mine = version.lock().unwrap().clone();
+        lake.store()
+            .put_opts(
+                &path,
+                PutPayload::from(serde_json::to_vec(&other).unwrap()),
+                PutOptions::from(PutMode::Update(mine)),
             )
             .await
             .unwrap();
-        LakeLock::acquire(&lake, "sync")
-            .await
-            .unwrap()
-            .release()
-            .await
-            .unwrap();
-        // Held by a live process elsewhere, but not refreshed for longer than the TTL: stale too.
-        let old = Holder {
-            host: "elsewhere".into(),
-            refreshed: Utc::now() - chrono::Duration::seconds(600),
-            ..dead
-        };
-        assert!(old.is_stale(Utc::now()));
-        let fresh = Holder {
-            refreshed: Utc::now(),
-            ..old
-        };
-        assert!(!fresh.is_stale(Utc::now()));
+        lake.check_fence().unwrap();
+        assert!(
+            !refresh(&lake, b"{}", version).await,
+            "the refresh must fail"
+        );
+        let err = lake.check_fence().unwrap_err();
+        assert!(
+            matches!(&err, Error::LockLost { by, .. } if by.starts_with("ingest on elsewhere")),
+            "{err}"
+        );
+        // Releasing leaves the other writer's lock alone.
+        lock.release().await.unwrap();
+        let (seen, _) = current(&lake).await.unwrap().unwrap();
+        assert_eq!(seen.holder.host, "elsewhere");
+        // A holder elsewhere is not judged dead by its PID.
+        assert!(!other.is_dead_here());
     }
 }

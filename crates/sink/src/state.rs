@@ -3,8 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{ObjectStoreExt, UpdateVersion};
 
+use crate::day::{EncodedDay, Expected, Put, put_day};
+use crate::error::store;
 use crate::{Error, Lake, Result};
 
 /// The state object's path under `<lake>/_pstn_lake/`.
@@ -16,7 +18,26 @@ const VERSION: u32 = 1;
 pub struct SyncState {
     version: u32,
     tables: BTreeMap<String, TableState>,
+    /// The version of the state object this state was read from (or last written as): a save
+    /// replaces the object only if it is still that version.
+    #[serde(skip)]
+    read_at: ReadAt,
 }
+
+/// The object version a state was read at; not part of what a state is (equality ignores it).
+#[derive(Debug, Clone, Default)]
+struct ReadAt(Option<UpdateVersion>);
+
+impl PartialEq for ReadAt {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ReadAt {}
+
+/// How many times a save reads the state again when another writer saved in between.
+const MAX_ATTEMPTS: usize = 8;
 
 /// One table's finished days.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -31,13 +52,22 @@ impl SyncState {
     /// Reads the lake's state (an empty state when there is none yet).
     pub async fn load(lake: &Lake) -> Result<SyncState> {
         let path = lake.state_path(STATE_FILE);
-        let Some(bytes) = lake.get_optional(&path).await? else {
-            return Ok(SyncState {
-                version: VERSION,
-                ..Default::default()
-            });
+        let got = match lake.store().get(&path).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Ok(SyncState {
+                    version: VERSION,
+                    ..Default::default()
+                });
+            }
+            Err(source) => return Err(store("reading", &path)(source)),
         };
-        let state: SyncState = serde_json::from_slice(&bytes).map_err(|e| Error::State {
+        let read_at = UpdateVersion {
+            e_tag: got.meta.e_tag.clone(),
+            version: got.meta.version.clone(),
+        };
+        let bytes = got.bytes().await.map_err(store("reading", &path))?;
+        let mut state: SyncState = serde_json::from_slice(&bytes).map_err(|e| Error::State {
             path: path.to_string(),
             reason: format!("{e}; move it aside to start over (every day will be fetched again)"),
         })?;
@@ -50,24 +80,46 @@ impl SyncState {
                 ),
             });
         }
+        state.read_at = ReadAt(Some(read_at));
         Ok(state)
     }
 
-    /// Writes the state in one put (readers see the old state or the new one).
-    pub async fn save(&self, lake: &Lake) -> Result<()> {
+    /// Writes the state in one step (readers see the old state or the new one), only if the
+    /// object is still the version this state was read at — the same conditional, durable put as
+    /// a day's (see `crate::day::put_day`). When another writer saved in between, its state is
+    /// read and this one's completed days are added to it, then saved again: no writer's record
+    /// of a finished day is lost.
+    pub async fn save(&mut self, lake: &Lake) -> Result<()> {
         let path = lake.state_path(STATE_FILE);
-        let mut state = self.clone();
-        state.version = VERSION;
-        let json = serde_json::to_vec_pretty(&state).expect("the state serialises");
-        lake.store()
-            .put(&path, PutPayload::from(json))
-            .await
-            .map_err(|source| Error::Store {
-                action: "writing",
-                path: path.to_string(),
-                source,
-            })?;
-        Ok(())
+        for _ in 0..MAX_ATTEMPTS {
+            self.version = VERSION;
+            let json = serde_json::to_vec_pretty(&*self).expect("the state serialises");
+            let expected = match &self.read_at.0 {
+                Some(v) => Expected::Version(v.clone()),
+                None => Expected::Absent,
+            };
+            match put_day(lake, &path, &expected, EncodedDay::Bytes(json.into())).await? {
+                Put::Done(_, version) => {
+                    self.read_at = ReadAt(Some(version));
+                    return Ok(());
+                }
+                Put::Conflict => {
+                    let theirs = SyncState::load(lake).await?;
+                    for (name, table) in theirs.tables {
+                        let mine = self.tables.entry(name).or_default();
+                        mine.complete_days.extend(table.complete_days);
+                        mine.last_commit = mine.last_commit.max(table.last_commit);
+                    }
+                    self.read_at = theirs.read_at;
+                }
+            }
+        }
+        Err(Error::State {
+            path: path.to_string(),
+            reason: format!(
+                "another writer kept changing it ({MAX_ATTEMPTS} tries); run the command again"
+            ),
+        })
     }
 
     /// Whether `day` of `table` was completed by an earlier sync.

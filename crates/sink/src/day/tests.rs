@@ -3,6 +3,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use arrow::datatypes::Schema;
 use futures::stream::BoxStream;
 use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
@@ -92,29 +93,40 @@ async fn overlapping_landings_merge_and_new_rows_win() {
     );
 }
 
-/// A store that fails the chosen step of a write, like a full disk or a dropped connection.
-#[derive(Debug)]
-struct FailingStore {
-    inner: LocalFileSystem,
+/// A store that can fail a put (a full disk, a dropped connection), or let another writer
+/// commit the day just before this writer's put (the race a conditional write must catch).
+#[derive(Debug, Default)]
+struct FaultyStore {
+    inner: InMemory,
     fail_put: AtomicBool,
-    fail_rename: AtomicBool,
+    /// Rows another writer commits to the day right before the next put of a day object.
+    race: std::sync::Mutex<Option<Vec<RecordBatch>>>,
 }
 
-impl std::fmt::Display for FailingStore {
+impl std::fmt::Display for FaultyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FailingStore")
+        write!(f, "FaultyStore")
     }
 }
 
 fn injected() -> object_store::Error {
     object_store::Error::Generic {
-        store: "FailingStore",
+        store: "FaultyStore",
         source: "injected failure".into(),
     }
 }
 
+/// A lake whose every operation goes to `inner` directly (the other writer of a race).
+fn lake_over(store: Arc<dyn ObjectStore>) -> Lake {
+    Lake::with_store(
+        store,
+        Path::from("lake"),
+        url::Url::parse("memory:///lake").unwrap(),
+    )
+}
+
 #[async_trait::async_trait]
-impl ObjectStore for FailingStore {
+impl ObjectStore for FaultyStore {
     async fn put_opts(
         &self,
         location: &Path,
@@ -122,15 +134,12 @@ impl ObjectStore for FailingStore {
         opts: PutOptions,
     ) -> object_store::Result<PutResult> {
         if self.fail_put.load(Ordering::SeqCst) {
-            // Write half of it first, as a dying writer would.
-            let half = payload.as_ref().iter().map(|b| b.len()).sum::<usize>() / 2;
-            let bytes: Vec<u8> = payload
-                .into_iter()
-                .flat_map(|b| b.to_vec())
-                .take(half)
-                .collect();
-            let _ = self.inner.put_opts(location, bytes.into(), opts).await;
             return Err(injected());
+        }
+        let race = self.race.lock().unwrap().take();
+        if let Some(rows) = race {
+            let other = lake_over(Arc::new(self.inner.clone()));
+            write_day(&other, &spec(), day(), rows).await.unwrap();
         }
         self.inner.put_opts(location, payload, opts).await
     }
@@ -139,9 +148,6 @@ impl ObjectStore for FailingStore {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        if self.fail_put.load(Ordering::SeqCst) {
-            return Err(injected());
-        }
         self.inner.put_multipart_opts(location, opts).await
     }
     async fn get_opts(
@@ -177,23 +183,27 @@ impl ObjectStore for FailingStore {
         to: &Path,
         options: RenameOptions,
     ) -> object_store::Result<()> {
-        if self.fail_rename.load(Ordering::SeqCst) {
-            return Err(injected());
-        }
         self.inner.rename_opts(from, to, options).await
     }
 }
 
+/// Every object key of a store.
+async fn keys(store: &dyn ObjectStore) -> Vec<String> {
+    use futures::TryStreamExt;
+    let mut keys: Vec<String> = store
+        .list(None)
+        .map_ok(|m| m.location.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    keys.sort();
+    keys
+}
+
 #[tokio::test]
-async fn a_failed_write_leaves_the_previous_day_and_no_partial_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(FailingStore {
-        inner: LocalFileSystem::new_with_prefix(dir.path()).unwrap(),
-        fail_put: AtomicBool::new(false),
-        fail_rename: AtomicBool::new(false),
-    });
-    let url = url::Url::from_directory_path(dir.path()).unwrap();
-    let lake = Lake::with_store(Arc::clone(&store) as _, Path::from(""), url);
+async fn a_failed_write_leaves_the_previous_day_and_no_other_object() {
+    let store = Arc::new(FaultyStore::default());
+    let lake = lake_over(Arc::clone(&store) as _);
     write_day(
         &lake,
         &spec(),
@@ -203,47 +213,26 @@ async fn a_failed_write_leaves_the_previous_day_and_no_partial_file() {
     .await
     .unwrap();
     let before = contents(&lake).await;
-    let table_files = |dir: &std::path::Path| {
-        files(dir)
-            .into_iter()
-            .filter(|f| !f.starts_with("_pstn_lake"))
-            .collect::<Vec<_>>()
-    };
-    let files_before = table_files(dir.path());
+    let keys_before = keys(store.as_ref()).await;
+    assert_eq!(
+        keys_before,
+        ["lake/calls/call_date=1970-01-02/data.parquet"]
+    );
 
-    for step in ["put", "rename"] {
-        store.fail_put.store(step == "put", Ordering::SeqCst);
-        store.fail_rename.store(step == "rename", Ordering::SeqCst);
-        let err = write_day(
-            &lake,
-            &spec(),
-            day(),
-            vec![batch(&[("a", 10, 100), ("z", 1, 9)])],
-        )
-        .await
-        .unwrap_err();
-        assert!(
-            err.to_string().contains("injected failure"),
-            "{step}: {err}"
-        );
-        assert_eq!(
-            contents(&lake).await,
-            before,
-            "{step}: the old day must stay readable"
-        );
-        assert_eq!(
-            table_files(dir.path()),
-            files_before,
-            "{step}: no partial file inside the table"
-        );
-        assert!(
-            files(dir.path()).iter().all(|f| !f.contains("staging")),
-            "{step}: staging object cleaned up: {:?}",
-            files(dir.path())
-        );
-    }
+    store.fail_put.store(true, Ordering::SeqCst);
+    let err = write_day(
+        &lake,
+        &spec(),
+        day(),
+        vec![batch(&[("a", 10, 100), ("z", 1, 9)])],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("injected failure"), "{err}");
+    assert_eq!(contents(&lake).await, before, "the old day stays readable");
+    assert_eq!(keys(store.as_ref()).await, keys_before, "no staging object");
+
     store.fail_put.store(false, Ordering::SeqCst);
-    store.fail_rename.store(false, Ordering::SeqCst);
     write_day(&lake, &spec(), day(), vec![batch(&[("a", 10, 100)])])
         .await
         .unwrap();
@@ -251,6 +240,103 @@ async fn a_failed_write_leaves_the_previous_day_and_no_partial_file() {
         contents(&lake).await,
         vec![("a".into(), 100), ("b".into(), 2)]
     );
+}
+
+/// The lost update this writer is built against: another writer commits the day between this
+/// writer's read and its put. The conditional put is refused, the day is read and merged again,
+/// and the lake holds both writers' rows — for a new day (create-if-absent) and an existing one
+/// (if-match on the version read).
+#[tokio::test]
+async fn a_day_replaced_between_read_and_write_is_merged_again_not_overwritten() {
+    for existing in [false, true] {
+        let store = Arc::new(FaultyStore::default());
+        let lake = lake_over(Arc::clone(&store) as _);
+        if existing {
+            write_day(&lake, &spec(), day(), vec![batch(&[("old", 5, 0)])])
+                .await
+                .unwrap();
+        }
+        *store.race.lock().unwrap() = Some(vec![batch(&[("theirs", 10, 1), ("both", 20, 2)])]);
+        let commit = write_day(
+            &lake,
+            &spec(),
+            day(),
+            vec![batch(&[("both", 20, 30), ("mine", 30, 3)])],
+        )
+        .await
+        .unwrap();
+        assert!(store.race.lock().unwrap().is_none(), "the race happened");
+        let mut want = vec![
+            ("theirs".to_owned(), 1),
+            ("both".into(), 30),
+            ("mine".into(), 3),
+        ];
+        if existing {
+            want.insert(0, ("old".into(), 0));
+        }
+        assert_eq!(contents(&lake).await, want, "existing day: {existing}");
+        assert_eq!(commit.rows_after, want.len());
+        assert_eq!(
+            commit.rows_before,
+            want.len() - 1,
+            "the second read saw their rows"
+        );
+    }
+}
+
+/// Writers racing for real: many tasks on two threads merge disjoint rows into one day of one
+/// store at once; every row of every writer is in the day afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_writers_on_one_day_keep_the_union_of_their_rows() {
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let writers = 6;
+    let rows = 40;
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let lake = lake_over(Arc::clone(&store));
+            tokio::spawn(async move {
+                for chunk in 0..4 {
+                    let ids: Vec<String> =
+                        (0..rows / 4).map(|i| format!("w{w}-{chunk}-{i}")).collect();
+                    let part: Vec<(&str, i64, i64)> = ids
+                        .iter()
+                        .enumerate()
+                        .map(|(i, id)| (id.as_str(), i as i64, w))
+                        .collect();
+                    write_day(&lake, &spec(), day(), vec![batch(&part)])
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let got = contents(&lake_over(store)).await;
+    assert_eq!(got.len(), (writers * rows) as usize);
+    let unique: std::collections::BTreeSet<&str> = got.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(unique.len(), got.len());
+}
+
+/// A store without conditional writes is refused with a message that says so, not written to.
+#[tokio::test]
+async fn a_store_without_conditional_writes_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalFileSystem::new_with_prefix(dir.path()).unwrap());
+    let lake = Lake::with_store(
+        store,
+        Path::from(""),
+        url::Url::from_directory_path(dir.path()).unwrap(),
+    );
+    write_day(&lake, &spec(), day(), vec![batch(&[("a", 1, 1)])])
+        .await
+        .unwrap();
+    let err = write_day(&lake, &spec(), day(), vec![batch(&[("a", 1, 2)])])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NoConditionalWrites { .. }), "{err}");
+    assert_eq!(contents(&lake).await, vec![("a".into(), 1)]);
 }
 
 #[tokio::test]

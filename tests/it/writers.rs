@@ -1,0 +1,548 @@
+//! Several writers on one lake, paused writers, writers with a wrong clock, killed writers, and
+//! power cuts: on a local folder, moto's S3 and Azurite, the lake ends up holding exactly the
+//! union of what was landed, and every run that said it succeeded has its rows in the lake.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use pstn_lake_graph_sim::{Function, RunningSim, SimConfig, Tenant, TenantConfig};
+
+use crate::helpers::*;
+use crate::stores::{Server, az_env, azurite, lake_ids, moto, pages, s3_env};
+
+/// The lock's time to live in these tests, so a paused writer's lock goes stale quickly.
+const TTL_SECS: u64 = 2;
+
+/// One lake to race on: its location, the environment its store needs, and the server behind it.
+struct Target {
+    name: &'static str,
+    lake: String,
+    server: Option<Server>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Target {
+    fn local() -> Target {
+        let dir = tempfile::tempdir().unwrap();
+        Target {
+            name: "local",
+            lake: dir.path().join("lake").to_str().unwrap().to_owned(),
+            server: None,
+            _dir: Some(dir),
+        }
+    }
+
+    fn s3(prefix: &str) -> Target {
+        Target {
+            name: "s3",
+            lake: format!("s3://lake/{prefix}"),
+            server: Some(moto()),
+            _dir: None,
+        }
+    }
+
+    fn azure(prefix: &str) -> Target {
+        Target {
+            name: "azure",
+            lake: format!("az://lake/{prefix}"),
+            server: Some(azurite()),
+            _dir: None,
+        }
+    }
+
+    fn env(&self, cmd: &mut Command) {
+        cmd.env("PSTN_LAKE_LOCK_TTL_SECS", TTL_SECS.to_string());
+        match (self.name, &self.server) {
+            ("s3", Some(s)) => s3_env(cmd, s),
+            ("azure", Some(s)) => az_env(cmd, s),
+            _ => {}
+        }
+    }
+
+    fn ids(&self, table: &str) -> BTreeSet<String> {
+        let ids = lake_ids(&self.lake, table, &|c| self.env(c));
+        let n = ids.len();
+        let set: BTreeSet<String> = ids.into_iter().map(|mut r| r.remove(0)).collect();
+        assert_eq!(set.len(), n, "{}: {table} holds an id twice", self.name);
+        set
+    }
+}
+
+/// A simulator serving the tenant of [`pages`] (seed 3, from 2026-05-01, 1,200 calls a day).
+fn simulator(rt: &tokio::runtime::Runtime, days: u32) -> RunningSim {
+    let first = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+    rt.block_on(pstn_lake_graph_sim::start(
+        SimConfig::default()
+            .with_tenant(TenantConfig::new(3, first, days, 1200))
+            .with_page_size(300)
+            .with_latency(Duration::from_millis(20)),
+        "127.0.0.1:0".parse().unwrap(),
+    ))
+    .unwrap()
+}
+
+fn sync_args<'a>(sim: &'a RunningSim, lake: &'a str, from: &'a str, to: &'a str) -> Vec<String> {
+    [
+        "sync",
+        "--graph-url",
+        &sim.graph_url(),
+        "--login-url",
+        &sim.login_url(),
+        "--from",
+        from,
+        "--to",
+        to,
+        "--api",
+        "beta",
+        "--refetch",
+        "--lake",
+        lake,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn graph_env(cmd: &mut Command, sim: &RunningSim) {
+    cmd.env("AZURE_TENANT_ID", &sim.config().tenant_id)
+        .env("AZURE_CLIENT_ID", &sim.config().client_id)
+        .env("AZURE_CLIENT_SECRET", &sim.config().client_secret);
+}
+
+/// The ids of the rows in page files, by table.
+fn page_ids(files: &[PathBuf]) -> [BTreeSet<String>; 2] {
+    let mut out = [BTreeSet::new(), BTreeSet::new()];
+    for file in files {
+        let page: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+        let table = usize::from(
+            page["@odata.context"]
+                .as_str()
+                .unwrap()
+                .contains("directRouting"),
+        );
+        for row in page["value"].as_array().unwrap() {
+            out[table].insert(row["id"].as_str().unwrap().to_owned());
+        }
+    }
+    out
+}
+
+/// The tenant's ids of `days` (inclusive), by table.
+fn tenant_ids(tenant: &Tenant, from: NaiveDate, to: NaiveDate) -> [BTreeSet<String>; 2] {
+    [Function::Pstn, Function::DirectRouting].map(|f| {
+        tenant
+            .expected(f, from, to)
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    })
+}
+
+const TABLES: [&str; 2] = ["pstn_calls", "direct_routing_calls"];
+
+/// A writer of the race: what it runs and the rows it lands.
+struct Writer {
+    name: String,
+    args: Vec<String>,
+    /// A clock this many seconds ahead (faketime), when set.
+    skew: Option<&'static str>,
+    rows: [BTreeSet<String>; 2],
+}
+
+impl Writer {
+    fn command(&self, target: &Target, sim: &RunningSim, skewed: bool) -> Command {
+        let mut cmd = match self.skew.filter(|_| skewed) {
+            Some(skew) => {
+                let mut c = Command::new("faketime");
+                c.arg("-f").arg(skew).arg(env!("CARGO_BIN_EXE_pstn-lake"));
+                c.env_remove("PSTN_LAKE").env_remove("RUST_LOG");
+                c
+            }
+            None => bin(),
+        };
+        cmd.args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        target.env(&mut cmd);
+        graph_env(&mut cmd, sim);
+        cmd
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {sig}");
+}
+
+/// Four writers on one lake with overlapping days: three `ingest`s of different pages of every
+/// day, one with its clock three minutes ahead (it judges every lock stale and takes it over),
+/// and a `sync` of two of the days that is SIGSTOPped past the lock's time to live while it
+/// holds the lock, then continued. Every run that reported success has all its rows in the lake;
+/// after the failed runs are re-run, the lake holds exactly the union of all inputs.
+#[test]
+fn racing_paused_and_skewed_writers_keep_every_row_on_every_store() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for target in [Target::local(), Target::s3("race"), Target::azure("race")] {
+        let dir = tempfile::tempdir().unwrap();
+        let (all_pages, tenant) = pages(dir.path(), 4);
+        let sim = simulator(&rt, 4);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&all_pages)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let mut writers: Vec<Writer> = (0..3)
+            .map(|k| {
+                let folder = dir.path().join(format!("w{k}"));
+                std::fs::create_dir_all(&folder).unwrap();
+                let mine: Vec<PathBuf> = files
+                    .iter()
+                    .skip(k)
+                    .step_by(3)
+                    .map(|f| {
+                        let to = folder.join(f.file_name().unwrap());
+                        std::fs::copy(f, &to).unwrap();
+                        to
+                    })
+                    .collect();
+                Writer {
+                    name: format!("ingest {k}"),
+                    args: ["ingest", folder.to_str().unwrap(), "--lake", &target.lake]
+                        .map(str::to_owned)
+                        .to_vec(),
+                    skew: (k == 1).then_some("+180s"),
+                    rows: page_ids(&mine),
+                }
+            })
+            .collect();
+        let (d2, d3) = (
+            NaiveDate::from_ymd_opt(2026, 5, 2).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 5, 3).unwrap(),
+        );
+        writers.push(Writer {
+            name: "sync".into(),
+            args: sync_args(&sim, &target.lake, "2026-05-02", "2026-05-03"),
+            skew: None,
+            rows: tenant_ids(&tenant, d2, d3),
+        });
+
+        // The sync starts first and is paused while it fetches (holding the lock).
+        let sync = writers[3].command(&target, &sim, true).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        signal(&sync, "-STOP");
+        // The skewed ingest takes the paused writer's lock over at once; the others start once
+        // the paused lock is stale by any clock.
+        let skewed = writers[1].command(&target, &sim, true).spawn().unwrap();
+        std::thread::sleep(Duration::from_secs(TTL_SECS + 1));
+        let first = writers[0].command(&target, &sim, true).spawn().unwrap();
+        let third = writers[2].command(&target, &sim, true).spawn().unwrap();
+        signal(&sync, "-CONT");
+        let mut outcomes = Vec::new();
+        for (k, child) in [(0, first), (1, skewed), (2, third)] {
+            outcomes.push((k, child.wait_with_output().unwrap()));
+        }
+        outcomes.push((3, sync.wait_with_output().unwrap()));
+
+        let lake_now: Vec<BTreeSet<String>> = TABLES.iter().map(|t| target.ids(t)).collect();
+        let mut failed = Vec::new();
+        for (k, out) in &outcomes {
+            let w = &writers[*k];
+            if out.status.success() {
+                for (t, table) in TABLES.iter().enumerate() {
+                    let missing: Vec<&String> = w.rows[t].difference(&lake_now[t]).collect();
+                    assert!(
+                        missing.is_empty(),
+                        "{}: `{}` succeeded but {} of its {table} rows are not in the lake, e.g. {:?}",
+                        target.name,
+                        w.name,
+                        missing.len(),
+                        &missing[..missing.len().min(3)]
+                    );
+                }
+            } else {
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    err.contains("is writing to this lake")
+                        || err.contains("took over the lock")
+                        || err.contains("changed by another writer"),
+                    "{}: `{}` failed for another reason: {err}",
+                    target.name,
+                    w.name
+                );
+                failed.push(*k);
+            }
+        }
+        eprintln!(
+            "{}: {} of 4 writers succeeded in the race; re-running {:?}",
+            target.name,
+            4 - failed.len(),
+            failed.iter().map(|k| &writers[*k].name).collect::<Vec<_>>()
+        );
+        for k in failed {
+            let out = writers[k].command(&target, &sim, false).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}: re-running `{}` failed: {}",
+                target.name,
+                writers[k].name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let first_day = tenant.config().first_day;
+        let want = tenant_ids(&tenant, first_day, tenant.config().last_day());
+        for (t, table) in TABLES.iter().enumerate() {
+            assert_eq!(
+                target.ids(table),
+                want[t],
+                "{}: {table} is exactly the union of every writer's rows",
+                target.name
+            );
+        }
+        rt.block_on(sim.shutdown());
+    }
+}
+
+/// SIGKILL at 50 instants spread over `ingest` and `sync` runs on each store, each followed by a
+/// re-run of the same command: the lake is exact after every re-run.
+#[test]
+fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for target in [
+        Target::local(),
+        Target::s3("killed"),
+        Target::azure("killed"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (all_pages, tenant) = pages(dir.path(), 3);
+        let sim = simulator(&rt, 3);
+        let ingest_args: Vec<String> = [
+            "ingest",
+            all_pages.to_str().unwrap(),
+            "--lake",
+            &target.lake,
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let sync_args = sync_args(&sim, &target.lake, "2026-05-01", "2026-05-03");
+        let want = tenant_ids(
+            &tenant,
+            tenant.config().first_day,
+            tenant.config().last_day(),
+        );
+        let command = |args: &[String]| {
+            let mut cmd = bin();
+            cmd.args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            target.env(&mut cmd);
+            graph_env(&mut cmd, &sim);
+            cmd
+        };
+        // How long a whole run takes here: the kills are spread over it.
+        let timed = |args: &[String]| {
+            let started = Instant::now();
+            let out = command(args).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            started.elapsed()
+        };
+        let spans = [timed(&ingest_args), timed(&sync_args)];
+        // A fixed sequence of instants (a small linear congruential generator): the same run
+        // every time, spread over each command's whole length.
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut killed_mid_run = 0;
+        for i in 0..50 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let which = i % 2;
+            let args = if which == 0 { &ingest_args } else { &sync_args };
+            let at = spans[which].mul_f64((seed >> 11) as f64 / (1u64 << 53) as f64);
+            let mut child = command(args).spawn().unwrap();
+            std::thread::sleep(at);
+            if child.try_wait().unwrap().is_none() {
+                killed_mid_run += 1;
+            }
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            let out = command(args).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}: the re-run after kill {i} failed: {}",
+                target.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            for (t, table) in TABLES.iter().enumerate() {
+                assert_eq!(
+                    target.ids(table),
+                    want[t],
+                    "{}: {table} after kill {i} and a re-run",
+                    target.name
+                );
+            }
+        }
+        eprintln!(
+            "{}: {killed_mid_run} of 50 kills hit a running writer",
+            target.name
+        );
+        assert!(
+            killed_mid_run >= 25,
+            "{}: only {killed_mid_run} kills hit a running writer",
+            target.name
+        );
+        rt.block_on(sim.shutdown());
+    }
+}
+
+/// The order of a local commit, seen by the kernel (`strace`): a day's file is fsynced, renamed
+/// into place, its folder fsynced, and only then is the day recorded in the sync state.
+#[test]
+fn a_local_commit_fsyncs_the_file_renames_fsyncs_the_folder_then_records_the_day() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = simulator(&rt, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let (pages_dir, _) = pages(dir.path(), 2);
+    for (what, args) in [
+        (
+            "sync",
+            sync_args(&sim, lake.to_str().unwrap(), "2026-05-01", "2026-05-03"),
+        ),
+        (
+            "ingest",
+            [
+                "ingest",
+                pages_dir.to_str().unwrap(),
+                "--lake",
+                lake.to_str().unwrap(),
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        ),
+    ] {
+        let trace = dir.path().join(format!("{what}.trace"));
+        let mut cmd = Command::new("strace");
+        cmd.args([
+            "-f",
+            "-y",
+            "-qq",
+            "-e",
+            "trace=fsync,fdatasync,rename,renameat,renameat2",
+            "-o",
+        ])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_pstn-lake"))
+        .args(&args)
+        .env_remove("PSTN_LAKE")
+        .stdin(Stdio::null());
+        graph_env(&mut cmd, &sim);
+        let out = cmd.output().expect("strace runs (apt-get install strace)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let events = read_trace(&trace);
+        let days: Vec<(usize, String, String)> = events
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| match e {
+                Event::Rename { from, to } if to.ends_with("/data.parquet") => {
+                    Some((i, from.clone(), to.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        let expected_days = if what == "sync" { 6 } else { 4 };
+        assert_eq!(
+            days.len(),
+            expected_days,
+            "{what}: a rename per day: {events:?}"
+        );
+        for (i, from, to) in &days {
+            let folder = Path::new(to).parent().unwrap().to_str().unwrap().to_owned();
+            assert!(
+                events[..*i]
+                    .iter()
+                    .any(|e| matches!(e, Event::Fsync(p) if p == from)),
+                "{what}: `{from}` is fsynced before it is renamed to `{to}`"
+            );
+            let folder_synced = events[*i..]
+                .iter()
+                .position(|e| matches!(e, Event::Fsync(p) if *p == folder))
+                .map(|k| k + i);
+            let Some(folder_synced) = folder_synced else {
+                panic!("{what}: `{folder}` is never fsynced after the rename");
+            };
+            if what == "sync" {
+                // The day is recorded after its folder is on disk (and the state durably too).
+                let recorded = events[*i..]
+                    .iter()
+                    .position(|e| matches!(e, Event::Rename { to, .. } if to.ends_with("/sync-state.json")))
+                    .map(|k| k + i);
+                let Some(recorded) = recorded else {
+                    panic!("{what}: no state written after `{to}`");
+                };
+                assert!(
+                    folder_synced < recorded,
+                    "{what}: `{to}`: the state was written before its folder was fsynced"
+                );
+            }
+        }
+    }
+    rt.block_on(sim.shutdown());
+}
+
+#[derive(Debug)]
+enum Event {
+    Fsync(String),
+    Rename { from: String, to: String },
+}
+
+/// The fsyncs (by file, from `-y`) and renames of a trace, in order.
+fn read_trace(trace: &Path) -> Vec<Event> {
+    let text = std::fs::read_to_string(trace).unwrap();
+    let quoted = |s: &str| -> Vec<String> {
+        s.split('"')
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 1)
+            .map(|(_, p)| p.to_owned())
+            .collect()
+    };
+    let mut events = Vec::new();
+    for line in text.lines() {
+        // `1234  fsync(7</tmp/x/lake/…/data.parquet>) = 0`
+        let call = line
+            .split_once(' ')
+            .map_or(line, |(_, rest)| rest.trim_start());
+        if !call.ends_with("= 0") {
+            continue;
+        }
+        if call.starts_with("fsync(") || call.starts_with("fdatasync(") {
+            if let (Some(a), Some(b)) = (call.find('<'), call.find(">)")) {
+                events.push(Event::Fsync(call[a + 1..b].to_owned()));
+            }
+        } else if call.starts_with("rename") {
+            let paths = quoted(call);
+            if let [from, to, ..] = paths.as_slice() {
+                // renameat's paths are relative to a folder fd; pstn-lake passes absolute paths.
+                events.push(Event::Rename {
+                    from: from.clone(),
+                    to: to.clone(),
+                });
+            }
+        }
+    }
+    events
+}
