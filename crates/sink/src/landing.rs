@@ -442,12 +442,34 @@ async fn commit_day(
     Ok((write_day(lake, spec, day, batches).await?, true))
 }
 
-/// Removes everything in a local lake's spool: what crashed writers left. Called only by the
-/// holder of the lake's OS lock (see [`crate::LakeLock`]), so no other landing can be using it.
+/// A landing's spool folder older than this is a crashed writer's leftover and is removed.
+const STALE_SPOOL: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Removes what crashed writers left in a local lake's spool: files on their way into place
+/// (`put-*`: written only under the lake's OS lock, so the caller, which holds it, is the only
+/// writer that can be using one) and landings' folders older than [`STALE_SPOOL`] (a landing
+/// spools before it takes the lock, so a recent one may belong to a live process).
 pub(crate) async fn remove_spool(lake: &Lake) {
-    if let Some(folder) = lake.folder() {
-        let spool = folder.join(STATE_DIR).join(SPOOL_DIR);
-        let _ = tokio::fs::remove_dir_all(spool).await;
+    let Some(folder) = lake.folder() else {
+        return;
+    };
+    let spool = folder.join(STATE_DIR).join(SPOOL_DIR);
+    let Ok(entries) = std::fs::read_dir(&spool) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(crate::local::PUT_PREFIX) {
+            let _ = std::fs::remove_file(&path);
+        } else if entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() > STALE_SPOOL)
+        {
+            let _ = std::fs::remove_dir_all(&path);
+        }
     }
 }
 

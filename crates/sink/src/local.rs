@@ -17,6 +17,9 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The name prefix of a file on its way into place in the spool.
+pub(crate) const PUT_PREFIX: &str = "put-";
+
 /// Fsyncs a folder, so the entries created, removed or renamed in it are on disk.
 pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()

@@ -391,6 +391,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn taking_a_local_lock_removes_dead_writers_files_but_not_live_landings() {
+        let (dir, lake) = crate::test_util::temp_lake();
+        let spool = dir.path().join("_pstn_lake/spool");
+        std::fs::create_dir_all(spool.join("ingest-live")).unwrap();
+        std::fs::write(spool.join("ingest-live/d.parquet"), b"x").unwrap();
+        std::fs::write(spool.join("put-dead"), b"x").unwrap();
+        let _lock = LakeLock::acquire(&lake, "ingest").await.unwrap();
+        assert!(!spool.join("put-dead").exists());
+        assert!(spool.join("ingest-live/d.parquet").exists());
+    }
+
+    #[tokio::test]
     async fn a_local_lock_ends_with_its_holder() {
         let (_dir, lake) = crate::test_util::temp_lake();
         let first = LakeLock::acquire(&lake, "sync").await.unwrap();
