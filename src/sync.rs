@@ -14,7 +14,7 @@ use arrow::array::RecordBatch;
 use chrono::{Duration, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use pstn_lake_fetch::{ApiVersion, Cloud, Credentials, GraphClient, GraphConfig, Table};
-use pstn_lake_sink::{DayWriter, Lake, LakeLock, RawDay, SyncState, split_by_day};
+use pstn_lake_sink::{DayWriter, EncodeSlots, Lake, LakeLock, RawDay, SyncState, split_by_day};
 use tokio::sync::Mutex;
 use url::Url;
 
@@ -264,14 +264,21 @@ pub async fn sync(
     let total = plan.jobs.len();
     let progress = ui.bar(total as u64, "days");
     let state = Arc::new(Mutex::new(state));
+    // Days are encoded one at a time, whatever the fetch concurrency: memory stays near one day's
+    // encoder.
+    let encoding = EncodeSlots::new(1);
     let summary = Arc::new(Mutex::new(Summary {
         days_skipped: plan.skipped,
         ..Default::default()
     }));
     let work = futures::stream::iter(plan.jobs)
         .map(|(table, day)| {
-            let (state, summary, progress) =
-                (Arc::clone(&state), Arc::clone(&summary), progress.clone());
+            let (state, summary, progress, encoding) = (
+                Arc::clone(&state),
+                Arc::clone(&summary),
+                progress.clone(),
+                encoding.clone(),
+            );
             async move {
                 let spec = table_spec(table);
                 // Each page is placed as it arrives: every few thousand rows go to the day's
@@ -364,7 +371,7 @@ pub async fn sync(
                     writer
                         .take()
                         .expect("present")
-                        .commit(lake)
+                        .commit(lake, &encoding)
                         .await
                         .with_context(|| {
                             format!("writing {table} for {day} failed; the day is unchanged")

@@ -80,7 +80,7 @@ async fn read_versioned(lake: &Lake, spec: &TableSpec, day: NaiveDate) -> Result
         };
         let bytes = got.bytes().await.map_err(store("reading", &path))?;
         read.batches
-            .extend(decode_parquet(spec, bytes, &path.to_string())?);
+            .extend(decode_parquet(spec, bytes, path.as_ref())?);
         if path == target {
             read.expected = Expected::Version(version);
         } else {

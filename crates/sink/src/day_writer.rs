@@ -20,11 +20,19 @@ use crate::{DayCommit, Error, Lake, Result, TableSpec, write_day};
 /// Rows handed to the Parquet writer at once (as they are: see `ParallelWriter::write_all`).
 const CHUNK_ROWS: usize = 16 * 1024;
 
-/// Days encoded at once by every [`DayWriter`] of the process. Encoding a day uses both cores
-/// (see [`ParallelWriter`]) and holds a Parquet writer per column (zstd contexts, open pages)
-/// for the whole day, so one at a time keeps memory to one day's encoder however many days are
-/// being fetched.
-static ENCODING: Semaphore = Semaphore::const_new(1);
+/// How many days the [`DayWriter`]s sharing it encode at once (a setting of the run, not of the
+/// process). Encoding a day uses both cores (see [`ParallelWriter`]) and holds a Parquet writer per
+/// column (zstd contexts, open pages) for the whole day, so one at a time keeps memory to one
+/// day's encoder however many days are being fetched.
+#[derive(Debug, Clone)]
+pub struct EncodeSlots(Arc<Semaphore>);
+
+impl EncodeSlots {
+    /// Slots for `days` days encoded at once (at least one).
+    pub fn new(days: usize) -> EncodeSlots {
+        EncodeSlots(Arc::new(Semaphore::new(days.max(1))))
+    }
+}
 
 /// A day, finished: what [`DayWriter::commit`] puts in place or merges.
 enum Finished {
@@ -184,7 +192,7 @@ impl DayWriter {
     /// Writes the day into the lake, atomically: as encoded when the rows came in order and the
     /// lake does not hold the day yet, otherwise merged with what it holds (see [`write_day`]).
     /// A day that received no rows is left as it is.
-    pub async fn commit(self, lake: &Lake) -> Result<DayCommit> {
+    pub async fn commit(self, lake: &Lake, slots: &EncodeSlots) -> Result<DayCommit> {
         let rows_in = self.rows_in;
         if rows_in == 0 {
             // Nothing to write: the day stays as it is.
@@ -205,7 +213,7 @@ impl DayWriter {
                 .is_empty();
         let (spec, day) = (self.spec.clone(), self.day);
         let finished = {
-            let _one_day_at_a_time = ENCODING.acquire().await.expect("never closed");
+            let _slot = slots.0.acquire().await.expect("never closed");
             tokio::task::spawn_blocking(move || self.finish(encode))
                 .await
                 .map_err(|e| Error::Spool(std::io::Error::other(e)))??
@@ -246,7 +254,7 @@ mod tests {
         for b in batches {
             writer.push(b).unwrap();
         }
-        writer.commit(lake).await.unwrap()
+        writer.commit(lake, &EncodeSlots::new(1)).await.unwrap()
     }
 
     fn pairs(v: &[(&str, i64)]) -> Vec<(String, i64)> {
@@ -297,7 +305,9 @@ mod tests {
                 writer.push(batch(&rows)).unwrap();
             }
         }
-        let commits = futures::future::join_all(writers.into_iter().map(|w| w.commit(&lake))).await;
+        let slots = EncodeSlots::new(1);
+        let commits =
+            futures::future::join_all(writers.into_iter().map(|w| w.commit(&lake, &slots))).await;
         for (k, commit) in commits.into_iter().enumerate() {
             let commit = commit.unwrap();
             assert_eq!(
@@ -359,7 +369,8 @@ mod tests {
         );
         // A day with no rows leaves the lake as it is.
         let empty = DayWriter::new(&spec(), day()).unwrap();
-        assert_eq!(empty.commit(&lake).await.unwrap().rows_after, 0);
+        let slots = EncodeSlots::new(1);
+        assert_eq!(empty.commit(&lake, &slots).await.unwrap().rows_after, 0);
         assert_eq!(contents(&lake).await.len(), 3);
     }
 }

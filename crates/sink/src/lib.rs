@@ -39,7 +39,7 @@ mod test_util;
 
 pub use chrono::NaiveDate;
 pub use day::{DayCommit, read_day, write_day};
-pub use day_writer::DayWriter;
+pub use day_writer::{DayWriter, EncodeSlots};
 pub use error::{Error, Result};
 pub use lake::{DAY_FILE, Lake, PARTITION_COLUMN, STATE_DIR, day_folder};
 pub use landing::{Landing, LandingSummary};
