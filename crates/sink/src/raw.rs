@@ -62,7 +62,7 @@ impl RawDay {
     /// Adds the next page. This compresses it: call it from a blocking context.
     pub fn push(&mut self, page: &[u8]) -> Result<()> {
         use std::io::Write;
-        write!(self.encoder, "{}\n", page.len())?;
+        writeln!(self.encoder, "{}", page.len())?;
         self.encoder.write_all(page)?;
         self.encoder.write_all(b"\n")?;
         Ok(())
