@@ -762,4 +762,13 @@ fn one_page_or_many_decode_alike_and_errors_name_the_page() {
         .decode_each([a.as_bytes(), b.as_bytes()], "archive")
         .unwrap();
     assert_eq!(ids(pages), vec![vec!["a"], vec!["b", "c"]]);
+    let e = decoder
+        .decode_each([a.as_bytes(), b"{\"value\":[]} {}"], "archive")
+        .unwrap_err();
+    assert_eq!(e.to_string(), "page 2 of archive", "{e:?}");
+    // Pages the fast path takes, one after another: each ends where its closing brace is.
+    let pages = decoder
+        .decode_pages(format!("{b}{b}\n{b}").as_bytes(), "fast")
+        .unwrap();
+    assert_eq!(ids(pages).len(), 3);
 }
