@@ -741,6 +741,32 @@ async fn keep_raw_then_rebuild_lands_the_same_rows_without_graph() {
     assert_exact(&lake, &sim, "2026-06-01", "2026-06-03").await;
     assert_eq!(report(lake.clone()).await, before);
 
+    // A damaged archive stops the rebuild naming the day's archive and what to do.
+    std::fs::write(
+        lake.join("_raw/pstn_calls/call_date=2026-06-03/pages.json.zst"),
+        zstd::encode_all(&b"pstn-lake raw pages v2\n99\n{}\n"[..], 3).unwrap(),
+    )
+    .unwrap();
+    let damaged = {
+        let lake = lake.clone();
+        tokio::task::spawn_blocking(move || run(&["rebuild", "--lake", lake.to_str().unwrap()]))
+            .await
+            .unwrap()
+            .fails()
+    };
+    assert!(
+        damaged
+            .stderr
+            .contains("call_date=2026-06-03/pages.json.zst` cannot be read: page 1 is cut off"),
+        "{}",
+        damaged.stderr
+    );
+    assert!(
+        damaged.stderr.contains("sync --refetch --keep-raw"),
+        "{}",
+        damaged.stderr
+    );
+
     let empty = dir.path().join("empty");
     let out =
         tokio::task::spawn_blocking(move || run(&["rebuild", "--lake", empty.to_str().unwrap()]))
