@@ -178,26 +178,10 @@ fn decode_input(
     decode_pages(decoder, buf, &input.name())
 }
 
-/// Decodes `bytes` as one page, or (when a page is followed by more JSON) each top-level value as
-/// a page. `name` says where the bytes came from, for error messages.
+/// Decodes every page of `bytes` (one page or several one after another); `name` says where the
+/// bytes came from, for error messages, which also name the page.
 pub fn decode_pages(decoder: &PageDecoder, bytes: &[u8], name: &str) -> Result<Vec<DecodedPage>> {
-    match decoder.decode(bytes) {
-        Ok(page) => return Ok(vec![page]),
-        Err(pstn_lake_fetch::Error::Json { source, .. })
-            if source.to_string().contains("trailing characters") => {}
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("`{name}`: bad page"))),
-    }
-    let mut pages = Vec::new();
-    let stream =
-        serde_json::Deserializer::from_slice(bytes).into_iter::<&serde_json::value::RawValue>();
-    for (n, raw) in stream.enumerate() {
-        let raw = raw.with_context(|| format!("`{name}`: page {} is not valid JSON", n + 1))?;
-        let page = decoder
-            .decode(raw.get().as_bytes())
-            .with_context(|| format!("`{name}`: bad page {} of the file", n + 1))?;
-        pages.push(page);
-    }
-    Ok(pages)
+    Ok(decoder.decode_pages(bytes, &format!("`{name}`"))?)
 }
 
 async fn commit(landings: BTreeMap<Table, Landing>) -> Result<Vec<(Table, LandingSummary)>> {

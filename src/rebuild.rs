@@ -6,10 +6,10 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use pstn_lake_fetch::{PageDecoder, Table};
-use pstn_lake_sink::{LakeLock, raw_days, read_raw, split_by_day, write_day};
+use pstn_lake_sink::{LakeLock, RawPages, raw_days, read_raw, split_by_day, write_day};
 
 use crate::common::{LakeArg, Ui, parse_date};
-use crate::ingest::{decode_pages, table_spec};
+use crate::ingest::table_spec;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -67,11 +67,15 @@ async fn rebuild(args: &Args, lake: &pstn_lake_sink::Lake, ui: &Ui) -> Result<(u
         let decoder = PageDecoder::new().with_table(Some(table));
         let spec = table_spec(table);
         for day in days {
-            let Some(bytes) = read_raw(lake, table.name(), day).await? else {
+            let Some(archive) = read_raw(lake, table.name(), day).await? else {
                 continue;
             };
-            let name = format!("{}/_raw/{table}/call_date={day}", lake.url());
-            let pages = decode_pages(&decoder, &bytes, &name)?;
+            let name = format!("the raw archive of {table} for {day}");
+            let pages = match archive.pages()? {
+                RawPages::Pages(pages) => decoder.decode_each(pages, &name)?,
+                // Written before archives recorded page boundaries.
+                RawPages::Concatenated(bytes) => decoder.decode_pages(bytes, &name)?,
+            };
             let mut batches = Vec::new();
             for page in &pages {
                 for batch in &page.batches {

@@ -293,6 +293,14 @@ fn bad_input_fails_with_file_row_and_field_and_changes_nothing() {
             vec!["bigmoney.json", "field `charge`", "integer digits"],
         ),
         (
+            "second-page.json",
+            format!(
+                "{new_day}\n{}\n",
+                pstn_page(&[pstn_row("p2", "2026-11-01T08:00:00Z", "0.1234567", "EUR", "DE", 1)])
+            ),
+            vec!["page 2 of `", "second-page.json`: row 0 (id p2) field `charge`", "more than 6 decimal places"],
+        ),
+        (
             "unknown.json",
             json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": []}).to_string(),
             vec!["unknown.json", "cannot tell which table", "--table"],

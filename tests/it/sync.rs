@@ -653,6 +653,26 @@ async fn certificate_credentials_sign_an_assertion() {
     sim.shutdown().await;
 }
 
+/// Rewrites a raw archive the way pstn-lake wrote archives before they recorded page boundaries
+/// (each page, then a newline); returns how many pages it holds.
+fn to_unframed_archive(path: &Path) -> usize {
+    let framed = zstd::decode_all(std::fs::File::open(path).unwrap()).unwrap();
+    let mut rest = framed
+        .strip_prefix(b"pstn-lake raw pages v2\n".as_slice())
+        .expect("archives record page boundaries");
+    let (mut old, mut pages) = (Vec::new(), 0);
+    while !rest.is_empty() {
+        let line = rest.iter().position(|b| *b == b'\n').unwrap();
+        let len: usize = std::str::from_utf8(&rest[..line]).unwrap().parse().unwrap();
+        old.extend_from_slice(&rest[line + 1..line + 1 + len]);
+        old.push(b'\n');
+        rest = &rest[line + 2 + len..];
+        pages += 1;
+    }
+    std::fs::write(path, zstd::encode_all(&old[..], 3).unwrap()).unwrap();
+    pages
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn keep_raw_then_rebuild_lands_the_same_rows_without_graph() {
     let sim = start(config("2026-06-01", 3, 800)).await;
@@ -695,6 +715,10 @@ async fn keep_raw_then_rebuild_lands_the_same_rows_without_graph() {
         .unwrap()
     };
     let before = report(lake.clone()).await;
+    // One day as an older pstn-lake archived it: its pages one after another.
+    let pages =
+        to_unframed_archive(&lake.join("_raw/pstn_calls/call_date=2026-06-02/pages.json.zst"));
+    assert!(pages > 1, "{pages} pages");
     // Lose the tables (as after a schema change that needs every file rewritten).
     std::fs::remove_dir_all(lake.join("pstn_calls")).unwrap();
     std::fs::remove_dir_all(lake.join("direct_routing_calls")).unwrap();
@@ -716,6 +740,32 @@ async fn keep_raw_then_rebuild_lands_the_same_rows_without_graph() {
     assert_eq!(sim.stats().requests, requests, "rebuild called Graph");
     assert_exact(&lake, &sim, "2026-06-01", "2026-06-03").await;
     assert_eq!(report(lake.clone()).await, before);
+
+    // A damaged archive stops the rebuild naming the day's archive and what to do.
+    std::fs::write(
+        lake.join("_raw/pstn_calls/call_date=2026-06-03/pages.json.zst"),
+        zstd::encode_all(&b"pstn-lake raw pages v2\n99\n{}\n"[..], 3).unwrap(),
+    )
+    .unwrap();
+    let damaged = {
+        let lake = lake.clone();
+        tokio::task::spawn_blocking(move || run(&["rebuild", "--lake", lake.to_str().unwrap()]))
+            .await
+            .unwrap()
+            .fails()
+    };
+    assert!(
+        damaged
+            .stderr
+            .contains("call_date=2026-06-03/pages.json.zst` cannot be read: page 1 is cut off"),
+        "{}",
+        damaged.stderr
+    );
+    assert!(
+        damaged.stderr.contains("sync --refetch --keep-raw"),
+        "{}",
+        damaged.stderr
+    );
 
     let empty = dir.path().join("empty");
     let out =

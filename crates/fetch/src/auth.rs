@@ -13,7 +13,7 @@ use ring::signature::{RSA_PSS_SHA256, RsaKeyPair};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::{Error, Result};
+use crate::{Error, RequestError, Result};
 
 /// Renew a cached token this long before it expires.
 const RENEW_BEFORE: Duration = Duration::from_secs(5 * 60);
@@ -73,7 +73,12 @@ impl Credentials {
     /// `AZURE_CLIENT_SECRET` or `AZURE_CLIENT_CERTIFICATE_PATH` (a PEM file holding the private
     /// key and the certificate).
     pub fn from_env() -> Result<Self> {
-        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`Credentials::from_env`] with the variables read by `lookup`.
+    fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let missing = |what: &str| Error::Credentials {
             message: format!("{what} is not set"),
         };
@@ -85,12 +90,14 @@ impl Credentials {
         ) {
             (Some(secret), _) => Secret::ClientSecret(secret),
             (None, Some(path)) => {
-                let pem = std::fs::read(&path).map_err(|e| Error::Credentials {
-                    message: format!("cannot read AZURE_CLIENT_CERTIFICATE_PATH `{path}`: {e}"),
-                })?;
-                certificate_secret(&pem).map_err(|message| Error::Credentials {
-                    message: format!("AZURE_CLIENT_CERTIFICATE_PATH `{path}`: {message}"),
-                })?
+                let pem = match std::fs::read(&path) {
+                    Ok(pem) => pem,
+                    Err(source) => return Err(Error::CertificateFile { path, source }),
+                };
+                match certificate_secret(&pem) {
+                    Ok(secret) => secret,
+                    Err(source) => return Err(Error::Certificate { path, source }),
+                }
             }
             (None, None) => {
                 return Err(Error::Credentials {
@@ -107,20 +114,40 @@ impl Credentials {
     }
 }
 
+/// Why a PEM file gives no usable certificate credential.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// No private key could be read.
+    #[error("no private key in the PEM file")]
+    NoKey(#[source] rustls_pki_types::pem::Error),
+    /// The key is not RSA.
+    #[error("the private key is not an RSA key")]
+    NotRsa,
+    /// ring refused the RSA key.
+    #[error("the private key is not a usable RSA key ({0})")]
+    UnusableKey(ring::error::KeyRejected),
+    /// There is no certificate after the key.
+    #[error("no certificate in the PEM file: put the certificate after the key")]
+    NoCertificate,
+    /// The certificate cannot be read.
+    #[error("the certificate cannot be read")]
+    BadCertificate(#[source] rustls_pki_types::pem::Error),
+}
+
 /// Reads an RSA private key (PKCS#8 or PKCS#1) and its certificate from one PEM file.
-pub fn certificate_secret(pem: &[u8]) -> Result<Secret, String> {
-    let key = PrivateKeyDer::from_pem_slice(pem)
-        .map_err(|e| format!("no private key in the PEM file ({e})"))?;
+pub fn certificate_secret(pem: &[u8]) -> Result<Secret, CertificateError> {
+    let key = PrivateKeyDer::from_pem_slice(pem).map_err(CertificateError::NoKey)?;
     let key = match &key {
         PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
         PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
-        _ => return Err("the private key is not an RSA key".into()),
+        _ => return Err(CertificateError::NotRsa),
     }
-    .map_err(|e| format!("the private key is not a usable RSA key ({e})"))?;
+    .map_err(CertificateError::UnusableKey)?;
     let cert = CertificateDer::pem_slice_iter(pem)
         .next()
-        .ok_or("no certificate in the PEM file: put the certificate after the key")?
-        .map_err(|e| format!("the certificate cannot be read ({e})"))?;
+        .ok_or(CertificateError::NoCertificate)?
+        .map_err(CertificateError::BadCertificate)?;
     let digest = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());
     Ok(Secret::Certificate {
         key: Arc::new(key),
@@ -257,10 +284,9 @@ impl TokenSource {
             })
             .collect::<Vec<_>>()
             .join("&");
-        let failed = |message: String| Error::Auth {
+        let failed = |source: RequestError| Error::Auth {
             url: self.token_url.clone(),
-            status: None,
-            message,
+            source,
         };
         let response = self
             .http
@@ -272,29 +298,23 @@ impl TokenSource {
             .body(body)
             .send()
             .await
-            .map_err(|e| {
-                failed(format!(
-                    "the token endpoint cannot be reached: {}",
-                    without_url(&e)
-                ))
-            })?;
+            .map_err(|e| failed(RequestError::Transport(e.without_url())))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| failed(without_url(&e)))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| failed(RequestError::CutOff(e.without_url())))?;
         if !status.is_success() {
             let detail = serde_json::from_str::<TokenError>(&text)
                 .map(|e| format!("{}: {}", e.error, e.error_description))
                 .unwrap_or_else(|_| text.chars().take(300).collect());
-            return Err(Error::Auth {
-                url: self.token_url.clone(),
-                status: Some(status.as_u16()),
-                message: detail,
-            });
+            return Err(failed(RequestError::Status {
+                status: status.as_u16(),
+                message: Some(detail),
+            }));
         }
-        let parsed: TokenResponse = serde_json::from_str(&text).map_err(|e| {
-            failed(format!(
-                "the token response is not what Entra ID sends: {e}"
-            ))
-        })?;
+        let parsed: TokenResponse =
+            serde_json::from_str(&text).map_err(|e| failed(RequestError::Malformed(e)))?;
         let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3599));
         self.issued.fetch_add(1, Ordering::Relaxed);
         Ok(Token {
@@ -308,8 +328,8 @@ impl TokenSource {
         let now = chrono::Utc::now().timestamp();
         let rng = ring::rand::SystemRandom::new();
         let mut jti = [0u8; 16];
-        rng.fill(&mut jti).map_err(|_| Error::Credentials {
-            message: "no system randomness".into(),
+        rng.fill(&mut jti).map_err(|_| Error::Signing {
+            what: "getting system randomness for the client assertion",
         })?;
         let header = serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": thumbprint});
         let claims = serde_json::json!({
@@ -333,31 +353,14 @@ impl TokenSource {
             signing_input.as_bytes(),
             &mut signature,
         )
-        .map_err(|_| Error::Credentials {
-            message: "signing the client assertion failed".into(),
+        .map_err(|_| Error::Signing {
+            what: "signing the client assertion",
         })?;
         Ok(format!(
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature)
         ))
     }
-}
-
-/// A reqwest error's text without the URL (token URLs hold nothing secret, but keep messages short).
-pub(crate) fn without_url(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(url) = e.url() {
-        text = text
-            .replace(&format!(" ({url})"), "")
-            .replace(url.as_str(), "<url>");
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
@@ -383,6 +386,46 @@ mod tests {
     }
 
     #[test]
+    fn a_certificate_file_that_cannot_be_used_is_named_with_the_cause() {
+        let dir = std::env::temp_dir().join(format!("pstn-lake-auth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let only_key = dir.join("key-only.pem");
+        std::fs::write(&only_key, "not a pem").unwrap();
+        let vars = |path: &std::path::Path| {
+            let path = path.to_str().unwrap().to_owned();
+            move |name: &str| match name {
+                "AZURE_TENANT_ID" | "AZURE_CLIENT_ID" => Some("x".to_owned()),
+                "AZURE_CLIENT_SECRET" => Some(" ".to_owned()),
+                "AZURE_CLIENT_CERTIFICATE_PATH" => Some(path.clone()),
+                _ => None,
+            }
+        };
+        let missing = dir.join("missing.pem");
+        let e = Credentials::from_vars(vars(&missing)).unwrap_err();
+        assert!(
+            matches!(&e, Error::CertificateFile { path, source } if path.ends_with("missing.pem") && source.kind() == std::io::ErrorKind::NotFound),
+            "{e:?}"
+        );
+        let e = Credentials::from_vars(vars(&only_key)).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                Error::Certificate {
+                    source: CertificateError::NoKey(_),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .contains("key-only.pem` needs an RSA private key"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_certificate_pem_gives_a_key_and_thumbprint() {
         let pem = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -402,15 +445,13 @@ mod tests {
             .next()
             .unwrap()
             .into();
-        assert!(
-            certificate_secret(&only_key)
-                .unwrap_err()
-                .contains("no certificate")
-        );
-        assert!(
-            certificate_secret(b"garbage")
-                .unwrap_err()
-                .contains("no private key")
-        );
+        assert!(matches!(
+            certificate_secret(&only_key),
+            Err(CertificateError::NoCertificate)
+        ));
+        assert!(matches!(
+            certificate_secret(b"garbage"),
+            Err(CertificateError::NoKey(_))
+        ));
     }
 }

@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use url::Url;
 
-use crate::auth::{Credentials, TokenSource, without_url};
+use crate::auth::{Credentials, TokenSource};
 use crate::retry::{RetryConfig, Throttle, parse_retry_after};
-use crate::{ApiVersion, DecodedPage, Error, PageDecoder, Result, Table};
+use crate::{
+    ApiVersion, DecodedPage, Error, NextLinkRefusal, PageDecoder, RequestError, Result, Table,
+};
 
 /// The longest pause a `Retry-After` can impose; the retry budget bounds the total.
 const MAX_PAUSE: Duration = Duration::from_secs(300);
@@ -132,21 +134,20 @@ impl DayPages<'_> {
         if let Some(link) = &page.next_link {
             let next = Url::parse(link).map_err(|e| Error::NextLink {
                 link: link.clone(),
-                message: format!("it is not a URL ({e})"),
+                reason: NextLinkRefusal::NotAUrl(e),
             })?;
             if !same_origin(&next, &client.config.graph_url) {
                 return Err(Error::NextLink {
                     link: format!("{}://{}", next.scheme(), next.host_str().unwrap_or("")),
-                    message: format!(
-                        "it points away from the configured Graph endpoint {}; the bearer token is not sent there",
-                        client.config.graph_url
-                    ),
+                    reason: NextLinkRefusal::OtherHost {
+                        graph_url: client.config.graph_url.to_string(),
+                    },
                 });
             }
             if self.seen.contains(next.as_str()) {
                 return Err(Error::NextLink {
                     link: redact_query(&next),
-                    message: "it repeats a page already read (Graph is not progressing)".into(),
+                    reason: NextLinkRefusal::Repeats,
                 });
             }
             self.next = Some(next);
@@ -159,7 +160,7 @@ enum Attempt {
     Page(bytes::Bytes),
     Retry {
         after: Option<Duration>,
-        reason: String,
+        error: RequestError,
     },
     Unauthorized,
 }
@@ -174,10 +175,7 @@ impl GraphClient {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("pstn-lake/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Http {
-                url: config.graph_url.to_string(),
-                message: without_url(&e),
-            })?;
+            .map_err(|source| Error::Client { source })?;
         let tokens = TokenSource::new(
             http.clone(),
             config.login_url.as_str(),
@@ -224,10 +222,7 @@ impl GraphClient {
             from.format("%Y-%m-%d"),
             to_exclusive.format("%Y-%m-%d"),
         );
-        Url::parse(&text).map_err(|e| Error::Http {
-            url: text,
-            message: e.to_string(),
-        })
+        Url::parse(&text).map_err(|source| Error::Url { url: text, source })
     }
 
     /// Fetches every page of one UTC day of `table`, following `@odata.nextLink` verbatim.
@@ -285,7 +280,7 @@ impl GraphClient {
                 }
                 Err(source) => {
                     return Err(Error::Page {
-                        url: redact_query(url),
+                        from: redact_query(url),
                         page: number,
                         source: Box::new(source),
                     });
@@ -310,7 +305,7 @@ impl GraphClient {
                     .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
             }
             let outcome = self.attempt(url, &token).await?;
-            let (after, reason) = match outcome {
+            let (after, error) = match outcome {
                 Attempt::Page(body) => return Ok(body),
                 Attempt::Unauthorized if !renewed => {
                     renewed = true;
@@ -327,17 +322,17 @@ impl GraphClient {
                         message: "Graph rejected a freshly issued token: check that the app registration is in this tenant and cloud (--cloud)".into(),
                     });
                 }
-                Attempt::Retry { after, reason } => (after, reason),
+                Attempt::Retry { after, error } => (after, error),
             };
             if attempt >= retry.max_retries || started.elapsed() >= retry.retry_timeout {
                 return Err(Error::RetriesExhausted {
                     url: redact_query(url),
                     attempts: attempt + 1,
-                    last: reason,
+                    last: error,
                 });
             }
             let delay = after.unwrap_or_else(|| retry.backoff(attempt));
-            tracing::debug!(url = %redact_query(url), %reason, ?delay, "retrying");
+            tracing::debug!(url = %redact_query(url), ?error, ?delay, "retrying");
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             attempt += 1;
             tokio::time::sleep(delay).await;
@@ -350,7 +345,7 @@ impl GraphClient {
             Err(e) => {
                 return Ok(Attempt::Retry {
                     after: None,
-                    reason: without_url(&e),
+                    error: RequestError::Transport(e.without_url()),
                 });
             }
         };
@@ -365,7 +360,7 @@ impl GraphClient {
                 Ok(body) => Ok(Attempt::Page(body)),
                 Err(e) => Ok(Attempt::Retry {
                     after: None,
-                    reason: format!("the page was cut off: {}", without_url(&e)),
+                    error: RequestError::CutOff(e.without_url()),
                 }),
             },
             429 => {
@@ -377,7 +372,7 @@ impl GraphClient {
                 self.throttle.pause(pause);
                 Ok(Attempt::Retry {
                     after: Some(Duration::ZERO),
-                    reason: "429 Too Many Requests".into(),
+                    error: RequestError::Throttled { retry_after },
                 })
             }
             500 | 502 | 503 | 504 => {
@@ -386,7 +381,10 @@ impl GraphClient {
                 }
                 Ok(Attempt::Retry {
                     after: retry_after.map(|_| Duration::ZERO),
-                    reason: format!("HTTP {status}"),
+                    error: RequestError::Status {
+                        status,
+                        message: None,
+                    },
                 })
             }
             401 => Ok(Attempt::Unauthorized),
@@ -447,32 +445,243 @@ mod tests {
 
     use super::*;
 
-    /// A server that answers the token request, then the first page GET with a body cut short and
-    /// no Content-Length (as a dying proxy would), then whole pages.
-    async fn flaky_server() -> (Url, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+    /// A server on loopback that answers each request with what `answer` makes of its text: a
+    /// whole HTTP response, or `None` to close the connection without a word.
+    async fn serve(
+        answer: impl Fn(&str) -> Option<String> + Send + 'static,
+    ) -> (Url, tokio::task::JoinHandle<()>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-        let gets = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&gets);
         let server = tokio::spawn(async move {
             loop {
                 let (mut socket, _) = listener.accept().await.unwrap();
                 let mut buf = vec![0u8; 8192];
                 let n = socket.read(&mut buf).await.unwrap();
                 let request = String::from_utf8_lossy(&buf[..n]).to_string();
-                let body = if request.starts_with("POST") {
-                    r#"{"token_type":"Bearer","expires_in":3599,"access_token":"t"}"#.to_string()
-                } else if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-                    r#"{"@odata.context":"x","value":[{"id":"a","#.to_string()
-                } else {
-                    r#"{"value":[{"id":"a","startDateTime":"2026-11-01T01:00:00Z"}]}"#.to_string()
-                };
-                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
-                socket.write_all(head.as_bytes()).await.unwrap();
-                socket.write_all(body.as_bytes()).await.unwrap();
+                if let Some(response) = answer(&request) {
+                    socket.write_all(response.as_bytes()).await.unwrap();
+                }
                 socket.shutdown().await.unwrap();
             }
         });
+        (url, server)
+    }
+
+    /// A response with `status`, extra `headers` and `body` (no Content-Length: the body ends
+    /// when the connection closes).
+    fn response(status: &str, headers: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nConnection: close\r\n{headers}\r\n{body}"
+        )
+    }
+
+    const TOKEN: &str = r#"{"token_type":"Bearer","expires_in":3599,"access_token":"t"}"#;
+
+    /// A server whose token endpoint works and whose Graph answers every GET with `get`.
+    async fn graph(
+        get: impl Fn() -> Option<String> + Send + 'static,
+    ) -> (Url, tokio::task::JoinHandle<()>) {
+        serve(move |request| {
+            if request.starts_with("POST") {
+                Some(response("200 OK", "", TOKEN))
+            } else {
+                get()
+            }
+        })
+        .await
+    }
+
+    /// A client of `url` that retries twice, at once.
+    fn client(url: &Url) -> GraphClient {
+        let retry = RetryConfig {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(1),
+            ..RetryConfig::default()
+        };
+        GraphClient::new(
+            GraphConfig::new(url.clone(), url.clone()).with_retry(retry),
+            Credentials::with_secret("t", "c", "s"),
+        )
+        .unwrap()
+    }
+
+    async fn fetch_error(url: &Url) -> Error {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        client(url)
+            .fetch_day(Table::PstnCalls, day)
+            .await
+            .expect_err("must fail")
+    }
+
+    /// The error and its sources, as the binary prints them.
+    fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+        let mut text = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            text = format!("{text}: {s}");
+            source = s.source();
+        }
+        text
+    }
+
+    #[tokio::test]
+    async fn a_request_that_keeps_failing_gives_up_with_the_last_failure_typed() {
+        let (url, server) =
+            graph(|| Some(response("429 Too Many Requests", "Retry-After: 0\r\n", ""))).await;
+        let e = fetch_error(&url).await;
+        assert!(
+            matches!(
+                &e,
+                Error::RetriesExhausted {
+                    attempts: 3,
+                    last: RequestError::Throttled {
+                        retry_after: Some(d)
+                    },
+                    ..
+                } if d.is_zero()
+            ),
+            "{e:?}"
+        );
+        assert!(
+            chain(&e).ends_with(
+                "after 3 attempts (re-run later: finished days are kept); last failure: 429 Too Many Requests"
+            ),
+            "{}",
+            chain(&e)
+        );
+        server.abort();
+
+        let (url, server) = graph(|| Some(response("503 Service Unavailable", "", ""))).await;
+        let e = fetch_error(&url).await;
+        assert!(
+            matches!(
+                &e,
+                Error::RetriesExhausted {
+                    last: RequestError::Status {
+                        status: 503,
+                        message: None
+                    },
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        server.abort();
+
+        // Graph closes the connection without answering: a transport failure, reqwest's error and
+        // the I/O error under it kept as sources.
+        let (url, server) = graph(|| None).await;
+        let e = fetch_error(&url).await;
+        let Error::RetriesExhausted {
+            last: RequestError::Transport(transport),
+            ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert!(
+            transport.url().is_none(),
+            "the URL is said once, not per source"
+        );
+        let text = chain(&e);
+        assert!(text.contains("last failure: no answer: "), "{text}");
+        assert_eq!(text.matches(url.host_str().unwrap()).count(), 1, "{text}");
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn refusals_are_typed_and_not_retried() {
+        let gets = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&gets);
+        let (url, server) = graph(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Some(response(
+                "403 Forbidden",
+                "",
+                r#"{"error":{"code":"Forbidden","message":"no role"}}"#,
+            ))
+        })
+        .await;
+        let e = fetch_error(&url).await;
+        assert!(
+            matches!(&e, Error::Forbidden { message, .. } if message == "Forbidden: no role"),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .contains("CallRecords.Read.All application permission")
+        );
+        assert_eq!(gets.load(Ordering::SeqCst), 1);
+        server.abort();
+
+        // The token endpoint refuses the secret: Entra ID's error, typed with its status.
+        let (url, server) = serve(|_| {
+            Some(response(
+                "401 Unauthorized",
+                "",
+                r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret."}"#,
+            ))
+        })
+        .await;
+        let e = fetch_error(&url).await;
+        assert!(
+            matches!(
+                &e,
+                Error::Auth {
+                    source: RequestError::Status { status: 401, message: Some(m) },
+                    ..
+                } if m.starts_with("invalid_client: AADSTS7000215")
+            ),
+            "{e:?}"
+        );
+        assert!(
+            chain(&e).contains("--login-url): HTTP 401: invalid_client: AADSTS7000215"),
+            "{}",
+            chain(&e)
+        );
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_token_endpoint_keeps_the_connection_error() {
+        // A port nothing listens on.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        drop(listener);
+        let e = fetch_error(&url).await;
+        let Error::Auth {
+            source: RequestError::Transport(_),
+            ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        let mut refused = false;
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = source {
+            refused |= s
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
+            source = s.source();
+        }
+        assert!(refused, "the I/O error is in the chain: {}", chain(&e));
+    }
+
+    /// A server that answers the token request, then the first page GET with a body cut short and
+    /// no Content-Length (as a dying proxy would), then whole pages.
+    async fn flaky_server() -> (Url, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+        let gets = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&gets);
+        let (url, server) = graph(move || {
+            let body = if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                r#"{"@odata.context":"x","value":[{"id":"a","#
+            } else {
+                r#"{"value":[{"id":"a","startDateTime":"2026-11-01T01:00:00Z"}]}"#
+            };
+            Some(response("200 OK", "", body))
+        })
+        .await;
         (url, gets, server)
     }
 

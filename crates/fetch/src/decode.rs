@@ -71,16 +71,77 @@ impl PageDecoder {
         self
     }
 
-    /// Decodes one page.
+    /// Decodes one page (`bytes` hold that page and nothing else but whitespace).
     pub fn decode(&self, bytes: &[u8]) -> Result<DecodedPage> {
         // Checking UTF-8 once for the whole page is much cheaper than checking every string.
         let text = std::str::from_utf8(bytes);
         if let Ok(text) = text
-            && let Some(page) = fast::decode(self, text)
+            && let Some((page, end)) = fast::decode(self, text)
+            && crate::pages::whitespace_len(&bytes[end..]) == bytes.len() - end
         {
             return Ok(page);
         }
         self.decode_general(bytes, text.ok())
+    }
+
+    /// Decodes every page of `bytes`: one page, or several one after another, whatever separates
+    /// them. `from` names the input in errors, which say the page number.
+    ///
+    /// Where a page ends is known from JSON's syntax, never guessed from an error: the fast path
+    /// finds the end of each page it decodes as it goes, and for any other page (or damaged
+    /// bytes) [`split_pages`](crate::split_pages) finds it, without a second pass over the
+    /// usual page.
+    pub fn decode_pages(&self, bytes: &[u8], from: &str) -> Result<Vec<DecodedPage>> {
+        let text = std::str::from_utf8(bytes).ok();
+        let mut pages = Vec::new();
+        let mut pos = crate::pages::whitespace_len(bytes);
+        while pos < bytes.len() || pages.is_empty() {
+            let fast = text
+                .and_then(|text| text.get(pos..))
+                .and_then(|rest| fast::decode(self, rest));
+            let decoded = match fast {
+                Some((page, len)) => {
+                    pos += len;
+                    Ok(page)
+                }
+                None => {
+                    let range = crate::split_pages(&bytes[pos..])
+                        .next()
+                        .expect("a range for any bytes");
+                    let (start, end) = (pos + range.start, pos + range.end);
+                    pos = end;
+                    let page = text.and_then(|text| text.get(start..end));
+                    self.decode_general(&bytes[start..end], page)
+                }
+            };
+            pages.push(decoded.map_err(|source| Error::Page {
+                from: from.to_owned(),
+                page: pages.len() + 1,
+                source: Box::new(source),
+            })?);
+            pos += crate::pages::whitespace_len(&bytes[pos..]);
+        }
+        Ok(pages)
+    }
+
+    /// Decodes each of `pages` (whose boundaries are known, as in a raw archive); `from` names
+    /// their input in errors, which say the page number (1-based).
+    pub fn decode_each<'a>(
+        &self,
+        pages: impl IntoIterator<Item = &'a [u8]>,
+        from: &str,
+    ) -> Result<Vec<DecodedPage>> {
+        pages
+            .into_iter()
+            .enumerate()
+            .map(|(i, page)| {
+                self.decode(page).map_err(|source| Error::Page {
+                    from: from.to_owned(),
+                    page: i + 1,
+                    source: Box::new(source),
+                })
+            })
+            .collect()
     }
 
     /// The general path: serde_json, for any page (and every error). `text` is `bytes` if they

@@ -5,7 +5,7 @@
 #[non_exhaustive]
 pub enum Error {
     /// The page is not well-formed JSON.
-    #[error("the page is not valid JSON (line {line}, column {column}): {source}")]
+    #[error("the page is not valid JSON")]
     Json {
         /// 1-based line of the error.
         line: usize,
@@ -51,33 +51,68 @@ pub enum Error {
         message: String,
     },
 
-    /// Credentials are missing or unusable.
+    /// Credentials are missing.
     #[error(
         "Graph credentials: {message} (set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH)"
     )]
     Credentials {
-        /// What is wrong.
+        /// What is missing.
         message: String,
+    },
+
+    /// The certificate file (`AZURE_CLIENT_CERTIFICATE_PATH`) cannot be read.
+    #[error("Graph credentials: cannot read AZURE_CLIENT_CERTIFICATE_PATH `{path}`")]
+    CertificateFile {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// The certificate file holds no usable RSA key and certificate.
+    #[error(
+        "Graph credentials: AZURE_CLIENT_CERTIFICATE_PATH `{path}` needs an RSA private key and its certificate in one PEM file"
+    )]
+    Certificate {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        source: crate::CertificateError,
+    },
+
+    /// Signing the client assertion failed (no system randomness, or the key refused to sign;
+    /// ring says no more).
+    #[error("Graph credentials: {what} failed")]
+    Signing {
+        /// What was being done.
+        what: &'static str,
     },
 
     /// The token endpoint refused the credentials or could not be reached.
-    #[error("getting a token from {url} failed{}: {message}; check AZURE_TENANT_ID, AZURE_CLIENT_ID, the secret or certificate, and --cloud / --login-url", match status { Some(s) => format!(" (HTTP {s})"), None => String::new() })]
+    #[error(
+        "getting a token from {url} failed (check AZURE_TENANT_ID, AZURE_CLIENT_ID, the secret or certificate, and --cloud / --login-url)"
+    )]
     Auth {
         /// The token endpoint.
         url: String,
-        /// Its HTTP status, if it answered.
-        status: Option<u16>,
-        /// Entra ID's error, or the transport error.
-        message: String,
+        /// Why the request failed.
+        source: RequestError,
     },
 
-    /// The HTTP client could not be set up or a URL could not be built.
-    #[error("{url}: {message}")]
-    Http {
-        /// The URL.
+    /// The HTTP client could not be set up.
+    #[error("setting up the HTTP client failed")]
+    Client {
+        /// reqwest's error.
+        source: reqwest::Error,
+    },
+
+    /// A request URL could not be built.
+    #[error("`{url}` is not a valid URL (check --graph-url)")]
+    Url {
+        /// The text that should have been a URL.
         url: String,
-        /// What went wrong.
-        message: String,
+        /// The parser's error.
+        source: url::ParseError,
     },
 
     /// Graph refused access: a permission is missing.
@@ -104,40 +139,97 @@ pub enum Error {
 
     /// A request kept failing.
     #[error(
-        "{url} still failed after {attempts} attempts (last: {last}); re-run later: finished days are kept"
+        "gave up on {url} after {attempts} attempts (re-run later: finished days are kept); last failure"
     )]
     RetriesExhausted {
         /// The request URL (without query).
         url: String,
         /// Attempts made.
         attempts: u32,
-        /// The last failure.
-        last: String,
+        /// Why the last attempt failed.
+        #[source]
+        last: RequestError,
     },
 
     /// An `@odata.nextLink` cannot be followed.
-    #[error("refusing the @odata.nextLink {link}: {message}")]
+    #[error("refusing the @odata.nextLink {link}")]
     NextLink {
         /// The link (or its origin).
         link: String,
         /// Why.
-        message: String,
+        #[source]
+        reason: NextLinkRefusal,
     },
 
-    /// A page from Graph could not be decoded.
-    #[error("page {page} of {url}: {source}")]
+    /// A page could not be decoded.
+    #[error("page {page} of {from}")]
     Page {
-        /// The request URL (without query).
-        url: String,
-        /// 1-based page number within the window.
+        /// Where the page came from: the request URL (without query), a file, an archive.
+        from: String,
+        /// 1-based page number within the window, file or archive.
         page: usize,
         /// The decoding error.
         source: Box<Error>,
     },
 
     /// Building the Arrow batch failed (a bug: decoded columns always match the schema).
-    #[error("building the Arrow batch failed: {0}")]
+    #[error("building the Arrow batch failed")]
     Arrow(#[from] arrow::error::ArrowError),
+}
+
+/// Why one HTTP request failed (the kinds a retry can fix, and the token endpoint's refusals).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// No answer: the server could not be reached, or the request timed out.
+    #[error("no answer")]
+    Transport(#[source] reqwest::Error),
+
+    /// The answer's body was cut off.
+    #[error("the answer was cut off")]
+    CutOff(#[source] reqwest::Error),
+
+    /// 429: the server asked to slow down.
+    #[error("429 Too Many Requests")]
+    Throttled {
+        /// The pause the server asked for (`Retry-After`), if it did.
+        retry_after: Option<std::time::Duration>,
+    },
+
+    /// Another error status.
+    #[error("HTTP {status}{}", match message { Some(m) => format!(": {m}"), None => String::new() })]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The server's error (Entra ID's `error: error_description`), if it said one.
+        message: Option<String>,
+    },
+
+    /// The answer is not the JSON the server sends.
+    #[error("the answer is not what the server sends")]
+    Malformed(#[source] serde_json::Error),
+}
+
+/// Why an `@odata.nextLink` is not followed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NextLinkRefusal {
+    /// The link is not a URL.
+    #[error("it is not a URL")]
+    NotAUrl(#[source] url::ParseError),
+
+    /// The link leaves the configured Graph endpoint.
+    #[error(
+        "it points away from the configured Graph endpoint {graph_url}; the bearer token is not sent there"
+    )]
+    OtherHost {
+        /// The configured Graph base URL.
+        graph_url: String,
+    },
+
+    /// The link names a page already read.
+    #[error("it repeats a page already read (Graph is not progressing)")]
+    Repeats,
 }
 
 /// The fetch crate's result type.

@@ -16,15 +16,17 @@ mod client;
 mod cloud;
 mod decode;
 mod error;
+mod pages;
 mod retry;
 mod scalar;
 mod table;
 
-pub use auth::{Credentials, Secret, TokenSource, certificate_secret};
+pub use auth::{CertificateError, Credentials, Secret, TokenSource, certificate_secret};
 pub use client::{DayPages, FetchStats, GraphClient, GraphConfig, Window};
 pub use cloud::{ApiVersion, Cloud};
 pub use decode::{DEFAULT_BATCH_SIZE, DecodedPage, PageDecoder};
-pub use error::{Error, Result};
+pub use error::{Error, NextLinkRefusal, RequestError, Result};
+pub use pages::{SplitPages, split_pages};
 pub use retry::{RetryConfig, Throttle, parse_retry_after};
 pub use scalar::{parse_decimal, parse_timestamp_micros};
 pub use table::{

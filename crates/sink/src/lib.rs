@@ -45,6 +45,6 @@ pub use lake::{DAY_FILE, Lake, PARTITION_COLUMN, STATE_DIR, day_folder};
 pub use landing::{Landing, LandingSummary};
 pub use lock::LakeLock;
 pub use partition::{day_of_micros, split_by_day};
-pub use raw::{RAW_DIR, RawDay, raw_days, read_raw};
+pub use raw::{RAW_DIR, RawArchive, RawArchiveError, RawDay, RawPages, raw_days, read_raw};
 pub use spec::TableSpec;
 pub use state::{SyncState, TableState};

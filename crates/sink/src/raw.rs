@@ -2,8 +2,25 @@
 //! again later (after a schema change, say) without asking the source again.
 //!
 //! One object a day and table: `<lake>/_raw/<table>/call_date=YYYY-MM-DD/pages.json.zst`, the
-//! day's pages one after another, zstd-compressed. It is replaced whole (one put) when the day is
-//! fetched again. The sink treats the bytes as opaque.
+//! day's pages in order, zstd-compressed. It is replaced whole (one put) when the day is fetched
+//! again. The sink treats each page as opaque bytes.
+//!
+//! # Format
+//!
+//! Decompressed, an archive (format 2) is a header line, then each page framed by its length:
+//!
+//! ```text
+//! pstn-lake raw pages v2\n
+//! <length of page 1 in bytes, decimal>\n<page 1>\n
+//! <length of page 2 in bytes, decimal>\n<page 2>\n
+//! …
+//! ```
+//!
+//! so a page's boundaries never depend on what it holds. Archives written before format 2 have no
+//! header: their pages follow one another, each followed by a newline, and only a reader that
+//! knows the pages' syntax (JSON) can tell where each ends; [`RawArchive::pages`] hands them over
+//! as [`RawPages::Concatenated`] for such a reader. A header with another version is refused
+//! (an archive from a newer pstn-lake).
 
 use chrono::NaiveDate;
 use object_store::path::Path;
@@ -23,6 +40,10 @@ fn raw_path(lake: &Lake, table: &str, day: NaiveDate) -> Path {
         .join("pages.json.zst")
 }
 
+/// The first line of an archive in the current format, and what every versioned header starts with.
+const HEADER: &[u8] = b"pstn-lake raw pages v2\n";
+const HEADER_PREFIX: &[u8] = b"pstn-lake raw pages ";
+
 /// A day's pages on their way to the archive, compressed as they arrive, so that a day being
 /// fetched holds its compressed pages (about a tenth of their size), not the pages.
 pub struct RawDay {
@@ -32,14 +53,16 @@ pub struct RawDay {
 impl RawDay {
     /// An empty day.
     pub fn new() -> Result<RawDay> {
-        Ok(RawDay {
-            encoder: zstd::Encoder::new(Vec::new(), 3)?,
-        })
+        use std::io::Write;
+        let mut encoder = zstd::Encoder::new(Vec::new(), 3)?;
+        encoder.write_all(HEADER)?;
+        Ok(RawDay { encoder })
     }
 
     /// Adds the next page. This compresses it: call it from a blocking context.
     pub fn push(&mut self, page: &[u8]) -> Result<()> {
         use std::io::Write;
+        writeln!(self.encoder, "{}", page.len())?;
         self.encoder.write_all(page)?;
         self.encoder.write_all(b"\n")?;
         Ok(())
@@ -63,16 +86,103 @@ impl RawDay {
     }
 }
 
-/// The archived pages of a day, decompressed (pages one after another), or `None`.
-pub async fn read_raw(lake: &Lake, table: &str, day: NaiveDate) -> Result<Option<Vec<u8>>> {
+/// A day's archive, read back and decompressed.
+#[derive(Debug)]
+pub struct RawArchive {
+    path: String,
+    bytes: Vec<u8>,
+}
+
+/// The pages of a [`RawArchive`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum RawPages<'a> {
+    /// Each page, as it was pushed (an archive that records page boundaries).
+    Pages(Vec<&'a [u8]>),
+    /// An archive written before page boundaries were recorded: the pages one after another,
+    /// each followed by a newline, for a reader that knows their syntax to split.
+    Concatenated(&'a [u8]),
+}
+
+/// An archive whose framing cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the raw archive `{path}` cannot be read: {reason}; fetch the day again with `pstn-lake sync --refetch --keep-raw`"
+)]
+pub struct RawArchiveError {
+    /// The archive object.
+    pub path: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl RawArchive {
+    /// The archive object's path in the store.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The archive's pages.
+    pub fn pages(&self) -> Result<RawPages<'_>, RawArchiveError> {
+        let bytes = &self.bytes[..];
+        let Some(framed) = bytes.strip_prefix(HEADER) else {
+            if bytes.starts_with(HEADER_PREFIX) {
+                let line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+                return Err(self.damaged(format!(
+                    "its format `{}` is newer than this pstn-lake reads (v2): use a newer pstn-lake",
+                    String::from_utf8_lossy(&line[HEADER_PREFIX.len()..]).trim()
+                )));
+            }
+            return Ok(RawPages::Concatenated(bytes));
+        };
+        let mut pages = Vec::new();
+        let mut rest = framed;
+        while !rest.is_empty() {
+            let number = pages.len() + 1;
+            let line_end = rest
+                .iter()
+                .position(|b| *b == b'\n')
+                .ok_or_else(|| self.damaged(format!("page {number} has no length line")))?;
+            let len: usize = std::str::from_utf8(&rest[..line_end])
+                .ok()
+                .and_then(|text| text.parse().ok())
+                .ok_or_else(|| {
+                    self.damaged(format!(
+                        "page {number} has no length (its first line is not a number)"
+                    ))
+                })?;
+            let page_end = len.saturating_add(line_end + 1);
+            if rest.get(page_end) != Some(&b'\n') {
+                return Err(self.damaged(format!(
+                    "page {number} is cut off (it should be {len} bytes and a newline)"
+                )));
+            }
+            pages.push(&rest[line_end + 1..page_end]);
+            rest = &rest[page_end + 1..];
+        }
+        Ok(RawPages::Pages(pages))
+    }
+
+    fn damaged(&self, reason: String) -> RawArchiveError {
+        RawArchiveError {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+}
+
+/// The archive of a day, decompressed, or `None` when there is none.
+pub async fn read_raw(lake: &Lake, table: &str, day: NaiveDate) -> Result<Option<RawArchive>> {
     let path = raw_path(lake, table, day);
     let Some(bytes) = lake.get_optional(&path).await? else {
         return Ok(None);
     };
-    let text = tokio::task::spawn_blocking(move || zstd::decode_all(&bytes[..]))
+    let bytes = tokio::task::spawn_blocking(move || zstd::decode_all(&bytes[..]))
         .await
         .map_err(|e| Error::Spool(std::io::Error::other(e)))??;
-    Ok(Some(text))
+    Ok(Some(RawArchive {
+        path: path.to_string(),
+        bytes,
+    }))
 }
 
 /// The days the archive holds for a table, in order.
@@ -94,20 +204,41 @@ mod tests {
         assert!(size > 0);
     }
 
+    /// Puts `decompressed` where the day's archive goes, as an older pstn-lake (or a damaged
+    /// object) would have left it.
+    async fn put_archive(lake: &Lake, day: NaiveDate, decompressed: &[u8]) {
+        let compressed = zstd::encode_all(decompressed, 3).unwrap();
+        lake.store()
+            .put(&raw_path(lake, "t", day), PutPayload::from(compressed))
+            .await
+            .unwrap();
+    }
+
+    async fn read(lake: &Lake, day: NaiveDate) -> RawArchive {
+        read_raw(lake, "t", day).await.unwrap().unwrap()
+    }
+
     #[tokio::test]
-    async fn pages_round_trip_and_are_replaced_whole() {
+    async fn pages_come_back_as_pushed_whatever_they_hold_and_are_replaced_whole() {
         let (dir, lake) = crate::test_util::temp_lake();
         let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-        assert_eq!(read_raw(&lake, "t", day).await.unwrap(), None);
-        store(&lake, day, &[b"{\"a\":1}", b"{\"b\":2}"]).await;
+        assert!(read_raw(&lake, "t", day).await.unwrap().is_none());
+        // Newlines, a second value and a framing-like line inside a page stay inside it.
+        let pages: [&[u8]; 4] = [
+            b"{\"a\":\n1}\n{\"b\":2}",
+            b"",
+            b"7\nnot json",
+            b"{\"c\":\"}\"}",
+        ];
+        store(&lake, day, &pages).await;
         assert_eq!(
-            read_raw(&lake, "t", day).await.unwrap().unwrap(),
-            b"{\"a\":1}\n{\"b\":2}\n"
+            read(&lake, day).await.pages().unwrap(),
+            RawPages::Pages(pages.to_vec())
         );
-        store(&lake, day, &[b"{\"c\":3}"]).await;
+        store(&lake, day, &[b"{\"d\":4}"]).await;
         assert_eq!(
-            read_raw(&lake, "t", day).await.unwrap().unwrap(),
-            b"{\"c\":3}\n"
+            read(&lake, day).await.pages().unwrap(),
+            RawPages::Pages(vec![b"{\"d\":4}"])
         );
         assert_eq!(raw_days(&lake, "t").await.unwrap(), vec![day]);
         assert!(
@@ -117,5 +248,57 @@ mod tests {
         );
         // The raw archive is not a table.
         assert!(lake.tables().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_archive_written_before_page_boundaries_reads_as_concatenated_pages() {
+        let (_dir, lake) = crate::test_util::temp_lake();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        // What RawDay wrote before format 2: each page and a newline.
+        let old = b"{\"a\":1}\n{\"b\":2}\n";
+        put_archive(&lake, day, old).await;
+        assert_eq!(
+            read(&lake, day).await.pages().unwrap(),
+            RawPages::Concatenated(old)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_damaged_or_newer_archive_is_refused_with_its_path() {
+        let (_dir, lake) = crate::test_util::temp_lake();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let cases: [(&[u8], &str); 4] = [
+            (b"pstn-lake raw pages v2\n5\nabc", "page 1 is cut off"),
+            (
+                b"pstn-lake raw pages v2\n3\nabc\nx\n{}\n",
+                "page 2 has no length",
+            ),
+            (
+                b"pstn-lake raw pages v2\n18446744073709551615\n{}\n",
+                "page 1 is cut off",
+            ),
+            (
+                b"pstn-lake raw pages v3\n2\n{}\n",
+                "its format `v3` is newer than this pstn-lake reads",
+            ),
+        ];
+        for (decompressed, expected) in cases {
+            put_archive(&lake, day, decompressed).await;
+            let archive = read(&lake, day).await;
+            let e = archive.pages().unwrap_err();
+            assert_eq!(e.path, archive.path());
+            assert!(
+                e.path
+                    .ends_with("_raw/t/call_date=2026-11-01/pages.json.zst")
+            );
+            assert!(e.reason.contains(expected), "{expected}: {e}");
+            assert!(e.to_string().contains("sync --refetch --keep-raw"), "{e}");
+        }
+        // An empty day (no page pushed) is a valid archive with no pages.
+        put_archive(&lake, day, HEADER).await;
+        assert_eq!(
+            read(&lake, day).await.pages().unwrap(),
+            RawPages::Pages(vec![])
+        );
     }
 }

@@ -19,9 +19,10 @@ use crate::table::{MONEY_PRECISION, MONEY_SCALE, Table};
 /// Deepest nesting of an unknown property's value the scanner follows (serde_json's limit is 128).
 const MAX_DEPTH: usize = 64;
 
-/// Decodes `text` (the whole page, already checked to be UTF-8), or says `None` to leave the page
-/// to the general path.
-pub(super) fn decode(decoder: &PageDecoder, text: &str) -> Option<DecodedPage> {
+/// Decodes the page `text` starts with (`text` already checked to be UTF-8) and says where the
+/// page ends (after its closing brace; what follows is the caller's), or says `None` to leave the
+/// page to the general path.
+pub(super) fn decode(decoder: &PageDecoder, text: &str) -> Option<(DecodedPage, usize)> {
     let mut s = Scanner {
         text,
         bytes: text.as_bytes(),
@@ -49,17 +50,17 @@ pub(super) fn decode(decoder: &PageDecoder, text: &str) -> Option<DecodedPage> {
         }
         Some(())
     })?;
-    s.ws();
-    if s.pos != s.bytes.len() {
-        return None;
-    }
+    let end = s.pos;
     let columns = columns?;
     // A context naming another table than the hint is the general path's error to report.
     let table = super::resolve_table(decoder.table, context.flatten()).ok()?;
     if table != columns.table {
         return None;
     }
-    columns.finish(next_link.flatten().map(str::to_owned)).ok()
+    let page = columns
+        .finish(next_link.flatten().map(str::to_owned))
+        .ok()?;
+    Some((page, end))
 }
 
 /// `value`: the array of rows.

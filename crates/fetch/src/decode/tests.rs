@@ -494,9 +494,20 @@ fn simulated_tenant_pages_decode_to_exactly_the_generated_rows() {
 fn fast_agrees_with_general(decoder: &PageDecoder, bytes: &[u8]) -> bool {
     let text = std::str::from_utf8(bytes).ok();
     let general = decoder.decode_general(bytes, text);
-    let Some(fast) = text.and_then(|t| fast::decode(decoder, t)) else {
+    let Some((fast, end)) = text.and_then(|t| fast::decode(decoder, t)) else {
         return false;
     };
+    // Where the fast path says the page ends is where the page scanner says it does.
+    assert_eq!(
+        crate::split_pages(bytes).next().map(|r| r.end),
+        Some(end),
+        "{}",
+        String::from_utf8_lossy(bytes)
+    );
+    if crate::pages::whitespace_len(&bytes[end..]) != bytes.len() - end {
+        // More follows the page: `decode` leaves that to the general path.
+        return false;
+    }
     let general = match general {
         Ok(page) => page,
         Err(e) => panic!(
@@ -680,4 +691,84 @@ fn the_fast_path_never_accepts_what_the_general_path_refuses() {
         taken > tried / 10,
         "the fast path took {taken} of {tried} changed pages"
     );
+}
+
+#[test]
+fn one_page_or_many_decode_alike_and_errors_name_the_page() {
+    let decoder = PageDecoder::new();
+    let a = pstn_page(r#"{"id":"a","note":"}{\"\n"}"#);
+    let b = pstn_page(r#"{"id":"b"},{"id":"c"}"#);
+    let ids = |pages: Vec<DecodedPage>| -> Vec<Vec<String>> {
+        pages
+            .iter()
+            .map(|p| {
+                p.batches
+                    .iter()
+                    .flat_map(|b| {
+                        one(b, "id")
+                            .as_string::<i32>()
+                            .iter()
+                            .map(|v| v.unwrap().to_owned())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let single = decoder.decode_pages(a.as_bytes(), "one.json").unwrap();
+    assert_eq!(ids(single), vec![vec!["a"]]);
+    for joined in [
+        format!("{a}{b}"),
+        format!("{a}\n{b}\n"),
+        format!(" {a}\r\n\r\n{b}"),
+    ] {
+        let pages = decoder.decode_pages(joined.as_bytes(), "two.json").unwrap();
+        assert_eq!(ids(pages), vec![vec!["a"], vec!["b", "c"]], "{joined:?}");
+    }
+    // Errors say which page, and within it the row and field.
+    let bad = pstn_page(r#"{"id":"x"},{"id":"y","duration":"sixty"}"#);
+    let e = decoder
+        .decode_pages(format!("{a}\n{b}\n{bad}\n").as_bytes(), "`f.json`")
+        .unwrap_err();
+    let Error::Page {
+        from,
+        page: 3,
+        source,
+    } = &e
+    else {
+        panic!("{e}")
+    };
+    assert_eq!(from, "`f.json`");
+    assert!(
+        matches!(&**source, Error::Field { row: 1, id: Some(id), field, .. } if id == "y" && field == "duration"),
+        "{source}"
+    );
+    assert_eq!(e.to_string(), "page 3 of `f.json`");
+    // A page cut off, or not JSON at all, fails as that page, not as the file.
+    let e = decoder
+        .decode_pages(format!("{a}\n{}", &b[..b.len() - 3]).as_bytes(), "f")
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Page { page: 2, source, .. } if matches!(**source, Error::Json { .. })),
+        "{e}"
+    );
+    let e = decoder.decode_pages(b"", "empty").unwrap_err();
+    assert!(
+        matches!(&e, Error::Page { page: 1, source, .. } if matches!(**source, Error::Json { .. })),
+        "{e}"
+    );
+    // Pages whose boundaries are known are decoded each as it is.
+    let pages = decoder
+        .decode_each([a.as_bytes(), b.as_bytes()], "archive")
+        .unwrap();
+    assert_eq!(ids(pages), vec![vec!["a"], vec!["b", "c"]]);
+    let e = decoder
+        .decode_each([a.as_bytes(), b"{\"value\":[]} {}"], "archive")
+        .unwrap_err();
+    assert_eq!(e.to_string(), "page 2 of archive", "{e:?}");
+    // Pages the fast path takes, one after another: each ends where its closing brace is.
+    let pages = decoder
+        .decode_pages(format!("{b}{b}\n{b}").as_bytes(), "fast")
+        .unwrap();
+    assert_eq!(ids(pages).len(), 3);
 }
