@@ -24,8 +24,8 @@
 
 use chrono::NaiveDate;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload};
 
+use crate::day::{EncodedDay, Expected, Put, put_day};
 use crate::{Error, Lake, Result};
 
 /// The folder under the lake root that holds the raw archive.
@@ -73,16 +73,20 @@ impl RawDay {
     pub async fn store(self, lake: &Lake, table: &str, day: NaiveDate) -> Result<u64> {
         let path = raw_path(lake, table, day);
         let compressed = self.encoder.finish()?;
-        let size = compressed.len() as u64;
-        lake.store()
-            .put(&path, PutPayload::from(compressed))
-            .await
-            .map_err(|source| Error::Store {
-                action: "archiving",
-                path: path.to_string(),
-                source,
-            })?;
-        Ok(size)
+        // Every writer of a day's archive writes the whole day's pages, so the last one may win;
+        // on a local lake it is made durable like a day's file (it is stored before the day
+        // commits, and the day before the state records it).
+        match put_day(
+            lake,
+            &path,
+            &Expected::Any,
+            EncodedDay::Bytes(compressed.into()),
+        )
+        .await?
+        {
+            Put::Done(size, _) => Ok(size),
+            Put::Conflict => unreachable!("an unconditional put has no conflict"),
+        }
     }
 }
 
