@@ -198,6 +198,7 @@ pub async fn raw_days(lake: &Lake, table: &str) -> Result<Vec<NaiveDate>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use object_store::{ObjectStoreExt, PutPayload};
 
     async fn store(lake: &Lake, day: NaiveDate, pages: &[&[u8]]) {
         let mut raw = RawDay::new().unwrap();
