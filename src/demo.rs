@@ -78,7 +78,11 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         &client,
         &lake,
         SyncState::default(),
-        Plan { jobs, skipped: 0 },
+        Plan {
+            jobs,
+            skipped: 0,
+            unfinished_from: today,
+        },
         4,
         ui,
     )

@@ -94,6 +94,8 @@ pub struct Summary {
     pub rows: std::collections::BTreeMap<Table, u64>,
     pub days_written: u64,
     pub days_skipped: u64,
+    /// Days fetched that were not over yet (today, or later): to fetch again.
+    pub days_unfinished: u64,
     pub pages: u64,
     pub retries: u64,
     pub throttled: u64,
@@ -130,6 +132,13 @@ impl std::fmt::Display for Summary {
             self.tokens,
             self.renewals_after_401,
         )?;
+        if self.days_unfinished > 0 {
+            write!(
+                f,
+                "\n  {} days fetched are not over yet (UTC) and are not recorded complete: the next sync fetches them again",
+                self.days_unfinished
+            )?;
+        }
         if !self.unknown.is_empty() {
             let list: Vec<String> = self
                 .unknown
@@ -155,6 +164,10 @@ pub struct Interrupted(pub String);
 pub struct Plan {
     pub jobs: Vec<(Table, NaiveDate)>,
     pub skipped: u64,
+    /// The first UTC day not over when the run started: this day and later ones may be fetched
+    /// (Graph serves what it has) but are never recorded complete, so a later run fetches them
+    /// again.
+    pub unfinished_from: NaiveDate,
 }
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
@@ -190,8 +203,10 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let lock = LakeLock::acquire(&lake, "sync").await?;
     let outcome = async {
         // Read under the lock: another run may have just finished days.
-        let state = SyncState::load(&lake).await?;
-        let plan = plan(&args, &state, Utc::now().date_naive(), ui);
+        let mut state = SyncState::load(&lake).await?;
+        let today = Utc::now().date_naive();
+        state.forget_unfinished(today);
+        let plan = plan(&args, &state, today, ui);
         sync(
             &client,
             &lake,
@@ -247,7 +262,11 @@ pub fn plan(args: &Args, state: &SyncState, today: NaiveDate, ui: &Ui) -> Plan {
     }
     // Oldest days first, tables interleaved, so a stopped backfill leaves a contiguous prefix.
     jobs.sort_by_key(|&(t, d)| (d, t));
-    Plan { jobs, skipped }
+    Plan {
+        jobs,
+        skipped,
+        unfinished_from: today,
+    }
 }
 
 /// Fetches and commits every planned day, `concurrency` at a time; stops cleanly on Ctrl-C.
@@ -262,6 +281,7 @@ pub async fn sync(
     let started = Instant::now();
     client.check_credentials().await?;
     let total = plan.jobs.len();
+    let unfinished_from = plan.unfinished_from;
     let progress = ui.bar(total as u64, "days");
     let state = Arc::new(Mutex::new(state));
     let summary = Arc::new(Mutex::new(Summary {
@@ -370,7 +390,7 @@ pub async fn sync(
                             format!("writing {table} for {day} failed; the day is unchanged")
                         })?;
                 }
-                {
+                if day < unfinished_from {
                     let mut state = state.lock().await;
                     state.mark_complete(table.name(), day);
                     state
@@ -384,6 +404,7 @@ pub async fn sync(
                 }
                 *s.rows.entry(table).or_default() += rows;
                 s.days_written += u64::from(rows > 0);
+                s.days_unfinished += u64::from(day >= unfinished_from);
                 progress.inc(1);
                 let fetched = client.stats();
                 let rows = fetched.rows.load(Ordering::Relaxed);

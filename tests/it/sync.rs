@@ -764,3 +764,78 @@ async fn incremental_sync_continues_from_the_last_complete_day_minus_the_lookbac
     assert_exact(&lake, &sim, &first.to_string(), &today.to_string()).await;
     sim.shutdown().await;
 }
+
+/// The days `sync-state.json` records complete for `table`.
+fn complete_days(lake: &Path, table: &str) -> Vec<NaiveDate> {
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(lake.join("_pstn_lake/sync-state.json")).unwrap(),
+    )
+    .unwrap();
+    state["tables"][table]["complete_days"]
+        .as_array()
+        .map(|days| days.iter().map(|d| day(d.as_str().unwrap())).collect())
+        .unwrap_or_default()
+}
+
+/// A `--to` in the future fetches what Graph has, but no day from today on is recorded complete;
+/// a plain `sync` afterwards makes progress. A state that recorded future days (as an older
+/// version did) is healed the same way instead of stopping every later sync.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_future_to_records_no_unfinished_day_and_a_plain_sync_still_runs() {
+    let today = chrono::Utc::now().date_naive();
+    let first = today - chrono::Duration::days(3);
+    let sim = start(
+        SimConfig::default()
+            .with_tenant(TenantConfig::new(5, first, 6, 40))
+            .with_page_size(250)
+            .with_client_secret(SECRET),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let future = (today + chrono::Duration::days(30)).to_string();
+    let out = sync(
+        &sim,
+        &lake,
+        &["--from", &first.to_string(), "--to", &future],
+    )
+    .await
+    .ok();
+    assert!(out.stderr.contains("not over yet"), "{}", out.stderr);
+    for table in ["pstn_calls", "direct_routing_calls"] {
+        let days = complete_days(&lake, table);
+        assert_eq!(
+            days,
+            (0..3)
+                .map(|k| first + chrono::Duration::days(k))
+                .collect::<Vec<_>>(),
+            "{table}: only the days that are over are complete"
+        );
+    }
+    // Fetched all the same: the simulator's days up to today + 2 are in the lake.
+    let last = (today + chrono::Duration::days(2)).to_string();
+    assert_exact(&lake, &sim, &first.to_string(), &last).await;
+
+    let out = sync(&sim, &lake, &[]).await.ok();
+    assert!(out.stderr.contains("days written"), "{}", out.stderr);
+
+    // A state that says the next 30 days are complete (written before they happened).
+    let path = lake.join("_pstn_lake/sync-state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let days: Vec<String> = (-3..30)
+        .map(|k| (today + chrono::Duration::days(k)).to_string())
+        .collect();
+    state["tables"]["pstn_calls"]["complete_days"] = serde_json::json!(days);
+    std::fs::write(&path, state.to_string()).unwrap();
+    let out = sync(&sim, &lake, &["--tables", "pstn_calls"]).await.ok();
+    assert!(out.stderr.contains("days written"), "{}", out.stderr);
+    assert!(
+        complete_days(&lake, "pstn_calls")
+            .iter()
+            .all(|d| *d < today),
+        "{:?}",
+        complete_days(&lake, "pstn_calls")
+    );
+    sim.shutdown().await;
+}

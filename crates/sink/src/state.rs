@@ -98,6 +98,16 @@ impl SyncState {
             .find(|(a, b)| a.succ_opt() != Some(**b))
             .and_then(|(a, _)| a.succ_opt())
     }
+
+    /// Forgets days recorded complete before they were over: days from `today` on, and days on
+    /// or after the date of their table's last commit (a sync that asked for future days). They
+    /// are fetched again.
+    pub fn forget_unfinished(&mut self, today: NaiveDate) {
+        for t in self.tables.values_mut() {
+            let over_before = t.last_commit.map_or(today, |c| c.date_naive().min(today));
+            t.complete_days.retain(|d| *d < over_before);
+        }
+    }
 }
 
 #[cfg(test)]
