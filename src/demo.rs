@@ -73,11 +73,14 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
             jobs.push((table, day));
         }
     }
+    // Recorded, so that a plain `sync` of the demo lake keeps its beta-only columns.
+    let mut state = SyncState::default();
+    state.set_api(ApiVersion::Beta.path());
     let lock = LakeLock::acquire(&lake, "demo").await?;
     let summary = sync(
         &client,
         &lake,
-        SyncState::default(),
+        state,
         Plan {
             jobs,
             skipped: 0,

@@ -66,9 +66,15 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub login_url: Option<Url>,
 
-    /// Graph API version: v1.0 or beta (beta returns more columns).
-    #[arg(long, default_value = "v1.0")]
-    pub api: ApiVersion,
+    /// Graph API version: v1.0 or beta (beta returns more columns). Default: the version the
+    /// lake's syncs recorded (beta once a sync used beta), else v1.0.
+    #[arg(long)]
+    pub api: Option<ApiVersion>,
+
+    /// Allow `--api v1.0` on a lake landed with beta: the days fetched lose their beta-only
+    /// columns (client IPs, administrative units, country codes). The lake stays recorded as beta.
+    #[arg(long)]
+    pub allow_api_downgrade: bool,
 
     /// Days fetched at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -194,16 +200,17 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     }
     let lake = args.lake.open()?;
     lake.check().await?;
-    let client = GraphClient::new(
-        GraphConfig::new(graph_url, login_url)
-            .with_api(args.api)
-            .with_keep_raw(args.keep_raw),
-        credentials,
-    )?;
     let lock = LakeLock::acquire(&lake, "sync").await?;
     let outcome = async {
         // Read under the lock: another run may have just finished days.
         let mut state = SyncState::load(&lake).await?;
+        let api = api_version(&args, &mut state, &lake)?;
+        let client = GraphClient::new(
+            GraphConfig::new(graph_url, login_url)
+                .with_api(api)
+                .with_keep_raw(args.keep_raw),
+            credentials,
+        )?;
         let today = Utc::now().date_naive();
         state.forget_unfinished(today);
         let plan = plan(&args, &state, today, ui);
@@ -223,6 +230,37 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     released.context("releasing the lake lock failed")?;
     ui.summary(&summary);
     Ok(())
+}
+
+/// The Graph API version to sync with: `--api`, else the one the lake recorded, else v1.0. A lake
+/// landed with beta keeps its beta-only columns: `--api v1.0` there is refused unless
+/// `--allow-api-downgrade`. The version is recorded in `state` (saved with the first day written);
+/// a downgrade leaves beta recorded.
+pub fn api_version(args: &Args, state: &mut SyncState, lake: &Lake) -> Result<ApiVersion> {
+    let recorded = match state.api() {
+        None => None,
+        Some(s) => Some(s.parse::<ApiVersion>().map_err(|e| {
+            anyhow::anyhow!(
+                "the sync state of {} records an API version: {e}",
+                lake.url()
+            )
+        })?),
+    };
+    let api = match (args.api, recorded) {
+        (Some(ApiVersion::V1), Some(ApiVersion::Beta)) if !args.allow_api_downgrade => bail!(
+            "the lake at {} was landed with --api beta: a v1.0 sync would replace the rows of the \
+             days it fetches without their beta-only columns (client IPs, administrative units, \
+             country codes). Leave out --api (this lake syncs with beta), or pass \
+             --allow-api-downgrade to accept the loss",
+            lake.url()
+        ),
+        (Some(api), _) => api,
+        (None, recorded) => recorded.unwrap_or_default(),
+    };
+    if recorded != Some(ApiVersion::Beta) {
+        state.set_api(api.path());
+    }
+    Ok(api)
 }
 
 /// Decides which (table, day) pairs to fetch.
@@ -390,13 +428,15 @@ pub async fn sync(
                             format!("writing {table} for {day} failed; the day is unchanged")
                         })?;
                 }
-                if day < unfinished_from {
+                if day < unfinished_from || rows > 0 {
                     let mut state = state.lock().await;
-                    state.mark_complete(table.name(), day);
+                    if day < unfinished_from {
+                        state.mark_complete(table.name(), day);
+                    }
                     state
                         .save(lake)
                         .await
-                        .context("recording the finished day failed")?;
+                        .context("recording the day in the sync state failed")?;
                 }
                 let mut s = summary.lock().await;
                 for (k, n) in unknown {

@@ -839,3 +839,65 @@ async fn a_future_to_records_no_unfinished_day_and_a_plain_sync_still_runs() {
     );
     sim.shutdown().await;
 }
+
+/// How many of `day`'s PSTN rows hold a beta-only column.
+async fn beta_rows(lake: &Path, day: &str) -> String {
+    let (lake, query) = (
+        lake.to_owned(),
+        format!(
+            "SELECT count(client_public_ip_v4_address) FROM pstn_calls WHERE call_date = DATE '{day}'"
+        ),
+    );
+    tokio::task::spawn_blocking(move || sql_rows(&lake, &query)[0][0].clone())
+        .await
+        .unwrap()
+}
+
+/// A lake landed with `--api beta` keeps its beta-only columns: a later sync without `--api`
+/// uses beta, an explicit `--api v1.0` is refused (changing nothing) unless
+/// `--allow-api-downgrade`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_v1_sync_does_not_null_the_beta_columns_of_a_beta_lake() {
+    let sim = start(config("2026-06-01", 2, 200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let both = ["--from", "2026-06-01", "--to", "2026-06-02"];
+    sync(&sim, &lake, &[&both[..], &["--api", "beta"]].concat())
+        .await
+        .ok();
+    let landed = beta_rows(&lake, "2026-06-02").await;
+    assert_ne!(landed, "0");
+
+    // No --api: the lake's version.
+    let day2 = ["--from", "2026-06-02", "--to", "2026-06-02", "--refetch"];
+    sync(&sim, &lake, &day2).await.ok();
+    assert_eq!(beta_rows(&lake, "2026-06-02").await, landed);
+
+    // --api v1.0: refused, nothing changed.
+    let before = snapshot(&lake);
+    let out = sync(&sim, &lake, &[&day2[..], &["--api", "v1.0"]].concat())
+        .await
+        .fails();
+    assert!(
+        out.stderr.contains("was landed with --api beta")
+            && out.stderr.contains("--allow-api-downgrade"),
+        "{}",
+        out.stderr
+    );
+    assert!(snapshot(&lake) == before, "a refused sync changed the lake");
+
+    // Allowed explicitly: that day loses its beta columns, the other day keeps them, and the
+    // lake stays a beta lake.
+    sync(
+        &sim,
+        &lake,
+        &[&day2[..], &["--api", "v1.0", "--allow-api-downgrade"]].concat(),
+    )
+    .await
+    .ok();
+    assert_eq!(beta_rows(&lake, "2026-06-02").await, "0");
+    assert_ne!(beta_rows(&lake, "2026-06-01").await, "0");
+    sync(&sim, &lake, &day2).await.ok();
+    assert_eq!(beta_rows(&lake, "2026-06-02").await, landed);
+    sim.shutdown().await;
+}

@@ -16,6 +16,9 @@ const VERSION: u32 = 1;
 pub struct SyncState {
     version: u32,
     tables: BTreeMap<String, TableState>,
+    /// The Graph API version the lake's syncs land with (`v1.0` or `beta`), once one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    api: Option<String>,
 }
 
 /// One table's finished days.
@@ -107,6 +110,16 @@ impl SyncState {
             let over_before = t.last_commit.map_or(today, |c| c.date_naive().min(today));
             t.complete_days.retain(|d| *d < over_before);
         }
+    }
+
+    /// The Graph API version the lake's syncs land with, if one was recorded.
+    pub fn api(&self) -> Option<&str> {
+        self.api.as_deref()
+    }
+
+    /// Records the Graph API version the lake's syncs land with.
+    pub fn set_api(&mut self, api: &str) {
+        self.api = Some(api.to_owned());
     }
 }
 
