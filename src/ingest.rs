@@ -182,7 +182,10 @@ fn decode_input(
 /// a page. `name` says where the bytes came from, for error messages.
 pub fn decode_pages(decoder: &PageDecoder, bytes: &[u8], name: &str) -> Result<Vec<DecodedPage>> {
     match decoder.decode(bytes) {
-        Ok(page) => return Ok(vec![page]),
+        Ok(page) => {
+            check_table(&page).with_context(|| format!("`{name}`: bad page"))?;
+            return Ok(vec![page]);
+        }
         Err(pstn_lake_fetch::Error::Json { source, .. })
             if source.to_string().contains("trailing characters") => {}
         Err(e) => return Err(anyhow::Error::new(e).context(format!("`{name}`: bad page"))),
@@ -195,9 +198,61 @@ pub fn decode_pages(decoder: &PageDecoder, bytes: &[u8], name: &str) -> Result<V
         let page = decoder
             .decode(raw.get().as_bytes())
             .with_context(|| format!("`{name}`: bad page {} of the file", n + 1))?;
+        check_table(&page).with_context(|| format!("`{name}`: bad page {} of the file", n + 1))?;
         pages.push(page);
     }
     Ok(pages)
+}
+
+/// Refuses a page whose rows are mostly properties its table does not have (a page of another
+/// table given with `--table`, or without its `@odata.context`), naming the table it looks like.
+fn check_table(page: &DecodedPage) -> Result<()> {
+    let unknown = &page.unknown_properties;
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    // The table's columns that the page fills, for at least one row.
+    let columns = page.table.schema();
+    let known = columns
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.name() != pstn_lake_fetch::EXTRA_PROPERTIES)
+        .filter(|(i, _)| {
+            page.batches
+                .iter()
+                .any(|b| b.column(*i).null_count() < b.num_rows())
+        })
+        .count();
+    if unknown.len() <= known {
+        return Ok(());
+    }
+    let like = Table::ALL
+        .into_iter()
+        .filter(|t| *t != page.table)
+        .map(|t| {
+            let shared = unknown
+                .keys()
+                .filter(|k| t.properties().iter().any(|p| p.graph_name == k.as_str()))
+                .count();
+            (shared, t)
+        })
+        .max()
+        .filter(|(shared, _)| 2 * shared >= unknown.len());
+    let names: Vec<&str> = unknown.keys().map(String::as_str).collect();
+    let hint = match like {
+        Some((_, t)) => format!(
+            "it looks like a {t} page: pass --table {t}, or leave out --table when the page has its @odata.context"
+        ),
+        None => "it does not look like a page of any table pstn-lake knows".to_owned(),
+    };
+    bail!(
+        "{} of its {} properties are not columns of {} ({}); {hint}",
+        unknown.len(),
+        unknown.len() + known,
+        page.table,
+        names.join(", ")
+    )
 }
 
 async fn commit(landings: BTreeMap<Table, Landing>) -> Result<Vec<(Table, LandingSummary)>> {
