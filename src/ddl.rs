@@ -72,7 +72,7 @@ pub struct LakeDdl {
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    let lake = args.lake.open_existing()?;
+    let lake = args.lake.open_existing().await?;
     lake.check().await?;
     let store = match &args.location {
         Some(location) => Store::parse(location)

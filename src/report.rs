@@ -102,7 +102,7 @@ pub async fn run(args: Args) -> Result<()> {
         )),
         None => None,
     };
-    let lake = args.lake.open_existing()?;
+    let lake = args.lake.open_existing().await?;
     lake.check().await?;
     let session = LakeSession::open(&lake, &known_tables())
         .await
@@ -149,7 +149,7 @@ async fn write_html(args: &Args, path: &Path) -> Result<()> {
     for report in &reports {
         report.bind(&pstn_lake_query::applicable_params(report, &params).0)?;
     }
-    let lake = args.lake.open_existing()?;
+    let lake = args.lake.open_existing().await?;
     lake.check().await?;
     let session = LakeSession::open(&lake, &known_tables())
         .await

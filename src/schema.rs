@@ -29,8 +29,8 @@ async fn lake_schema(args: &Args, lake: &str) -> Result<()> {
     let lake = crate::common::LakeArg {
         lake: lake.to_owned(),
     }
-    .open_existing()?;
-    lake.check().await?;
+    .open_existing()
+    .await?;
     let session = pstn_lake_query::LakeSession::open(&lake, &crate::common::known_tables()).await?;
     let names: Vec<String> = match args.table {
         Some(t) => vec![t.name().to_owned()],

@@ -64,7 +64,7 @@ const COMMANDS: [&str; 7] = [
 ];
 
 pub async fn run(args: Args) -> Result<()> {
-    let lake = args.lake.open_existing()?;
+    let lake = args.lake.open_existing().await?;
     lake.check().await?;
     let session = LakeSession::open(&lake, &known_tables())
         .await

@@ -18,7 +18,7 @@ use pstn_lake_sink::{DayWriter, Lake, LakeLock, RawDay, SyncState, split_by_day}
 use tokio::sync::Mutex;
 use url::Url;
 
-use crate::common::{LakeArg, Ui, parse_date};
+use crate::common::{LakeArg, Ui, leave_no_empty_lake, parse_date};
 use crate::ingest::table_spec;
 
 /// Days before today that are fetched again on every run: Graph adds records 24–48 h late.
@@ -199,37 +199,40 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         );
     }
     let lake = args.lake.open()?;
-    lake.check().await?;
-    let lock = LakeLock::acquire(&lake, "sync").await?;
-    let outcome = async {
-        // Read under the lock: another run may have just finished days.
-        let mut state = SyncState::load(&lake).await?;
-        let api = api_version(&args, &mut state, &lake)?;
-        let client = GraphClient::new(
-            GraphConfig::new(graph_url, login_url)
-                .with_api(api)
-                .with_keep_raw(args.keep_raw),
-            credentials,
-        )?;
-        let today = Utc::now().date_naive();
-        state.forget_unfinished(today);
-        let plan = plan(&args, &state, today, ui);
-        sync(
-            &client,
-            &lake,
-            state,
-            plan,
-            usize::from(args.concurrency),
-            ui,
-        )
-        .await
-    }
-    .await;
-    let released = lock.release().await;
-    let summary = outcome?;
-    released.context("releasing the lake lock failed")?;
-    ui.summary(&summary);
-    Ok(())
+    leave_no_empty_lake(&lake, async {
+        lake.check().await?;
+        let lock = LakeLock::acquire(&lake, "sync").await?;
+        let outcome = async {
+            // Read under the lock: another run may have just finished days.
+            let mut state = SyncState::load(&lake).await?;
+            let api = api_version(&args, &mut state, &lake)?;
+            let client = GraphClient::new(
+                GraphConfig::new(graph_url, login_url)
+                    .with_api(api)
+                    .with_keep_raw(args.keep_raw),
+                credentials,
+            )?;
+            let today = Utc::now().date_naive();
+            state.forget_unfinished(today);
+            let plan = plan(&args, &state, today, ui);
+            sync(
+                &client,
+                &lake,
+                state,
+                plan,
+                usize::from(args.concurrency),
+                ui,
+            )
+            .await
+        }
+        .await;
+        let released = lock.release().await;
+        let summary = outcome?;
+        released.context("releasing the lake lock failed")?;
+        ui.summary(&summary);
+        Ok(())
+    })
+    .await
 }
 
 /// The Graph API version to sync with: `--api`, else the one the lake recorded, else v1.0. A lake

@@ -167,9 +167,15 @@ fn sql_is_read_only() {
 
 #[test]
 fn reports_run_on_an_empty_lake() {
+    // A lake whose synced days had no calls: a sync state, no table.
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("empty");
-    std::fs::create_dir(&lake).unwrap();
+    std::fs::create_dir_all(lake.join("_pstn_lake")).unwrap();
+    std::fs::write(
+        lake.join("_pstn_lake/sync-state.json"),
+        r#"{"version": 1, "tables": {"pstn_calls": {"complete_days": ["2026-11-01"], "last_commit": "2026-11-02T00:00:00Z"}}}"#,
+    )
+    .unwrap();
     for name in [
         "charges-by-country",
         "duration-by-user",
@@ -282,4 +288,44 @@ fn a_lake_folder_that_does_not_exist_is_an_error_not_an_empty_report() {
         !dir.path().join("no-such-lake").exists(),
         "nothing was created"
     );
+}
+
+/// A folder that exists but holds no lake (an empty folder, or one a failed `sync` would have
+/// left) is "no lake here" for every reading command, exit 1, with the lakes nearby suggested.
+#[test]
+fn a_folder_that_is_not_a_lake_is_no_lake_here_with_the_lakes_nearby() {
+    let (dir, _) = lake_with_rows(&[pstn_row(
+        "1",
+        "2026-11-01T08:00:00Z",
+        "0.1",
+        "EUR",
+        "CH",
+        60,
+    )]);
+    std::fs::rename(dir.path().join("lake"), dir.path().join("pstn-lake-demo")).unwrap();
+    let not_a_lake = dir.path().join("lake");
+    std::fs::create_dir_all(not_a_lake.join("src")).unwrap();
+    for args in [
+        vec!["report", "charges-by-country"],
+        vec!["sql", "SELECT 1"],
+        vec!["schema", "--lake", "./lake"],
+        vec!["shell"],
+        vec!["ddl", "--engine", "duckdb"],
+    ] {
+        let out = bin()
+            .args(&args)
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no lake here")
+                && stderr.contains("holds no pstn-lake table")
+                && stderr.contains("lakes nearby: ./pstn-lake-demo"),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
 }

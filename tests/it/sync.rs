@@ -901,3 +901,32 @@ async fn a_v1_sync_does_not_null_the_beta_columns_of_a_beta_lake() {
     assert_eq!(beta_rows(&lake, "2026-06-02").await, landed);
     sim.shutdown().await;
 }
+
+/// A failed first `sync` or `rebuild` leaves no lake folder behind, and a reading command there
+/// then says "no lake here".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_sync_or_rebuild_creates_no_lake_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let sim = start(config("2026-06-01", 2, 10).with_forbidden(true)).await;
+    sync(&sim, &lake, &["--from", "2026-06-01", "--to", "2026-06-02"])
+        .await
+        .fails();
+    assert!(!lake.exists(), "a failed sync created the lake folder");
+    sim.shutdown().await;
+
+    let path = lake.to_str().unwrap().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        let rebuilt = run(&["rebuild", "--lake", &path]).fails();
+        (
+            rebuilt,
+            run(&["report", "charges-by-country", "--lake", &path]),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(out.0.stderr.contains("sync --keep-raw"), "{}", out.0.stderr);
+    assert!(!lake.exists(), "a failed rebuild created the lake folder");
+    let report = out.1.fails();
+    assert!(report.stderr.contains("no lake here"), "{}", report.stderr);
+}

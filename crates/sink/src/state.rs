@@ -121,6 +121,11 @@ impl SyncState {
     pub fn set_api(&mut self, api: &str) {
         self.api = Some(api.to_owned());
     }
+
+    /// Whether no sync recorded anything here (no table, no API version).
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty() && self.api.is_none()
+    }
 }
 
 #[cfg(test)]
