@@ -196,13 +196,56 @@ pub fn message(e: &anyhow::Error) -> String {
     out
 }
 
-/// Whether an error chain ends in a broken pipe (`pstn-lake sql … | head`): not a failure.
+/// Whether an error chain holds a broken pipe (`pstn-lake sql … | head`): not a failure.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || c.to_string().contains("Broken pipe")
     })
+}
+
+/// Standard output that remembers a closed pipe. Some writers turn an I/O error into text (arrow's
+/// CSV writer does); [`to_stdout`] gives the closed pipe back as a typed `io::Error`.
+pub struct Stdout {
+    out: std::io::BufWriter<std::io::Stdout>,
+    closed: bool,
+}
+
+impl std::io::Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.out.write(buf);
+        self.closed |= is_closed(&written);
+        written
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = self.out.flush();
+        self.closed |= is_closed(&flushed);
+        flushed
+    }
+}
+
+fn is_closed<T>(result: &std::io::Result<T>) -> bool {
+    result
+        .as_ref()
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Runs `write` on standard output and flushes it. A reader that went away (`| head`) ends it with
+/// a typed broken pipe, whatever error the writer made of it; `main` treats that as success.
+pub fn to_stdout<T>(write: impl FnOnce(&mut Stdout) -> Result<T>) -> Result<T> {
+    let mut out = Stdout {
+        out: std::io::BufWriter::new(std::io::stdout()),
+        closed: false,
+    };
+    let written = write(&mut out);
+    let flushed = std::io::Write::flush(&mut out);
+    if out.closed {
+        return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into());
+    }
+    let value = written?;
+    flushed.context("writing to standard output failed")?;
+    Ok(value)
 }
 
 /// Progress and summaries on stderr: progress only on a terminal, summaries unless `--quiet`.
@@ -351,15 +394,14 @@ impl OutputArgs {
                     "Parquet is binary and standard output is a terminal: write it to a file \
                      with --output FILE.parquet"
                 ),
-                OutputFormat::Parquet => {
-                    pstn_lake_query::write_parquet(std::io::stdout(), schema, batches)?;
+                OutputFormat::Parquet => to_stdout(|out| {
+                    pstn_lake_query::write_parquet(out, schema, batches)?;
                     Ok(())
-                }
-                OutputFormat::Text(format) => {
-                    let mut out = std::io::stdout().lock();
-                    pstn_lake_query::write(&mut out, format, schema, batches)?;
+                }),
+                OutputFormat::Text(format) => to_stdout(|out| {
+                    pstn_lake_query::write(out, format, schema, batches)?;
                     Ok(())
-                }
+                }),
             };
         };
         let name = path

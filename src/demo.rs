@@ -111,12 +111,14 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
             },
         )
         .await?;
-    pstn_lake_query::write(
-        &mut std::io::stdout().lock(),
-        Format::Table,
-        &schema,
-        &batches,
-    )?;
+    crate::common::to_stdout(|out| {
+        Ok(pstn_lake_query::write(
+            out,
+            Format::Table,
+            &schema,
+            &batches,
+        )?)
+    })?;
     ui.summary(format!(
         "Next: pstn-lake report --list --lake {0}; pstn-lake sql \"SELECT …\" --lake {0}",
         args.lake.display()

@@ -36,19 +36,24 @@ async fn lake_schema(args: &Args, lake: &str) -> Result<()> {
         Some(t) => vec![t.name().to_owned()],
         None => session.tables().to_vec(),
     };
-    let mut out = std::io::stdout().lock();
+    let mut described = Vec::new();
     for name in names {
         // Table names come from the lake listing or the Table enum, never from free text.
         let df = session.query(&format!("DESCRIBE \"{name}\"")).await?;
         let schema = df.schema().inner().clone();
         let batches = df.collect().await?;
-        if args.format == Format::Table {
-            use std::io::Write;
-            writeln!(out, "{name}")?;
-        }
-        pstn_lake_query::write(&mut out, args.format, &schema, &batches)?;
+        described.push((name, schema, batches));
     }
-    Ok(())
+    crate::common::to_stdout(|out| {
+        for (name, schema, batches) in &described {
+            if args.format == Format::Table {
+                use std::io::Write;
+                writeln!(out, "{name}")?;
+            }
+            pstn_lake_query::write(out, args.format, schema, batches)?;
+        }
+        Ok(())
+    })
 }
 
 pub async fn run(args: Args) -> Result<()> {
@@ -106,11 +111,5 @@ pub async fn run(args: Args) -> Result<()> {
         .map(|c| Arc::new(StringArray::from(c)) as ArrayRef)
         .collect();
     let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)?;
-    pstn_lake_query::write(
-        &mut std::io::stdout().lock(),
-        args.format,
-        &schema,
-        &[batch],
-    )?;
-    Ok(())
+    crate::common::to_stdout(|out| Ok(pstn_lake_query::write(out, args.format, &schema, &[batch])?))
 }

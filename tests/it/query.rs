@@ -329,3 +329,59 @@ fn a_folder_that_is_not_a_lake_is_no_lake_here_with_the_lakes_nearby() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// A reader that goes away (`pstn-lake report --list | head -1`) ends every command quietly:
+/// exit 0, nothing on stderr, no panic. The pipe is closed before the command writes.
+#[test]
+fn a_closed_pipe_ends_every_command_quietly() {
+    let (_dir, lake) = fixture();
+    let lake = lake.to_str().unwrap();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["report", "--list"],
+        vec!["report", "--show-sql", "charges-by-country"],
+        vec!["report", "charges-by-country", "--lake", lake],
+        vec![
+            "report",
+            "charges-by-country",
+            "--format",
+            "json",
+            "--lake",
+            lake,
+        ],
+        vec![
+            "sql",
+            "SELECT id, charge FROM pstn_calls",
+            "--format",
+            "csv",
+            "--lake",
+            lake,
+        ],
+        vec![
+            "sql",
+            "SELECT id FROM pstn_calls",
+            "--format",
+            "parquet",
+            "--lake",
+            lake,
+        ],
+        vec!["schema"],
+        vec!["schema", "--lake", lake, "--format", "csv"],
+        vec!["ddl", "--engine", "duckdb", "--lake", lake],
+    ];
+    for args in commands {
+        for _ in 0..3 {
+            let mut child = bin()
+                .args(&args)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            drop(child.stdout.take());
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+            assert!(stderr.is_empty(), "{args:?}: {stderr}");
+        }
+    }
+}
