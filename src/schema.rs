@@ -24,7 +24,8 @@ pub struct Args {
     pub lake: Option<String>,
 }
 
-/// The columns a lake's files hold, as DataFusion reads them.
+/// The columns a lake's files hold, as DataFusion reads them: one result (one JSON document, one
+/// CSV header) whose first column names each column's table.
 async fn lake_schema(args: &Args, lake: &str) -> Result<()> {
     let lake = crate::common::LakeArg {
         lake: lake.to_owned(),
@@ -36,24 +37,26 @@ async fn lake_schema(args: &Args, lake: &str) -> Result<()> {
         Some(t) => vec![t.name().to_owned()],
         None => session.tables().to_vec(),
     };
-    let mut described = Vec::new();
+    let table_field = Field::new("table", DataType::Utf8, false);
+    let mut schema = Arc::new(Schema::new(vec![table_field.clone()]));
+    let mut batches = Vec::new();
     for name in names {
         // Table names come from the lake listing or the Table enum, never from free text.
         let df = session.query(&format!("DESCRIBE \"{name}\"")).await?;
-        let schema = df.schema().inner().clone();
-        let batches = df.collect().await?;
-        described.push((name, schema, batches));
-    }
-    crate::common::to_stdout(|out| {
-        for (name, schema, batches) in &described {
-            if args.format == Format::Table {
-                use std::io::Write;
-                writeln!(out, "{name}")?;
-            }
-            pstn_lake_query::write(out, args.format, schema, batches)?;
+        let mut fields = vec![table_field.clone()];
+        fields.extend(df.schema().fields().iter().map(|f| f.as_ref().clone()));
+        schema = Arc::new(Schema::new(fields));
+        for batch in df.collect().await? {
+            let table: ArrayRef =
+                Arc::new(StringArray::from(vec![name.as_str(); batch.num_rows()]));
+            let columns = std::iter::once(table).chain(batch.columns().iter().cloned());
+            batches.push(RecordBatch::try_new(
+                Arc::clone(&schema),
+                columns.collect(),
+            )?);
         }
-        Ok(())
-    })
+    }
+    crate::common::to_stdout(|out| Ok(pstn_lake_query::write(out, args.format, &schema, &batches)?))
 }
 
 pub async fn run(args: Args) -> Result<()> {

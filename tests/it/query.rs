@@ -385,3 +385,35 @@ fn a_closed_pipe_ends_every_command_quietly() {
         }
     }
 }
+
+/// `schema --lake` is one result however many tables: one JSON document, one CSV header, each
+/// column with its table.
+#[test]
+fn the_schema_of_a_lake_is_one_document() {
+    let (_dir, lake) = fixture();
+    let lake = lake.to_str().unwrap();
+    let json = run(&["schema", "--lake", lake, "--format", "json"])
+        .ok()
+        .stdout;
+    let columns: Vec<serde_json::Value> = serde_json::from_str(&json)
+        .unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{json}"));
+    assert!(
+        columns
+            .iter()
+            .any(|c| c["table"] == "pstn_calls" && c["column_name"] == "charge"),
+        "{json}"
+    );
+    assert!(columns.iter().all(|c| c["table"].is_string()), "{json}");
+    let csv = run(&["schema", "--lake", lake, "--format", "csv"])
+        .ok()
+        .stdout;
+    assert_eq!(
+        csv.lines().filter(|l| l.starts_with("table,")).count(),
+        1,
+        "{csv}"
+    );
+    assert!(
+        csv.contains("pstn_calls,charge,\"Decimal128(18, 6)\",YES"),
+        "{csv}"
+    );
+}
