@@ -167,15 +167,9 @@ fn sql_is_read_only() {
 
 #[test]
 fn reports_run_on_an_empty_lake() {
-    // A lake whose synced days had no calls: a sync state, no table.
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("empty");
-    std::fs::create_dir_all(lake.join("_pstn_lake")).unwrap();
-    std::fs::write(
-        lake.join("_pstn_lake/sync-state.json"),
-        r#"{"version": 1, "tables": {"pstn_calls": {"complete_days": ["2026-11-01"], "last_commit": "2026-11-02T00:00:00Z"}}}"#,
-    )
-    .unwrap();
+    lake_without_rows(&lake);
     for name in [
         "charges-by-country",
         "duration-by-user",
