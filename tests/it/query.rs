@@ -411,3 +411,29 @@ fn the_schema_of_a_lake_is_one_document() {
         "{csv}"
     );
 }
+
+/// `SELECT *` works in CSV (the format when piped): nested values, such as a call's
+/// administrative units, are JSON text in their field.
+#[test]
+fn csv_writes_nested_values_as_json_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    ingest(&samples().join("pstn-beta-page.json"), &lake);
+    let out = run(&[
+        "sql",
+        "SELECT * FROM pstn_calls",
+        "--format",
+        "csv",
+        "--lake",
+        lake.to_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            r#","[{""id"":""639b616c-f164-4a6f-a933-24936b8eb210""},{""id"":""cc6ea167-4e92-4c2d-9391-85791e978006""}]","#
+        ),
+        "{}",
+        out.stdout
+    );
+}
