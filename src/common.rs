@@ -113,9 +113,9 @@ async fn nearby_lakes(path: &Path) -> Vec<String> {
     found
 }
 
-/// Runs a command that writes `lake`: when it fails, a local lake folder that it created and left
-/// holding nothing (only empty folders) is removed again, so a failed first `sync` leaves no
-/// lake behind for reading commands to accept.
+/// Runs the writing part of `ingest`, `sync` or `rebuild`: when it fails, a local lake folder that
+/// it created and left holding nothing (only empty folders) is removed again, so a failed first
+/// run leaves no lake behind for reading commands to accept.
 pub async fn leave_no_empty_lake<T>(
     lake: &Lake,
     work: impl std::future::Future<Output = Result<T>>,

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use pstn_lake_fetch::{DecodedPage, PageDecoder, Table};
 use pstn_lake_sink::{LakeLock, Landing, LandingSummary, TableSpec};
 
-use crate::common::{LakeArg, Ui};
+use crate::common::{LakeArg, Ui, leave_no_empty_lake};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -353,11 +353,15 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     // Decoding and encoding are over: what their allocator settings kept would only swell the
     // merges of days the lake already holds.
     crate::alloc::tune_for_merging();
-    let lock = LakeLock::acquire(&lake, "ingest").await?;
-    let committed = commit(landings).await;
-    let released = lock.release().await;
-    let summaries = committed?;
-    released.context("releasing the lake lock failed")?;
+    let summaries = leave_no_empty_lake(&lake, async {
+        let lock = LakeLock::acquire(&lake, "ingest").await?;
+        let committed = commit(landings).await;
+        let released = lock.release().await;
+        let summaries = committed?;
+        released.context("releasing the lake lock failed")?;
+        Ok(summaries)
+    })
+    .await?;
     progress.finish_and_clear();
 
     let elapsed = started.elapsed().as_secs_f64();
