@@ -39,9 +39,9 @@ impl LakeArg {
             );
         };
         let what = if path.is_dir() {
-            "the folder holds no pstn-lake table and no sync state"
+            "holds no pstn-lake table and no sync state"
         } else {
-            "no such folder"
+            "does not exist"
         };
         let nearby = nearby_lakes(&path).await;
         let hint = if nearby.is_empty() {
@@ -50,8 +50,8 @@ impl LakeArg {
             format!("; lakes nearby: {}", nearby.join(", "))
         };
         bail!(
-            "no lake here: there is no lake at `{}` ({what}): pass --lake (or set PSTN_LAKE) to \
-             the folder that `pstn-lake ingest`, `sync` or `demo` wrote{hint}",
+            "no lake here: `{}` {what}; pass --lake (or set PSTN_LAKE) to the folder that \
+             `pstn-lake ingest`, `sync` or `demo` wrote{hint}",
             path.display()
         )
     }

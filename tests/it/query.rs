@@ -272,7 +272,9 @@ fn a_lake_folder_that_does_not_exist_is_an_error_not_an_empty_report() {
     ] {
         let run = run(&args).fails();
         assert!(
-            run.stderr.contains("there is no lake at") && run.stderr.contains("no-such-lake"),
+            run.stderr.contains("no lake here")
+                && run.stderr.contains("no-such-lake")
+                && run.stderr.contains("does not exist"),
             "{args:?}: {}",
             run.stderr
         );
