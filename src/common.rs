@@ -1,8 +1,9 @@
 //! What several subcommands share: the lake argument, dates, logging, terminal output.
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 
 use pstn_lake_sink::Lake;
@@ -21,21 +22,130 @@ impl LakeArg {
         Lake::open(&self.lake).with_context(|| format!("cannot open the lake `{}`", self.lake))
     }
 
-    /// Opens a lake that must already exist (for reading): a local folder that is not there is
-    /// an error naming it, rather than a lake with no rows (a mistyped `--lake` would otherwise
-    /// give empty reports).
-    pub fn open_existing(&self) -> Result<Lake> {
+    /// Opens a lake that must already exist (for reading): a location that holds no lake (no
+    /// table of pstn-lake's and no state) is an error naming it and the lakes nearby, rather than
+    /// a lake with no rows (a mistyped `--lake` would otherwise give empty reports).
+    pub async fn open_existing(&self) -> Result<Lake> {
         let lake = self.open()?;
-        if let Ok(path) = lake.url().to_file_path()
-            && !path.is_dir()
-        {
-            anyhow::bail!(
-                "there is no lake at `{}` (no such folder): pass --lake (or set PSTN_LAKE) to the folder that `pstn-lake ingest` or `sync` wrote",
-                path.display()
-            );
+        lake.check().await?;
+        if is_lake(&lake).await? {
+            return Ok(lake);
         }
-        Ok(lake)
+        let Ok(path) = lake.url().to_file_path() else {
+            bail!(
+                "no lake here: `{}` holds no pstn-lake table and no sync state; pass --lake (or \
+                 set PSTN_LAKE) to where `pstn-lake ingest`, `sync` or `demo` wrote",
+                lake.url()
+            );
+        };
+        let what = if path.is_dir() {
+            "holds no pstn-lake table and no sync state"
+        } else {
+            "does not exist"
+        };
+        let nearby = nearby_lakes(&path).await;
+        let hint = if nearby.is_empty() {
+            String::new()
+        } else {
+            format!("; lakes nearby: {}", nearby.join(", "))
+        };
+        bail!(
+            "no lake here: `{}` {what}; pass --lake (or set PSTN_LAKE) to the folder that \
+             `pstn-lake ingest`, `sync` or `demo` wrote{hint}",
+            path.display()
+        )
     }
+}
+
+/// Whether `lake` holds a lake: a table of pstn-lake's, or a sync state that recorded something.
+pub async fn is_lake(lake: &Lake) -> Result<bool> {
+    let tables = lake.tables().await?;
+    if pstn_lake_fetch::Table::ALL
+        .iter()
+        .any(|t| tables.iter().any(|name| name == t.name()))
+    {
+        return Ok(true);
+    }
+    Ok(!pstn_lake_sink::SyncState::load(lake).await?.is_empty())
+}
+
+/// Local lakes in the current folder and next to `path`, as the user would type them
+/// (`./pstn-lake-demo`), at most a few.
+async fn nearby_lakes(path: &Path) -> Vec<String> {
+    let cwd = std::env::current_dir().ok();
+    let mut places: Vec<PathBuf> = cwd.iter().cloned().collect();
+    if let Some(parent) = path.parent()
+        && Some(parent) != cwd.as_deref()
+    {
+        places.push(parent.to_owned());
+    }
+    let mut found = Vec::new();
+    for place in places {
+        let Ok(entries) = std::fs::read_dir(&place) else {
+            continue;
+        };
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_dir() && p != path)
+            .take(200)
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            let Some(location) = dir.to_str() else {
+                continue;
+            };
+            let Ok(lake) = Lake::open(location) else {
+                continue;
+            };
+            if matches!(is_lake(&lake).await, Ok(true)) {
+                found.push(
+                    match cwd.as_deref().and_then(|c| dir.strip_prefix(c).ok()) {
+                        Some(rel) => format!("./{}", rel.display()),
+                        None => dir.display().to_string(),
+                    },
+                );
+            }
+            if found.len() == 5 {
+                return found;
+            }
+        }
+    }
+    found
+}
+
+/// Runs the writing part of `ingest`, `sync` or `rebuild`: when it fails, a local lake folder that
+/// it created and left holding nothing (only empty folders) is removed again, so a failed first
+/// run leaves no lake behind for reading commands to accept.
+pub async fn leave_no_empty_lake<T>(
+    lake: &Lake,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let created = lake.url().to_file_path().ok().filter(|path| !path.exists());
+    let outcome = work.await;
+    if outcome.is_err()
+        && let Some(path) = created
+    {
+        remove_empty_folders(&path);
+    }
+    outcome
+}
+
+/// Removes `dir` and the folders below it when they hold no file (keeps any folder with a file).
+fn remove_empty_folders(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut empty = true;
+    for entry in entries {
+        let Ok(entry) = entry else {
+            empty = false;
+            continue;
+        };
+        let path = entry.path();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        empty &= is_dir && remove_empty_folders(&path);
+    }
+    empty && std::fs::remove_dir(dir).is_ok()
 }
 
 /// `--from` / `--to`: a UTC day.
@@ -86,13 +196,56 @@ pub fn message(e: &anyhow::Error) -> String {
     out
 }
 
-/// Whether an error chain ends in a broken pipe (`pstn-lake sql … | head`): not a failure.
+/// Whether an error chain holds a broken pipe (`pstn-lake sql … | head`): not a failure.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || c.to_string().contains("Broken pipe")
     })
+}
+
+/// Standard output that remembers a closed pipe. Some writers turn an I/O error into text (arrow's
+/// CSV writer does); [`to_stdout`] gives the closed pipe back as a typed `io::Error`.
+pub struct Stdout {
+    out: std::io::BufWriter<std::io::Stdout>,
+    closed: bool,
+}
+
+impl std::io::Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.out.write(buf);
+        self.closed |= is_closed(&written);
+        written
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = self.out.flush();
+        self.closed |= is_closed(&flushed);
+        flushed
+    }
+}
+
+fn is_closed<T>(result: &std::io::Result<T>) -> bool {
+    result
+        .as_ref()
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Runs `write` on standard output and flushes it. A reader that went away (`| head`) ends it with
+/// a typed broken pipe, whatever error the writer made of it; `main` treats that as success.
+pub fn to_stdout<T>(write: impl FnOnce(&mut Stdout) -> Result<T>) -> Result<T> {
+    let mut out = Stdout {
+        out: std::io::BufWriter::new(std::io::stdout()),
+        closed: false,
+    };
+    let written = write(&mut out);
+    let flushed = std::io::Write::flush(&mut out);
+    if out.closed {
+        return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into());
+    }
+    let value = written?;
+    flushed.context("writing to standard output failed")?;
+    Ok(value)
 }
 
 /// Progress and summaries on stderr: progress only on a terminal, summaries unless `--quiet`.
@@ -241,15 +394,14 @@ impl OutputArgs {
                     "Parquet is binary and standard output is a terminal: write it to a file \
                      with --output FILE.parquet"
                 ),
-                OutputFormat::Parquet => {
-                    pstn_lake_query::write_parquet(std::io::stdout(), schema, batches)?;
+                OutputFormat::Parquet => to_stdout(|out| {
+                    pstn_lake_query::write_parquet(out, schema, batches)?;
                     Ok(())
-                }
-                OutputFormat::Text(format) => {
-                    let mut out = std::io::stdout().lock();
-                    pstn_lake_query::write(&mut out, format, schema, batches)?;
+                }),
+                OutputFormat::Text(format) => to_stdout(|out| {
+                    pstn_lake_query::write(out, format, schema, batches)?;
                     Ok(())
-                }
+                }),
             };
         };
         let name = path

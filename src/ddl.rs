@@ -72,7 +72,7 @@ pub struct LakeDdl {
 }
 
 pub async fn run(args: Args) -> Result<()> {
-    let lake = args.lake.open_existing()?;
+    let lake = args.lake.open_existing().await?;
     lake.check().await?;
     let store = match &args.location {
         Some(location) => Store::parse(location)
@@ -106,11 +106,7 @@ pub async fn run(args: Args) -> Result<()> {
         tables: described,
     };
     let text = engines::render(&ddl)?;
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
+    crate::common::to_stdout(|out| Ok(std::io::Write::write_all(out, text.as_bytes())?))
 }
 
 /// Where the lake lives, in terms every engine can spell its own way.

@@ -1,14 +1,14 @@
 //! `pstn-lake demo`: a simulated tenant → a local lake → the charges report, with no tenant needed.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::{Duration, Utc};
 use pstn_lake_fetch::{ApiVersion, Credentials, GraphClient, GraphConfig, Table};
 use pstn_lake_graph_sim::{SimConfig, TenantConfig};
 use pstn_lake_query::{Format, LakeSession, ReportParams};
-use pstn_lake_sink::{Lake, LakeLock, SyncState};
+use pstn_lake_sink::{Lake, LakeLock, STATE_DIR, SyncState};
 use url::Url;
 
 use crate::common::{Ui, known_tables};
@@ -16,7 +16,8 @@ use crate::sync::{Plan, sync};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Where the demo lake goes (replaced if it is a previous demo lake).
+    /// Where the demo lake goes: a new or empty folder, or a lake an earlier demo made (replaced).
+    /// Any other folder is refused, never deleted.
     #[arg(long, default_value = "./pstn-lake-demo")]
     pub lake: PathBuf,
 
@@ -44,17 +45,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         args.calls_per_day
     ));
 
-    if args.lake.join("_pstn_lake").is_dir() {
-        std::fs::remove_dir_all(&args.lake).with_context(|| {
-            format!(
-                "cannot replace the previous demo lake `{}`",
-                args.lake.display()
-            )
-        })?;
-    }
-    std::fs::create_dir_all(&args.lake)
-        .with_context(|| format!("cannot create `{}`", args.lake.display()))?;
-    let lake = Lake::open(args.lake.to_str().context("the lake path is not UTF-8")?)?;
+    let lake = prepare(&args.lake).await?;
     ui.summary(format!(
         "2/3 syncing both tables into the lake at {}",
         args.lake.display()
@@ -73,12 +64,19 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
             jobs.push((table, day));
         }
     }
+    // Recorded, so that a plain `sync` of the demo lake keeps its beta-only columns.
+    let mut state = SyncState::default();
+    state.set_api(ApiVersion::Beta.path());
     let lock = LakeLock::acquire(&lake, "demo").await?;
     let summary = sync(
         &client,
         &lake,
-        SyncState::default(),
-        Plan { jobs, skipped: 0 },
+        state,
+        Plan {
+            jobs,
+            skipped: 0,
+            unfinished_from: today,
+        },
         4,
         ui,
     )
@@ -104,17 +102,60 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
             },
         )
         .await?;
-    pstn_lake_query::write(
-        &mut std::io::stdout().lock(),
-        Format::Table,
-        &schema,
-        &batches,
-    )?;
+    crate::common::to_stdout(|out| {
+        Ok(pstn_lake_query::write(
+            out,
+            Format::Table,
+            &schema,
+            &batches,
+        )?)
+    })?;
     ui.summary(format!(
         "Next: pstn-lake report --list --lake {0}; pstn-lake sql \"SELECT …\" --lake {0}",
         args.lake.display()
     ));
     Ok(())
+}
+
+/// The file in the lake's state folder that marks a lake `demo` made: the only kind of lake
+/// it replaces.
+const DEMO_MARKER: &str = "demo";
+
+/// Makes `dir` ready for a new demo lake and marks it: creates the folder, or replaces a lake an
+/// earlier demo made. Any other folder that is not empty is refused, never deleted.
+async fn prepare(dir: &Path) -> Result<Lake> {
+    let location = dir.to_str().context("the lake path is not UTF-8")?;
+    let holds_something = match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", dir.display())),
+    };
+    let marker = dir.join(STATE_DIR).join(DEMO_MARKER);
+    if holds_something {
+        if !marker.is_file() {
+            let what = if crate::common::is_lake(&Lake::open(location)?).await? {
+                "holds a lake that `pstn-lake demo` did not make"
+            } else {
+                "is not empty"
+            };
+            bail!(
+                "`{}` {what}: the demo replaces only its own lakes and leaves this folder alone; \
+                 pass --lake with a new or empty folder (or a previous demo lake)",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir).with_context(|| {
+            format!("cannot replace the previous demo lake `{}`", dir.display())
+        })?;
+    }
+    std::fs::create_dir_all(marker.parent().expect("in the lake"))
+        .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    std::fs::write(
+        &marker,
+        "made by pstn-lake demo: the next demo replaces this lake\n",
+    )
+    .with_context(|| format!("cannot write `{}`", marker.display()))?;
+    Ok(Lake::open(location)?)
 }
 
 fn tenant_days(tenant: &TenantConfig) -> impl Iterator<Item = chrono::NaiveDate> + '_ {

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use pstn_lake_fetch::{DecodedPage, PageDecoder, Table};
 use pstn_lake_sink::{LakeLock, Landing, LandingSummary, TableSpec};
 
-use crate::common::{LakeArg, Ui};
+use crate::common::{LakeArg, Ui, leave_no_empty_lake};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -181,7 +181,62 @@ fn decode_input(
 /// Decodes every page of `bytes` (one page or several one after another); `name` says where the
 /// bytes came from, for error messages, which also name the page.
 pub fn decode_pages(decoder: &PageDecoder, bytes: &[u8], name: &str) -> Result<Vec<DecodedPage>> {
-    Ok(decoder.decode_pages(bytes, &format!("`{name}`"))?)
+    let pages = decoder.decode_pages(bytes, &format!("`{name}`"))?;
+    for (n, page) in pages.iter().enumerate() {
+        check_table(page).with_context(|| format!("page {} of `{name}`", n + 1))?;
+    }
+    Ok(pages)
+}
+
+/// Refuses a page whose rows are mostly properties its table does not have (a page of another
+/// table given with `--table`, or without its `@odata.context`), naming the table it looks like.
+fn check_table(page: &DecodedPage) -> Result<()> {
+    let unknown = &page.unknown_properties;
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    // The table's columns that the page fills, for at least one row.
+    let columns = page.table.schema();
+    let known = columns
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.name() != pstn_lake_fetch::EXTRA_PROPERTIES)
+        .filter(|(i, _)| {
+            page.batches
+                .iter()
+                .any(|b| b.column(*i).null_count() < b.num_rows())
+        })
+        .count();
+    if unknown.len() <= known {
+        return Ok(());
+    }
+    let like = Table::ALL
+        .into_iter()
+        .filter(|t| *t != page.table)
+        .map(|t| {
+            let shared = unknown
+                .keys()
+                .filter(|k| t.properties().iter().any(|p| p.graph_name == k.as_str()))
+                .count();
+            (shared, t)
+        })
+        .max()
+        .filter(|(shared, _)| 2 * shared >= unknown.len());
+    let names: Vec<&str> = unknown.keys().map(String::as_str).collect();
+    let hint = match like {
+        Some((_, t)) => format!(
+            "it looks like a {t} page: pass --table {t}, or leave out --table when the page has its @odata.context"
+        ),
+        None => "it does not look like a page of any table pstn-lake knows".to_owned(),
+    };
+    bail!(
+        "{} of its {} properties are not columns of {} ({}); {hint}",
+        unknown.len(),
+        unknown.len() + known,
+        page.table,
+        names.join(", ")
+    )
 }
 
 async fn commit(landings: BTreeMap<Table, Landing>) -> Result<Vec<(Table, LandingSummary)>> {
@@ -282,11 +337,15 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     // Decoding and encoding are over: what their allocator settings kept would only swell the
     // merges of days the lake already holds.
     crate::alloc::tune_for_merging();
-    let lock = LakeLock::acquire(&lake, "ingest").await?;
-    let committed = commit(landings).await;
-    let released = lock.release().await;
-    let summaries = committed?;
-    released.context("releasing the lake lock failed")?;
+    let summaries = leave_no_empty_lake(&lake, async {
+        let lock = LakeLock::acquire(&lake, "ingest").await?;
+        let committed = commit(landings).await;
+        let released = lock.release().await;
+        let summaries = committed?;
+        released.context("releasing the lake lock failed")?;
+        Ok(summaries)
+    })
+    .await?;
     progress.finish_and_clear();
 
     let elapsed = started.elapsed().as_secs_f64();

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use pstn_lake_fetch::{PageDecoder, Table};
 use pstn_lake_sink::{LakeLock, RawPages, raw_days, read_raw, split_by_day, write_day};
 
-use crate::common::{LakeArg, Ui, parse_date};
+use crate::common::{LakeArg, Ui, leave_no_empty_lake, parse_date};
 use crate::ingest::table_spec;
 
 #[derive(Debug, clap::Args)]
@@ -36,18 +36,22 @@ pub struct Args {
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let started = Instant::now();
     let lake = args.lake.open()?;
-    lake.check().await?;
-    let lock = LakeLock::acquire(&lake, "rebuild").await?;
-    let outcome = rebuild(&args, &lake, ui).await;
-    let released = lock.release().await;
-    let (days, rows) = outcome?;
-    released.context("releasing the lake lock failed")?;
-    if days == 0 {
-        bail!(
-            "the raw archive of {} holds no day in the range: it is written by `pstn-lake sync --keep-raw`",
-            lake.url()
-        );
-    }
+    let (days, rows) = leave_no_empty_lake(&lake, async {
+        lake.check().await?;
+        let lock = LakeLock::acquire(&lake, "rebuild").await?;
+        let outcome = rebuild(&args, &lake, ui).await;
+        let released = lock.release().await;
+        let (days, rows) = outcome?;
+        released.context("releasing the lake lock failed")?;
+        if days == 0 {
+            bail!(
+                "the raw archive of {} holds no day in the range: it is written by `pstn-lake sync --keep-raw`",
+                lake.url()
+            );
+        }
+        Ok((days, rows))
+    })
+    .await?;
     ui.summary(format!(
         "rebuilt {days} days ({rows} rows) from the raw archive in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -1,12 +1,13 @@
 //! `pstn-lake report`: run a report from the catalog in `crates/query/sql/`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use pstn_lake_query::{Chart, ChartFormat, LakeSession, ReportParams};
 
-use crate::common::{LakeArg, OutputArgs, known_tables, parse_date};
+use crate::common::{LakeArg, OutputArgs, known_tables, parse_date, to_stdout};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -66,12 +67,14 @@ pub struct Args {
 
 pub async fn run(args: Args) -> Result<()> {
     if args.list {
-        for r in pstn_lake_query::reports() {
-            println!("{:<24} {}", r.name, r.description);
-            let params: Vec<String> = r.params.iter().map(ToString::to_string).collect();
-            println!("{:<24} options: {}", "", params.join(" "));
-        }
-        return Ok(());
+        return to_stdout(|out| {
+            for r in pstn_lake_query::reports() {
+                writeln!(out, "{:<24} {}", r.name, r.description)?;
+                let params: Vec<String> = r.params.iter().map(ToString::to_string).collect();
+                writeln!(out, "{:<24} options: {}", "", params.join(" "))?;
+            }
+            Ok(())
+        });
     }
     if let Some(path) = &args.html {
         return write_html(&args, path).await;
@@ -82,8 +85,7 @@ pub async fn run(args: Args) -> Result<()> {
         .expect("clap requires a name without --list");
     let report = pstn_lake_query::report(name)?;
     if args.show_sql {
-        print!("{}", report.sql);
-        return Ok(());
+        return to_stdout(|out| Ok(out.write_all(report.sql.as_bytes())?));
     }
     if let (Some(from), Some(to)) = (args.from, args.to)
         && from > to
@@ -102,7 +104,7 @@ pub async fn run(args: Args) -> Result<()> {
         )),
         None => None,
     };
-    let lake = args.lake.open_existing()?;
+    let lake = args.lake.open_existing().await?;
     lake.check().await?;
     let session = LakeSession::open(&lake, &known_tables())
         .await
@@ -149,7 +151,7 @@ async fn write_html(args: &Args, path: &Path) -> Result<()> {
     for report in &reports {
         report.bind(&pstn_lake_query::applicable_params(report, &params).0)?;
     }
-    let lake = args.lake.open_existing()?;
+    let lake = args.lake.open_existing().await?;
     lake.check().await?;
     let session = LakeSession::open(&lake, &known_tables())
         .await

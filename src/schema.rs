@@ -24,31 +24,39 @@ pub struct Args {
     pub lake: Option<String>,
 }
 
-/// The columns a lake's files hold, as DataFusion reads them.
+/// The columns a lake's files hold, as DataFusion reads them: one result (one JSON document, one
+/// CSV header) whose first column names each column's table.
 async fn lake_schema(args: &Args, lake: &str) -> Result<()> {
     let lake = crate::common::LakeArg {
         lake: lake.to_owned(),
     }
-    .open_existing()?;
-    lake.check().await?;
+    .open_existing()
+    .await?;
     let session = pstn_lake_query::LakeSession::open(&lake, &crate::common::known_tables()).await?;
     let names: Vec<String> = match args.table {
         Some(t) => vec![t.name().to_owned()],
         None => session.tables().to_vec(),
     };
-    let mut out = std::io::stdout().lock();
+    let table_field = Field::new("table", DataType::Utf8, false);
+    let mut schema = Arc::new(Schema::new(vec![table_field.clone()]));
+    let mut batches = Vec::new();
     for name in names {
         // Table names come from the lake listing or the Table enum, never from free text.
         let df = session.query(&format!("DESCRIBE \"{name}\"")).await?;
-        let schema = df.schema().inner().clone();
-        let batches = df.collect().await?;
-        if args.format == Format::Table {
-            use std::io::Write;
-            writeln!(out, "{name}")?;
+        let mut fields = vec![table_field.clone()];
+        fields.extend(df.schema().fields().iter().map(|f| f.as_ref().clone()));
+        schema = Arc::new(Schema::new(fields));
+        for batch in df.collect().await? {
+            let table: ArrayRef =
+                Arc::new(StringArray::from(vec![name.as_str(); batch.num_rows()]));
+            let columns = std::iter::once(table).chain(batch.columns().iter().cloned());
+            batches.push(RecordBatch::try_new(
+                Arc::clone(&schema),
+                columns.collect(),
+            )?);
         }
-        pstn_lake_query::write(&mut out, args.format, &schema, &batches)?;
     }
-    Ok(())
+    crate::common::to_stdout(|out| Ok(pstn_lake_query::write(out, args.format, &schema, &batches)?))
 }
 
 pub async fn run(args: Args) -> Result<()> {
@@ -106,11 +114,5 @@ pub async fn run(args: Args) -> Result<()> {
         .map(|c| Arc::new(StringArray::from(c)) as ArrayRef)
         .collect();
     let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)?;
-    pstn_lake_query::write(
-        &mut std::io::stdout().lock(),
-        args.format,
-        &schema,
-        &[batch],
-    )?;
-    Ok(())
+    crate::common::to_stdout(|out| Ok(pstn_lake_query::write(out, args.format, &schema, &[batch])?))
 }

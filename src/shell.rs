@@ -17,7 +17,7 @@ use pstn_lake_query::{Format, LakeSession};
 use pstn_lake_sink::Lake;
 use rustyline::error::ReadlineError;
 
-use crate::common::{LakeArg, is_broken_pipe, known_tables, message};
+use crate::common::{LakeArg, is_broken_pipe, known_tables, message, to_stdout};
 use split::{Splitter, dot_command};
 
 #[derive(Debug, clap::Args)]
@@ -64,7 +64,7 @@ const COMMANDS: [&str; 7] = [
 ];
 
 pub async fn run(args: Args) -> Result<()> {
-    let lake = args.lake.open_existing()?;
+    let lake = args.lake.open_existing().await?;
     lake.check().await?;
     let session = LakeSession::open(&lake, &known_tables())
         .await
@@ -120,11 +120,15 @@ impl Shell {
     async fn interactive(&mut self, history: Option<&Path>) -> Result<()> {
         let mut editor = editor::new(self.session.tables().to_vec())?;
         let history = history.and_then(|path| editor::open_history(&mut editor, path));
-        println!(
-            "pstn-lake shell on {}: {}. End statements with `;`; .help lists the commands.",
-            self.lake.url(),
-            self.session.tables().join(", ")
-        );
+        to_stdout(|out| {
+            writeln!(
+                out,
+                "pstn-lake shell on {}: {}. End statements with `;`; .help lists the commands.",
+                self.lake.url(),
+                self.session.tables().join(", ")
+            )?;
+            Ok(())
+        })?;
         loop {
             let input = match editor.readline(PROMPT) {
                 Ok(input) => input,
@@ -253,10 +257,7 @@ impl Shell {
     }
 
     fn print(&self, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
-        let mut out = std::io::stdout().lock();
-        pstn_lake_query::write(&mut out, self.format, schema, batches)?;
-        out.flush()?;
-        Ok(())
+        to_stdout(|out| Ok(pstn_lake_query::write(out, self.format, schema, batches)?))
     }
 
     /// Prints an error and counts it, unless the output is gone (then the shell ends, quietly).
@@ -279,16 +280,19 @@ impl Shell {
         let args: Vec<&str> = words.collect();
         match (name, args.as_slice()) {
             (".quit" | ".exit", []) => return Ok(Flow::Quit),
-            (".help", _) => println!("{HELP}"),
+            (".help", _) => to_stdout(|out| Ok(writeln!(out, "{HELP}")?))?,
             (".tables", []) => self.tables().await?,
             (".schema", []) => self.schema(None).await?,
             (".schema", [table]) => self.schema(Some(table)).await?,
-            (".format", []) => println!("{}", self.format_name),
+            (".format", []) => to_stdout(|out| Ok(writeln!(out, "{}", self.format_name)?))?,
             (".format", [format]) => {
                 self.format = format.parse().map_err(|e: String| anyhow!(e))?;
                 self.format_name = (*format).to_owned();
             }
-            (".timer", []) => println!("{}", if self.timer { "on" } else { "off" }),
+            (".timer", []) => {
+                let on = if self.timer { "on" } else { "off" };
+                to_stdout(|out| Ok(writeln!(out, "{on}")?))?;
+            }
             (".timer", ["on"]) => self.timer = true,
             (".timer", ["off"]) => self.timer = false,
             (".timer", _) => bail!("use .timer on or .timer off"),

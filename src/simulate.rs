@@ -81,21 +81,31 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
             format!("cannot listen on {addr}: pick another --port (0 takes any free one)")
         })?;
     let url = sim.graph_url();
-    println!(
-        "Graph simulator on {url}: {} days x {} calls a day per table from {} (seed {})",
-        tenant.days, tenant.calls_per_day, tenant.first_day, tenant.seed
-    );
-    println!("Point pstn-lake at it (the simulator's own test credentials, not a real secret):");
-    println!(
-        "  export AZURE_TENANT_ID={} AZURE_CLIENT_ID={} AZURE_CLIENT_SECRET={}",
-        config.tenant_id, config.client_id, config.client_secret
-    );
-    println!(
-        "  pstn-lake sync --graph-url {url} --login-url {url} --from {} --to {} --lake ./lake",
-        tenant.first_day,
-        tenant.last_day()
-    );
-    println!("Ctrl-C stops it.");
+    crate::common::to_stdout(|out| {
+        use std::io::Write;
+        writeln!(
+            out,
+            "Graph simulator on {url}: {} days x {} calls a day per table from {} (seed {})",
+            tenant.days, tenant.calls_per_day, tenant.first_day, tenant.seed
+        )?;
+        writeln!(
+            out,
+            "Point pstn-lake at it (the simulator's own test credentials, not a real secret):"
+        )?;
+        writeln!(
+            out,
+            "  export AZURE_TENANT_ID={} AZURE_CLIENT_ID={} AZURE_CLIENT_SECRET={}",
+            config.tenant_id, config.client_id, config.client_secret
+        )?;
+        writeln!(
+            out,
+            "  pstn-lake sync --graph-url {url} --login-url {url} --from {} --to {} --lake ./lake",
+            tenant.first_day,
+            tenant.last_day()
+        )?;
+        writeln!(out, "Ctrl-C stops it.")?;
+        Ok(())
+    })?;
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;

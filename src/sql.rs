@@ -20,7 +20,7 @@ pub struct Args {
 
 pub async fn run(args: Args) -> Result<()> {
     args.output.resolve()?;
-    let lake = args.lake.open_existing()?;
+    let lake = args.lake.open_existing().await?;
     lake.check().await?;
     let session = LakeSession::open(&lake, &known_tables())
         .await

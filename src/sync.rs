@@ -18,7 +18,7 @@ use pstn_lake_sink::{DayWriter, EncodeSlots, Lake, LakeLock, RawDay, SyncState, 
 use tokio::sync::Mutex;
 use url::Url;
 
-use crate::common::{LakeArg, Ui, parse_date};
+use crate::common::{LakeArg, Ui, leave_no_empty_lake, parse_date};
 use crate::ingest::table_spec;
 
 /// Days before today that are fetched again on every run: Graph adds records 24–48 h late.
@@ -66,9 +66,15 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub login_url: Option<Url>,
 
-    /// Graph API version: v1.0 or beta (beta returns more columns).
-    #[arg(long, default_value = "v1.0")]
-    pub api: ApiVersion,
+    /// Graph API version: v1.0 or beta (beta returns more columns). Default: the version the
+    /// lake's syncs recorded (beta once a sync used beta), else v1.0.
+    #[arg(long)]
+    pub api: Option<ApiVersion>,
+
+    /// Allow `--api v1.0` on a lake landed with beta: the days fetched lose their beta-only
+    /// columns (client IPs, administrative units, country codes). The lake stays recorded as beta.
+    #[arg(long)]
+    pub allow_api_downgrade: bool,
 
     /// Days fetched at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -94,6 +100,8 @@ pub struct Summary {
     pub rows: std::collections::BTreeMap<Table, u64>,
     pub days_written: u64,
     pub days_skipped: u64,
+    /// Days fetched that were not over yet (today, or later): to fetch again.
+    pub days_unfinished: u64,
     pub pages: u64,
     pub retries: u64,
     pub throttled: u64,
@@ -130,6 +138,13 @@ impl std::fmt::Display for Summary {
             self.tokens,
             self.renewals_after_401,
         )?;
+        if self.days_unfinished > 0 {
+            write!(
+                f,
+                "\n  {} days fetched are not over yet (UTC) and are not recorded complete: the next sync fetches them again",
+                self.days_unfinished
+            )?;
+        }
         if !self.unknown.is_empty() {
             let list: Vec<String> = self
                 .unknown
@@ -155,6 +170,10 @@ pub struct Interrupted(pub String);
 pub struct Plan {
     pub jobs: Vec<(Table, NaiveDate)>,
     pub skipped: u64,
+    /// The first UTC day not over when the run started: this day and later ones may be fetched
+    /// (Graph serves what it has) but are never recorded complete, so a later run fetches them
+    /// again.
+    pub unfinished_from: NaiveDate,
 }
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
@@ -180,34 +199,71 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         );
     }
     let lake = args.lake.open()?;
-    lake.check().await?;
-    let client = GraphClient::new(
-        GraphConfig::new(graph_url, login_url)
-            .with_api(args.api)
-            .with_keep_raw(args.keep_raw),
-        credentials,
-    )?;
-    let lock = LakeLock::acquire(&lake, "sync").await?;
-    let outcome = async {
-        // Read under the lock: another run may have just finished days.
-        let state = SyncState::load(&lake).await?;
-        let plan = plan(&args, &state, Utc::now().date_naive(), ui);
-        sync(
-            &client,
-            &lake,
-            state,
-            plan,
-            usize::from(args.concurrency),
-            ui,
-        )
-        .await
+    leave_no_empty_lake(&lake, async {
+        lake.check().await?;
+        let lock = LakeLock::acquire(&lake, "sync").await?;
+        let outcome = async {
+            // Read under the lock: another run may have just finished days.
+            let mut state = SyncState::load(&lake).await?;
+            let api = api_version(&args, &mut state, &lake)?;
+            let client = GraphClient::new(
+                GraphConfig::new(graph_url, login_url)
+                    .with_api(api)
+                    .with_keep_raw(args.keep_raw),
+                credentials,
+            )?;
+            let today = Utc::now().date_naive();
+            state.forget_unfinished(today);
+            let plan = plan(&args, &state, today, ui);
+            sync(
+                &client,
+                &lake,
+                state,
+                plan,
+                usize::from(args.concurrency),
+                ui,
+            )
+            .await
+        }
+        .await;
+        let released = lock.release().await;
+        let summary = outcome?;
+        released.context("releasing the lake lock failed")?;
+        ui.summary(&summary);
+        Ok(())
+    })
+    .await
+}
+
+/// The Graph API version to sync with: `--api`, else the one the lake recorded, else v1.0. A lake
+/// landed with beta keeps its beta-only columns: `--api v1.0` there is refused unless
+/// `--allow-api-downgrade`. The version is recorded in `state` (saved with the first day written);
+/// a downgrade leaves beta recorded.
+pub fn api_version(args: &Args, state: &mut SyncState, lake: &Lake) -> Result<ApiVersion> {
+    let recorded = match state.api() {
+        None => None,
+        Some(s) => Some(s.parse::<ApiVersion>().map_err(|e| {
+            anyhow::anyhow!(
+                "the sync state of {} records an API version: {e}",
+                lake.url()
+            )
+        })?),
+    };
+    let api = match (args.api, recorded) {
+        (Some(ApiVersion::V1), Some(ApiVersion::Beta)) if !args.allow_api_downgrade => bail!(
+            "the lake at {} was landed with --api beta: a v1.0 sync would replace the rows of the \
+             days it fetches without their beta-only columns (client IPs, administrative units, \
+             country codes). Leave out --api (this lake syncs with beta), or pass \
+             --allow-api-downgrade to accept the loss",
+            lake.url()
+        ),
+        (Some(api), _) => api,
+        (None, recorded) => recorded.unwrap_or_default(),
+    };
+    if recorded != Some(ApiVersion::Beta) {
+        state.set_api(api.path());
     }
-    .await;
-    let released = lock.release().await;
-    let summary = outcome?;
-    released.context("releasing the lake lock failed")?;
-    ui.summary(&summary);
-    Ok(())
+    Ok(api)
 }
 
 /// Decides which (table, day) pairs to fetch.
@@ -247,7 +303,11 @@ pub fn plan(args: &Args, state: &SyncState, today: NaiveDate, ui: &Ui) -> Plan {
     }
     // Oldest days first, tables interleaved, so a stopped backfill leaves a contiguous prefix.
     jobs.sort_by_key(|&(t, d)| (d, t));
-    Plan { jobs, skipped }
+    Plan {
+        jobs,
+        skipped,
+        unfinished_from: today,
+    }
 }
 
 /// Fetches and commits every planned day, `concurrency` at a time; stops cleanly on Ctrl-C.
@@ -262,6 +322,7 @@ pub async fn sync(
     let started = Instant::now();
     client.check_credentials().await?;
     let total = plan.jobs.len();
+    let unfinished_from = plan.unfinished_from;
     let progress = ui.bar(total as u64, "days");
     let state = Arc::new(Mutex::new(state));
     // Days are encoded one at a time, whatever the fetch concurrency: memory stays near one day's
@@ -377,13 +438,15 @@ pub async fn sync(
                             format!("writing {table} for {day} failed; the day is unchanged")
                         })?;
                 }
-                {
+                if day < unfinished_from || rows > 0 {
                     let mut state = state.lock().await;
-                    state.mark_complete(table.name(), day);
+                    if day < unfinished_from {
+                        state.mark_complete(table.name(), day);
+                    }
                     state
                         .save(lake)
                         .await
-                        .context("recording the finished day failed")?;
+                        .context("recording the day in the sync state failed")?;
                 }
                 let mut s = summary.lock().await;
                 for (k, n) in unknown {
@@ -391,6 +454,7 @@ pub async fn sync(
                 }
                 *s.rows.entry(table).or_default() += rows;
                 s.days_written += u64::from(rows > 0);
+                s.days_unfinished += u64::from(day >= unfinished_from);
                 progress.inc(1);
                 let fetched = client.stats();
                 let rows = fetched.rows.load(Ordering::Relaxed);

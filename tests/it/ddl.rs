@@ -137,7 +137,7 @@ fn duckdb_runs_the_printed_statements_and_gets_the_same_numbers() {
 fn duckdb_statements_for_a_table_without_data_are_left_commented() {
     let (_dir, lake) = fixture();
     let empty = lake.parent().unwrap().join("empty");
-    std::fs::create_dir(&empty).unwrap();
+    lake_without_rows(&empty);
     let statements = ddl(&empty, &["--engine", "duckdb"]).ok().stdout;
     assert!(
         statements.contains("-- pstn_calls: no data in the lake yet"),

@@ -100,6 +100,17 @@ pub fn lake_with_rows(rows: &[Value]) -> (tempfile::TempDir, PathBuf) {
     (dir, lake)
 }
 
+/// Makes `lake` a lake without rows, as a sync of days without calls leaves it: a sync state and
+/// no table.
+pub fn lake_without_rows(lake: &Path) {
+    std::fs::create_dir_all(lake.join("_pstn_lake")).unwrap();
+    std::fs::write(
+        lake.join("_pstn_lake/sync-state.json"),
+        r#"{"version": 1, "tables": {"pstn_calls": {"complete_days": ["2026-11-01"], "last_commit": "2026-11-02T00:00:00Z"}}}"#,
+    )
+    .unwrap();
+}
+
 /// The repository's sample pages.
 pub fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples")

@@ -353,6 +353,46 @@ fn bad_input_fails_with_file_row_and_field_and_changes_nothing() {
         "{}",
         out.stderr
     );
+    // A PSTN page without its @odata.context: its properties say it is not a Direct Routing page.
+    let mut page: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(samples().join("pstn-beta-page.json")).unwrap())
+            .unwrap();
+    page.as_object_mut().unwrap().remove("@odata.context");
+    let bare = dir.path().join("bare-pstn.json");
+    std::fs::write(&bare, page.to_string()).unwrap();
+    let out = run(&[
+        "ingest",
+        bare.to_str().unwrap(),
+        "--table",
+        "direct_routing_calls",
+        "--lake",
+        &lake,
+    ])
+    .fails();
+    assert!(
+        out.stderr.contains("bare-pstn.json")
+            && out
+                .stderr
+                .contains("are not columns of direct_routing_calls")
+            && out
+                .stderr
+                .contains("it looks like a pstn_calls page: pass --table pstn_calls"),
+        "{}",
+        out.stderr
+    );
+    assert!(!dir.path().join("lake/direct_routing_calls").exists());
+    // With the right table it lands.
+    let other = dir.path().join("other-lake");
+    run(&[
+        "ingest",
+        bare.to_str().unwrap(),
+        "--table",
+        "pstn_calls",
+        "--lake",
+        other.to_str().unwrap(),
+    ])
+    .ok();
+    assert!(other.join("pstn_calls").is_dir());
     let out = run(&["ingest", &good, "--table", "sms_logs", "--lake", &lake]).fails();
     assert!(
         out.stderr.contains("unknown table `sms_logs`"),

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `pstn-lake` binary: real processes, real files, real Parquet readers.
 
 mod ddl;
+mod demo;
 mod helpers;
 mod html;
 mod ingest;

@@ -169,7 +169,7 @@ fn sql_is_read_only() {
 fn reports_run_on_an_empty_lake() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("empty");
-    std::fs::create_dir(&lake).unwrap();
+    lake_without_rows(&lake);
     for name in [
         "charges-by-country",
         "duration-by-user",
@@ -272,7 +272,9 @@ fn a_lake_folder_that_does_not_exist_is_an_error_not_an_empty_report() {
     ] {
         let run = run(&args).fails();
         assert!(
-            run.stderr.contains("there is no lake at") && run.stderr.contains("no-such-lake"),
+            run.stderr.contains("no lake here")
+                && run.stderr.contains("no-such-lake")
+                && run.stderr.contains("does not exist"),
             "{args:?}: {}",
             run.stderr
         );
@@ -281,5 +283,159 @@ fn a_lake_folder_that_does_not_exist_is_an_error_not_an_empty_report() {
     assert!(
         !dir.path().join("no-such-lake").exists(),
         "nothing was created"
+    );
+}
+
+/// A folder that exists but holds no lake (an empty folder, or one a failed `sync` would have
+/// left) is "no lake here" for every reading command, exit 1, with the lakes nearby suggested.
+#[test]
+fn a_folder_that_is_not_a_lake_is_no_lake_here_with_the_lakes_nearby() {
+    let (dir, _) = lake_with_rows(&[pstn_row(
+        "1",
+        "2026-11-01T08:00:00Z",
+        "0.1",
+        "EUR",
+        "CH",
+        60,
+    )]);
+    std::fs::rename(dir.path().join("lake"), dir.path().join("pstn-lake-demo")).unwrap();
+    let not_a_lake = dir.path().join("lake");
+    std::fs::create_dir_all(not_a_lake.join("src")).unwrap();
+    for args in [
+        vec!["report", "charges-by-country"],
+        vec!["sql", "SELECT 1"],
+        vec!["schema", "--lake", "./lake"],
+        vec!["shell"],
+        vec!["ddl", "--engine", "duckdb"],
+    ] {
+        let out = bin()
+            .args(&args)
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no lake here")
+                && stderr.contains("holds no pstn-lake table")
+                && stderr.contains("lakes nearby: ./pstn-lake-demo"),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// A reader that goes away (`pstn-lake report --list | head -1`) ends every command quietly:
+/// exit 0, nothing on stderr, no panic. The pipe is closed before the command writes.
+#[test]
+fn a_closed_pipe_ends_every_command_quietly() {
+    let (_dir, lake) = fixture();
+    let lake = lake.to_str().unwrap();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["report", "--list"],
+        vec!["report", "--show-sql", "charges-by-country"],
+        vec!["report", "charges-by-country", "--lake", lake],
+        vec![
+            "report",
+            "charges-by-country",
+            "--format",
+            "json",
+            "--lake",
+            lake,
+        ],
+        vec![
+            "sql",
+            "SELECT id, charge FROM pstn_calls",
+            "--format",
+            "csv",
+            "--lake",
+            lake,
+        ],
+        vec![
+            "sql",
+            "SELECT id FROM pstn_calls",
+            "--format",
+            "parquet",
+            "--lake",
+            lake,
+        ],
+        vec!["schema"],
+        vec!["schema", "--lake", lake, "--format", "csv"],
+        vec!["ddl", "--engine", "duckdb", "--lake", lake],
+    ];
+    for args in commands {
+        for _ in 0..3 {
+            let mut child = bin()
+                .args(&args)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            drop(child.stdout.take());
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+            assert!(stderr.is_empty(), "{args:?}: {stderr}");
+        }
+    }
+}
+
+/// `schema --lake` is one result however many tables: one JSON document, one CSV header, each
+/// column with its table.
+#[test]
+fn the_schema_of_a_lake_is_one_document() {
+    let (_dir, lake) = fixture();
+    let lake = lake.to_str().unwrap();
+    let json = run(&["schema", "--lake", lake, "--format", "json"])
+        .ok()
+        .stdout;
+    let columns: Vec<serde_json::Value> = serde_json::from_str(&json)
+        .unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{json}"));
+    assert!(
+        columns
+            .iter()
+            .any(|c| c["table"] == "pstn_calls" && c["column_name"] == "charge"),
+        "{json}"
+    );
+    assert!(columns.iter().all(|c| c["table"].is_string()), "{json}");
+    let csv = run(&["schema", "--lake", lake, "--format", "csv"])
+        .ok()
+        .stdout;
+    assert_eq!(
+        csv.lines().filter(|l| l.starts_with("table,")).count(),
+        1,
+        "{csv}"
+    );
+    assert!(
+        csv.contains("pstn_calls,charge,\"Decimal128(18, 6)\",YES"),
+        "{csv}"
+    );
+}
+
+/// `SELECT *` works in CSV (the format when piped): nested values, such as a call's
+/// administrative units, are JSON text in their field.
+#[test]
+fn csv_writes_nested_values_as_json_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    ingest(&samples().join("pstn-beta-page.json"), &lake);
+    let out = run(&[
+        "sql",
+        "SELECT * FROM pstn_calls",
+        "--format",
+        "csv",
+        "--lake",
+        lake.to_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(out.stdout.lines().count(), 2, "{}", out.stdout);
+    assert!(
+        out.stdout.contains(
+            r#","[{""id"":""639b616c-f164-4a6f-a933-24936b8eb210""},{""id"":""cc6ea167-4e92-4c2d-9391-85791e978006""}]","#
+        ),
+        "{}",
+        out.stdout
     );
 }

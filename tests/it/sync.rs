@@ -814,3 +814,172 @@ async fn incremental_sync_continues_from_the_last_complete_day_minus_the_lookbac
     assert_exact(&lake, &sim, &first.to_string(), &today.to_string()).await;
     sim.shutdown().await;
 }
+
+/// The days `sync-state.json` records complete for `table`.
+fn complete_days(lake: &Path, table: &str) -> Vec<NaiveDate> {
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(lake.join("_pstn_lake/sync-state.json")).unwrap(),
+    )
+    .unwrap();
+    state["tables"][table]["complete_days"]
+        .as_array()
+        .map(|days| days.iter().map(|d| day(d.as_str().unwrap())).collect())
+        .unwrap_or_default()
+}
+
+/// A `--to` in the future fetches what Graph has, but no day from today on is recorded complete;
+/// a plain `sync` afterwards makes progress. A state that recorded future days (as an older
+/// version did) is healed the same way instead of stopping every later sync.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_future_to_records_no_unfinished_day_and_a_plain_sync_still_runs() {
+    let today = chrono::Utc::now().date_naive();
+    let first = today - chrono::Duration::days(3);
+    let sim = start(
+        SimConfig::default()
+            .with_tenant(TenantConfig::new(5, first, 6, 40))
+            .with_page_size(250)
+            .with_client_secret(SECRET),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let future = (today + chrono::Duration::days(30)).to_string();
+    let out = sync(
+        &sim,
+        &lake,
+        &["--from", &first.to_string(), "--to", &future],
+    )
+    .await
+    .ok();
+    assert!(out.stderr.contains("not over yet"), "{}", out.stderr);
+    for table in ["pstn_calls", "direct_routing_calls"] {
+        let days = complete_days(&lake, table);
+        assert_eq!(
+            days,
+            (0..3)
+                .map(|k| first + chrono::Duration::days(k))
+                .collect::<Vec<_>>(),
+            "{table}: only the days that are over are complete"
+        );
+    }
+    // Fetched all the same: the simulator's days up to today + 2 are in the lake.
+    let last = (today + chrono::Duration::days(2)).to_string();
+    assert_exact(&lake, &sim, &first.to_string(), &last).await;
+
+    // A plain sync fetches the days that were not over again.
+    let requests = sim.stats().graph_requests;
+    sync(&sim, &lake, &[]).await.ok();
+    assert!(sim.stats().graph_requests > requests, "nothing was fetched");
+
+    // A state that says the next 30 days are complete (written before they happened).
+    let path = lake.join("_pstn_lake/sync-state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let days: Vec<String> = (-3..30)
+        .map(|k| (today + chrono::Duration::days(k)).to_string())
+        .collect();
+    state["tables"]["pstn_calls"]["complete_days"] = serde_json::json!(days);
+    std::fs::write(&path, state.to_string()).unwrap();
+    let requests = sim.stats().graph_requests;
+    sync(&sim, &lake, &["--tables", "pstn_calls"]).await.ok();
+    assert!(sim.stats().graph_requests > requests, "nothing was fetched");
+    assert!(
+        complete_days(&lake, "pstn_calls")
+            .iter()
+            .all(|d| *d < today),
+        "{:?}",
+        complete_days(&lake, "pstn_calls")
+    );
+    sim.shutdown().await;
+}
+
+/// How many of `day`'s PSTN rows hold a beta-only column.
+async fn beta_rows(lake: &Path, day: &str) -> String {
+    let (lake, query) = (
+        lake.to_owned(),
+        format!(
+            "SELECT count(client_public_ip_v4_address) FROM pstn_calls WHERE call_date = DATE '{day}'"
+        ),
+    );
+    tokio::task::spawn_blocking(move || sql_rows(&lake, &query)[0][0].clone())
+        .await
+        .unwrap()
+}
+
+/// A lake landed with `--api beta` keeps its beta-only columns: a later sync without `--api`
+/// uses beta, an explicit `--api v1.0` is refused (changing nothing) unless
+/// `--allow-api-downgrade`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_v1_sync_does_not_null_the_beta_columns_of_a_beta_lake() {
+    let sim = start(config("2026-06-01", 2, 200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let both = ["--from", "2026-06-01", "--to", "2026-06-02"];
+    sync(&sim, &lake, &[&both[..], &["--api", "beta"]].concat())
+        .await
+        .ok();
+    let landed = beta_rows(&lake, "2026-06-02").await;
+    assert_ne!(landed, "0");
+
+    // No --api: the lake's version.
+    let day2 = ["--from", "2026-06-02", "--to", "2026-06-02", "--refetch"];
+    sync(&sim, &lake, &day2).await.ok();
+    assert_eq!(beta_rows(&lake, "2026-06-02").await, landed);
+
+    // --api v1.0: refused, nothing changed.
+    let before = snapshot(&lake);
+    let out = sync(&sim, &lake, &[&day2[..], &["--api", "v1.0"]].concat())
+        .await
+        .fails();
+    assert!(
+        out.stderr.contains("was landed with --api beta")
+            && out.stderr.contains("--allow-api-downgrade"),
+        "{}",
+        out.stderr
+    );
+    assert!(snapshot(&lake) == before, "a refused sync changed the lake");
+
+    // Allowed explicitly: that day loses its beta columns, the other day keeps them, and the
+    // lake stays a beta lake.
+    sync(
+        &sim,
+        &lake,
+        &[&day2[..], &["--api", "v1.0", "--allow-api-downgrade"]].concat(),
+    )
+    .await
+    .ok();
+    assert_eq!(beta_rows(&lake, "2026-06-02").await, "0");
+    assert_ne!(beta_rows(&lake, "2026-06-01").await, "0");
+    sync(&sim, &lake, &day2).await.ok();
+    assert_eq!(beta_rows(&lake, "2026-06-02").await, landed);
+    sim.shutdown().await;
+}
+
+/// A failed first `sync` or `rebuild` leaves no lake folder behind, and a reading command there
+/// then says "no lake here".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_sync_or_rebuild_creates_no_lake_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let sim = start(config("2026-06-01", 2, 10).with_forbidden(true)).await;
+    sync(&sim, &lake, &["--from", "2026-06-01", "--to", "2026-06-02"])
+        .await
+        .fails();
+    assert!(!lake.exists(), "a failed sync created the lake folder");
+    sim.shutdown().await;
+
+    let path = lake.to_str().unwrap().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        let rebuilt = run(&["rebuild", "--lake", &path]).fails();
+        (
+            rebuilt,
+            run(&["report", "charges-by-country", "--lake", &path]),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(out.0.stderr.contains("sync --keep-raw"), "{}", out.0.stderr);
+    assert!(!lake.exists(), "a failed rebuild created the lake folder");
+    let report = out.1.fails();
+    assert!(report.stderr.contains("no lake here"), "{}", report.stderr);
+}

@@ -4,6 +4,7 @@
 //! a float. In the text formats (table, CSV, Markdown) floats are written in plain decimal
 //! notation, never `1e20`, and UTC (and zoneless) timestamps as `YYYY-MM-DD HH:MM:SS[.ffffff]`,
 //! the form a spreadsheet reads as a date and time. JSON and NDJSON keep Arrow's JSON forms (RFC 3339 times).
+//! In the table and CSV formats nested values (lists, structs) are JSON text, so `SELECT *` works.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -177,6 +178,8 @@ fn text_schema(schema: &SchemaRef) -> SchemaRef {
 fn needs_text(data_type: &DataType) -> bool {
     match data_type {
         DataType::Float16 | DataType::Float32 | DataType::Float64 => true,
+        // Lists and structs (administrative units): JSON text, which CSV can hold.
+        nested if nested.is_nested() => true,
         DataType::Timestamp(_, Some(tz)) => is_utc(tz),
         DataType::Timestamp(_, None) => true,
         _ => false,
@@ -203,6 +206,7 @@ fn to_text(column: &ArrayRef) -> Result<ArrayRef> {
             .iter()
             .map(|v| v.map(|v| v.to_string()))
             .collect(),
+        nested if nested.is_nested() => json_text(column)?,
         _ => {
             let options = FormatOptions::default()
                 .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f"))
@@ -214,6 +218,33 @@ fn to_text(column: &ArrayRef) -> Result<ArrayRef> {
         }
     };
     Ok(Arc::new(text))
+}
+
+/// Each value of a nested column as JSON text (`[{"id":"…"}]`), in Arrow's JSON forms (the
+/// `json` format's); null stays null.
+fn json_text(column: &ArrayRef) -> Result<StringArray> {
+    const KEY: &str = "v";
+    let field = Field::new(KEY, column.data_type().clone(), true);
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![Arc::clone(column)])?;
+    // One line a row, `{"v":VALUE}` (`{}` for null): the value is the text between the braces.
+    let mut lines = Vec::new();
+    let mut writer = datafusion::arrow::json::LineDelimitedWriter::new(&mut lines);
+    writer.write(&batch)?;
+    writer.finish()?;
+    let lines = String::from_utf8_lossy(&lines);
+    let prefix = format!("{{\"{KEY}\":");
+    Ok(lines
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            column.is_valid(i).then(|| {
+                line.strip_prefix(&prefix)
+                    .and_then(|v| v.strip_suffix('}'))
+                    .unwrap_or(line)
+                    .to_owned()
+            })
+        })
+        .collect())
 }
 
 fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {

@@ -18,6 +18,9 @@ const VERSION: u32 = 1;
 pub struct SyncState {
     version: u32,
     tables: BTreeMap<String, TableState>,
+    /// The Graph API version the lake's syncs land with (`v1.0` or `beta`), once one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    api: Option<String>,
     /// The version of the state object this state was read from (or last written as): a save
     /// replaces the object only if it is still that version.
     #[serde(skip)]
@@ -149,6 +152,31 @@ impl SyncState {
             .zip(days.iter().skip(1))
             .find(|(a, b)| a.succ_opt() != Some(**b))
             .and_then(|(a, _)| a.succ_opt())
+    }
+
+    /// Forgets days recorded complete before they were over: days from `today` on, and days on
+    /// or after the date of their table's last commit (a sync that asked for future days). They
+    /// are fetched again.
+    pub fn forget_unfinished(&mut self, today: NaiveDate) {
+        for t in self.tables.values_mut() {
+            let over_before = t.last_commit.map_or(today, |c| c.date_naive().min(today));
+            t.complete_days.retain(|d| *d < over_before);
+        }
+    }
+
+    /// The Graph API version the lake's syncs land with, if one was recorded.
+    pub fn api(&self) -> Option<&str> {
+        self.api.as_deref()
+    }
+
+    /// Records the Graph API version the lake's syncs land with.
+    pub fn set_api(&mut self, api: &str) {
+        self.api = Some(api.to_owned());
+    }
+
+    /// Whether no sync recorded anything here (no table, no API version).
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty() && self.api.is_none()
     }
 }
 
