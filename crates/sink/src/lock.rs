@@ -13,6 +13,7 @@
 //!   namespace of this boot and is gone, is taken over, again only if unchanged. A holder that
 //!   finds its lock taken over stops before its next commit ([`Error::LockLost`]).
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -123,7 +124,7 @@ pub struct LakeLock {
 #[derive(Debug)]
 enum Held {
     /// The OS lock on the local lake's lock file (released when the file is closed).
-    Local { _os_lock: std::fs::File },
+    Local { file: std::fs::File, path: PathBuf },
     /// The lock object, the version this writer last wrote, and the task refreshing it.
     Object {
         lake: Lake,
@@ -139,10 +140,10 @@ impl LakeLock {
     pub async fn acquire(lake: &Lake, command: &str) -> Result<LakeLock> {
         let me = Holder::me(command);
         if let Some(folder) = lake.folder() {
-            let file = lock_local(folder, &me)?;
+            let (file, path) = lock_local(folder, &me)?;
             crate::landing::remove_spool(lake).await;
             return Ok(LakeLock {
-                held: Held::Local { _os_lock: file },
+                held: Held::Local { file, path },
             });
         }
         let path = lake.state_path(LOCK_OBJECT);
@@ -219,7 +220,7 @@ impl LakeLock {
             refresher,
         } = &self.held
         else {
-            return Ok(()); // the OS lock goes with the file
+            return Ok(()); // the lock file goes when the lock is dropped
         };
         refresher.abort();
         let mine = version.lock().expect("not poisoned").clone();
@@ -239,9 +240,14 @@ impl LakeLock {
 
 impl Drop for LakeLock {
     fn drop(&mut self) {
-        // Stop refreshing, so a lock object that was not released goes stale within its TTL.
-        if let Held::Object { refresher, .. } = &self.held {
-            refresher.abort();
+        match &self.held {
+            // Removed while still locked (see `lock_local`); the OS lock goes with the file.
+            Held::Local { file, path } => {
+                let _ = std::fs::remove_file(path);
+                let _ = file.unlock();
+            }
+            // Stop refreshing, so a lock object that was not released goes stale within its TTL.
+            Held::Object { refresher, .. } => refresher.abort(),
         }
     }
 }
@@ -275,43 +281,71 @@ async fn refresh(lake: &Lake, body: &[u8], mine: &Mutex<UpdateVersion>) -> bool 
 }
 
 /// The OS lock on `<folder>/_pstn_lake/lock`, with `me` written into the file for a second
-/// writer's message.
-fn lock_local(folder: &std::path::Path, me: &Holder) -> Result<std::fs::File> {
+/// writer's message. The holder removes the file when it is done (see [`Drop`]), still holding
+/// the lock; so a writer that locked a file another holder has just removed (it opened the path
+/// before the removal) finds the path no longer leads to its file and tries again.
+fn lock_local(folder: &std::path::Path, me: &Holder) -> Result<(std::fs::File, PathBuf)> {
     use std::io::{Read, Seek, Write};
     let dir = folder.join(crate::STATE_DIR);
     crate::local::create_dir_durably(&dir).map_err(crate::error::local("creating", &dir))?;
     let path = dir.join(LOCK_FILE);
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(crate::error::local("opening the lock", &path))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut text = String::new();
-            let _ = file.read_to_string(&mut text);
-            let holder = serde_json::from_str::<Holder>(&text)
-                .map(|h| h.describe())
-                .unwrap_or_else(|_| "a process that is starting".into());
-            return Err(Error::Locked(format!(
-                "another pstn-lake ({holder}) is writing to this lake; wait for it to finish \
-                 (its lock on `{}` ends with the process)",
-                path.display()
-            )));
+    for _ in 0..8 {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(crate::error::local("opening the lock", &path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = file.read_to_string(&mut text);
+                let holder = serde_json::from_str::<Holder>(&text)
+                    .map(|h| h.describe())
+                    .unwrap_or_else(|_| "a process that is starting".into());
+                return Err(Error::Locked(format!(
+                    "another pstn-lake ({holder}) is writing to this lake; wait for it to finish \
+                     (its lock on `{}` ends with the process)",
+                    path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(crate::error::local("locking", &path)(e));
+            }
         }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(crate::error::local("locking", &path)(e));
+        if !same_file(&file, &path) {
+            continue; // removed by the holder before us: lock the new one
+        }
+        let json = serde_json::to_vec_pretty(me).expect("serialises");
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(&json))
+            .map_err(crate::error::local("writing the lock", &path))?;
+        return Ok((file, path));
+    }
+    Err(Error::Locked(format!(
+        "the lake lock `{}` keeps changing hands: another pstn-lake is starting on this lake",
+        path.display()
+    )))
+}
+
+/// Whether `path` still names the open `file`.
+fn same_file(file: &std::fs::File, path: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+            _ => false,
         }
     }
-    let json = serde_json::to_vec_pretty(me).expect("serialises");
-    file.set_len(0)
-        .and_then(|()| file.rewind())
-        .and_then(|()| file.write_all(&json))
-        .map_err(crate::error::local("writing the lock", &path))?;
-    Ok(file)
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
 }
 
 struct Seen {
@@ -404,10 +438,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_local_lock_ends_with_its_holder() {
-        let (_dir, lake) = crate::test_util::temp_lake();
+        let (dir, lake) = crate::test_util::temp_lake();
         let first = LakeLock::acquire(&lake, "sync").await.unwrap();
         assert!(LakeLock::acquire(&lake, "sync").await.is_err());
-        drop(first); // as when the process dies: the kernel drops the OS lock
+        drop(first);
+        assert!(
+            !dir.path().join("_pstn_lake/lock").exists(),
+            "the lock file goes with it"
+        );
+        LakeLock::acquire(&lake, "sync").await.unwrap();
+        // A lock file left by a killed writer (the kernel dropped its lock) is simply taken.
+        std::fs::write(dir.path().join("_pstn_lake/lock"), b"{}").unwrap();
         LakeLock::acquire(&lake, "sync").await.unwrap();
     }
 
