@@ -235,14 +235,38 @@ pub(crate) fn merge(spec: &TableSpec, batches: Vec<RecordBatch>) -> Result<Vec<R
 }
 
 /// Whether every key is present and unique and rows are in (sort column, key) order across all
-/// batches. Anything it cannot check answers `false` (the copying merge then decides).
+/// batches (see [`OrderCheck`]). Anything it cannot check answers `false` (the copying merge then
+/// decides).
 fn already_merged(spec: &TableSpec, batches: &[RecordBatch]) -> bool {
-    use arrow::datatypes::TimestampMicrosecondType;
     let rows = batches.iter().map(RecordBatch::num_rows).sum();
-    let mut seen: foldhash::HashSet<&str> =
-        foldhash::HashSet::with_capacity_and_hasher(rows, Default::default());
-    let mut prev: Option<(Option<i64>, &str)> = None;
-    for batch in batches {
+    let mut check = OrderCheck::with_capacity(rows);
+    batches.iter().all(|batch| check.extends(spec, batch))
+}
+
+/// The one "already in order?" check of the writer, fed batch by batch: every key present and
+/// new, rows in (sort column, key) order. Keys are remembered by hash, so a hash collision only
+/// answers "not in order" (the merge then decides), never the other way round.
+#[derive(Default)]
+pub(crate) struct OrderCheck {
+    keys: foldhash::HashSet<u64>,
+    hasher: foldhash::fast::RandomState,
+    last: Option<(Option<i64>, String)>,
+}
+
+impl OrderCheck {
+    /// A check sized for `rows` keys.
+    pub(crate) fn with_capacity(rows: usize) -> OrderCheck {
+        OrderCheck {
+            keys: foldhash::HashSet::with_capacity_and_hasher(rows, Default::default()),
+            ..Default::default()
+        }
+    }
+
+    /// Whether `batch` continues the rows checked so far. Once it answers `false` the check is
+    /// spent (the caller merges).
+    pub(crate) fn extends(&mut self, spec: &TableSpec, batch: &RecordBatch) -> bool {
+        use arrow::datatypes::TimestampMicrosecondType;
+        use std::hash::BuildHasher;
         let (Some(ts), Some(keys)) = (
             batch
                 .column_by_name(&spec.sort_by)
@@ -256,9 +280,10 @@ fn already_merged(spec: &TableSpec, batches: &[RecordBatch]) -> bool {
         if keys.null_count() > 0 {
             return false;
         }
+        let mut prev = self.last.as_ref().map(|(t, k)| (*t, k.as_str()));
         for i in 0..batch.num_rows() {
             let row = (ts.is_valid(i).then(|| ts.value(i)), keys.value(i));
-            if !seen.insert(row.1) {
+            if !self.keys.insert(self.hasher.hash_one(row.1)) {
                 return false;
             }
             if let Some(p) = prev
@@ -268,12 +293,15 @@ fn already_merged(spec: &TableSpec, batches: &[RecordBatch]) -> bool {
             }
             prev = Some(row);
         }
+        if let Some((t, k)) = prev {
+            self.last = Some((t, k.to_owned()));
+        }
+        true
     }
-    true
 }
 
 /// (timestamp, key) order with null timestamps last.
-pub(crate) fn in_order(a: (Option<i64>, &str), b: (Option<i64>, &str)) -> bool {
+fn in_order(a: (Option<i64>, &str), b: (Option<i64>, &str)) -> bool {
     match (a.0, b.0) {
         (Some(x), Some(y)) => x < y || (x == y && a.1 <= b.1),
         (Some(_), None) => true,

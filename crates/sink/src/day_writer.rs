@@ -2,18 +2,18 @@
 //! day being fetched wait in a local temporary file, and days are encoded one at a time.
 
 use std::fs::File;
-use std::hash::BuildHasher;
 use std::io::{BufReader, BufWriter, Seek};
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::TimestampMicrosecondType;
+use arrow::array::RecordBatch;
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
 use chrono::NaiveDate;
 use tokio::sync::Semaphore;
 
-use crate::day::{EncodedDay, decode_parquet, in_order, write_new_day_encoded, writer_properties};
+use crate::day::{
+    EncodedDay, OrderCheck, decode_parquet, write_new_day_encoded, writer_properties,
+};
 use crate::encode::ParallelWriter;
 use crate::{DayCommit, Error, Lake, Result, TableSpec, write_day};
 
@@ -60,10 +60,8 @@ pub struct DayWriter {
     /// Rows that arrived after the order broke: merged at the commit.
     held: Vec<RecordBatch>,
     in_order: bool,
-    /// Hashes of the keys seen (a collision only sends the day down the merging path).
-    keys: foldhash::HashSet<u64>,
-    hasher: foldhash::fast::RandomState,
-    last: Option<(Option<i64>, String)>,
+    /// Whether the rows so far are unique and in order (the writer's one order check).
+    order: OrderCheck,
     rows_in: usize,
 }
 
@@ -79,9 +77,7 @@ impl DayWriter {
             spool,
             held: Vec::new(),
             in_order: true,
-            keys: foldhash::HashSet::default(),
-            hasher: foldhash::fast::RandomState::default(),
-            last: None,
+            order: OrderCheck::default(),
             rows_in: 0,
         })
     }
@@ -90,7 +86,7 @@ impl DayWriter {
     /// from a blocking context.
     pub fn push(&mut self, batch: RecordBatch) -> Result<()> {
         self.rows_in += batch.num_rows();
-        if self.in_order && !self.extends_order(&batch) {
+        if self.in_order && !self.order.extends(&self.spec, &batch) {
             // The rows spooled so far are read back and merged at the commit.
             self.in_order = false;
         }
@@ -101,40 +97,6 @@ impl DayWriter {
         self.spool
             .write(&batch)
             .map_err(crate::error::arrow("writing a day's temporary file"))
-    }
-
-    /// Whether `batch` continues the rows so far: keys present and new, (sort column, key) order.
-    fn extends_order(&mut self, batch: &RecordBatch) -> bool {
-        let (Some(ts), Some(keys)) = (
-            batch
-                .column_by_name(&self.spec.sort_by)
-                .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>()),
-            batch
-                .column_by_name(&self.spec.key)
-                .and_then(|c| c.as_string_opt::<i32>()),
-        ) else {
-            return false;
-        };
-        if keys.null_count() > 0 {
-            return false;
-        }
-        let mut prev = self.last.as_ref().map(|(t, k)| (*t, k.as_str()));
-        for i in 0..batch.num_rows() {
-            let row = (ts.is_valid(i).then(|| ts.value(i)), keys.value(i));
-            if !self.keys.insert(self.hasher.hash_one(row.1)) {
-                return false;
-            }
-            if let Some(p) = prev
-                && !in_order(p, row)
-            {
-                return false;
-            }
-            prev = Some(row);
-        }
-        if let Some((t, k)) = prev {
-            self.last = Some((t, k.to_owned()));
-        }
-        true
     }
 
     /// Reads the spooled rows back: encoded into the day's Parquet file, `CHUNK_ROWS` at a time,
@@ -248,6 +210,7 @@ impl DayWriter {
 mod tests {
     use super::*;
     use crate::test_util::{batch, contents, day, spec, temp_lake};
+    use arrow::array::AsArray;
 
     async fn write(lake: &Lake, batches: Vec<RecordBatch>) -> DayCommit {
         let mut writer = DayWriter::new(&spec(), day()).unwrap();
