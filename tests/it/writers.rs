@@ -374,6 +374,11 @@ fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
         // every time, spread over each command's whole length.
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut killed_mid_run = 0;
+        // On a local lake the lock file exists exactly while a writer holds the lake: a kill
+        // then is a kill in the middle of writing.
+        let lock_file =
+            (target.name == "local").then(|| Path::new(&target.lake).join("_pstn_lake/lock"));
+        let mut killed_holding_the_lake = 0;
         for i in 0..50 {
             seed = seed
                 .wrapping_mul(6_364_136_223_846_793_005)
@@ -385,6 +390,9 @@ fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
             std::thread::sleep(at);
             if child.try_wait().unwrap().is_none() {
                 killed_mid_run += 1;
+                if lock_file.as_ref().is_some_and(|f| f.exists()) {
+                    killed_holding_the_lake += 1;
+                }
             }
             child.kill().unwrap(); // SIGKILL
             child.wait().unwrap();
@@ -405,9 +413,15 @@ fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
             }
         }
         eprintln!(
-            "{}: {killed_mid_run} of 50 kills hit a running writer",
+            "{}: {killed_mid_run} of 50 kills hit a running writer ({killed_holding_the_lake} while it held the local lake's lock)",
             target.name
         );
+        if lock_file.is_some() {
+            assert!(
+                killed_holding_the_lake >= 10,
+                "only {killed_holding_the_lake} kills hit a writer holding the lake"
+            );
+        }
         assert!(
             killed_mid_run >= 25,
             "{}: only {killed_mid_run} kills hit a running writer",
