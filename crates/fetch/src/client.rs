@@ -168,6 +168,8 @@ enum Attempt {
 impl GraphClient {
     /// A client that authenticates with `credentials`.
     pub fn new(config: GraphConfig, credentials: Credentials) -> Result<Self> {
+        require_tls("Graph URL", &config.graph_url)?;
+        require_tls("login URL", &config.login_url)?;
         let http = reqwest::Client::builder()
             .timeout(config.retry.request_timeout)
             .connect_timeout(Duration::from_secs(20))
@@ -437,6 +439,25 @@ fn graph_message(body: &str) -> String {
     }
 }
 
+/// Refuses a URL that would carry secrets in clear text: only `https://`, or `http://` to a
+/// loopback address of this machine.
+fn require_tls(which: &'static str, url: &Url) -> Result<()> {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(Error::Insecure {
+            which,
+            url: url.to_string(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicUsize;
@@ -444,6 +465,51 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
+
+    #[test]
+    fn credentials_go_only_over_tls_or_to_loopback() {
+        let credentials = || Credentials::with_secret("t", "c", "s");
+        let client = |graph: &str, login: &str| {
+            GraphClient::new(
+                GraphConfig::new(Url::parse(graph).unwrap(), Url::parse(login).unwrap()),
+                credentials(),
+            )
+        };
+        for (graph, login) in [
+            (
+                "https://graph.microsoft.com",
+                "https://login.microsoftonline.com",
+            ),
+            ("http://127.0.0.1:8080", "http://localhost:9"),
+            ("http://[::1]:8080", "http://127.9.9.9"),
+        ] {
+            assert!(client(graph, login).is_ok(), "{graph} {login}");
+        }
+        for (graph, login, which) in [
+            (
+                "http://graph.example.com",
+                "https://login.example.com",
+                "Graph URL",
+            ),
+            ("https://graph.example.com", "http://10.0.0.1", "login URL"),
+            (
+                "https://graph.example.com",
+                "ftp://login.example.com",
+                "login URL",
+            ),
+            (
+                "http://localhost.example.com",
+                "https://login.example.com",
+                "Graph URL",
+            ),
+        ] {
+            let err = client(graph, login).err().expect("refused");
+            assert!(
+                matches!(&err, Error::Insecure { which: w, .. } if *w == which),
+                "{graph} {login}: {err}"
+            );
+        }
+    }
 
     /// A server on loopback that answers each request with what `answer` makes of its text: a
     /// whole HTTP response, or `None` to close the connection without a word.

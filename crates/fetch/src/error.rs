@@ -4,6 +4,19 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A URL that would receive credentials or tokens is not HTTPS (plain HTTP is allowed only to
+    /// this machine's loopback addresses, for the simulator and tests).
+    #[error(
+        "the {which} `{url}` is not https://: credentials and tokens go only over TLS (http:// is \
+         allowed only for localhost, 127.0.0.0/8 and [::1])"
+    )]
+    Insecure {
+        /// Which URL (`Graph URL`, `login URL`).
+        which: &'static str,
+        /// The URL as given.
+        url: String,
+    },
+
     /// The page is not well-formed JSON.
     #[error("the page is not valid JSON")]
     Json {
