@@ -11,8 +11,22 @@ use pstn_lake_sink::Lake;
 /// `--lake`, shared by every command that reads or writes a lake.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LakeArg {
-    /// The lake: a folder, or a file://, s3://, az://, abfss:// or gs:// URL.
-    #[arg(long, env = "PSTN_LAKE", default_value = "./lake")]
+    /// The lake: a folder, or a file://, s3://, az://, abfss:// or gs:// URL (also read from
+    /// PSTN_LAKE).
+    ///
+    /// Object stores are configured from their usual variables. S3 (s3://): AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, and for MinIO and other S3-compatible
+    /// servers AWS_ENDPOINT_URL (with AWS_ALLOW_HTTP=true for plain HTTP). Azure (az://,
+    /// abfss://): AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_KEY
+    /// or AZURE_STORAGE_CLIENT_ID/_SECRET/_TENANT_ID; AZURE_STORAGE_USE_EMULATOR=true for Azurite
+    /// (the Graph app's AZURE_CLIENT_* credentials are never used for storage). Google Cloud
+    /// Storage (gs://): GOOGLE_SERVICE_ACCOUNT or GOOGLE_APPLICATION_CREDENTIALS.
+    #[arg(
+        long,
+        env = "PSTN_LAKE",
+        default_value = "./lake",
+        value_name = "DIR|URL"
+    )]
     pub lake: String,
 }
 

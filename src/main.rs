@@ -93,7 +93,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args, &ui).await,
             Command::Ingest(args) => ingest::run(args, &ui).await,
             #[cfg(feature = "query")]
-            Command::Report(args) => report::run(args).await,
+            Command::Report(args) => report::run(args, &ui).await,
             #[cfg(feature = "query")]
             Command::Sql(args) => sql::run(args).await,
             #[cfg(feature = "query")]

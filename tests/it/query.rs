@@ -439,3 +439,73 @@ fn csv_writes_nested_values_as_json_text() {
         out.stdout
     );
 }
+
+/// The help says what a first run needs: sync's credentials and permission, the storage
+/// variables of --lake, a whole sentence for ingest --table; `report` alone lists the reports;
+/// `--html` says where the page went; `schema` explains the call types.
+#[test]
+fn help_and_bare_commands_say_what_a_user_needs() {
+    let sync = run(&["sync", "--help"]).ok().stdout;
+    for needed in [
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "CallRecords.Read.All application",
+        "admin consent",
+    ] {
+        assert!(
+            sync.contains(needed),
+            "`{needed}` not in sync --help:\n{sync}"
+        );
+    }
+    let report = run(&["report", "--help"]).ok().stdout;
+    for needed in [
+        "PSTN_LAKE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_ENDPOINT_URL",
+        "AZURE_STORAGE_ACCOUNT_NAME",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+    ] {
+        assert!(
+            report.contains(needed),
+            "`{needed}` not in --lake's help:\n{report}"
+        );
+    }
+    let ingest = run(&["ingest", "--help"]).ok().stdout;
+    assert!(
+        ingest.contains("pstn_calls or direct_routing_calls"),
+        "{ingest}"
+    );
+
+    let bare = run(&["report"]).ok();
+    assert!(bare.stdout.contains("charges-by-country"), "{bare:?}");
+    assert!(!bare.stderr.contains("Usage"), "{bare:?}");
+
+    let (dir, lake) = fixture();
+    let page = dir.path().join("all.html");
+    let out = run(&[
+        "report",
+        "--html",
+        page.to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+    ])
+    .ok();
+    assert!(
+        out.stderr.contains(&format!("to {}", page.display())),
+        "{}",
+        out.stderr
+    );
+
+    let schema = run(&["schema", "--format", "csv"]).ok().stdout;
+    let call_types: Vec<&str> = schema
+        .lines()
+        .filter(|l| l.contains(",call_type,"))
+        .collect();
+    assert_eq!(call_types.len(), 2, "{schema}");
+    assert!(
+        call_types[0].contains("ucap_in") && call_types[1].contains("ByotIn"),
+        "{call_types:?}"
+    );
+}
