@@ -25,12 +25,9 @@ pub async fn run(args: Args) -> Result<()> {
     let session = LakeSession::open(&lake, &known_tables())
         .await
         .context("cannot open the lake for queries")?;
-    let df = session
-        .query(&args.query)
-        .await
-        .context("the query was refused")?;
+    let df = session.query(&args.query).await?;
     let planned = df.schema().inner().clone();
-    let batches = df.collect().await.context("the query failed")?;
+    let batches = session.execute(df).await?;
     // The rows' own schema when there are rows (execution may pick Utf8View where the plan says Utf8).
     let schema = batches
         .first()

@@ -509,3 +509,45 @@ fn help_and_bare_commands_say_what_a_user_needs() {
         "{call_types:?}"
     );
 }
+
+/// SQL mistakes are said in the user's terms, once: the unknown column with a close match, the
+/// unknown table with the lake's tables, where the SQL does not parse, the literal that is not a
+/// date. The shell says the same.
+#[test]
+fn sql_errors_say_what_is_wrong() {
+    let (_dir, lake) = fixture();
+    let lake = lake.to_str().unwrap();
+    for (sql, expected) in [
+        (
+            "SELECT chrge FROM pstn_calls",
+            "there is no column `chrge`; did you mean `charge`?",
+        ),
+        (
+            "SELECT * FROM pstn_call",
+            "there is no table `pstn_call`: the lake's tables are direct_routing_calls, pstn_calls",
+        ),
+        (
+            "SELEC 1",
+            "the SQL does not parse: Expected: an SQL statement",
+        ),
+        (
+            "SELECT count(*) FROM pstn_calls WHERE call_date >= '2026-13-01'",
+            "'2026-13-01' is not a date: write 'YYYY-MM-DD'",
+        ),
+    ] {
+        let out = run(&["sql", sql, "--lake", lake]).fails();
+        assert!(out.stderr.contains(expected), "{sql}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{sql}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("datafusion.public") && !out.stderr.contains("Optimizer rule"),
+            "{sql}: {}",
+            out.stderr
+        );
+    }
+    let out = run_with_stdin(&["shell", "--lake", lake], b"SELECT * FROM pstn_call;\n").fails();
+    assert!(
+        out.stderr.contains("there is no table `pstn_call`"),
+        "{}",
+        out.stderr
+    );
+}
