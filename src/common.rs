@@ -177,18 +177,39 @@ pub fn known_tables() -> Vec<(String, arrow::datatypes::SchemaRef)> {
         .collect()
 }
 
-/// Logs go to stderr; `-v`/`-q` pick the level and `RUST_LOG` overrides both.
-pub fn init_logging(verbose: u8, quiet: bool) {
-    let level = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
+/// pstn-lake's own crates: what `-v` and `-vv` make verbose.
+const OWN_CRATES: [&str; 5] = [
+    "pstn_lake",
+    "pstn_lake_fetch",
+    "pstn_lake_sink",
+    "pstn_lake_query",
+    "pstn_lake_graph_sim",
+];
+
+/// The log filter of `-v`/`-q`: warnings from everything; with `-v` debug (`-vv` trace) from
+/// pstn-lake's own crates only, never from DataFusion or other libraries (`RUST_LOG` for those).
+pub fn log_filter(verbose: u8, quiet: bool) -> String {
+    let own = match (quiet, verbose) {
+        (true, _) => return "error".to_owned(),
+        (false, 0) => return "warn".to_owned(),
         (false, 1) => "debug",
         (false, _) => "trace",
     };
+    let mut filter = String::from("warn");
+    for name in OWN_CRATES {
+        filter.push_str(&format!(",{name}={own}"));
+    }
+    filter
+}
+
+/// Logs go to stderr, coloured only on a terminal; `-v`/`-q` pick the filter ([`log_filter`]) and
+/// `RUST_LOG` overrides both.
+pub fn init_logging(verbose: u8, quiet: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_filter(verbose, quiet)));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }

@@ -551,3 +551,40 @@ fn sql_errors_say_what_is_wrong() {
         out.stderr
     );
 }
+
+/// `-v` is about pstn-lake: its own debug lines, none of DataFusion's, and no colour codes in a
+/// pipe; `RUST_LOG` still turns DataFusion's on.
+#[test]
+fn verbose_logs_are_pstn_lakes_own_and_plain_in_a_pipe() {
+    let (_dir, lake) = fixture();
+    let lake = lake.to_str().unwrap();
+    let out = run(&[
+        "-v",
+        "sql",
+        "SELECT count(*) FROM pstn_calls",
+        "--lake",
+        lake,
+    ])
+    .ok();
+    assert!(out.stderr.contains("pstn_lake"), "{}", out.stderr);
+    assert!(
+        out.stderr.lines().count() < 10 && !out.stderr.contains("datafusion"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains('\u{1b}'),
+        "colour codes: {:?}",
+        out.stderr
+    );
+
+    let out = bin()
+        .args(["sql", "SELECT count(*) FROM pstn_calls", "--lake", lake])
+        .env("RUST_LOG", "datafusion=debug")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("datafusion"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes: {stderr:?}");
+}
