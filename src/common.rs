@@ -343,8 +343,9 @@ pub struct OutputArgs {
     /// Output format: table, csv, json (one array), ndjson (one object a line), markdown, or
     /// parquet. Default: table when standard output is a terminal, csv otherwise; with --output,
     /// the file's extension (.csv, .json, .ndjson, .jsonl, .md, .parquet). Decimals (money) keep
-    /// every digit in all of them; csv has no quoted numbers, no exponents and UTC times as
-    /// YYYY-MM-DD HH:MM:SS.
+    /// every digit in all of them but table, which shows each currency's minor units; csv has no
+    /// quoted numbers, no exponents and UTC times as YYYY-MM-DD HH:MM:SS (.ffffff when the time
+    /// has microseconds).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<OutputFormat>,
 

@@ -104,7 +104,12 @@ fn formats_keep_money_exact() {
         "{md}"
     );
     let table = report(&lake, &["--format", "table"]).ok().stdout;
-    assert!(table.contains("| CH      | CHF      | 2     |"), "{table}");
+    // A person's table: numbers right-aligned, money in the currency's minor units (1.705 CHF
+    // is 1.71); the other formats above keep every digit.
+    assert!(
+        table.contains("| CH      | CHF      |     2 |      91 |    1.52 |   1.71 |"),
+        "{table}"
+    );
     let out = report(&lake, &["--format", "xml"]).fails();
     assert!(
         out.stderr
