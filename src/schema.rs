@@ -123,15 +123,12 @@ pub async fn run(args: Args) -> Result<()> {
 fn note(table: Table, column: &str) -> &'static str {
     match (table, column) {
         (Table::PstnCalls, "call_type") => {
-            "user_in / user_out: a user received / placed the call (user_out_transfer, \
-             user_out_forwarding: transferred or forwarded out); conf_in / conf_out: audio \
-             conferencing dial-in / dial-out; ucap_in / ucap_out: an auto attendant or call queue \
-             (no user); emergency: an emergency call. Outbound types contain `out`"
+            "user_in/user_out: a user's; conf_in/conf_out: audio conferencing; \
+             ucap_in/ucap_out: auto attendant or call queue; emergency"
         }
         (Table::DirectRoutingCalls, "call_type") => {
-            "ByotIn / ByotOut: an inbound / outbound call through your own SBC (Bring Your Own \
-             Trunk); ByotInUserForwarding, ByotOutUserForwarding, ByotOutUserTransfer: forwarded \
-             or transferred by a user"
+            "ByotIn/ByotOut: in/out through your SBC; ...UserForwarding, \
+             ...UserTransfer: forwarded or transferred by a user"
         }
         (_, "charge" | "connection_charge") => "in `currency`; sum only within one currency",
         (_, "duration") => "seconds",
