@@ -11,8 +11,22 @@ use pstn_lake_sink::Lake;
 /// `--lake`, shared by every command that reads or writes a lake.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LakeArg {
-    /// The lake: a folder, or a file://, s3://, az://, abfss:// or gs:// URL.
-    #[arg(long, env = "PSTN_LAKE", default_value = "./lake")]
+    /// The lake: a folder, or a file://, s3://, az://, abfss:// or gs:// URL (also read from
+    /// PSTN_LAKE).
+    ///
+    /// Object stores are configured from their usual variables. S3 (s3://): AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, and for MinIO and other S3-compatible
+    /// servers AWS_ENDPOINT_URL (with AWS_ALLOW_HTTP=true for plain HTTP). Azure (az://,
+    /// abfss://): AZURE_STORAGE_ACCOUNT_NAME with AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_KEY
+    /// or AZURE_STORAGE_CLIENT_ID/_SECRET/_TENANT_ID; AZURE_STORAGE_USE_EMULATOR=true for Azurite
+    /// (the Graph app's AZURE_CLIENT_* credentials are never used for storage). Google Cloud
+    /// Storage (gs://): GOOGLE_SERVICE_ACCOUNT or GOOGLE_APPLICATION_CREDENTIALS.
+    #[arg(
+        long,
+        env = "PSTN_LAKE",
+        default_value = "./lake",
+        value_name = "DIR|URL"
+    )]
     pub lake: String,
 }
 
@@ -163,18 +177,39 @@ pub fn known_tables() -> Vec<(String, arrow::datatypes::SchemaRef)> {
         .collect()
 }
 
-/// Logs go to stderr; `-v`/`-q` pick the level and `RUST_LOG` overrides both.
-pub fn init_logging(verbose: u8, quiet: bool) {
-    let level = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
+/// pstn-lake's own crates: what `-v` and `-vv` make verbose.
+const OWN_CRATES: [&str; 5] = [
+    "pstn_lake",
+    "pstn_lake_fetch",
+    "pstn_lake_sink",
+    "pstn_lake_query",
+    "pstn_lake_graph_sim",
+];
+
+/// The log filter of `-v`/`-q`: warnings from everything; with `-v` debug (`-vv` trace) from
+/// pstn-lake's own crates only, never from DataFusion or other libraries (`RUST_LOG` for those).
+pub fn log_filter(verbose: u8, quiet: bool) -> String {
+    let own = match (quiet, verbose) {
+        (true, _) => return "error".to_owned(),
+        (false, 0) => return "warn".to_owned(),
         (false, 1) => "debug",
         (false, _) => "trace",
     };
+    let mut filter = String::from("warn");
+    for name in OWN_CRATES {
+        filter.push_str(&format!(",{name}={own}"));
+    }
+    filter
+}
+
+/// Logs go to stderr, coloured only on a terminal; `-v`/`-q` pick the filter ([`log_filter`]) and
+/// `RUST_LOG` overrides both.
+pub fn init_logging(verbose: u8, quiet: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_filter(verbose, quiet)));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }
@@ -308,8 +343,9 @@ pub struct OutputArgs {
     /// Output format: table, csv, json (one array), ndjson (one object a line), markdown, or
     /// parquet. Default: table when standard output is a terminal, csv otherwise; with --output,
     /// the file's extension (.csv, .json, .ndjson, .jsonl, .md, .parquet). Decimals (money) keep
-    /// every digit in all of them; csv has no quoted numbers, no exponents and UTC times as
-    /// YYYY-MM-DD HH:MM:SS.
+    /// every digit in all of them but table, which shows each currency's minor units; csv has no
+    /// quoted numbers, no exponents and UTC times as YYYY-MM-DD HH:MM:SS (.ffffff when the time
+    /// has microseconds).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<OutputFormat>,
 

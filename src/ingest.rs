@@ -23,8 +23,10 @@ pub struct Args {
     #[arg(required = true, value_name = "PATH|DIR|-")]
     pub inputs: Vec<String>,
 
-    /// The table the pages belong to. By default each page's @odata.context says.
-    #[arg(long)]
+    /// The table (pstn_calls or direct_routing_calls) of pages without an `@odata.context` line
+    /// (saved by hand or by another tool); a page that has one lands in the table it names. A page whose
+    /// properties are mostly not columns of this table is refused.
+    #[arg(long, value_name = "TABLE")]
     pub table: Option<Table>,
 
     #[command(flatten)]

@@ -30,7 +30,8 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
 
-    /// More log output (-v: debug, -vv: trace). RUST_LOG overrides it.
+    /// More of pstn-lake's own log output (-v: debug, -vv: trace); other crates (DataFusion,
+    /// HTTP) log only warnings. RUST_LOG overrides it (RUST_LOG=datafusion=debug).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
 
@@ -93,7 +94,7 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::run(args, &ui).await,
             Command::Ingest(args) => ingest::run(args, &ui).await,
             #[cfg(feature = "query")]
-            Command::Report(args) => report::run(args).await,
+            Command::Report(args) => report::run(args, &ui).await,
             #[cfg(feature = "query")]
             Command::Sql(args) => sql::run(args).await,
             #[cfg(feature = "query")]

@@ -7,12 +7,11 @@ use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use pstn_lake_query::{Chart, ChartFormat, LakeSession, ReportParams};
 
-use crate::common::{LakeArg, OutputArgs, known_tables, parse_date, to_stdout};
+use crate::common::{LakeArg, OutputArgs, Ui, known_tables, parse_date, to_stdout};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The report to run (see --list).
-    #[arg(required_unless_present_any = ["list", "html"])]
+    /// The report to run. Without a name (and without --html), the reports are listed.
     pub name: Option<String>,
 
     /// List the reports with what each answers and the options each takes.
@@ -65,8 +64,14 @@ pub struct Args {
     pub lake: LakeArg,
 }
 
-pub async fn run(args: Args) -> Result<()> {
-    if args.list {
+pub async fn run(args: Args, ui: &Ui) -> Result<()> {
+    if let Some(path) = &args.html {
+        return write_html(&args, path, ui).await;
+    }
+    let Some(name) = args.name.as_deref().filter(|_| !args.list) else {
+        if !args.list {
+            ui.summary("No report named: the reports are below; run one with `pstn-lake report NAME --lake LAKE`.");
+        }
         return to_stdout(|out| {
             for r in pstn_lake_query::reports() {
                 writeln!(out, "{:<24} {}", r.name, r.description)?;
@@ -75,14 +80,7 @@ pub async fn run(args: Args) -> Result<()> {
             }
             Ok(())
         });
-    }
-    if let Some(path) = &args.html {
-        return write_html(&args, path).await;
-    }
-    let name = args
-        .name
-        .as_deref()
-        .expect("clap requires a name without --list");
+    };
     let report = pstn_lake_query::report(name)?;
     if args.show_sql {
         return to_stdout(|out| Ok(out.write_all(report.sql.as_bytes())?));
@@ -141,7 +139,7 @@ impl Args {
 /// `--html FILE`: every report (or NAME's) on one page, each with the filters it takes. A report
 /// that fails shows its error in its section; the page is still written, and the command then
 /// fails naming those reports.
-async fn write_html(args: &Args, path: &Path) -> Result<()> {
+async fn write_html(args: &Args, path: &Path, ui: &Ui) -> Result<()> {
     let reports = match &args.name {
         Some(name) => vec![pstn_lake_query::report(name)?],
         None => pstn_lake_query::reports(),
@@ -163,6 +161,12 @@ async fn write_html(args: &Args, path: &Path) -> Result<()> {
         .failures()
         .map(|(name, e)| format!("{name} ({e})"))
         .collect();
+    ui.summary(format!(
+        "wrote {} report{} to {}",
+        reports.len(),
+        if reports.len() == 1 { "" } else { "s" },
+        path.display()
+    ));
     if !failed.is_empty() {
         bail!(
             "{} of {} reports failed; `{}` was written with the error in their place: {}",

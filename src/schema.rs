@@ -67,15 +67,17 @@ pub async fn run(args: Args) -> Result<()> {
         Some(t) => vec![t],
         None => Table::ALL.to_vec(),
     };
-    let mut cols: [Vec<String>; 5] = Default::default();
+    let mut cols: [Vec<String>; 6] = Default::default();
     for table in tables {
         let mut push = |column: String, ty: String, graph: &str, api: &str| {
+            let note = note(table, &column).to_owned();
             for (v, c) in [
                 table.name().to_owned(),
                 column,
                 ty,
                 graph.to_owned(),
                 api.to_owned(),
+                note,
             ]
             .into_iter()
             .zip(cols.iter_mut())
@@ -105,7 +107,7 @@ pub async fn run(args: Args) -> Result<()> {
             "",
         );
     }
-    let names = ["table", "column", "type", "graph_property", "api"];
+    let names = ["table", "column", "type", "graph_property", "api", "note"];
     let schema = Arc::new(Schema::new(
         names.map(|n| Field::new(n, DataType::Utf8, false)).to_vec(),
     ));
@@ -115,4 +117,21 @@ pub async fn run(args: Args) -> Result<()> {
         .collect();
     let batch = RecordBatch::try_new(Arc::clone(&schema), arrays)?;
     crate::common::to_stdout(|out| Ok(pstn_lake_query::write(out, args.format, &schema, &[batch])?))
+}
+
+/// What a column's values mean, where the name does not say it (empty otherwise).
+fn note(table: Table, column: &str) -> &'static str {
+    match (table, column) {
+        (Table::PstnCalls, "call_type") => {
+            "user_in/user_out: a user's; conf_in/conf_out: audio conferencing; \
+             ucap_in/ucap_out: auto attendant or call queue; emergency"
+        }
+        (Table::DirectRoutingCalls, "call_type") => {
+            "ByotIn/ByotOut: in/out through your SBC; ...UserForwarding, \
+             ...UserTransfer: forwarded or transferred by a user"
+        }
+        (_, "charge" | "connection_charge") => "in `currency`; sum only within one currency",
+        (_, "duration") => "seconds",
+        _ => "",
+    }
 }

@@ -237,13 +237,9 @@ impl Shell {
     /// Ctrl-C ends the process as usual).
     async fn execute(&self, sql: &str) -> Result<Option<(SchemaRef, Vec<RecordBatch>)>> {
         let work = async {
-            let df = self
-                .session
-                .query(sql)
-                .await
-                .context("the query was refused")?;
+            let df = self.session.query(sql).await?;
             let schema = df.schema().inner().clone();
-            let batches = df.collect().await.context("the query failed")?;
+            let batches = self.session.execute(df).await?;
             Ok((schema, batches))
         };
         if !self.interactive {

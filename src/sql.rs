@@ -25,12 +25,14 @@ pub async fn run(args: Args) -> Result<()> {
     let session = LakeSession::open(&lake, &known_tables())
         .await
         .context("cannot open the lake for queries")?;
-    let df = session
-        .query(&args.query)
-        .await
-        .context("the query was refused")?;
+    tracing::debug!(lake = %lake.url(), tables = ?session.tables(), "planning the query");
+    let df = session.query(&args.query).await?;
     let planned = df.schema().inner().clone();
-    let batches = df.collect().await.context("the query failed")?;
+    let batches = session.execute(df).await?;
+    tracing::debug!(
+        rows = batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+        "the query ran"
+    );
     // The rows' own schema when there are rows (execution may pick Utf8View where the plan says Utf8).
     let schema = batches
         .first()

@@ -33,6 +33,7 @@ const ENCODE_EVERY_ROWS: usize = 8 * 1024;
 const ARCHIVE_EVERY_PAGES: usize = 8;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = SYNC_HELP)]
 pub struct Args {
     /// First UTC day to fetch (YYYY-MM-DD). Default: where the last sync stopped, minus --lookback
     /// days (or the first day a failed run left missing); on a first sync, the last 30 days.
@@ -93,6 +94,20 @@ pub struct Args {
     #[arg(long)]
     pub keep_raw: bool,
 }
+
+/// The end of `sync --help`: credentials and the permission the app needs.
+const SYNC_HELP: &str = "\
+Credentials (from the environment only, never from arguments):
+  AZURE_TENANT_ID                the Entra ID tenant (directory) id
+  AZURE_CLIENT_ID                the app registration's application (client) id
+  AZURE_CLIENT_SECRET            a client secret, or
+  AZURE_CLIENT_CERTIFICATE_PATH  a PEM file with the certificate and its RSA private key
+  AZURE_AUTHORITY_HOST           another login host (optional; --login-url overrides it)
+
+Permission: the app registration needs the Microsoft Graph CallRecords.Read.All application
+permission (not delegated), with admin consent granted for the tenant.
+
+The lake's storage variables: see --lake.";
 
 /// What one sync did.
 #[derive(Debug, Default)]

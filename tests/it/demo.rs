@@ -65,3 +65,64 @@ fn demo_replaces_its_own_lakes_and_never_another() {
     );
     assert!(demo_lake.join("pstn_calls").is_dir());
 }
+
+/// The README's examples that follow the demo work after it: each `pstn-lake report|sql|schema|
+/// shell|ddl` line of its Query section, run as written (through `sh`, in a folder where `demo`
+/// made `./pstn-lake-demo`), succeeds.
+#[test]
+fn the_readme_examples_work_after_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["demo", "--days", "2", "--calls-per-day", "5"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let query = &readme[readme.find("## Query").unwrap()..readme.find("## Tables").unwrap()];
+    let examples: Vec<&str> = query
+        .lines()
+        .filter_map(|l| l.strip_prefix("    "))
+        .filter(|l| {
+            [
+                "pstn-lake report",
+                "pstn-lake sql",
+                "pstn-lake schema",
+                "pstn-lake shell",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p) || l.contains(&format!("| {p}")))
+        })
+        .map(|l| l.split("  #").next().unwrap().trim())
+        .collect();
+    assert!(examples.len() >= 10, "{examples:?}");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_pstn-lake"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for example in examples {
+        let out = std::process::Command::new("sh")
+            .args(["-c", example])
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env_remove("PSTN_LAKE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{example}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -104,7 +104,12 @@ fn formats_keep_money_exact() {
         "{md}"
     );
     let table = report(&lake, &["--format", "table"]).ok().stdout;
-    assert!(table.contains("| CH      | CHF      | 2     |"), "{table}");
+    // A person's table: numbers right-aligned, money in the currency's minor units (1.705 CHF
+    // is 1.71); the other formats above keep every digit.
+    assert!(
+        table.contains("| CH      | CHF      |     2 |      91 |    1.52 |   1.71 |"),
+        "{table}"
+    );
     let out = report(&lake, &["--format", "xml"]).fails();
     assert!(
         out.stderr
@@ -438,4 +443,153 @@ fn csv_writes_nested_values_as_json_text() {
         "{}",
         out.stdout
     );
+}
+
+/// The help says what a first run needs: sync's credentials and permission, the storage
+/// variables of --lake, a whole sentence for ingest --table; `report` alone lists the reports;
+/// `--html` says where the page went; `schema` explains the call types.
+#[test]
+fn help_and_bare_commands_say_what_a_user_needs() {
+    let sync = run(&["sync", "--help"]).ok().stdout;
+    for needed in [
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "CallRecords.Read.All application",
+        "admin consent",
+    ] {
+        assert!(
+            sync.contains(needed),
+            "`{needed}` not in sync --help:\n{sync}"
+        );
+    }
+    let report = run(&["report", "--help"]).ok().stdout;
+    for needed in [
+        "PSTN_LAKE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_ENDPOINT_URL",
+        "AZURE_STORAGE_ACCOUNT_NAME",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+    ] {
+        assert!(
+            report.contains(needed),
+            "`{needed}` not in --lake's help:\n{report}"
+        );
+    }
+    let ingest = run(&["ingest", "--help"]).ok().stdout;
+    assert!(
+        ingest.contains("pstn_calls or direct_routing_calls"),
+        "{ingest}"
+    );
+
+    let bare = run(&["report"]).ok();
+    assert!(bare.stdout.contains("charges-by-country"), "{bare:?}");
+    assert!(!bare.stderr.contains("Usage"), "{bare:?}");
+
+    let (dir, lake) = fixture();
+    let page = dir.path().join("all.html");
+    let out = run(&[
+        "report",
+        "--html",
+        page.to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+    ])
+    .ok();
+    assert!(
+        out.stderr.contains(&format!("to {}", page.display())),
+        "{}",
+        out.stderr
+    );
+
+    let schema = run(&["schema", "--format", "csv"]).ok().stdout;
+    let call_types: Vec<&str> = schema
+        .lines()
+        .filter(|l| l.contains(",call_type,"))
+        .collect();
+    assert_eq!(call_types.len(), 2, "{schema}");
+    assert!(
+        call_types[0].contains("ucap_in") && call_types[1].contains("ByotIn"),
+        "{call_types:?}"
+    );
+}
+
+/// SQL mistakes are said in the user's terms, once: the unknown column with a close match, the
+/// unknown table with the lake's tables, where the SQL does not parse, the literal that is not a
+/// date. The shell says the same.
+#[test]
+fn sql_errors_say_what_is_wrong() {
+    let (_dir, lake) = fixture();
+    let lake = lake.to_str().unwrap();
+    for (sql, expected) in [
+        (
+            "SELECT chrge FROM pstn_calls",
+            "there is no column `chrge`; did you mean `charge`?",
+        ),
+        (
+            "SELECT * FROM pstn_call",
+            "there is no table `pstn_call`: the lake's tables are direct_routing_calls, pstn_calls",
+        ),
+        (
+            "SELEC 1",
+            "the SQL does not parse: Expected: an SQL statement",
+        ),
+        (
+            "SELECT count(*) FROM pstn_calls WHERE call_date >= '2026-13-01'",
+            "'2026-13-01' is not a date: write 'YYYY-MM-DD'",
+        ),
+    ] {
+        let out = run(&["sql", sql, "--lake", lake]).fails();
+        assert!(out.stderr.contains(expected), "{sql}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{sql}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("datafusion.public") && !out.stderr.contains("Optimizer rule"),
+            "{sql}: {}",
+            out.stderr
+        );
+    }
+    let out = run_with_stdin(&["shell", "--lake", lake], b"SELECT * FROM pstn_call;\n").fails();
+    assert!(
+        out.stderr.contains("there is no table `pstn_call`"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `-v` is about pstn-lake: its own debug lines, none of DataFusion's, and no colour codes in a
+/// pipe; `RUST_LOG` still turns DataFusion's on.
+#[test]
+fn verbose_logs_are_pstn_lakes_own_and_plain_in_a_pipe() {
+    let (_dir, lake) = fixture();
+    let lake = lake.to_str().unwrap();
+    let out = run(&[
+        "-v",
+        "sql",
+        "SELECT count(*) FROM pstn_calls",
+        "--lake",
+        lake,
+    ])
+    .ok();
+    assert!(out.stderr.contains("pstn_lake"), "{}", out.stderr);
+    assert!(
+        out.stderr.lines().count() < 10 && !out.stderr.contains("datafusion"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains('\u{1b}'),
+        "colour codes: {:?}",
+        out.stderr
+    );
+
+    let out = bin()
+        .args(["sql", "SELECT count(*) FROM pstn_calls", "--lake", lake])
+        .env("RUST_LOG", "datafusion=debug")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("datafusion"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes: {stderr:?}");
 }

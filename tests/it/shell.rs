@@ -205,7 +205,7 @@ fn terminal_session_edits_cancels_and_keeps_history() {
     screen.wait_for("pstn-lake> ");
     // Enter before the `;` continues the statement on a new line.
     typed("SELECT count(*) AS calls\rFROM pstn_calls;\r");
-    screen.wait_for("| 4     |");
+    screen.wait_for("|     4 |");
     screen.wait_for("pstn-lake> ");
     // Ctrl-C clears a half-typed line.
     typed("SELECT 'never run'\x03");

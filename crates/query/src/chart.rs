@@ -18,7 +18,8 @@ use crate::{ChartKind, ChartSpec, Error, Report, ReportParams, Result};
 
 /// At most this many bars per panel; a longer result shows its first rows and says so.
 pub const MAX_BARS: usize = 25;
-/// At most this many points per line (more than a year of days).
+/// At most this many points per line (more than a year of days); a longer result shows its last
+/// (newest) rows and says so.
 pub const MAX_POINTS: usize = 400;
 
 /// The default width of a chart, in pixels.
@@ -201,7 +202,8 @@ impl Chart {
                 };
                 let panel = &mut panels[index];
                 panel.rows += 1;
-                if panel.labels.len() < max {
+                // Bars keep the first (largest) rows; lines, in time order, keep the newest.
+                if spec.kind == ChartKind::Line || panel.labels.len() < max {
                     let label = xs.value(row).to_string();
                     panel.labels.push(if label.is_empty() {
                         NULL_LABEL.to_owned()
@@ -215,6 +217,11 @@ impl Chart {
                     );
                 }
             }
+        }
+        for panel in &mut panels {
+            let extra = panel.labels.len().saturating_sub(max);
+            panel.labels.drain(..extra);
+            panel.values.drain(..extra);
         }
         if panels.is_empty() {
             panels.push(Panel {
@@ -469,6 +476,27 @@ mod tests {
             .filter(|t| t.starts_with("label-"))
             .count();
         assert!(labels > 5 && labels < 45, "{labels} labels");
+    }
+
+    #[test]
+    fn long_lines_keep_the_newest_points_and_say_so() {
+        let (schema, batches) = counts("day", MAX_POINTS + 100);
+        let spec = spec(ChartKind::Line, "day", "calls", None, None);
+        let svg = render_chart(&spec, "Calls per day", &schema, &batches).unwrap();
+        assert_eq!(svg.matches("<circle").count(), MAX_POINTS);
+        let texts = texts(&svg);
+        assert!(
+            texts.contains(&"showing the last 400 of 500 rows (the newest)"),
+            "{texts:?}"
+        );
+        assert!(
+            texts.contains(&"label-100"),
+            "the oldest kept point: {texts:?}"
+        );
+        assert!(
+            !texts.contains(&"label-000"),
+            "the oldest rows are left out"
+        );
     }
 
     #[test]

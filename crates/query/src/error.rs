@@ -8,6 +8,50 @@ pub enum Error {
     #[error("{0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
 
+    /// The SQL names a column its tables do not have.
+    #[error("{}", unknown_column(column, similar, columns))]
+    UnknownColumn {
+        /// The column as written.
+        column: String,
+        /// Columns with a similar name, closest first.
+        similar: Vec<String>,
+        /// The columns the query could use.
+        columns: Vec<String>,
+        /// DataFusion's error (not a `source`: its text would say the same again).
+        error: Box<datafusion::error::DataFusionError>,
+    },
+
+    /// The SQL names a table the lake does not have.
+    #[error("there is no table `{table}`: the lake's tables are {available}")]
+    UnknownTable {
+        /// The table as written.
+        table: String,
+        /// The tables there are.
+        available: String,
+        /// DataFusion's error (not a `source`: its text would say the same again).
+        error: Box<datafusion::error::DataFusionError>,
+    },
+
+    /// The SQL does not parse.
+    #[error("the SQL does not parse: {message}")]
+    Syntax {
+        /// The parser's message (what it expected and where).
+        message: String,
+        /// DataFusion's error (not a `source`: its text would say the same again).
+        error: Box<datafusion::error::DataFusionError>,
+    },
+
+    /// A literal that is not a value of the type it is compared with (`'2026-13-01'`).
+    #[error("'{literal}' is not {expected}")]
+    BadLiteral {
+        /// The literal, without quotes.
+        literal: String,
+        /// What it should be, and how to write it.
+        expected: &'static str,
+        /// DataFusion's error (not a `source`: its text would say the same again).
+        error: Box<datafusion::error::DataFusionError>,
+    },
+
     /// The SQL would change something; `sql` is read-only.
     #[error(
         "only queries are allowed here ({what} would change the lake or the session): use SELECT, WITH, EXPLAIN, DESCRIBE or SHOW"
@@ -113,6 +157,22 @@ pub enum Error {
     /// The lake could not be listed.
     #[error(transparent)]
     Lake(#[from] pstn_lake_sink::Error),
+}
+
+fn unknown_column(column: &str, similar: &[String], columns: &[String]) -> String {
+    let quote = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut text = format!("there is no column `{column}`");
+    if !similar.is_empty() {
+        text.push_str(&format!("; did you mean {}?", quote(similar)));
+    }
+    text.push_str(&format!(" The columns are: {}", columns.join(", ")));
+    text
 }
 
 /// The query crate's result type.

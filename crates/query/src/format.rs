@@ -2,8 +2,11 @@
 //!
 //! Numbers stay exact: decimals (money) are written with every digit of their scale, never through
 //! a float. In the text formats (table, CSV, Markdown) floats are written in plain decimal
-//! notation, never `1e20`, and UTC (and zoneless) timestamps as `YYYY-MM-DD HH:MM:SS[.ffffff]`,
-//! the form a spreadsheet reads as a date and time. JSON and NDJSON keep Arrow's JSON forms (RFC 3339 times).
+//! notation, never `1e20`, and UTC (and zoneless) timestamps as `YYYY-MM-DD HH:MM:SS`, with
+//! `.ffffff` (always six digits) when the time has microseconds: the form a spreadsheet reads as a
+//! date and time, exact to the microsecond the lake holds. The table format shows money (decimals
+//! of the lake's money scale) with the minor units of each row's `currency` and right-aligns
+//! numbers; every other format keeps every digit. JSON and NDJSON keep Arrow's JSON forms (RFC 3339 times).
 //! In the table and CSV formats nested values (lists, structs) are JSON text, so `SELECT *` works.
 
 use std::io::Write;
@@ -11,9 +14,10 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{
+    DataType, Decimal128Type, Field, Float64Type, Schema, SchemaRef,
+};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::arrow::util::pretty::pretty_format_batches_with_schema;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
@@ -61,12 +65,13 @@ pub fn write(
 ) -> Result<()> {
     match format {
         Format::Table => {
-            let (schema, batches) = as_text(schema, batches)?;
-            writeln!(
-                out,
-                "{}",
-                pretty_format_batches_with_schema(schema, &batches)?
-            )?;
+            let (text_schema, batches) = as_text(schema, batches)?;
+            let batches = batches
+                .iter()
+                .map(in_minor_units)
+                .collect::<Result<Vec<_>>>()?;
+            // Aligned by the original types: numbers written as text still go right.
+            write_table(out, schema, &text_schema, &batches)?;
         }
         Format::Csv => {
             let (schema, batches) = as_text(schema, batches)?;
@@ -208,12 +213,21 @@ fn to_text(column: &ArrayRef) -> Result<ArrayRef> {
             .collect(),
         nested if nested.is_nested() => json_text(column)?,
         _ => {
+            // One form: whole seconds, then six digits of microseconds when there are any.
             let options = FormatOptions::default()
-                .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f"))
-                .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"));
+                .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.6f"))
+                .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.6f"));
             let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
             (0..column.len())
-                .map(|i| column.is_valid(i).then(|| formatter.value(i).to_string()))
+                .map(|i| {
+                    column.is_valid(i).then(|| {
+                        let text = formatter.value(i).to_string();
+                        match text.strip_suffix(".000000") {
+                            Some(seconds) => seconds.to_owned(),
+                            None => text,
+                        }
+                    })
+                })
                 .collect()
         }
     };
@@ -245,6 +259,147 @@ fn json_text(column: &ArrayRef) -> Result<StringArray> {
             })
         })
         .collect())
+}
+
+/// The scale of money in the lake (Decimal128(18, 6)) and of sums of it.
+const MONEY_SCALE: i8 = 6;
+
+/// In a result with a `currency` column, money (decimals of the lake's money scale) as text with
+/// the digits of each row's currency's minor unit (JPY 0, USD 2, KWD 3), rounded half away from
+/// zero; a row without a known currency keeps every digit. Other columns unchanged.
+fn in_minor_units(batch: &RecordBatch) -> Result<RecordBatch> {
+    let Ok(index) = batch.schema().index_of("currency") else {
+        return Ok(batch.clone());
+    };
+    let currency = cast(batch.column(index), &DataType::Utf8)?;
+    let currency = currency.as_string::<i32>();
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if let DataType::Decimal128(_, MONEY_SCALE) = field.data_type() {
+            let values = column.as_primitive::<Decimal128Type>();
+            let text: StringArray = (0..values.len())
+                .map(|i| {
+                    values.is_valid(i).then(|| {
+                        let digits = currency
+                            .is_valid(i)
+                            .then(|| minor_units(currency.value(i)))
+                            .flatten()
+                            .unwrap_or(MONEY_SCALE as u32);
+                        rounded(values.value(i), MONEY_SCALE as u32, digits)
+                    })
+                })
+                .collect();
+            fields.push(Field::new(field.name(), DataType::Utf8, true));
+            columns.push(Arc::new(text) as ArrayRef);
+        } else {
+            fields.push(field.as_ref().clone());
+            columns.push(Arc::clone(column));
+        }
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+/// The digits after the decimal point of an ISO 4217 currency (`None` for what is not a code).
+fn minor_units(code: &str) -> Option<u32> {
+    let code = code.trim().to_ascii_uppercase();
+    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    Some(match code.as_str() {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        "CLF" | "UYW" => 4,
+        _ => 2,
+    })
+}
+
+/// `value` (a decimal of `scale`) with `digits` decimals, rounded half away from zero.
+fn rounded(value: i128, scale: u32, digits: u32) -> String {
+    let digits = digits.min(scale);
+    let factor = 10i128.pow(scale - digits);
+    let mut whole = value / factor;
+    if (value % factor).abs() * 2 >= factor {
+        whole += value.signum();
+    }
+    let sign = if whole < 0 { "-" } else { "" };
+    let unit = 10i128.pow(digits);
+    let (int, frac) = (whole.abs() / unit, whole.abs() % unit);
+    if digits == 0 {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac:0width$}", width = digits as usize)
+    }
+}
+
+/// A boxed table: numbers (by `types`, the result's own schema) right-aligned, text left-aligned,
+/// null as an empty cell.
+fn write_table(
+    out: &mut dyn Write,
+    types: &SchemaRef,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<()> {
+    let right: Vec<bool> = types
+        .fields()
+        .iter()
+        .map(|f| f.data_type().is_numeric())
+        .collect();
+    let mut rows: Vec<Vec<String>> = vec![
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.name().replace('\n', " "))
+            .collect(),
+    ];
+    let options = FormatOptions::default();
+    for batch in batches {
+        let formatters = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in 0..batch.num_rows() {
+            rows.push(
+                formatters
+                    .iter()
+                    .map(|f| f.value(row).to_string().replace('\n', " "))
+                    .collect(),
+            );
+        }
+    }
+    let mut widths = vec![0; rows[0].len()];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let rule: String = widths.iter().fold("+".to_owned(), |mut line, w| {
+        line.push_str(&"-".repeat(w + 2));
+        line.push('+');
+        line
+    });
+    writeln!(out, "{rule}")?;
+    for (i, row) in rows.iter().enumerate() {
+        let mut line = String::from("|");
+        for ((cell, width), right) in row.iter().zip(&widths).zip(&right) {
+            if *right {
+                line.push_str(&format!(" {cell:>width$} |"));
+            } else {
+                line.push_str(&format!(" {cell:<width$} |"));
+            }
+        }
+        writeln!(out, "{line}")?;
+        if i == 0 {
+            writeln!(out, "{rule}")?;
+        }
+    }
+    writeln!(out, "{rule}")?;
+    Ok(())
 }
 
 fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
@@ -344,6 +499,57 @@ mod tests {
             text(Format::Csv, &schema, &[]),
             "name,calls,charge,ratio,start\n"
         );
+    }
+
+    #[test]
+    fn tables_right_align_numbers_and_show_money_in_minor_units() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("currency", DataType::Utf8, true),
+            Field::new("calls", DataType::Int64, true),
+            Field::new("charge", DataType::Decimal128(28, 6), true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec![Some("JPY"), Some("USD"), None])),
+                Arc::new(Int64Array::from(vec![Some(12), Some(3), None])),
+                Arc::new(
+                    Decimal128Array::from(vec![
+                        Some(234_629_500_000),
+                        Some(-1_005_000),
+                        Some(1_234_567),
+                    ])
+                    .with_precision_and_scale(28, 6)
+                    .unwrap(),
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            text(Format::Table, &schema, std::slice::from_ref(&batch)),
+            "+----------+-------+----------+\n\
+             | currency | calls |   charge |\n\
+             +----------+-------+----------+\n\
+             | JPY      |    12 |   234630 |\n\
+             | USD      |     3 |    -1.01 |\n\
+             |          |       | 1.234567 |\n\
+             +----------+-------+----------+\n"
+        );
+        // Times: whole seconds, or six digits of microseconds.
+        let times = Arc::new(
+            TimestampMicrosecondArray::from(vec![1_793_520_000_120_000, 1_793_520_000_000_000])
+                .with_timezone("UTC"),
+        ) as ArrayRef;
+        let at = RecordBatch::try_from_iter([("at", times)]).unwrap();
+        assert_eq!(
+            text(Format::Csv, &at.schema(), &[at]),
+            "at\n2026-11-01 08:00:00.120000\n2026-11-01 08:00:00\n"
+        );
+        // Exact everywhere else.
+        let csv = text(Format::Csv, &schema, &[batch]);
+        assert!(csv.contains("JPY,12,234629.500000"), "{csv}");
+        assert!(csv.contains("USD,3,-1.005000"), "{csv}");
+        assert_eq!(rounded(-4_000, 6, 2), "0.00", "no negative zero");
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod format;
 mod html;
 mod params;
 mod session;
+mod sql_error;
 
 pub use catalog::{ChartKind, ChartSpec, Report, report, reports};
 pub use chart::{

@@ -95,8 +95,24 @@ impl LakeSession {
             .with_allow_statements(false);
         match self.ctx.sql_with_options(sql, options).await {
             Ok(df) => Ok(df),
-            Err(e) => Err(read_only_error(e)),
+            Err(e) => Err(match read_only_error(e) {
+                Error::DataFusion(e) => {
+                    let state = self.ctx.state();
+                    let dialect = state.config().options().sql_parser.dialect;
+                    let statement = state.sql_to_statement(sql, &dialect).ok();
+                    crate::sql_error::explain(e, statement.as_ref(), &self.ctx, &self.tables)
+                }
+                refused => refused,
+            }),
         }
+    }
+
+    /// Runs a planned statement and collects its rows; an error about the SQL (a literal that is
+    /// not a date) says what is wrong in the user's terms.
+    pub async fn execute(&self, df: DataFrame) -> Result<Vec<RecordBatch>> {
+        df.collect()
+            .await
+            .map_err(|e| crate::sql_error::explain(e, None, &self.ctx, &self.tables))
     }
 
     /// Plans a read-only statement with named parameters (`$from` is bound by `("from", value)`).
@@ -111,7 +127,7 @@ impl LakeSession {
 
     /// Runs a read-only statement and collects its rows.
     pub async fn collect(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        Ok(self.query(sql).await?.collect().await?)
+        self.execute(self.query(sql).await?).await
     }
 }
 

@@ -131,7 +131,12 @@ impl Chart {
             caption.push(split.clone());
         }
         if panel.rows > n {
-            caption.push(format!("showing the first {n} of {} rows", panel.rows));
+            caption.push(match self.kind {
+                ChartKind::Bar => format!("showing the first {n} of {} rows", panel.rows),
+                ChartKind::Line => {
+                    format!("showing the last {n} of {} rows (the newest)", panel.rows)
+                }
+            });
         }
         let (low, high) = y_range(&panel.values);
         let mut builder = ChartBuilder::on(area);
