@@ -503,7 +503,9 @@ mod tests {
                 "Graph URL",
             ),
         ] {
-            let err = client(graph, login).err().expect("refused");
+            let Err(err) = client(graph, login) else {
+                panic!("{graph} {login}: accepted");
+            };
             assert!(
                 matches!(&err, Error::Insecure { which: w, .. } if *w == which),
                 "{graph} {login}: {err}"
