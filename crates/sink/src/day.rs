@@ -173,22 +173,34 @@ pub async fn write_day(
 ) -> Result<DayCommit> {
     let rows_in: usize = new.iter().map(RecordBatch::num_rows).sum();
     let target = lake.day_file(&spec.name, day);
+    // The merge consumes the new rows (holding them twice would cost a day's rows of memory);
+    // their keys are kept, so that after a conflict they can be taken back out of this writer's
+    // merged file and merged again with what the other writer left.
+    let new_keys = keys_of(spec, &new)?;
+    let mut new = Some(new);
     for attempt in 1..=MAX_ATTEMPTS {
         let read = read_versioned(lake, spec, day).await?;
         let rows_before: usize = read.batches.iter().map(RecordBatch::num_rows).sum();
         let mut all = read.batches;
-        all.extend(new.iter().cloned());
+        all.extend(new.take().expect("put back after a conflict"));
         let merged = merge(spec, all)?;
         let rows_after = merged.iter().map(RecordBatch::num_rows).sum();
-        let bytes = encode(spec, merged, target.to_string()).await?;
+        let bytes = bytes::Bytes::from(encode(spec, merged, target.to_string()).await?);
         match put_day(
             lake,
             &target,
             &read.expected,
-            EncodedDay::Bytes(bytes.into()),
+            EncodedDay::Bytes(bytes.clone()),
         )
         .await?
         {
+            Put::Conflict => {
+                tracing::info!(table = %spec.name, %day, attempt, "another writer replaced the day; merging again");
+                let ours = decode_parquet(spec, bytes, &format!("{target} (this writer's)"))?;
+                new = Some(rows_with_keys(spec, ours, &new_keys)?);
+                backoff(attempt).await;
+                continue;
+            }
             Put::Done(bytes, _) => {
                 // Another tool's files of the day are merged above: remove them now.
                 for other in read.others {
@@ -205,10 +217,6 @@ pub async fn write_day(
                     bytes,
                 });
             }
-            Put::Conflict => {
-                tracing::info!(table = %spec.name, %day, attempt, "another writer replaced the day; merging again");
-                backoff(attempt).await;
-            }
         }
     }
     Err(Error::Conflict {
@@ -216,6 +224,58 @@ pub async fn write_day(
         day,
         attempts: MAX_ATTEMPTS,
     })
+}
+
+/// The key column of `batch`, checked to be Utf8 without nulls.
+fn key_column<'a>(
+    spec: &TableSpec,
+    batch: &'a RecordBatch,
+) -> Result<&'a arrow::array::StringArray> {
+    let key = batch
+        .column_by_name(&spec.key)
+        .ok_or_else(|| Error::Column {
+            column: spec.key.clone(),
+            reason: "missing".into(),
+        })?;
+    let keys = key.as_string_opt::<i32>().ok_or_else(|| Error::Column {
+        column: spec.key.clone(),
+        reason: format!("the key must be Utf8, not {}", key.data_type()),
+    })?;
+    if let Some(row) = (0..keys.len()).find(|&i| keys.is_null(i)) {
+        return Err(Error::Column {
+            column: spec.key.clone(),
+            reason: format!("row {row} has no {}: every row needs a key", spec.key),
+        });
+    }
+    Ok(keys)
+}
+
+/// Every key of `batches`.
+fn keys_of(spec: &TableSpec, batches: &[RecordBatch]) -> Result<foldhash::HashSet<String>> {
+    let mut out = foldhash::HashSet::default();
+    for batch in batches {
+        out.extend(key_column(spec, batch)?.iter().flatten().map(str::to_owned));
+    }
+    Ok(out)
+}
+
+/// The rows of `batches` whose key is in `keys`.
+fn rows_with_keys(
+    spec: &TableSpec,
+    batches: Vec<RecordBatch>,
+    keys: &foldhash::HashSet<String>,
+) -> Result<Vec<RecordBatch>> {
+    batches
+        .iter()
+        .map(|batch| {
+            let mask: arrow::array::BooleanArray = key_column(spec, batch)?
+                .iter()
+                .map(|k| Some(k.is_some_and(|k| keys.contains(k))))
+                .collect();
+            arrow::compute::filter_record_batch(batch, &mask)
+                .map_err(arrow("taking back this writer's rows"))
+        })
+        .collect()
 }
 
 /// A short, growing, jittered pause before merging again, so racing writers spread out.
