@@ -174,9 +174,13 @@ pub async fn write_day(
     let rows_in: usize = new.iter().map(RecordBatch::num_rows).sum();
     let target = lake.day_file(&spec.name, day);
     // The merge consumes the new rows (holding them twice would cost a day's rows of memory);
-    // their keys are kept, so that after a conflict they can be taken back out of this writer's
-    // merged file and merged again with what the other writer left.
-    let new_keys = keys_of(spec, &new)?;
+    // their key columns are kept (shared, not copied), so that after a conflict the new rows can
+    // be taken back out of this writer's merged file and merged again with what the other writer
+    // left.
+    let new_keys: Vec<arrow::array::StringArray> = new
+        .iter()
+        .map(|b| key_column(spec, b).cloned())
+        .collect::<Result<_>>()?;
     let mut new = Some(new);
     for attempt in 1..=MAX_ATTEMPTS {
         let read = read_versioned(lake, spec, day).await?;
@@ -197,7 +201,8 @@ pub async fn write_day(
             Put::Conflict => {
                 tracing::info!(table = %spec.name, %day, attempt, "another writer replaced the day; merging again");
                 let ours = decode_parquet(spec, bytes, &format!("{target} (this writer's)"))?;
-                new = Some(rows_with_keys(spec, ours, &new_keys)?);
+                let keys: foldhash::HashSet<&str> = new_keys.iter().flatten().flatten().collect();
+                new = Some(rows_with_keys(spec, ours, &keys)?);
                 backoff(attempt).await;
                 continue;
             }
@@ -250,20 +255,11 @@ fn key_column<'a>(
     Ok(keys)
 }
 
-/// Every key of `batches`.
-fn keys_of(spec: &TableSpec, batches: &[RecordBatch]) -> Result<foldhash::HashSet<String>> {
-    let mut out = foldhash::HashSet::default();
-    for batch in batches {
-        out.extend(key_column(spec, batch)?.iter().flatten().map(str::to_owned));
-    }
-    Ok(out)
-}
-
 /// The rows of `batches` whose key is in `keys`.
 fn rows_with_keys(
     spec: &TableSpec,
     batches: Vec<RecordBatch>,
-    keys: &foldhash::HashSet<String>,
+    keys: &foldhash::HashSet<&str>,
 ) -> Result<Vec<RecordBatch>> {
     batches
         .iter()
