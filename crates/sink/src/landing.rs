@@ -196,9 +196,13 @@ fn encode_part(
         .into_inner()
         .map_err(std::io::IntoInnerError::into_error)?;
     if in_lake {
-        // The part will be renamed into the lake: its bytes go to disk now, on the encoder
-        // thread while pages are still being decoded, so the commit's fsync finds little to do.
-        file.sync_data()?;
+        // The part will be renamed into the lake, fsynced first (see `crate::local`): its bytes
+        // start for the disk now, on a thread of their own while the next day is encoded, so
+        // the commit's fsync finds little left to do. (Best effort: the commit's fsync is what
+        // makes the file durable.)
+        let _ = std::thread::Builder::new()
+            .name("pstn-lake-fsync".into())
+            .spawn(move || file.sync_data());
     }
     Ok(Part {
         path,
