@@ -278,8 +278,8 @@ for r in rows:
     );
     assert_eq!(
         String::from_utf8_lossy(&read.stdout),
-        "carol.jones@contoso.com,5.853456,DECIMAL(37,6),DECIMAL(24,2)\n\
-         (no user: auto attendant / call queue),0.290000,DECIMAL(37,6),DECIMAL(24,2)\n\
+        "carol.jones@contoso.com,5.863456,DECIMAL(37,6),DECIMAL(24,2)\n\
+         (no user: auto attendant / call queue),0.300000,DECIMAL(37,6),DECIMAL(24,2)\n\
          dan.smith@contoso.com,0.000000,DECIMAL(37,6),DECIMAL(24,2)\n"
     );
 
@@ -296,7 +296,7 @@ for r in rows:
     .ok();
     assert_eq!(
         std::fs::read_to_string(&ndjson).unwrap(),
-        "{\"currency\":\"USD\",\"charge\":6.133456}\n"
+        "{\"currency\":\"USD\",\"charge\":6.153456}\n"
     );
     let md = dir.path().join("rows.txt");
     run(&[
