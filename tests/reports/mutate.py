@@ -40,7 +40,33 @@ SQL_DIR = ROOT / "crates" / "query" / "sql"
 
 # (report, line, the mutant's description) -> why no input can tell it from the original.
 EQUIVALENT = {
+    ("charges-by-user", 34, "swap: `user_id` -> `user_principal_name`"):
+        "names keeps rows without a user_id, but `names.user_id = per_user.user_id` never joins a "
+        "NULL user_id, so they change nothing",
+    ("charges-by-user", 64, "swap: `user_id` -> `user_principal_name`"):
+        "the last tie-break (user_id) only orders two users with the same total and the same latest "
+        "user principal name; the mutant leaves that tie to row_number's arbitrary order, which no "
+        "fixture can pin (and a tenant's names are unique at any one time)",
+    ("daily-volume", 39, "swap: `NULLS LAST` -> `NULLS FIRST`"):
+        "`started` is never NULL: a PSTN call has a start and a Direct Routing attempt an invite "
+        "time (Graph always sets inviteDateTime), so no NULL hour competes",
+    ("daily-volume", 29, "coalesce removed: `coalesce(sum(CAST(duration AS BIGINT)), 0)` -> "
+                         "`sum(CAST(duration AS BIGINT))`"):
+        "the final SELECT applies coalesce(per_day.seconds, 0) again",
+    **{("duration-by-call-type", line, "swap: `max(` -> `min(`"):
+        "one row per position in a group (row_number), and the fractions are constant per group: "
+        "max and min of one value agree" for line in range(53, 59)},
+    **{("toll-fraud-signals", line, "swap: `UNION ALL` -> `UNION`"):
+        "each branch has its own `signal` literal and gives at most one row per call id, so no two "
+        "rows are ever identical and UNION removes nothing" for line in (104, 112, 121)},
 }
+
+# Survivors that are not equivalent, and why no fixture row kills them yet.
+# - international-outbound.sql:38 `GROUP BY coalesce(user_principal_name, '')` -> `GROUP BY
+#   user_principal_name`: differs only when one currency has international outbound calls with
+#   both a missing and an empty ("") user principal name. A row with "" there also makes
+#   toll-fraud-signals flag a new_destination for the empty user (its SQL keeps "" as a user,
+#   the header and the oracle do not): a real disagreement left for a follow-up, see README.
 
 # ---------------------------------------------------------------------------------------------
 # Cases: the report commands of an .slt file and their expected output (as tests/it/reports.rs)
@@ -341,9 +367,11 @@ def main():
         print(f"  {name:<24} {k}/{n} killed")
     scored = counts["killed"] + counts["survived"]
     score = 100.0 * counts["killed"] / scored if scored else 100.0
+    every = scored + counts["equivalent"]
     print(f"mutation score: {counts['killed']}/{scored} killed = {score:.1f}% "
-          f"({counts['equivalent']} equivalent, {counts['stillborn']} stillborn not counted) "
-          f"in {time.monotonic() - started:.0f} s")
+          f"({counts['equivalent']} equivalent and {counts['stillborn']} stillborn not counted; "
+          f"{counts['killed']}/{every} = {100.0 * counts['killed'] / max(every, 1):.1f}% with the "
+          f"equivalent ones counted as survivors) in {time.monotonic() - started:.0f} s")
     return 0 if score >= args.min else 1
 
 
