@@ -411,3 +411,23 @@ fn from_and_to_prune_day_partitions_in_every_report() {
         report(name, &["--from", "2026-10-01", "--to", "2026-11-08"]).ok();
     }
 }
+
+/// Every report's SQL, mutated (comparison operators, coalesce/nullif/lower removed, AND/OR,
+/// DISTINCT, join and grouping keys, rounding, sort order, constants), fails at least one `.slt`
+/// case: `tests/reports/mutate.py` prints each survivor and the score, and fails under 95 %.
+/// About two minutes on two cores.
+#[test]
+fn report_sql_mutants_are_killed_by_the_slt_cases() {
+    let out = std::process::Command::new("python3")
+        .arg(reports_dir().join("mutate.py"))
+        .args(["--bin", env!("CARGO_BIN_EXE_pstn-lake"), "--min", "95"])
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "tests/reports/mutate.py: too many report SQL mutants survive:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("mutation score: "), "{stdout}");
+}
