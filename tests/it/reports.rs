@@ -278,8 +278,8 @@ for r in rows:
     );
     assert_eq!(
         String::from_utf8_lossy(&read.stdout),
-        "carol.jones@contoso.com,5.793456,DECIMAL(37,6),DECIMAL(24,2)\n\
-         ,0.290000,DECIMAL(37,6),DECIMAL(24,2)\n\
+        "carol.jones@contoso.com,5.863456,DECIMAL(37,6),DECIMAL(24,2)\n\
+         (no user: auto attendant / call queue),0.300000,DECIMAL(37,6),DECIMAL(24,2)\n\
          dan.smith@contoso.com,0.000000,DECIMAL(37,6),DECIMAL(24,2)\n"
     );
 
@@ -296,7 +296,7 @@ for r in rows:
     .ok();
     assert_eq!(
         std::fs::read_to_string(&ndjson).unwrap(),
-        "{\"currency\":\"USD\",\"charge\":6.083456}\n"
+        "{\"currency\":\"USD\",\"charge\":6.153456}\n"
     );
     let md = dir.path().join("rows.txt");
     run(&[
@@ -410,4 +410,24 @@ fn from_and_to_prune_day_partitions_in_every_report() {
     for name in names.iter().filter(|n| *n != "toll-fraud-signals") {
         report(name, &["--from", "2026-10-01", "--to", "2026-11-08"]).ok();
     }
+}
+
+/// Every report's SQL, mutated (comparison operators, coalesce/nullif/lower removed, AND/OR,
+/// DISTINCT, join and grouping keys, rounding, sort order, constants), fails at least one `.slt`
+/// case: `tests/reports/mutate.py` prints each survivor and the score, and fails under 95 %.
+/// About two minutes on two cores.
+#[test]
+fn report_sql_mutants_are_killed_by_the_slt_cases() {
+    let out = std::process::Command::new("python3")
+        .arg(reports_dir().join("mutate.py"))
+        .args(["--bin", env!("CARGO_BIN_EXE_pstn-lake"), "--min", "95"])
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "tests/reports/mutate.py: too many report SQL mutants survive:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("mutation score: "), "{stdout}");
 }

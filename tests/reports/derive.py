@@ -211,6 +211,11 @@ def international(row):
     return (row.get("destinationContext") or "").lower() == "international"
 
 
+def nulls_last(*values):
+    """A sort key that orders like SQL `ORDER BY ... NULLS LAST`: None after every value."""
+    return tuple((v is None, v if v is not None else "") for v in values)
+
+
 def upn(row):
     return row.get("userPrincipalName") or ""
 
@@ -234,7 +239,7 @@ def ranked(groups, key, p):
     by_currency = defaultdict(list)
     for g in groups:
         by_currency[g["currency"]].append(g)
-    for currency in sorted(by_currency):
+    for currency in sorted(by_currency, key=nulls_last):
         for rank, g in enumerate(sorted(by_currency[currency], key=key), start=1):
             if p.limit is None or rank <= p.limit:
                 g["rank"] = rank
@@ -252,7 +257,7 @@ def charges_by_country(p):
         if p.pstn(r):
             groups[(r["usageCountryCode"], r["currency"])].append(r)
     rows = []
-    for (country, currency), calls in sorted(groups.items()):
+    for (country, currency), calls in sorted(groups.items(), key=lambda kv: nulls_last(*kv[0])):
         s = seconds(calls)
         rows.append([
             country, currency, len(calls), s, minutes(s),
@@ -262,20 +267,31 @@ def charges_by_country(p):
     return ["country", "currency", "calls", "seconds", "minutes", "charge", "connection_charge"], p.head(rows)
 
 
+NO_USER = "(no user: auto attendant / call queue)"
+
+
 def charges_by_user(p):
     groups = defaultdict(list)
     for r in PSTN:
         if p.pstn(r):
-            groups[(r["currency"], upn(r))].append(r)
-    summaries = [
-        {"currency": c, "user": u, "calls": calls, "total": sum((total(r) for r in calls), Decimal(0))}
-        for (c, u), calls in groups.items()
-    ]
+            groups[(r["currency"], r.get("userId"))].append(r)
+    summaries = []
+    for (c, user_id), calls in groups.items():
+        if user_id is None:
+            name, display = NO_USER, ""
+        else:
+            # the names of the user's latest selected call in any currency (by start, then id) with a name
+            named = [r for r in PSTN if p.pstn(r) and r.get("userId") == user_id
+                     and r.get("userPrincipalName") is not None]
+            latest = max(named, key=lambda r: (r["startDateTime"], r["id"])) if named else {}
+            name, display = latest.get("userPrincipalName") or "", latest.get("userDisplayName") or ""
+        summaries.append({"currency": c, "user_id": user_id or "", "user": name, "display": display,
+                          "calls": calls, "total": sum((total(r) for r in calls), Decimal(0))})
     rows = []
-    for g in ranked(summaries, lambda g: (-g["total"], g["user"]), p):
+    for g in ranked(summaries, lambda g: (-g["total"], g["user"], g["user_id"]), p):
         calls = g["calls"]
         rows.append([
-            g["currency"], g["rank"], g["user"], display_name(calls), len(calls),
+            g["currency"], g["rank"], g["user"], g["display"], len(calls),
             minutes(seconds(calls)),
             money(dsum(r.get("charge") for r in calls)),
             money(dsum(r.get("connectionCharge") for r in calls)),
@@ -303,7 +319,7 @@ def monthly_cost(p):
     totals = {k: sum((total(r) for r in calls), Decimal(0)) for k, calls in groups.items()}
     first = min((m for m, _ in groups), default=None)
     rows = []
-    for (month, currency), calls in sorted(groups.items()):
+    for (month, currency), calls in sorted(groups.items(), key=lambda kv: (kv[0][0], nulls_last(kv[0][1]))):
         t = totals[(month, currency)]
         if month == first:
             previous = None
@@ -429,7 +445,7 @@ def operator_summary(p):
         if p.pstn(r):
             groups[(r.get("operator") or "", r.get("licenseCapability") or "", r["currency"])].append(r)
     rows = []
-    for (operator, license, currency), calls in sorted(groups.items()):
+    for (operator, license, currency), calls in sorted(groups.items(), key=lambda kv: (kv[0][:2], nulls_last(kv[0][2]))):
         users = {r["userPrincipalName"] for r in calls if r.get("userPrincipalName") is not None}
         rows.append([
             operator, license, currency, len(calls), len(users), minutes(seconds(calls)),

@@ -18,7 +18,8 @@
 --     all users and countries, whatever --user and --country say; with an even number of
 --     charges, the mean of the two middle ones, truncated to 6 decimals).
 --   new_destination: a user's first outbound international call to a destination
---     (destinationName), looking back over the whole lake: the user had never called it before,
+--     (destinationName), looking back over the whole lake (a call without a user principal
+--     name or destination, missing or empty, has none): the user had never called it before,
 --     not even before --from. On a new lake every first call to a country is new.
 -- start_utc: the call's start (UTC). detail: why the call is flagged. Ordered by start, signal.
 WITH offsets (country, utc_offset, offset_label) AS (
@@ -90,7 +91,7 @@ firsts AS (
             PARTITION BY lower(user_principal_name), destination_name ORDER BY start_date_time, id
         ) AS nth
     FROM outbound
-    WHERE international AND user_principal_name IS NOT NULL AND destination_name IS NOT NULL
+    WHERE international AND user_principal_name <> '' AND destination_name <> ''
 ),
 signals AS (
     SELECT
