@@ -372,22 +372,12 @@ fn in_order(a: (Option<i64>, &str), b: (Option<i64>, &str)) -> bool {
 fn merge_copy(spec: &TableSpec, batches: Vec<RecordBatch>) -> Result<RecordBatch> {
     let all = concat_batches(&spec.schema, &batches).map_err(arrow("concatenating a day"))?;
     drop(batches);
-    let key = all.column_by_name(&spec.key).ok_or_else(|| Error::Column {
-        column: spec.key.clone(),
-        reason: "missing".into(),
-    })?;
-    let keys = key.as_string_opt::<i32>().ok_or_else(|| Error::Column {
-        column: spec.key.clone(),
-        reason: format!("the key must be Utf8, not {}", key.data_type()),
-    })?;
+    let keys = key_column(spec, &all)?;
+    let key: ArrayRef = Arc::new(keys.clone());
     let mut last: foldhash::HashMap<&str, u32> =
         foldhash::HashMap::with_capacity_and_hasher(keys.len(), Default::default());
     for (row, k) in keys.iter().enumerate() {
-        let k = k.ok_or_else(|| Error::Column {
-            column: spec.key.clone(),
-            reason: format!("row {row} has no {}: every row needs a key", spec.key),
-        })?;
-        last.insert(k, row as u32);
+        last.insert(k.expect("no nulls: checked"), row as u32);
     }
     let sort_col = all
         .column_by_name(&spec.sort_by)
@@ -406,7 +396,7 @@ fn merge_copy(spec: &TableSpec, batches: Vec<RecordBatch>) -> Result<RecordBatch
                 options,
             },
             SortColumn {
-                values: Arc::clone(key),
+                values: Arc::clone(&key),
                 options,
             },
         ],
