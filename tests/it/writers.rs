@@ -412,8 +412,13 @@ fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
                 );
             }
         }
+        let held = if lock_file.is_some() {
+            format!(" ({killed_holding_the_lake} while it held the local lake's lock)")
+        } else {
+            String::new()
+        };
         eprintln!(
-            "{}: {killed_mid_run} of 50 kills hit a running writer ({killed_holding_the_lake} while it held the local lake's lock)",
+            "{}: {killed_mid_run} of 50 kills hit a running writer{held}",
             target.name
         );
         if lock_file.is_some() {
