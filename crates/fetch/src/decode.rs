@@ -92,6 +92,8 @@ impl PageDecoder {
     /// bytes) [`split_pages`](crate::split_pages) finds it, without a second pass over the
     /// usual page.
     pub fn decode_pages(&self, bytes: &[u8], from: &str) -> Result<Vec<DecodedPage>> {
+        // A UTF-8 byte order mark (Windows PowerShell 5.1 writes one) is not part of the JSON.
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let text = std::str::from_utf8(bytes).ok();
         let mut pages = Vec::new();
         let mut pos = crate::pages::whitespace_len(bytes);

@@ -721,6 +721,8 @@ fn one_page_or_many_decode_alike_and_errors_name_the_page() {
         format!("{a}{b}"),
         format!("{a}\n{b}\n"),
         format!(" {a}\r\n\r\n{b}"),
+        // With a UTF-8 byte order mark, as Windows PowerShell 5.1 writes files.
+        format!("\u{feff}{a}\r\n{b}\r\n"),
     ] {
         let pages = decoder.decode_pages(joined.as_bytes(), "two.json").unwrap();
         assert_eq!(ids(pages), vec![vec!["a"], vec!["b", "c"]], "{joined:?}");
