@@ -356,22 +356,10 @@ fn write_table(
             .map(|f| f.name().replace('\n', " "))
             .collect(),
     ];
-    let options = FormatOptions::default();
-    for batch in batches {
-        let formatters = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()?;
-        for row in 0..batch.num_rows() {
-            rows.push(
-                formatters
-                    .iter()
-                    .map(|f| f.value(row).to_string().replace('\n', " "))
-                    .collect(),
-            );
-        }
-    }
+    for_each_row(batches, &FormatOptions::default(), |cells| {
+        rows.push(cells.iter().map(|c| c.replace('\n', " ")).collect());
+        Ok(())
+    })?;
     let mut widths = vec![0; rows[0].len()];
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -418,19 +406,33 @@ fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatc
         })
         .collect();
     writeln!(out, "| {} |", aligns.join(" | "))?;
-    let options = FormatOptions::default().with_null("");
+    for_each_row(batches, &FormatOptions::default().with_null(""), |cells| {
+        let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
+        writeln!(out, "| {} |", cells.join(" | "))?;
+        Ok(())
+    })
+}
+
+/// Calls `each` with every row of `batches` as text cells (arrow's display of each value, with
+/// `options`): the one way the table, Markdown and HTML outputs turn values into text.
+pub(crate) fn for_each_row(
+    batches: &[RecordBatch],
+    options: &FormatOptions,
+    mut each: impl FnMut(Vec<String>) -> Result<()>,
+) -> Result<()> {
     for batch in batches {
         let formatters = batch
             .columns()
             .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), options))
             .collect::<Result<Vec<_>, _>>()?;
         for row in 0..batch.num_rows() {
-            let cells: Vec<String> = formatters
-                .iter()
-                .map(|f| escape(&f.value(row).to_string()))
-                .collect();
-            writeln!(out, "| {} |", cells.join(" | "))?;
+            each(
+                formatters
+                    .iter()
+                    .map(|f| f.value(row).to_string())
+                    .collect(),
+            )?;
         }
     }
     Ok(())

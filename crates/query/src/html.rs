@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::arrow::util::display::FormatOptions;
 
 use crate::chart::short_title;
 use crate::{Error, LakeSession, Param, Report, ReportParams, Result, chart_title, date_range};
@@ -270,28 +270,16 @@ fn table(out: &mut String, schema: &SchemaRef, batches: &[RecordBatch]) -> Resul
         let _ = write!(text, "<th{}>{}</th>", class(i), escape(field.name()));
     }
     text.push_str("</tr></thead>\n<tbody>\n");
-    let options = FormatOptions::default().with_null("");
     let mut rows = 0;
-    for batch in batches {
-        let formatters = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()?;
-        for row in 0..batch.num_rows() {
-            text.push_str("<tr>");
-            for (i, f) in formatters.iter().enumerate() {
-                let _ = write!(
-                    text,
-                    "<td{}>{}</td>",
-                    class(i),
-                    escape(&f.value(row).to_string())
-                );
-            }
-            text.push_str("</tr>\n");
+    crate::format::for_each_row(batches, &FormatOptions::default().with_null(""), |cells| {
+        text.push_str("<tr>");
+        for (i, cell) in cells.iter().enumerate() {
+            let _ = write!(text, "<td{}>{}</td>", class(i), escape(cell));
         }
-        rows += batch.num_rows();
-    }
+        text.push_str("</tr>\n");
+        rows += 1;
+        Ok(())
+    })?;
     text.push_str("</tbody></table></div>");
     out.push_str(&text);
     out.push('\n');
