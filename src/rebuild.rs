@@ -6,7 +6,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use pstn_lake_fetch::{PageDecoder, Table};
-use pstn_lake_sink::{LakeLock, RawPages, raw_days, read_raw, split_by_day, write_day};
+use pstn_lake_sink::{
+    DayWriter, EncodeSlots, LakeLock, RawPages, raw_days, read_raw, split_by_day,
+};
 
 use crate::common::{LakeArg, Ui, leave_no_empty_lake, parse_date};
 use crate::ingest::table_spec;
@@ -61,6 +63,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
 
 async fn rebuild(args: &Args, lake: &pstn_lake_sink::Lake, ui: &Ui) -> Result<(u64, u64)> {
     let (mut days_done, mut rows_done) = (0u64, 0u64);
+    let slots = EncodeSlots::new(1);
     for &table in &args.tables {
         let days: Vec<NaiveDate> = raw_days(lake, table.name())
             .await?
@@ -93,9 +96,15 @@ async fn rebuild(args: &Args, lake: &pstn_lake_sink::Lake, ui: &Ui) -> Result<(u
             }
             let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
             if rows > 0 {
-                write_day(lake, &spec, day, batches)
-                    .await
-                    .with_context(|| format!("rebuilding {table} for {day} failed"))?;
+                let failed = || format!("rebuilding {table} for {day} failed");
+                let mut writer = DayWriter::new(lake, &spec, day, &slots).with_context(failed)?;
+                let writer = tokio::task::spawn_blocking(move || {
+                    batches.into_iter().try_for_each(|b| writer.push(b))?;
+                    Ok::<_, pstn_lake_sink::Error>(writer)
+                })
+                .await?
+                .with_context(failed)?;
+                writer.commit(lake).await.with_context(failed)?;
             }
             days_done += 1;
             rows_done += rows;

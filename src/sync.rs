@@ -340,8 +340,8 @@ pub async fn sync(
     let unfinished_from = plan.unfinished_from;
     let progress = ui.bar(total as u64, "days");
     let state = Arc::new(Mutex::new(state));
-    // Days are encoded one at a time, whatever the fetch concurrency: memory stays near one day's
-    // encoder.
+    // One part is encoded at a time, whatever the fetch concurrency: memory stays near one
+    // encoder plus a part's rows per day being fetched.
     let encoding = EncodeSlots::new(1);
     let summary = Arc::new(Mutex::new(Summary {
         days_skipped: plan.skipped,
@@ -358,19 +358,19 @@ pub async fn sync(
             async move {
                 let spec = table_spec(table);
                 // Each page is placed as it arrives: every few thousand rows go to the day's
-                // temporary file (on a blocking thread), and the day is encoded at its commit,
-                // one day at a time in the process, so memory stays near one day's encoder
-                // whatever the concurrency.
+                // writer (on a blocking thread), which encodes a part of the day's file every
+                // `PART_ROWS` rows, so memory stays near a part's rows per day being fetched.
                 let mut pages = client.day_pages(table, day)?;
                 let spool_failed = move || {
                     format!(
                         "keeping the rows of {table} for {day} in a temporary file failed \
-                         (TMPDIR chooses its folder)"
+                         (`_pstn_lake/spool/` in a local lake; TMPDIR chooses the folder otherwise)"
                     )
                 };
                 let archive_failed =
                     move || format!("archiving the pages of {table} for {day} failed");
-                let mut writer = Some(DayWriter::new(&spec, day).with_context(spool_failed)?);
+                let mut writer =
+                    Some(DayWriter::new(lake, &spec, day, &encoding).with_context(spool_failed)?);
                 // With --keep-raw, the day's pages are compressed as they arrive, with the rows.
                 let mut archive = if client.keeps_raw() {
                     Some(RawDay::new().with_context(archive_failed)?)
@@ -447,7 +447,7 @@ pub async fn sync(
                     writer
                         .take()
                         .expect("present")
-                        .commit(lake, &encoding)
+                        .commit(lake)
                         .await
                         .with_context(|| {
                             format!("writing {table} for {day} failed; the day is unchanged")

@@ -31,6 +31,8 @@ pub struct DayCommit {
     pub rows_after: usize,
     /// Size of the day's Parquet object.
     pub bytes: u64,
+    /// Whether the day was read back and merged (rather than put in place as encoded).
+    pub merged: bool,
 }
 
 /// Reads every row of one day, in the table's schema (columns a file lacks are null).
@@ -165,7 +167,7 @@ const MAX_ATTEMPTS: usize = 8;
 /// another writer replaced it in between, the day is read and merged again (up to
 /// [`MAX_ATTEMPTS`] times, then [`Error::Conflict`]). Rows this merge did not read are never
 /// overwritten. A failure at any point leaves the previous day as it was.
-pub async fn write_day(
+pub(crate) async fn write_day(
     lake: &Lake,
     spec: &TableSpec,
     day: NaiveDate,
@@ -220,6 +222,7 @@ pub async fn write_day(
                     rows_in,
                     rows_after,
                     bytes,
+                    merged: true,
                 });
             }
         }
@@ -581,6 +584,7 @@ pub(crate) async fn write_new_day_encoded(
             rows_in: rows,
             rows_after: rows,
             bytes,
+            merged: false,
         })),
         Put::Conflict => Ok(None),
     }

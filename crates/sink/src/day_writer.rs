@@ -1,339 +1,387 @@
-//! Writing one day as its rows arrive, with memory bounded by one day being encoded: rows of a
-//! day being fetched wait in a local temporary file, and days are encoded one at a time.
+//! The lake's one writer: rows of one day in, the day's file in place.
+//!
+//! Every landing goes through a [`DayWriter`]: `sync` (a writer per day being fetched), `ingest`
+//! (through [`crate::Landing`], which decides when the rows it holds become parts) and `rebuild`.
+//! It has one spool format, one order check and one rule for putting a day in place:
+//!
+//! - **Spool**: rows are encoded into *parts*, each a Parquet file with the lake's writer settings
+//!   (one row group), in a local folder ([`Spool`]: inside a local lake, on the lake's own file
+//!   system, else the system's temporary folder). A part is written once enough rows wait (or
+//!   when the caller says so), so a day being fetched holds at most a part's rows in memory, and
+//!   at most [`EncodeSlots`] parts are encoded at once in the run.
+//! - **Order check**: while the rows come unique and in (sort column, key) order, which is how
+//!   Graph returns a day, they need no merge: each row is encoded once, and the day's file is its
+//!   parts' row groups one after the other, copied as encoded (see [`concat_parts`]).
+//! - **Putting in place**: a day the lake does not hold is put as it is (renamed on a local lake,
+//!   one conditional PUT on an object store) when its rows came in order or in a single part
+//!   (merged within the part); any other day (rows out of order across parts, or a day the lake
+//!   holds, or got meanwhile) is read back from the parts and merged with what the lake holds by
+//!   [`write_day`].
+//!
+//! Nothing reaches the lake before [`DayWriter::commit`].
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Seek};
-use std::sync::Arc;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use arrow::array::RecordBatch;
-use arrow::ipc::reader::StreamReader;
-use arrow::ipc::writer::StreamWriter;
 use chrono::NaiveDate;
-use tokio::sync::Semaphore;
 
 use crate::day::{
-    EncodedDay, OrderCheck, decode_parquet, write_new_day_encoded, writer_properties,
+    EncodedDay, OrderCheck, decode_parquet, encode_into, merge, write_new_day_encoded,
+    writer_properties,
 };
-use crate::encode::ParallelWriter;
-use crate::{DayCommit, Error, Lake, Result, TableSpec, write_day};
+use crate::encode::concat_parts;
+use crate::lake::SPOOL_DIR;
+use crate::{DayCommit, Error, Lake, Result, STATE_DIR, TableSpec, write_day};
 
-/// Rows handed to the Parquet writer at once (as they are: see `ParallelWriter::write_all`).
-const CHUNK_ROWS: usize = 16 * 1024;
+/// Rows of a day held in memory before they are encoded as a part, when the caller does not
+/// decide (see [`DayWriter::new`]); each part is a row group of the day's file. About 15 MB of
+/// decoded beta PSTN rows: a sync holds at most this much per day being fetched.
+pub const PART_ROWS: usize = 32 * 1024;
 
-/// How many days the [`DayWriter`]s sharing it encode at once (a setting of the run, not of the
-/// process). Encoding a day uses both cores (see [`ParallelWriter`]) and holds a Parquet writer per
-/// column (zstd contexts, open pages) for the whole day, so one at a time keeps memory to one
-/// day's encoder however many days are being fetched.
+/// How many parts the [`DayWriter`]s sharing it encode at once (a setting of the run, not of the
+/// process). Encoding uses both cores (see `ParallelWriter`) and an encoder holds a zstd context
+/// and a page per column while it runs, so one at a time keeps memory to one encoder however many
+/// days are being fetched.
 #[derive(Debug, Clone)]
-pub struct EncodeSlots(Arc<Semaphore>);
+pub struct EncodeSlots(Arc<(Mutex<usize>, Condvar)>);
 
 impl EncodeSlots {
-    /// Slots for `days` days encoded at once (at least one).
-    pub fn new(days: usize) -> EncodeSlots {
-        EncodeSlots(Arc::new(Semaphore::new(days.max(1))))
+    /// Slots for `parts` parts encoded at once (at least one).
+    pub fn new(parts: usize) -> EncodeSlots {
+        EncodeSlots(Arc::new((Mutex::new(parts.max(1)), Condvar::new())))
+    }
+
+    /// Waits for a free slot (a blocking wait: call it off the async threads).
+    fn acquire(&self) -> Slot<'_> {
+        let (free, freed) = &*self.0;
+        let mut free = free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = freed.wait(free).unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Slot(self)
     }
 }
 
-/// A day, finished: what [`DayWriter::commit`] puts in place or merges.
-enum Finished {
-    /// The day's Parquet file: its rows came unique and in order.
-    Encoded(Vec<u8>),
-    /// The day's rows, in arrival order, to merge with what the lake holds.
-    Rows(Vec<RecordBatch>),
+/// A taken slot, given back when dropped.
+struct Slot<'a>(&'a EncodeSlots);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let (free, freed) = &*(self.0).0;
+        *free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        freed.notify_one();
+    }
 }
 
-/// One day of one table, written as its rows arrive (pages of a Graph day, in order).
-///
-/// While the rows come with unique keys and in (sort column, key) order, which is how Graph
-/// returns a day, they are appended to an Arrow IPC stream in an anonymous temporary file (the
-/// operating system deletes it when the writer is dropped, also on a crash), so a day being
-/// fetched holds almost nothing in memory. [`DayWriter::commit`] then encodes the file into the
-/// day's Parquet file, one day at a time in the process, and puts it in place as it is when the
-/// lake does not hold the day yet. Rows out of order or with a repeated key, or a day the lake
-/// already holds, take the merging path of [`write_day`] instead: the result is the same, only
-/// slower.
+/// The local folder of encoded parts (removed with everything in it when the last writer using it
+/// ends, whether it committed or failed).
+pub(crate) struct Spool {
+    dir: Option<tempfile::TempDir>,
+    /// Whether the folder is inside a local lake (on the lake's file system).
+    in_lake: bool,
+}
+
+impl Spool {
+    /// A folder under `<lake>/_pstn_lake/spool/` for a local lake (falling back to the system's
+    /// temporary folder if it cannot be made there), else in the system's temporary folder.
+    pub(crate) fn create(lake: &Lake) -> Result<Spool> {
+        if let Some(root) = lake.folder() {
+            let parent = root.join(STATE_DIR).join(SPOOL_DIR);
+            let dir = std::fs::create_dir_all(&parent)
+                .and_then(|()| tempfile::Builder::new().prefix("write-").tempdir_in(&parent));
+            if let Ok(dir) = dir {
+                return Ok(Spool {
+                    dir: Some(dir),
+                    in_lake: true,
+                });
+            }
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("pstn-lake-spool-")
+            .tempdir()
+            .map_err(Error::Spool)?;
+        Ok(Spool {
+            dir: Some(dir),
+            in_lake: false,
+        })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.as_ref().expect("open until dropped").path()
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let parent = dir.path().parent().map(Path::to_owned);
+            drop(dir);
+            // `spool/` itself goes too once no writer uses it (this fails while one does).
+            if self.in_lake
+                && let Some(parent) = parent
+            {
+                let _ = std::fs::remove_dir(parent);
+            }
+        }
+    }
+}
+
+/// One encoded part of a day: a lake file of its rows in the spool.
+struct Part {
+    path: PathBuf,
+    bytes: u64,
+    /// Rows in the part (unique).
+    rows: usize,
+}
+
+/// A day's parts, finished: what [`DayWriter::commit`] puts in place or merges.
+enum Finished {
+    /// The day's file, its size and its rows (unique and in order).
+    Day(PathBuf, u64, usize),
+    /// Parts to read back and merge with what the lake holds.
+    Parts(Vec<PathBuf>),
+}
+
+/// One day of one table, written as its rows arrive (see the module documentation).
 pub struct DayWriter {
     spec: TableSpec,
     day: NaiveDate,
-    /// The rows so far, in order, waiting to be encoded.
-    spool: StreamWriter<BufWriter<File>>,
-    /// Rows that arrived after the order broke: merged at the commit.
-    held: Vec<RecordBatch>,
-    in_order: bool,
-    /// Whether the rows so far are unique and in order (the writer's one order check).
+    spool: Arc<Spool>,
+    slots: EncodeSlots,
+    /// Rows held before [`DayWriter::push`] writes a part by itself.
+    part_rows: usize,
+    /// Rows waiting to be encoded, in arrival order.
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    parts: Vec<Part>,
+    /// Whether every row so far is unique and in order (the writer's one order check).
     order: OrderCheck,
+    in_order: bool,
     rows_in: usize,
 }
 
 impl DayWriter {
-    /// A writer for `day` of the table `spec`; its rows wait in a temporary file.
-    pub fn new(spec: &TableSpec, day: NaiveDate) -> Result<DayWriter> {
-        let file = tempfile::tempfile().map_err(Error::Spool)?;
-        let spool = StreamWriter::try_new(BufWriter::new(file), &spec.schema)
-            .map_err(crate::error::arrow("starting a day's temporary file"))?;
-        Ok(DayWriter {
+    /// A writer for `day` of the table `spec` in `lake`: every [`PART_ROWS`] rows become a part,
+    /// encoded while no more than `slots` allow.
+    pub fn new(
+        lake: &Lake,
+        spec: &TableSpec,
+        day: NaiveDate,
+        slots: &EncodeSlots,
+    ) -> Result<DayWriter> {
+        Ok(Self::in_spool(
+            Arc::new(Spool::create(lake)?),
+            spec,
+            day,
+            slots.clone(),
+            PART_ROWS,
+        ))
+    }
+
+    /// A writer whose parts go in `spool` (shared with other writers); a part is written every
+    /// `part_rows` rows (`usize::MAX`: only when [`DayWriter::write_part`] is called).
+    pub(crate) fn in_spool(
+        spool: Arc<Spool>,
+        spec: &TableSpec,
+        day: NaiveDate,
+        slots: EncodeSlots,
+        part_rows: usize,
+    ) -> DayWriter {
+        DayWriter {
             spec: spec.clone(),
             day,
             spool,
-            held: Vec::new(),
-            in_order: true,
+            slots,
+            part_rows,
+            pending: Vec::new(),
+            pending_rows: 0,
+            parts: Vec::new(),
             order: OrderCheck::default(),
+            in_order: true,
             rows_in: 0,
-        })
+        }
     }
 
-    /// Adds rows of this day (see [`crate::split_by_day`]). This writes to a local file: call it
-    /// from a blocking context.
+    /// Rows pushed so far (repeated keys included).
+    pub fn rows_in(&self) -> usize {
+        self.rows_in
+    }
+
+    /// Bytes of encoded parts in the spool so far.
+    pub fn spooled_bytes(&self) -> u64 {
+        self.parts.iter().map(|p| p.bytes).sum()
+    }
+
+    /// Adds rows of this day (see [`crate::split_by_day`]). Every [`PART_ROWS`] rows this
+    /// encodes a part into a local file: call it from a blocking context.
     pub fn push(&mut self, batch: RecordBatch) -> Result<()> {
-        self.rows_in += batch.num_rows();
-        if self.in_order && !self.order.extends(&self.spec, &batch) {
-            // The rows spooled so far are read back and merged at the commit.
-            self.in_order = false;
-        }
-        if !self.in_order {
-            self.held.push(batch);
+        if batch.num_rows() == 0 {
             return Ok(());
         }
-        self.spool
-            .write(&batch)
-            .map_err(crate::error::arrow("writing a day's temporary file"))
+        self.rows_in += batch.num_rows();
+        if self.in_order && !self.order.extends(&self.spec, &batch) {
+            // The day will be merged: the check's keys are no longer needed.
+            self.in_order = false;
+            self.order = OrderCheck::default();
+        }
+        self.pending_rows += batch.num_rows();
+        self.pending.push(batch);
+        if self.pending_rows >= self.part_rows {
+            self.write_part()?;
+        }
+        Ok(())
     }
 
-    /// Reads the spooled rows back: encoded into the day's Parquet file, `CHUNK_ROWS` at a time,
-    /// or, when the day is to be merged anyway (`encode` false: see [`DayWriter::commit`]), as
-    /// rows.
-    fn finish(self, encode: bool) -> Result<Finished> {
-        let DayWriter {
-            spec,
-            day,
-            spool,
-            mut held,
-            ..
-        } = self;
-        let error = |source| Error::Parquet {
-            action: "encoding",
-            path: format!("{}/{}", spec.name, crate::day_folder(day)),
-            source,
+    /// Encodes the rows waiting into the next part (waiting for an encode slot). Rows in order
+    /// are encoded as they came; others are merged within the part first (unique keys, sorted),
+    /// so every part is a lake file by itself.
+    pub(crate) fn write_part(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.pending);
+        self.pending_rows = 0;
+        let rows = if self.in_order {
+            rows
+        } else {
+            merge(&self.spec, rows)?
         };
-        let mut file = spool
-            .into_inner()
-            .map_err(crate::error::arrow("finishing a day's temporary file"))?
-            .into_inner()
-            .map_err(|e| Error::Spool(e.into_error()))?;
-        file.rewind().map_err(Error::Spool)?;
-        let spooled = StreamReader::try_new(BufReader::new(file), None)
-            .map_err(crate::error::arrow("reading a day's temporary file"))?;
-        if !encode {
-            // The whole day is merged at the commit: the spooled rows first, so that of two
-            // rows with one key the later one wins.
-            let mut rows = spooled
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(crate::error::arrow("reading a day's temporary file"))?;
-            rows.append(&mut held);
-            return Ok(Finished::Rows(rows));
+        let count = rows.iter().map(RecordBatch::num_rows).sum();
+        let path = self.spool.path().join(format!(
+            "{}-{}-{}.parquet",
+            self.spec.name,
+            self.day,
+            self.parts.len()
+        ));
+        let name = format!("{}/{}", self.spec.name, crate::day_folder(self.day));
+        let file = {
+            let _slot = self.slots.acquire();
+            let out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(Error::Spool)?);
+            encode_into(&self.spec, rows, &name, out)?
+                .into_inner()
+                .map_err(|e| Error::Spool(e.into_error()))?
+        };
+        let bytes = file.metadata().map_err(Error::Spool)?.len();
+        if self.spool.in_lake {
+            start_writeback(file);
         }
-        let mut writer =
-            ParallelWriter::try_new(Arc::clone(&spec.schema), writer_properties(&spec))
-                .map_err(error)?;
-        let mut pending: Vec<RecordBatch> = Vec::new();
-        let mut pending_rows = 0;
-        let mut spooled = spooled.peekable();
-        while let Some(batch) = spooled.next() {
-            let batch = batch.map_err(crate::error::arrow("reading a day's temporary file"))?;
-            pending_rows += batch.num_rows();
-            pending.push(batch);
-            if pending_rows >= CHUNK_ROWS || (spooled.peek().is_none() && pending_rows > 0) {
-                writer.write_all(&pending).map_err(error)?;
-                pending.clear();
-                pending_rows = 0;
-            }
-        }
-        Ok(Finished::Encoded(writer.finish().map_err(error)?))
+        self.parts.push(Part {
+            path,
+            bytes,
+            rows: count,
+        });
+        Ok(())
     }
 
-    /// Writes the day into the lake, atomically: as encoded when the rows came in order and the
-    /// lake does not hold the day yet, otherwise merged with what it holds (see [`write_day`]).
-    /// A day that received no rows is left as it is.
-    pub async fn commit(self, lake: &Lake, slots: &EncodeSlots) -> Result<DayCommit> {
-        let rows_in = self.rows_in;
+    /// Writes the last part; the day's file is then that part when it is the only one, or the
+    /// parts joined when the rows came in order; other parts are to be merged.
+    fn finish(&mut self) -> Result<Finished> {
+        self.write_part()?;
+        // A part is a lake file by itself (see `write_part`).
+        if let [part] = self.parts.as_slice() {
+            return Ok(Finished::Day(part.path.clone(), part.bytes, part.rows));
+        }
+        let paths: Vec<PathBuf> = self.parts.iter().map(|p| p.path.clone()).collect();
+        if !self.in_order {
+            return Ok(Finished::Parts(paths));
+        }
+        let path = self
+            .spool
+            .path()
+            .join(format!("{}-{}.parquet", self.spec.name, self.day));
+        let name = format!("{}/{}", self.spec.name, crate::day_folder(self.day));
+        let out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(Error::Spool)?);
+        let file = concat_parts(
+            Arc::clone(&self.spec.schema),
+            writer_properties(&self.spec),
+            &paths,
+            out,
+        )
+        .map_err(|source| Error::Parquet {
+            action: "joining",
+            path: name,
+            source,
+        })?
+        .into_inner()
+        .map_err(|e| Error::Spool(e.into_error()))?;
+        let size = file.metadata().map_err(Error::Spool)?.len();
+        let mut rows = 0;
+        for part in self.parts.drain(..) {
+            rows += part.rows;
+            let _ = std::fs::remove_file(part.path);
+        }
+        Ok(Finished::Day(path, size, rows))
+    }
+
+    /// Writes the day into the lake, atomically: as encoded when the lake does not hold the day
+    /// and the rows came in order or in one part, otherwise merged with what it holds (see
+    /// [`write_day`]). A day that received no rows is left as it is.
+    pub async fn commit(mut self, lake: &Lake) -> Result<DayCommit> {
+        let (rows_in, day, spec) = (self.rows_in, self.day, self.spec.clone());
         if rows_in == 0 {
-            // Nothing to write: the day stays as it is.
             return Ok(DayCommit {
-                day: self.day,
+                day,
                 rows_before: 0,
                 rows_in: 0,
                 rows_after: 0,
                 bytes: 0,
+                merged: false,
             });
         }
-        // Rows out of order are merged; so is a day the lake holds, with it: their rows are not
-        // worth encoding first.
-        let encode = self.in_order
-            && lake
-                .day_objects(&self.spec.name, self.day)
-                .await?
-                .is_empty();
-        let (spec, day) = (self.spec.clone(), self.day);
-        let finished = {
-            let _slot = slots.0.acquire().await.expect("never closed");
-            tokio::task::spawn_blocking(move || self.finish(encode))
-                .await
-                .map_err(|e| Error::Spool(std::io::Error::other(e)))??
-        };
-        let rows = match finished {
-            Finished::Rows(rows) => rows,
-            Finished::Encoded(bytes) => {
-                let bytes = bytes::Bytes::from(bytes);
-                if let Some(commit) = write_new_day_encoded(
-                    lake,
-                    &spec,
-                    day,
-                    EncodedDay::Bytes(bytes.clone()),
-                    rows_in,
-                )
-                .await?
+        let spool = Arc::clone(&self.spool);
+        let finished = tokio::task::spawn_blocking(move || self.finish())
+            .await
+            .map_err(|e| Error::Spool(std::io::Error::other(e)))??;
+        let parts = match finished {
+            Finished::Day(file, size, rows) => {
+                let encoded = if spool.in_lake {
+                    // Spooled inside the lake: renamed into place.
+                    EncodedDay::Spooled {
+                        file: file.clone(),
+                        size,
+                    }
+                } else {
+                    EncodedDay::Bytes(tokio::fs::read(&file).await.map_err(Error::Spool)?.into())
+                };
+                if let Some(mut commit) =
+                    write_new_day_encoded(lake, &spec, day, encoded, rows).await?
                 {
+                    commit.rows_in = rows_in;
                     return Ok(commit);
                 }
-                // The day appeared in the lake meanwhile: merge with it after all.
-                let name = format!("{}/{} (being written)", spec.name, crate::day_folder(day));
-                decode_parquet(&spec, bytes, &name)?
+                // The lake holds the day (or got it meanwhile): merge with it.
+                vec![file]
             }
+            Finished::Parts(parts) => parts,
         };
+        let mut rows = Vec::new();
+        for part in &parts {
+            let bytes = tokio::fs::read(part).await.map_err(Error::Spool)?;
+            rows.extend(decode_parquet(
+                &spec,
+                bytes.into(),
+                &part.display().to_string(),
+            )?);
+        }
         let mut commit = write_day(lake, &spec, day, rows).await?;
         commit.rows_in = rows_in;
+        drop(spool);
         Ok(commit)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::test_util::{batch, contents, day, spec, temp_lake};
-    use arrow::array::AsArray;
-
-    async fn write(lake: &Lake, batches: Vec<RecordBatch>) -> DayCommit {
-        let mut writer = DayWriter::new(&spec(), day()).unwrap();
-        for b in batches {
-            writer.push(b).unwrap();
-        }
-        writer.commit(lake, &EncodeSlots::new(1)).await.unwrap()
-    }
-
-    fn pairs(v: &[(&str, i64)]) -> Vec<(String, i64)> {
-        v.iter().map(|(k, a)| ((*k).to_owned(), *a)).collect()
-    }
-
-    #[tokio::test]
-    async fn rows_in_order_are_written_as_encoded() {
-        let (_dir, lake) = temp_lake();
-        // More than one chunk, so the file is encoded in several steps.
-        let n = CHUNK_ROWS as i64 * 2 + 10;
-        let ids: Vec<String> = (0..n).map(|i| format!("id-{i:08}")).collect();
-        let batches: Vec<RecordBatch> = (0..n)
-            .step_by(1000)
-            .map(|start| {
-                let part: Vec<(&str, i64, i64)> = (start..(start + 1000).min(n))
-                    .map(|i| (ids[i as usize].as_str(), i / 10, i))
-                    .collect();
-                batch(&part)
-            })
-            .collect();
-        let commit = write(&lake, batches).await;
-        assert_eq!((commit.rows_before, commit.rows_in), (0, n as usize));
-        assert_eq!(commit.rows_after, n as usize);
-        let got = contents(&lake).await;
-        assert_eq!(got.len(), n as usize);
-        assert!(got.iter().enumerate().all(|(i, (_, a))| *a == i as i64));
-    }
-
-    /// Several days fetched at once, as a sync does: pushes interleave, the commits run
-    /// together (and are encoded one at a time), and each day holds exactly its own rows.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn days_written_at_once_each_land_their_own_rows() {
-        let (_dir, lake) = temp_lake();
-        let days: Vec<NaiveDate> = (0..4).map(|k| day() + chrono::Days::new(k)).collect();
-        let mut writers: Vec<DayWriter> = days
-            .iter()
-            .map(|&d| DayWriter::new(&spec(), d).unwrap())
-            .collect();
-        let ids: Vec<Vec<String>> = (0..4)
-            .map(|k| (0..3000).map(|i| format!("d{k}-{i:05}")).collect())
-            .collect();
-        for start in (0..3000).step_by(500) {
-            for (k, writer) in writers.iter_mut().enumerate() {
-                let rows: Vec<(&str, i64, i64)> = (start..start + 500)
-                    .map(|i| (ids[k][i].as_str(), k as i64 * 86_400 + i as i64, i as i64))
-                    .collect();
-                writer.push(batch(&rows)).unwrap();
-            }
-        }
-        let slots = EncodeSlots::new(1);
-        let commits =
-            futures::future::join_all(writers.into_iter().map(|w| w.commit(&lake, &slots))).await;
-        for (k, commit) in commits.into_iter().enumerate() {
-            let commit = commit.unwrap();
-            assert_eq!(
-                (commit.day, commit.rows_in, commit.rows_after),
-                (days[k], 3000, 3000)
-            );
-            let got: Vec<(String, i64)> = crate::read_day(&lake, &spec(), days[k])
-                .await
-                .unwrap()
-                .iter()
-                .flat_map(|b| {
-                    let ids = b.column(0).as_string::<i32>().clone();
-                    let amounts = b
-                        .column(2)
-                        .as_primitive::<arrow::datatypes::Int64Type>()
-                        .clone();
-                    (0..b.num_rows()).map(move |i| (ids.value(i).to_owned(), amounts.value(i)))
-                })
-                .collect();
-            let want: Vec<(String, i64)> =
-                (0..3000).map(|i| (ids[k][i].clone(), i as i64)).collect();
-            assert_eq!(got, want, "day {}", days[k]);
-        }
-    }
-
-    #[tokio::test]
-    async fn rows_out_of_order_or_repeated_are_merged() {
-        let (_dir, lake) = temp_lake();
-        // b comes before a in time; c repeats with a later value, which wins.
-        let commit = write(
-            &lake,
-            vec![
-                batch(&[("a", 20, 1), ("c", 30, 2)]),
-                batch(&[("b", 10, 3)]),
-                batch(&[("c", 30, 4)]),
-            ],
-        )
-        .await;
-        assert_eq!((commit.rows_in, commit.rows_after), (4, 3));
-        assert_eq!(
-            contents(&lake).await,
-            pairs(&[("b", 3), ("a", 1), ("c", 4)])
-        );
-    }
-
-    #[tokio::test]
-    async fn a_day_the_lake_holds_is_merged_with_it() {
-        let (_dir, lake) = temp_lake();
-        write(&lake, vec![batch(&[("a", 10, 1), ("b", 20, 2)])]).await;
-        // In order by itself, but the lake holds the day: b is replaced, a is kept, c is added.
-        let commit = write(&lake, vec![batch(&[("b", 20, 5), ("c", 30, 6)])]).await;
-        assert_eq!(
-            (commit.rows_before, commit.rows_in, commit.rows_after),
-            (2, 2, 3)
-        );
-        assert_eq!(
-            contents(&lake).await,
-            pairs(&[("a", 1), ("b", 5), ("c", 6)])
-        );
-        // A day with no rows leaves the lake as it is.
-        let empty = DayWriter::new(&spec(), day()).unwrap();
-        let slots = EncodeSlots::new(1);
-        assert_eq!(empty.commit(&lake, &slots).await.unwrap().rows_after, 0);
-        assert_eq!(contents(&lake).await.len(), 3);
-    }
+/// Starts writing a part's bytes to disk on a thread of its own: in a local lake the part will be
+/// renamed into place, fsynced first (see `crate::local`), and this way the commit's fsync finds
+/// little left to do. (Best effort: the commit's fsync is what makes the file durable.)
+fn start_writeback(file: File) {
+    let _ = std::thread::Builder::new()
+        .name("pstn-lake-fsync".into())
+        .spawn(move || file.sync_data());
 }
+
+#[cfg(test)]
+mod tests;

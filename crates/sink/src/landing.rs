@@ -2,31 +2,26 @@
 //!
 //! Batches are split by day and held in memory. A day that has not received rows for a while (with
 //! Graph pages in order: a day that is complete), or any day once the held rows pass the memory
-//! budget, is handed to a background encoder thread. It merges the day's rows (unique keys, sorted)
-//! and encodes them as the lake file they will become, into a local temporary folder. Encoding so
-//! overlaps decoding, and what waits for the commit is compressed Parquet, not Arrow.
+//! budget, is handed to a background encoder thread, which pushes the rows to the day's
+//! [`DayWriter`] and has it write them as a part. Encoding so overlaps decoding, and what waits
+//! for the commit is compressed Parquet, not Arrow.
 //!
-//! Nothing is written to any table before [`Landing::commit`]. There a day encoded once, with
-//! nothing else for it, is put in place as it is when the lake does not hold the day yet (a new
-//! day); any other day (encoded in several parts, or already in the lake) is read back and merged
-//! with [`write_day`].
-//!
-//! For a lake on the local file system the spool is a folder under `<lake>/_pstn_lake/spool/`, on
-//! the lake's own file system, so a new day is put in place by a rename instead of being written a
-//! second time; other lakes spool to the system's temporary folder and upload at the commit.
+//! Nothing is written to any table before [`Landing::commit`], which commits each day's writer:
+//! the one rule of [`DayWriter::commit`] decides whether the day is put in place as encoded or
+//! merged.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use arrow::array::RecordBatch;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
 
-use crate::day::{EncodedDay, decode_parquet, encode_into, merge, write_new_day_encoded};
+use crate::day_writer::Spool;
 use crate::lake::SPOOL_DIR;
-use crate::{DayCommit, Lake, Result, STATE_DIR, TableSpec, split_by_day, write_day};
+use crate::{DayCommit, DayWriter, EncodeSlots, Lake, Result, STATE_DIR, TableSpec, split_by_day};
 
 /// Default bytes of decoded rows held in memory before days are handed to the encoder early.
 pub const DEFAULT_MEMORY_BUDGET: usize = 128 * 1024 * 1024;
@@ -38,177 +33,77 @@ const IDLE_PUSHES: u64 = 8;
 pub struct Landing {
     lake: Lake,
     spec: TableSpec,
-    days: BTreeMap<NaiveDate, DayBuffer>,
+    /// Rows held in memory, by day.
+    held: BTreeMap<NaiveDate, Held>,
     held_bytes: usize,
     budget: usize,
     rows: usize,
     pushes: u64,
     concurrency: usize,
     encoder: Option<Encoder>,
+    /// The days' writers, once the encoder has finished.
+    writers: BTreeMap<NaiveDate, DayWriter>,
 }
 
 #[derive(Default)]
-struct DayBuffer {
+struct Held {
     /// Rows held in memory, in the order they were pushed.
     batches: Vec<RecordBatch>,
     bytes: usize,
-    /// Encoded parts, in the order their rows were pushed (filled in as the encoder finishes).
-    parts: Vec<Option<Part>>,
     last_push: u64,
-    /// Rows pushed for the day, duplicates included.
-    rows_in: usize,
 }
 
-/// One encoded part of a day: merged rows as a lake file in the local spool.
-struct Part {
-    path: PathBuf,
-    /// Whether the spool is inside the (local) lake, so the part can be renamed into place.
-    in_lake: bool,
-    rows: usize,
-}
-
-/// A background thread that merges and encodes days into a local temporary folder.
+/// A background thread that owns the days' writers and has them encode the rows handed over.
 struct Encoder {
-    spool: Spool,
-    jobs: Option<SyncSender<Job>>,
-    done: Receiver<(NaiveDate, usize, Result<Part>)>,
-    thread: Option<JoinHandle<()>>,
-    sequence: u64,
-}
-
-struct Job {
-    day: NaiveDate,
-    slot: usize,
-    batches: Vec<RecordBatch>,
-    path: PathBuf,
-    in_lake: bool,
-}
-
-/// The temporary folder of one landing's encoded parts (removed with everything in it when the
-/// landing ends, whether it committed or failed).
-struct Spool {
-    dir: Option<tempfile::TempDir>,
-    /// Whether the folder is inside a local lake (on the lake's file system).
-    in_lake: bool,
-}
-
-impl Spool {
-    /// A folder under `<lake>/_pstn_lake/spool/` for a local lake (falling back to the system's
-    /// temporary folder if it cannot be made there), else in the system's temporary folder.
-    fn create(lake: &Lake) -> Result<Spool> {
-        if let Some(root) = lake.folder() {
-            let parent = root.join(STATE_DIR).join(SPOOL_DIR);
-            let dir = std::fs::create_dir_all(&parent).and_then(|()| {
-                tempfile::Builder::new()
-                    .prefix("ingest-")
-                    .tempdir_in(&parent)
-            });
-            if let Ok(dir) = dir {
-                return Ok(Spool {
-                    dir: Some(dir),
-                    in_lake: true,
-                });
-            }
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("pstn-lake-spool-")
-            .tempdir()?;
-        Ok(Spool {
-            dir: Some(dir),
-            in_lake: false,
-        })
-    }
-
-    fn path(&self) -> &std::path::Path {
-        self.dir.as_ref().expect("open until dropped").path()
-    }
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        if let Some(dir) = self.dir.take() {
-            let parent = dir.path().parent().map(std::path::Path::to_owned);
-            drop(dir);
-            // `spool/` itself goes too once no landing uses it (this fails while one does).
-            if self.in_lake
-                && let Some(parent) = parent
-            {
-                let _ = std::fs::remove_dir(parent);
-            }
-        }
-    }
+    jobs: Option<SyncSender<(NaiveDate, Vec<RecordBatch>)>>,
+    thread: Option<JoinHandle<Result<BTreeMap<NaiveDate, DayWriter>>>>,
 }
 
 impl Encoder {
     fn start(spec: TableSpec, lake: &Lake) -> Result<Encoder> {
-        let spool = Spool::create(lake)?;
+        let spool = Arc::new(Spool::create(lake)?);
         // No queue: handing a day over waits while the previous one is being encoded, which
         // bounds memory to the day being encoded plus the days being collected.
-        let (jobs, inbox) = sync_channel::<Job>(0);
-        let (outbox, done) = std::sync::mpsc::channel();
+        let (jobs, inbox) = sync_channel::<(NaiveDate, Vec<RecordBatch>)>(0);
         let thread = std::thread::Builder::new()
             .name("pstn-lake-encode".into())
             .spawn(move || {
-                for job in inbox {
-                    let part = encode_part(&spec, job.day, job.batches, job.path, job.in_lake);
-                    if outbox.send((job.day, job.slot, part)).is_err() {
-                        break;
+                // The only encoder of this landing: one slot.
+                let slots = EncodeSlots::new(1);
+                let mut writers = BTreeMap::new();
+                for (day, batches) in inbox {
+                    let writer = writers.entry(day).or_insert_with(|| {
+                        DayWriter::in_spool(Arc::clone(&spool), &spec, day, slots.clone(), usize::MAX)
+                    });
+                    for batch in batches {
+                        writer.push(batch)?;
                     }
+                    writer.write_part()?;
                 }
+                Ok(writers)
             })?;
         Ok(Encoder {
-            spool,
             jobs: Some(jobs),
-            done,
             thread: Some(thread),
-            sequence: 0,
         })
     }
 
-    /// Stops taking jobs and waits for the queued ones to finish.
-    fn finish(&mut self) {
+    /// Stops taking jobs, waits for the queued ones and gives back the writers (or the first
+    /// error).
+    fn finish(&mut self) -> Result<BTreeMap<NaiveDate, DayWriter>> {
         self.jobs = None;
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(writers)) => writers,
+            Some(Err(_)) => Err(std::io::Error::other("the encoder thread panicked").into()),
+            None => Ok(BTreeMap::new()),
         }
     }
 }
 
 impl Drop for Encoder {
     fn drop(&mut self) {
-        self.finish();
+        let _ = self.finish();
     }
-}
-
-/// Merges one day's rows and encodes them into `path`.
-fn encode_part(
-    spec: &TableSpec,
-    day: NaiveDate,
-    batches: Vec<RecordBatch>,
-    path: PathBuf,
-    in_lake: bool,
-) -> Result<Part> {
-    let merged = merge(spec, batches)?;
-    let rows = merged.iter().map(RecordBatch::num_rows).sum();
-    let name = format!("{}/{}", spec.name, crate::day_folder(day));
-    let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
-    let file = encode_into(spec, merged, &name, file)?
-        .into_inner()
-        .map_err(std::io::IntoInnerError::into_error)?;
-    if in_lake {
-        // The part will be renamed into the lake, fsynced first (see `crate::local`): its bytes
-        // start for the disk now, on a thread of their own while the next day is encoded, so
-        // the commit's fsync finds little left to do. (Best effort: the commit's fsync is what
-        // makes the file durable.)
-        let _ = std::thread::Builder::new()
-            .name("pstn-lake-fsync".into())
-            .spawn(move || file.sync_data());
-    }
-    Ok(Part {
-        path,
-        in_lake,
-        rows,
-    })
 }
 
 /// What a landing wrote.
@@ -220,8 +115,8 @@ pub struct LandingSummary {
     pub rows_in: usize,
     /// Bytes of encoded days kept in the local temporary folder until the commit.
     pub spooled_bytes: u64,
-    /// Days that could not be put in place as encoded (several parts, or already in the lake) and
-    /// were read back and merged.
+    /// Days that could not be put in place as encoded (rows out of order, or a day the lake
+    /// holds) and were read back and merged.
     pub merged_days: usize,
 }
 
@@ -238,13 +133,14 @@ impl Landing {
         Landing {
             lake,
             spec,
-            days: BTreeMap::new(),
+            held: BTreeMap::new(),
             held_bytes: 0,
             budget: DEFAULT_MEMORY_BUDGET,
             rows: 0,
             pushes: 0,
             concurrency: 2,
             encoder: None,
+            writers: BTreeMap::new(),
         }
     }
 
@@ -278,18 +174,16 @@ impl Landing {
         for (day, part) in split_by_day(&self.spec, batch)? {
             let bytes = part.get_array_memory_size();
             self.held_bytes += bytes;
-            let buffer = self.days.entry(day).or_default();
-            buffer.bytes += bytes;
-            buffer.rows_in += part.num_rows();
-            buffer.batches.push(part);
-            buffer.last_push = self.pushes;
+            let held = self.held.entry(day).or_default();
+            held.bytes += bytes;
+            held.batches.push(part);
+            held.last_push = self.pushes;
         }
-        self.collect_parts(false)?;
         // Days that stopped receiving rows are complete as far as we can tell: encode them now.
         let idle: Vec<NaiveDate> = self
-            .days
+            .held
             .iter()
-            .filter(|(_, b)| !b.batches.is_empty() && b.last_push + IDLE_PUSHES <= self.pushes)
+            .filter(|(_, h)| !h.batches.is_empty() && h.last_push + IDLE_PUSHES <= self.pushes)
             .map(|(d, _)| *d)
             .collect();
         for day in idle {
@@ -298,10 +192,10 @@ impl Landing {
         // Past the budget, the biggest held days go too, even if more rows for them may come.
         while self.held_bytes > self.budget {
             let Some(day) = self
-                .days
+                .held
                 .iter()
-                .filter(|(_, b)| !b.batches.is_empty())
-                .max_by_key(|(_, b)| b.bytes)
+                .filter(|(_, h)| !h.batches.is_empty())
+                .max_by_key(|(_, h)| h.bytes)
                 .map(|(d, _)| *d)
             else {
                 break;
@@ -317,61 +211,34 @@ impl Landing {
             self.encoder = Some(Encoder::start(self.spec.clone(), &self.lake)?);
         }
         let encoder = self.encoder.as_mut().expect("started");
-        let buffer = self.days.get_mut(&day).expect("held");
-        let batches = std::mem::take(&mut buffer.batches);
-        self.held_bytes -= std::mem::take(&mut buffer.bytes);
-        encoder.sequence += 1;
-        let name = format!("{day}-{}.parquet", encoder.sequence);
-        let job = Job {
-            day,
-            slot: buffer.parts.len(),
-            batches,
-            path: encoder.spool.path().join(&name),
-            in_lake: encoder.spool.in_lake,
-        };
-        buffer.parts.push(None);
-        let sent = encoder.jobs.as_ref().expect("open").send(job);
+        let held = self.held.get_mut(&day).expect("held");
+        let batches = std::mem::take(&mut held.batches);
+        self.held_bytes -= std::mem::take(&mut held.bytes);
+        let sent = encoder.jobs.as_ref().expect("open").send((day, batches));
         if sent.is_err() {
-            // The thread ended early: only a panic does that. Its result says more, if any.
-            self.collect_parts(true)?;
+            // The thread stopped early: its result says why.
+            encoder.finish()?;
             return Err(std::io::Error::other("the encoder thread stopped").into());
         }
         Ok(())
     }
 
-    /// Files the parts the encoder has finished (all of them, waiting, when `wait`); the first
-    /// failed part is the error.
-    fn collect_parts(&mut self, wait: bool) -> Result<()> {
-        let Some(encoder) = self.encoder.as_mut() else {
-            return Ok(());
-        };
-        if wait {
-            encoder.finish();
-        }
-        loop {
-            let (day, slot, part) = match encoder.done.try_recv() {
-                Ok(done) => done,
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return Ok(()),
-            };
-            let buffer = self.days.get_mut(&day).expect("a day with a part");
-            buffer.parts[slot] = Some(part?);
-        }
-    }
-
     /// Encodes every day still held and waits for the encoder: what [`Landing::commit`] does
     /// first, for callers that want to know when only writing the lake is left.
     pub fn finish_encoding(&mut self) -> Result<()> {
-        // Every held day becomes a part, so each day commits the same way.
         let held: Vec<NaiveDate> = self
-            .days
+            .held
             .iter()
-            .filter(|(_, b)| !b.batches.is_empty())
+            .filter(|(_, h)| !h.batches.is_empty())
             .map(|(d, _)| *d)
             .collect();
         for day in held {
             self.hand_over(day)?;
         }
-        self.collect_parts(true)
+        if let Some(mut encoder) = self.encoder.take() {
+            self.writers = encoder.finish()?;
+        }
+        Ok(())
     }
 
     /// Writes every day that received rows (merging with what the lake holds), in day order.
@@ -380,70 +247,22 @@ impl Landing {
     /// failing day and the days after it are unchanged, and the error says which day failed.
     pub async fn commit(mut self) -> Result<LandingSummary> {
         self.finish_encoding()?;
-        let mut spooled_bytes = 0;
-        for buffer in self.days.values() {
-            for part in buffer.parts.iter().flatten() {
-                spooled_bytes += std::fs::metadata(&part.path)?.len();
-            }
-        }
+        let writers = std::mem::take(&mut self.writers);
+        let spooled_bytes = writers.values().map(DayWriter::spooled_bytes).sum();
         let lake = &self.lake;
-        let spec = &self.spec;
-        let days = std::mem::take(&mut self.days);
-        let written: Vec<(DayCommit, bool)> = futures::stream::iter(days)
-            .map(|(day, buffer)| async move {
-                let parts: Vec<Part> = buffer.parts.into_iter().flatten().collect();
-                let (mut commit, merged) = commit_day(lake, spec, day, parts).await?;
-                commit.rows_in = buffer.rows_in;
-                Ok::<_, crate::Error>((commit, merged))
-            })
+        let mut days: Vec<DayCommit> = futures::stream::iter(writers.into_values())
+            .map(|writer| writer.commit(lake))
             .buffered(self.concurrency)
             .try_collect()
             .await?;
-        let merged_days = written.iter().filter(|(_, merged)| *merged).count();
-        let mut commits: Vec<DayCommit> = written.into_iter().map(|(c, _)| c).collect();
-        commits.sort_by_key(|c| c.day);
+        days.sort_by_key(|c| c.day);
         Ok(LandingSummary {
-            days: commits,
+            merged_days: days.iter().filter(|c| c.merged).count(),
+            days,
             rows_in: self.rows,
             spooled_bytes,
-            merged_days,
         })
     }
-}
-
-/// Writes one day from its encoded parts: a single part of a day the lake does not hold yet is put
-/// in place as it is; otherwise the parts are read back and merged (later parts win). Says
-/// whether it merged.
-async fn commit_day(
-    lake: &Lake,
-    spec: &TableSpec,
-    day: NaiveDate,
-    parts: Vec<Part>,
-) -> Result<(DayCommit, bool)> {
-    if let [part] = parts.as_slice() {
-        let encoded = if part.in_lake {
-            // Spooled inside the lake: renamed into place.
-            EncodedDay::Spooled {
-                file: part.path.clone(),
-                size: tokio::fs::metadata(&part.path).await?.len(),
-            }
-        } else {
-            EncodedDay::Bytes(tokio::fs::read(&part.path).await?.into())
-        };
-        if let Some(commit) = write_new_day_encoded(lake, spec, day, encoded, part.rows).await? {
-            return Ok((commit, false));
-        }
-    }
-    let mut batches = Vec::new();
-    for part in &parts {
-        let bytes = tokio::fs::read(&part.path).await?;
-        batches.extend(decode_parquet(
-            spec,
-            bytes.into(),
-            &part.path.display().to_string(),
-        )?);
-    }
-    Ok((write_day(lake, spec, day, batches).await?, true))
 }
 
 /// A landing's spool folder older than this is a crashed writer's leftover and is removed.

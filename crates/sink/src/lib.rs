@@ -38,8 +38,9 @@ mod state;
 mod test_util;
 
 pub use chrono::NaiveDate;
-pub use day::{DayCommit, read_day, write_day};
-pub use day_writer::{DayWriter, EncodeSlots};
+pub(crate) use day::write_day;
+pub use day::{DayCommit, read_day};
+pub use day_writer::{DayWriter, EncodeSlots, PART_ROWS};
 pub use error::{Error, Result};
 pub use lake::{DAY_FILE, Lake, PARTITION_COLUMN, STATE_DIR, day_folder};
 pub use landing::{Landing, LandingSummary};
