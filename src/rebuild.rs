@@ -1,15 +1,13 @@
 //! `pstn-lake rebuild`: land the tables again from the raw archive (`sync --keep-raw`), without
-//! calling Graph — how a schema change reaches data fetched before it.
+//! calling Graph — how a schema change reaches data fetched before it (the work is
+//! [`pstn_lake_pipeline::rebuild`]).
 
-use std::time::Instant;
-
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use chrono::NaiveDate;
-use pstn_lake_fetch::{PageDecoder, Table};
-use pstn_lake_sink::{LakeLock, RawPages, raw_days, read_raw, split_by_day, write_day};
+use pstn_lake_fetch::Table;
+use pstn_lake_pipeline::RebuildOptions;
 
-use crate::common::{LakeArg, Ui, leave_no_empty_lake, parse_date};
-use crate::ingest::table_spec;
+use crate::common::{LakeArg, Ui, parse_date};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,74 +32,13 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
-    let started = Instant::now();
     let lake = args.lake.open()?;
-    let (days, rows) = leave_no_empty_lake(&lake, async {
-        lake.check().await?;
-        let lock = LakeLock::acquire(&lake, "rebuild").await?;
-        let outcome = rebuild(&args, &lake, ui).await;
-        let released = lock.release().await;
-        let (days, rows) = outcome?;
-        released.context("releasing the lake lock failed")?;
-        if days == 0 {
-            bail!(
-                "the raw archive of {} holds no day in the range: it is written by `pstn-lake sync --keep-raw`",
-                lake.url()
-            );
-        }
-        Ok((days, rows))
-    })
-    .await?;
-    ui.summary(format!(
-        "rebuilt {days} days ({rows} rows) from the raw archive in {:.1} s",
-        started.elapsed().as_secs_f64()
-    ));
+    let options = RebuildOptions::default()
+        .with_tables(args.tables.iter().copied())
+        .with_from(args.from)
+        .with_to(args.to);
+    let outcome = pstn_lake_pipeline::rebuild(&lake, &options, ui).await;
+    ui.clear_progress();
+    ui.summary(outcome?);
     Ok(())
-}
-
-async fn rebuild(args: &Args, lake: &pstn_lake_sink::Lake, ui: &Ui) -> Result<(u64, u64)> {
-    let (mut days_done, mut rows_done) = (0u64, 0u64);
-    for &table in &args.tables {
-        let days: Vec<NaiveDate> = raw_days(lake, table.name())
-            .await?
-            .into_iter()
-            .filter(|d| args.from.is_none_or(|f| *d >= f) && args.to.is_none_or(|t| *d <= t))
-            .collect();
-        let progress = ui.bar(days.len() as u64, &format!("{table} days"));
-        let decoder = PageDecoder::new().with_table(Some(table));
-        let spec = table_spec(table);
-        for day in days {
-            let Some(archive) = read_raw(lake, table.name(), day).await? else {
-                continue;
-            };
-            let name = format!("the raw archive of {table} for {day}");
-            let pages = match archive.pages()? {
-                RawPages::Pages(pages) => decoder.decode_each(pages, &name)?,
-                // Written before archives recorded page boundaries.
-                RawPages::Concatenated(bytes) => decoder.decode_pages(bytes, &name)?,
-            };
-            let mut batches = Vec::new();
-            for page in &pages {
-                for batch in &page.batches {
-                    batches.extend(
-                        split_by_day(&spec, batch)?
-                            .into_iter()
-                            .filter(|(d, _)| *d == day)
-                            .map(|(_, b)| b),
-                    );
-                }
-            }
-            let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-            if rows > 0 {
-                write_day(lake, &spec, day, batches)
-                    .await
-                    .with_context(|| format!("rebuilding {table} for {day} failed"))?;
-            }
-            days_done += 1;
-            rows_done += rows;
-            progress.inc(1);
-        }
-        progress.finish_and_clear();
-    }
-    Ok((days_done, rows_done))
 }
