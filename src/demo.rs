@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{Duration, Utc};
 use pstn_lake_fetch::{ApiVersion, Credentials, GraphConfig};
 use pstn_lake_graph_sim::{SimConfig, TenantConfig};
-use pstn_lake_pipeline::SyncOptions;
+use pstn_lake_pipeline::{Days, SyncOptions};
 use pstn_lake_query::{Format, LakeSession, ReportParams};
 use pstn_lake_sink::{Lake, STATE_DIR};
 use url::Url;
@@ -57,8 +57,11 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     // Beta, recorded in the lake's state, so that a plain `sync` of the demo lake keeps its
     // beta-only columns.
     let options = SyncOptions::default()
-        .with_from(Some(first_day))
-        .with_to(Some(tenant.last_day()))
+        .with_days(
+            Days::default()
+                .with_from(Some(first_day))
+                .with_to(Some(tenant.last_day())),
+        )
         .with_api(Some(ApiVersion::Beta))
         .with_command("demo");
     let outcome = pstn_lake_pipeline::sync(

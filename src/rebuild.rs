@@ -5,7 +5,7 @@
 use anyhow::Result;
 use chrono::NaiveDate;
 use pstn_lake_fetch::Table;
-use pstn_lake_pipeline::RebuildOptions;
+use pstn_lake_pipeline::Days;
 
 use crate::common::{LakeArg, Ui, parse_date};
 
@@ -33,11 +33,11 @@ pub struct Args {
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let lake = args.lake.open()?;
-    let options = RebuildOptions::default()
+    let days = Days::default()
         .with_tables(args.tables.iter().copied())
         .with_from(args.from)
         .with_to(args.to);
-    let outcome = pstn_lake_pipeline::rebuild(&lake, &options, ui).await;
+    let outcome = pstn_lake_pipeline::rebuild(&lake, &days, ui).await;
     ui.clear_progress();
     ui.summary(outcome?);
     Ok(())

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use pstn_lake_fetch::{ApiVersion, Cloud, Credentials, GraphConfig, Table};
-use pstn_lake_pipeline::SyncOptions;
+use pstn_lake_pipeline::{Days, SyncOptions};
 use url::Url;
 
 use crate::common::{LakeArg, Ui, ctrl_c, parse_date, synced};
@@ -112,9 +112,12 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     }
     let lake = args.lake.open()?;
     let options = SyncOptions::default()
-        .with_tables(args.tables.iter().copied())
-        .with_from(args.from)
-        .with_to(args.to)
+        .with_days(
+            Days::default()
+                .with_tables(args.tables.iter().copied())
+                .with_from(args.from)
+                .with_to(args.to),
+        )
         .with_lookback(args.lookback)
         .with_refetch(args.refetch)
         .with_concurrency(usize::from(args.concurrency))

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use pstn_lake_graph_sim::{Fault, FaultPlan, Function, RunningSim, SimConfig, TenantConfig};
 
 use pstn_lake_pipeline::{
-    ApiVersion, Credentials, GraphConfig, Lake, NoProgress, SyncOptions, SyncReport, Table,
+    ApiVersion, Credentials, Days, GraphConfig, Lake, NoProgress, SyncOptions, SyncReport, Table,
 };
 
 use crate::helpers::*;
@@ -89,8 +89,8 @@ async fn sync_lib(sim: &RunningSim, lake: &Path, options: &SyncOptions) -> SyncR
 }
 
 /// `--from FROM --to TO`.
-fn range(from: &str, to: &str) -> SyncOptions {
-    SyncOptions::default()
+fn range(from: &str, to: &str) -> Days {
+    Days::default()
         .with_from(Some(day(from)))
         .with_to(Some(day(to)))
 }
@@ -142,7 +142,9 @@ async fn sync_lands_exactly_the_calls_of_the_requested_days() {
         let report = sync_lib(
             &sim,
             &lake,
-            &range("2026-06-02", "2026-06-04").with_api(Some(api)),
+            &SyncOptions::default()
+                .with_days(range("2026-06-02", "2026-06-04"))
+                .with_api(Some(api)),
         )
         .await;
         assert_eq!(
@@ -226,7 +228,9 @@ async fn every_transient_failure_is_survived() {
     let report = sync_lib(
         &sim,
         &lake,
-        &range("2026-06-01", "2026-06-03").with_concurrency(2),
+        &SyncOptions::default()
+            .with_days(range("2026-06-01", "2026-06-03"))
+            .with_concurrency(2),
     )
     .await;
     assert_exact(&lake, &sim, "2026-06-01", "2026-06-03").await;
@@ -293,7 +297,8 @@ async fn retry_after_as_an_http_date_is_honoured() {
     let report = sync_lib(
         &sim,
         &lake,
-        &range("2026-06-01", "2026-06-01").with_tables([Table::PstnCalls]),
+        &SyncOptions::default()
+            .with_days(range("2026-06-01", "2026-06-01").with_tables([Table::PstnCalls])),
     )
     .await;
     assert_eq!(report.throttled, 1, "{report}");
@@ -483,7 +488,9 @@ async fn a_killed_backfill_resumes_without_refetching_finished_days() {
     child.wait().unwrap();
     let requests_before = sim.stats().graph_requests;
 
-    let options = range("2026-06-01", "2026-06-08").with_concurrency(1);
+    let options = SyncOptions::default()
+        .with_days(range("2026-06-01", "2026-06-08"))
+        .with_concurrency(1);
     let report = sync_lib(&sim, &lake, &options).await;
     let skipped = report.days_skipped;
     assert!(skipped >= 5, "{report}");
@@ -685,7 +692,8 @@ async fn keep_raw_then_rebuild_lands_the_same_rows_without_graph() {
     let report = sync_lib(
         &sim,
         &lake,
-        &range("2026-06-01", "2026-06-03")
+        &SyncOptions::default()
+            .with_days(range("2026-06-01", "2026-06-03"))
             .with_api(Some(ApiVersion::Beta))
             .with_keep_raw(true),
     )
@@ -845,9 +853,11 @@ async fn a_future_to_records_no_unfinished_day_and_a_plain_sync_still_runs() {
     let report = sync_lib(
         &sim,
         &lake,
-        &SyncOptions::default()
-            .with_from(Some(first))
-            .with_to(Some(today + chrono::Duration::days(30))),
+        &SyncOptions::default().with_days(
+            Days::default()
+                .with_from(Some(first))
+                .with_to(Some(today + chrono::Duration::days(30))),
+        ),
     )
     .await;
     // Today and the 30 days after it, in both tables.

@@ -21,6 +21,7 @@
 //! ```
 
 mod day;
+mod days;
 mod error;
 mod ingest;
 mod lake;
@@ -30,6 +31,7 @@ mod rebuild;
 mod spec;
 mod sync;
 
+pub use days::Days;
 pub use error::{Error, Result};
 pub use ingest::{
     DayWritten, IngestOptions, IngestReport, Input, TableIngested, decode_pages, ingest,
@@ -38,6 +40,6 @@ pub use plan::{FIRST_SYNC_DAYS, FirstSync, Plan, plan};
 pub use progress::{DaySynced, NoProgress, Progress};
 pub use pstn_lake_fetch::{ApiVersion, Credentials, GraphConfig, Table};
 pub use pstn_lake_sink::Lake;
-pub use rebuild::{RebuildOptions, RebuildReport, rebuild};
+pub use rebuild::{RebuildReport, rebuild};
 pub use spec::table_spec;
 pub use sync::{SyncOptions, SyncReport, api_version, sync};

@@ -51,14 +51,14 @@ impl std::fmt::Display for FirstSync {
 /// [`FIRST_SYNC_DAYS`] days) to `to` (or today), leaving out days the state records complete
 /// unless `refetch` or within the lookback.
 pub fn plan(options: &SyncOptions, state: &SyncState, today: NaiveDate) -> Plan {
-    let to = options.to.unwrap_or(today);
+    let to = options.days.to.unwrap_or(today);
     let lookback = Duration::days(i64::from(options.lookback));
     let recent = today - lookback;
     let mut jobs = Vec::new();
     let mut skipped = 0;
     let mut first_syncs = Vec::new();
-    for &table in &options.tables {
-        let from = match (options.from, state.last_complete(table.name())) {
+    for &table in &options.days.tables {
+        let from = match (options.days.from, state.last_complete(table.name())) {
             (Some(from), _) => from,
             // Continue from the last completed day minus the lookback, or from an earlier hole
             // that a failed run left behind.
@@ -94,6 +94,7 @@ pub fn plan(options: &SyncOptions, state: &SyncState, today: NaiveDate) -> Plan 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Days;
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
@@ -161,9 +162,11 @@ mod tests {
 
     #[test]
     fn a_first_sync_ends_at_to_when_given() {
-        let options = SyncOptions::default()
-            .with_tables([Table::PstnCalls])
-            .with_to(Some(day("2026-06-10")));
+        let options = SyncOptions::default().with_days(
+            Days::default()
+                .with_tables([Table::PstnCalls])
+                .with_to(Some(day("2026-06-10"))),
+        );
         let plan = plan(&options, &SyncState::default(), day(TODAY));
         let days = days_of(&plan, Table::PstnCalls);
         assert_eq!(
@@ -185,7 +188,8 @@ mod tests {
             "2026-06-15",
             "2026-06-16",
         ]);
-        let options = SyncOptions::default().with_tables([Table::PstnCalls]);
+        let options =
+            SyncOptions::default().with_days(Days::default().with_tables([Table::PstnCalls]));
         let plan = plan(&options, &state, day(TODAY));
         assert_eq!(
             days_of(&plan, Table::PstnCalls),
@@ -199,9 +203,12 @@ mod tests {
     fn a_resumed_sync_goes_back_to_a_hole_a_failed_run_left() {
         let state = complete(&["2026-06-01", "2026-06-03", "2026-06-04", "2026-06-05"]);
         let options = SyncOptions::default()
-            .with_tables([Table::PstnCalls])
-            .with_lookback(0)
-            .with_to(Some(day("2026-06-05")));
+            .with_days(
+                Days::default()
+                    .with_tables([Table::PstnCalls])
+                    .with_to(Some(day("2026-06-05"))),
+            )
+            .with_lookback(0);
         let plan = plan(&options, &state, day(TODAY));
         assert_eq!(days_of(&plan, Table::PstnCalls), [day("2026-06-02")]);
         assert_eq!(plan.skipped, 3);
@@ -210,9 +217,11 @@ mod tests {
     #[test]
     fn a_given_range_skips_complete_days_unless_refetch() {
         let state = complete(&["2026-06-01", "2026-06-02"]);
-        let options = SyncOptions::default()
-            .with_from(Some(day("2026-06-01")))
-            .with_to(Some(day("2026-06-03")));
+        let options = SyncOptions::default().with_days(
+            Days::default()
+                .with_from(Some(day("2026-06-01")))
+                .with_to(Some(day("2026-06-03"))),
+        );
         let resumed = plan(&options, &state, day(TODAY));
         assert_eq!(
             days_of(&resumed, Table::PstnCalls),
@@ -232,10 +241,12 @@ mod tests {
     #[test]
     fn recent_days_are_fetched_again_even_when_complete() {
         let state = complete(&["2026-06-16", "2026-06-17", "2026-06-18", "2026-06-19"]);
-        let options = SyncOptions::default()
-            .with_tables([Table::DirectRoutingCalls])
-            .with_from(Some(day("2026-06-16")))
-            .with_to(Some(day("2026-06-19")));
+        let options = SyncOptions::default().with_days(
+            Days::default()
+                .with_tables([Table::DirectRoutingCalls])
+                .with_from(Some(day("2026-06-16")))
+                .with_to(Some(day("2026-06-19"))),
+        );
         let plan = plan(&options, &state, day(TODAY));
         // Lookback 3: the 17th to the 19th are recent.
         assert_eq!(
@@ -247,9 +258,11 @@ mod tests {
 
     #[test]
     fn from_after_to_plans_nothing() {
-        let options = SyncOptions::default()
-            .with_from(Some(day("2026-06-10")))
-            .with_to(Some(day("2026-06-09")));
+        let options = SyncOptions::default().with_days(
+            Days::default()
+                .with_from(Some(day("2026-06-10")))
+                .with_to(Some(day("2026-06-09"))),
+        );
         let plan = plan(&options, &SyncState::default(), day(TODAY));
         assert!(plan.jobs.is_empty());
         assert_eq!(plan.skipped, 0);

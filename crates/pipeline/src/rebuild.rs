@@ -10,50 +10,7 @@ use pstn_lake_sink::{Lake, RawPages, TableSpec, raw_days, read_raw, write_day};
 
 use crate::day::rows_of_day;
 use crate::lake::{leave_no_empty_lake, locked};
-use crate::{Error, Progress, Result, table_spec};
-
-/// What to rebuild.
-#[derive(Debug, Clone)]
-pub struct RebuildOptions {
-    tables: Vec<Table>,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-}
-
-impl Default for RebuildOptions {
-    /// Every table, every archived day.
-    fn default() -> Self {
-        RebuildOptions {
-            tables: Table::ALL.to_vec(),
-            from: None,
-            to: None,
-        }
-    }
-}
-
-impl RebuildOptions {
-    /// The tables to rebuild.
-    pub fn with_tables(mut self, tables: impl IntoIterator<Item = Table>) -> Self {
-        self.tables = tables.into_iter().collect();
-        self
-    }
-
-    /// The first day, inclusive (`None`: the first archived day).
-    pub fn with_from(mut self, from: Option<NaiveDate>) -> Self {
-        self.from = from;
-        self
-    }
-
-    /// The last day, inclusive (`None`: the last archived day).
-    pub fn with_to(mut self, to: Option<NaiveDate>) -> Self {
-        self.to = to;
-        self
-    }
-
-    fn covers(&self, day: NaiveDate) -> bool {
-        self.from.is_none_or(|f| day >= f) && self.to.is_none_or(|t| day <= t)
-    }
-}
+use crate::{Days, Error, Progress, Result, table_spec};
 
 /// What a rebuild did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,20 +35,16 @@ impl std::fmt::Display for RebuildReport {
     }
 }
 
-/// Lands the archived days of `options`' tables and range again, holding the lake lock. A range
+/// Lands the archived `days` again, holding the lake lock. A range
 /// without an archived day is [`Error::NoRawDays`].
-pub async fn rebuild(
-    lake: &Lake,
-    options: &RebuildOptions,
-    progress: &dyn Progress,
-) -> Result<RebuildReport> {
+pub async fn rebuild(lake: &Lake, days: &Days, progress: &dyn Progress) -> Result<RebuildReport> {
     let started = Instant::now();
     let mut report = leave_no_empty_lake(lake, async {
         lake.check().await?;
         let report = locked(lake, "rebuild", async {
             let mut report = RebuildReport::default();
-            for &table in &options.tables {
-                rebuild_table(lake, table, options, progress, &mut report).await?;
+            for &table in &days.tables {
+                rebuild_table(lake, table, days, progress, &mut report).await?;
             }
             Ok(report)
         })
@@ -112,19 +65,19 @@ pub async fn rebuild(
 async fn rebuild_table(
     lake: &Lake,
     table: Table,
-    options: &RebuildOptions,
+    days: &Days,
     progress: &dyn Progress,
     report: &mut RebuildReport,
 ) -> Result<()> {
-    let days: Vec<NaiveDate> = raw_days(lake, table.name())
+    let archived: Vec<NaiveDate> = raw_days(lake, table.name())
         .await?
         .into_iter()
-        .filter(|d| options.covers(*d))
+        .filter(|d| days.covers(*d))
         .collect();
-    progress.rebuild_started(table, days.len());
+    progress.rebuild_started(table, archived.len());
     let decoder = PageDecoder::new().with_table(Some(table));
     let spec = table_spec(table);
-    for day in days {
+    for day in archived {
         let Some(rows) = rebuild_day(lake, &decoder, &spec, table, day).await? else {
             continue;
         };

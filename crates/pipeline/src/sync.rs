@@ -17,14 +17,12 @@ use pstn_lake_sink::{EncodeSlots, Lake, SyncState};
 
 use crate::day::{Landed, day_chunks, land_day};
 use crate::lake::{leave_no_empty_lake, locked};
-use crate::{DaySynced, Error, Plan, Progress, Result, plan, table_spec};
+use crate::{DaySynced, Days, Error, Plan, Progress, Result, plan, table_spec};
 
 /// What to sync, and how.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
-    pub(crate) tables: Vec<Table>,
-    pub(crate) from: Option<NaiveDate>,
-    pub(crate) to: Option<NaiveDate>,
+    pub(crate) days: Days,
     pub(crate) lookback: u32,
     pub(crate) refetch: bool,
     pub(crate) concurrency: usize,
@@ -39,9 +37,7 @@ impl Default for SyncOptions {
     /// time, the lake's API version.
     fn default() -> Self {
         SyncOptions {
-            tables: Table::ALL.to_vec(),
-            from: None,
-            to: None,
+            days: Days::default(),
             lookback: SyncOptions::DEFAULT_LOOKBACK,
             refetch: false,
             concurrency: 4,
@@ -57,22 +53,11 @@ impl SyncOptions {
     /// Days before today that are fetched again on every run: Graph adds records 24–48 h late.
     pub const DEFAULT_LOOKBACK: u32 = 3;
 
-    /// The tables to sync.
-    pub fn with_tables(mut self, tables: impl IntoIterator<Item = Table>) -> Self {
-        self.tables = tables.into_iter().collect();
-        self
-    }
-
-    /// The first UTC day; `None`: where the last sync stopped, minus the lookback (or the first
-    /// day a failed run left missing); on a first sync, the last 30 days.
-    pub fn with_from(mut self, from: Option<NaiveDate>) -> Self {
-        self.from = from;
-        self
-    }
-
-    /// The last UTC day, inclusive; `None`: today.
-    pub fn with_to(mut self, to: Option<NaiveDate>) -> Self {
-        self.to = to;
+    /// The tables and days: `from` `None` is where the last sync stopped, minus the lookback (or
+    /// the first day a failed run left missing), on a first sync the last 30 days; `to` `None` is
+    /// today.
+    pub fn with_days(mut self, days: Days) -> Self {
+        self.days = days;
         self
     }
 

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use pstn_lake_pipeline::{Error, NoProgress, RebuildOptions, SyncOptions, Table, rebuild, sync};
+use pstn_lake_pipeline::{Days, Error, NoProgress, SyncOptions, Table, rebuild, sync};
 
 use crate::helpers::*;
 
-fn range(from: &str, to: &str) -> SyncOptions {
-    SyncOptions::default()
+fn range(from: &str, to: &str) -> Days {
+    Days::default()
         .with_from(Some(day(from)))
         .with_to(Some(day(to)))
 }
@@ -19,7 +19,9 @@ async fn a_sync_reports_the_rows_the_simulator_served_and_a_second_run_skips_the
     let (_dir, lake) = lake();
     // Days 2 to 3 of 4: PSTN's inclusive toDateTime returns day 4's midnight row with day 3,
     // and it must not land.
-    let options = range("2026-06-02", "2026-06-03").with_concurrency(2);
+    let options = SyncOptions::default()
+        .with_days(range("2026-06-02", "2026-06-03"))
+        .with_concurrency(2);
     let progress = Recorder::default();
     let report = sync(
         &lake,
@@ -116,7 +118,9 @@ async fn kept_pages_rebuild_the_same_rows_without_graph() {
         &lake,
         graph(&sim),
         credentials(&sim),
-        &range("2026-06-01", "2026-06-02").with_keep_raw(true),
+        &SyncOptions::default()
+            .with_days(range("2026-06-01", "2026-06-02"))
+            .with_keep_raw(true),
         &NoProgress,
         std::future::pending(),
     )
@@ -126,9 +130,7 @@ async fn kept_pages_rebuild_the_same_rows_without_graph() {
         std::fs::remove_dir_all(dir.path().join("lake").join(table.name())).unwrap();
     }
     let requests = sim.stats().requests;
-    let rebuilt = rebuild(&lake, &RebuildOptions::default(), &NoProgress)
-        .await
-        .unwrap();
+    let rebuilt = rebuild(&lake, &Days::default(), &NoProgress).await.unwrap();
     assert_eq!(sim.stats().requests, requests, "rebuild called Graph");
     assert_eq!(rebuilt.rows, synced.rows);
     assert_eq!(
@@ -146,7 +148,7 @@ async fn kept_pages_rebuild_the_same_rows_without_graph() {
     // One table, one day.
     let one = rebuild(
         &lake,
-        &RebuildOptions::default()
+        &Days::default()
             .with_tables([Table::DirectRoutingCalls])
             .with_from(Some(day("2026-06-02"))),
         &NoProgress,
@@ -164,7 +166,7 @@ async fn kept_pages_rebuild_the_same_rows_without_graph() {
     // A range without an archived day.
     let none = rebuild(
         &lake,
-        &RebuildOptions::default().with_from(Some(day("2026-07-01"))),
+        &Days::default().with_from(Some(day("2026-07-01"))),
         &NoProgress,
     )
     .await;
@@ -180,7 +182,8 @@ async fn a_refused_request_stops_the_sync_naming_the_table_and_day() {
         &lake,
         graph(&sim),
         credentials(&sim),
-        &range("2026-06-01", "2026-06-01").with_tables([Table::PstnCalls]),
+        &SyncOptions::default()
+            .with_days(range("2026-06-01", "2026-06-01").with_tables([Table::PstnCalls])),
         &NoProgress,
         std::future::pending(),
     )
@@ -210,7 +213,7 @@ async fn a_stop_ends_the_sync_as_interrupted_and_an_empty_range_is_an_error() {
         &lake,
         graph(&sim),
         credentials(&sim),
-        &range("2026-06-01", "2026-06-03"),
+        &SyncOptions::default().with_days(range("2026-06-01", "2026-06-03")),
         &NoProgress,
         std::future::ready(()),
     )
@@ -226,7 +229,7 @@ async fn a_stop_ends_the_sync_as_interrupted_and_an_empty_range_is_an_error() {
         &lake,
         graph(&sim),
         credentials(&sim),
-        &range("2026-06-03", "2026-06-02"),
+        &SyncOptions::default().with_days(range("2026-06-03", "2026-06-02")),
         &NoProgress,
         std::future::pending(),
     )
