@@ -2,10 +2,12 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 
+use pstn_lake_pipeline::{DaySynced, Progress, SyncReport};
 use pstn_lake_sink::Lake;
 
 /// `--lake`, shared by every command that reads or writes a lake.
@@ -125,41 +127,6 @@ async fn nearby_lakes(path: &Path) -> Vec<String> {
         }
     }
     found
-}
-
-/// Runs the writing part of `ingest`, `sync` or `rebuild`: when it fails, a local lake folder that
-/// it created and left holding nothing (only empty folders) is removed again, so a failed first
-/// run leaves no lake behind for reading commands to accept.
-pub async fn leave_no_empty_lake<T>(
-    lake: &Lake,
-    work: impl std::future::Future<Output = Result<T>>,
-) -> Result<T> {
-    let created = lake.url().to_file_path().ok().filter(|path| !path.exists());
-    let outcome = work.await;
-    if outcome.is_err()
-        && let Some(path) = created
-    {
-        remove_empty_folders(&path);
-    }
-    outcome
-}
-
-/// Removes `dir` and the folders below it when they hold no file (keeps any folder with a file).
-fn remove_empty_folders(dir: &Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    let mut empty = true;
-    for entry in entries {
-        let Ok(entry) = entry else {
-            empty = false;
-            continue;
-        };
-        let path = entry.path();
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        empty &= is_dir && remove_empty_folders(&path);
-    }
-    empty && std::fs::remove_dir(dir).is_ok()
 }
 
 /// `--from` / `--to`: a UTC day.
@@ -287,6 +254,8 @@ pub fn to_stdout<T>(write: impl FnOnce(&mut Stdout) -> Result<T>) -> Result<T> {
 pub struct Ui {
     quiet: bool,
     terminal: bool,
+    /// The bar or spinner of the pipeline's run ([`Progress`]), once it has started.
+    shown: Mutex<Option<indicatif::ProgressBar>>,
 }
 
 impl Ui {
@@ -294,6 +263,28 @@ impl Ui {
         Ui {
             quiet,
             terminal: std::io::stderr().is_terminal(),
+            shown: Mutex::new(None),
+        }
+    }
+
+    /// Shows `bar` as the pipeline run's progress, in place of the one shown so far.
+    fn show(&self, bar: indicatif::ProgressBar) {
+        if let Some(old) = self.shown.lock().expect("not poisoned").replace(bar) {
+            old.finish_and_clear();
+        }
+    }
+
+    /// Runs `work` on the pipeline run's progress, when it has started.
+    fn shown(&self, work: impl FnOnce(&indicatif::ProgressBar)) {
+        if let Some(bar) = self.shown.lock().expect("not poisoned").as_ref() {
+            work(bar);
+        }
+    }
+
+    /// Clears the pipeline run's progress (before its summary is printed).
+    pub fn clear_progress(&self) {
+        if let Some(bar) = self.shown.lock().expect("not poisoned").take() {
+            bar.finish_and_clear();
         }
     }
 
@@ -333,6 +324,80 @@ impl Ui {
         if !self.quiet {
             eprintln!("{line}");
         }
+    }
+}
+
+impl Progress for Ui {
+    fn sync_planned(&self, plan: &pstn_lake_pipeline::Plan) {
+        for first in &plan.first_syncs {
+            self.summary(first);
+        }
+        self.show(self.bar(plan.jobs.len() as u64, "days"));
+    }
+
+    fn day_synced(&self, done: &DaySynced) {
+        self.shown(|bar| {
+            bar.inc(1);
+            bar.set_message(format!(
+                "{} rows ({:.0} rows/s), {} pages, {} throttled ({:.1} s waited)",
+                done.fetched_rows,
+                done.fetched_rows as f64 / done.elapsed.as_secs_f64().max(1e-3),
+                done.pages,
+                done.throttled,
+                done.throttled_wait.as_secs_f64()
+            ));
+        });
+    }
+
+    fn inputs_decoded(&self, done: usize, inputs: usize, pages: usize) {
+        if self.shown.lock().expect("not poisoned").is_none() {
+            self.show(self.progress("ingest"));
+        }
+        self.shown(|bar| bar.set_message(format!("{done}/{inputs} files, {pages} pages")));
+    }
+
+    fn ingest_writing(&self) {
+        self.shown(|bar| bar.set_message("writing days"));
+    }
+
+    fn rebuild_started(&self, table: pstn_lake_fetch::Table, days: usize) {
+        self.show(self.bar(days as u64, &format!("{table} days")));
+    }
+
+    fn day_rebuilt(&self, _: pstn_lake_fetch::Table, _: NaiveDate) {
+        self.shown(|bar| bar.inc(1));
+    }
+}
+
+/// The run was stopped by Ctrl-C (exit code 130).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: {0}")]
+pub struct Interrupted(pub String);
+
+/// Completes on Ctrl-C (or when it cannot be watched): what stops a sync.
+pub async fn ctrl_c() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// A sync's outcome for the CLI: its progress cleared; when it stopped early, what it did so far
+/// printed and a Ctrl-C made [`Interrupted`].
+pub fn synced(outcome: pstn_lake_pipeline::Result<SyncReport>, ui: &Ui) -> Result<SyncReport> {
+    ui.clear_progress();
+    match outcome {
+        Ok(report) => Ok(report),
+        Err(pstn_lake_pipeline::Error::Stopped { so_far, source }) => {
+            ui.summary(format!("stopped early; so far: {so_far}"));
+            Err(match *source {
+                pstn_lake_pipeline::Error::Interrupted => Interrupted(
+                    "Ctrl-C: the days finished so far are committed; run the same command again \
+                     to continue"
+                        .into(),
+                )
+                .into(),
+                e => e.into(),
+            })
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

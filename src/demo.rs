@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, Utc};
-use pstn_lake_fetch::{ApiVersion, Credentials, GraphClient, GraphConfig, Table};
+use pstn_lake_fetch::{ApiVersion, Credentials, GraphConfig};
 use pstn_lake_graph_sim::{SimConfig, TenantConfig};
+use pstn_lake_pipeline::{Days, SyncOptions};
 use pstn_lake_query::{Format, LakeSession, ReportParams};
-use pstn_lake_sink::{Lake, LakeLock, STATE_DIR, SyncState};
+use pstn_lake_sink::{Lake, STATE_DIR};
 use url::Url;
 
-use crate::common::{Ui, known_tables};
-use crate::sync::{Plan, sync};
+use crate::common::{Ui, ctrl_c, known_tables, synced};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -54,36 +54,26 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let url = Url::parse(&sim.graph_url())?;
     let credentials =
         Credentials::with_secret(&config.tenant_id, &config.client_id, &config.client_secret);
-    let client = GraphClient::new(
-        GraphConfig::new(url.clone(), url).with_api(ApiVersion::Beta),
-        credentials,
-    )?;
-    let mut jobs = Vec::new();
-    for day in tenant_days(&tenant) {
-        for table in Table::ALL {
-            jobs.push((table, day));
-        }
-    }
-    // Recorded, so that a plain `sync` of the demo lake keeps its beta-only columns.
-    let mut state = SyncState::default();
-    state.set_api(ApiVersion::Beta.path());
-    let lock = LakeLock::acquire(&lake, "demo").await?;
-    let summary = sync(
-        &client,
+    // Beta, recorded in the lake's state, so that a plain `sync` of the demo lake keeps its
+    // beta-only columns.
+    let options = SyncOptions::default()
+        .with_days(
+            Days::default()
+                .with_from(Some(first_day))
+                .with_to(Some(tenant.last_day())),
+        )
+        .with_api(Some(ApiVersion::Beta))
+        .with_command("demo");
+    let outcome = pstn_lake_pipeline::sync(
         &lake,
-        state,
-        Plan {
-            jobs,
-            skipped: 0,
-            unfinished_from: today,
-        },
-        4,
+        GraphConfig::new(url.clone(), url),
+        credentials,
+        &options,
         ui,
+        ctrl_c(),
     )
     .await;
-    lock.release().await?;
-    let summary = summary?;
-    ui.summary(format!("    {summary}"));
+    ui.summary(format!("    {}", synced(outcome, ui)?));
     sim.shutdown().await;
 
     let to = tenant.last_day();
@@ -156,8 +146,4 @@ async fn prepare(dir: &Path) -> Result<Lake> {
     )
     .with_context(|| format!("cannot write `{}`", marker.display()))?;
     Ok(Lake::open(location)?)
-}
-
-fn tenant_days(tenant: &TenantConfig) -> impl Iterator<Item = chrono::NaiveDate> + '_ {
-    (0..tenant.days).map(|k| tenant.first_day + Duration::days(i64::from(k)))
 }

@@ -110,7 +110,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if common::is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<sync::Interrupted>().is_some() => {
+        Err(e) if e.downcast_ref::<common::Interrupted>().is_some() => {
             eprintln!("{}", common::message(&e));
             ExitCode::from(130)
         }

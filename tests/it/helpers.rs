@@ -89,6 +89,24 @@ pub fn ingest(inputs: &Path, lake: &Path) -> Run {
     .ok()
 }
 
+/// Lands `inputs` (page files or folders) into `lake` through the library, as `pstn-lake ingest`
+/// does, and returns its report.
+#[track_caller]
+pub fn ingest_lib(inputs: &[&str], lake: &Path) -> pstn_lake_pipeline::IngestReport {
+    let inputs: Vec<String> = inputs.iter().map(|s| (*s).to_owned()).collect();
+    let inputs = pstn_lake_pipeline::Input::expand(&inputs).unwrap();
+    let lake = pstn_lake_pipeline::Lake::open(lake.to_str().unwrap()).unwrap();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(pstn_lake_pipeline::ingest(
+            &lake,
+            &inputs,
+            &pstn_lake_pipeline::IngestOptions::default(),
+            &pstn_lake_pipeline::NoProgress,
+        ))
+        .unwrap()
+}
+
 /// A lake in a fresh temporary folder holding `rows` (one PSTN page); returns the folder's guard
 /// and the lake's path.
 pub fn lake_with_rows(rows: &[Value]) -> (tempfile::TempDir, PathBuf) {

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use pstn_lake_pipeline::Table;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -88,8 +89,19 @@ fn landing_twice_is_idempotent_and_overlapping_sets_merge() {
             pstn_row("d", "2026-11-02T00:00:00Z", "2.00", "USD", "US", 30),
         ]),
     );
-    let out = run(&["ingest", &second, "--lake", &lake]).ok();
-    assert!(out.stderr.contains("2 days written"), "{}", out.stderr);
+    let report = ingest_lib(&[&second], Path::new(&lake));
+    let days: Vec<_> = report.tables[&Table::PstnCalls]
+        .days
+        .iter()
+        .map(|d| (d.day.to_string(), d.rows_before, d.rows_in, d.rows_after))
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            ("2026-11-01".to_owned(), 2, 1, 2),
+            ("2026-11-02".to_owned(), 1, 1, 2)
+        ]
+    );
     assert_eq!(
         sql_rows(
             Path::new(&lake),
@@ -222,11 +234,11 @@ fn unknown_properties_are_kept_and_counted() {
             pstn_row("m", "2026-11-01T08:00:00Z", "0", "EUR", "DE", 1),
         ]),
     );
-    let out = run(&["ingest", &file, "--lake", &lake]).ok();
+    let report = ingest_lib(&[&file], Path::new(&lake));
+    assert_eq!(report.unknown, [("carbonGrams".to_owned(), 1)].into());
     assert!(
-        out.stderr.contains("properties the schema does not know, kept in the extra_properties column: carbonGrams (1 rows)"),
-        "{}",
-        out.stderr
+        report.to_string().contains("properties the schema does not know, kept in the extra_properties column: carbonGrams (1 rows)"),
+        "{report}"
     );
     let rows = run(&[
         "sql",

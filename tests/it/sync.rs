@@ -7,6 +7,10 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use pstn_lake_graph_sim::{Fault, FaultPlan, Function, RunningSim, SimConfig, TenantConfig};
 
+use pstn_lake_pipeline::{
+    ApiVersion, Credentials, Days, GraphConfig, Lake, NoProgress, SyncOptions, SyncReport, Table,
+};
+
 use crate::helpers::*;
 
 const SECRET: &str = "s3cr3t-Value~that.must-never.leak";
@@ -63,6 +67,34 @@ async fn sync(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Run {
     .unwrap()
 }
 
+/// A sync of `sim` into `lake` through the library, as `pstn-lake sync` runs it.
+async fn sync_lib(sim: &RunningSim, lake: &Path, options: &SyncOptions) -> SyncReport {
+    let graph = GraphConfig::new(
+        sim.graph_url().parse().unwrap(),
+        sim.login_url().parse().unwrap(),
+    );
+    let c = sim.config();
+    let credentials = Credentials::with_secret(&c.tenant_id, &c.client_id, &c.client_secret);
+    let lake = Lake::open(lake.to_str().unwrap()).unwrap();
+    pstn_lake_pipeline::sync(
+        &lake,
+        graph,
+        credentials,
+        options,
+        &NoProgress,
+        std::future::pending(),
+    )
+    .await
+    .unwrap()
+}
+
+/// `--from FROM --to TO`.
+fn range(from: &str, to: &str) -> Days {
+    Days::default()
+        .with_from(Some(day(from)))
+        .with_to(Some(day(to)))
+}
+
 async fn ids(lake: PathBuf, table: &'static str) -> Vec<String> {
     tokio::task::spawn_blocking(move || {
         sql_rows(&lake, &format!("SELECT id FROM {table} ORDER BY id"))
@@ -99,51 +131,41 @@ async fn assert_exact(lake: &Path, sim: &RunningSim, from: &str, to: &str) {
     );
 }
 
-/// The summary's count of `what` (`retries`, `throttled (429)`, …).
-fn count(stderr: &str, what: &str) -> u64 {
-    let line = stderr
-        .lines()
-        .find(|l| l.contains("synced"))
-        .unwrap_or_else(|| panic!("no summary in {stderr}"));
-    let before = line.split(what).next().unwrap();
-    before
-        .split_whitespace()
-        .last()
-        .unwrap()
-        .trim_start_matches('(')
-        .parse()
-        .unwrap_or_else(|_| panic!("{what} in {line}"))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_lands_exactly_the_calls_of_the_requested_days() {
-    for api in ["v1.0", "beta"] {
+    for api in [ApiVersion::V1, ApiVersion::Beta] {
         let sim = start(config("2026-06-01", 5, 700)).await;
         let dir = tempfile::tempdir().unwrap();
         let lake = dir.path().join("lake");
         // Days 2 to 4 of 5: PSTN's inclusive toDateTime returns day 5's midnight row with day 4,
         // and it must not land.
-        let out = sync(
+        let report = sync_lib(
             &sim,
             &lake,
-            &["--from", "2026-06-02", "--to", "2026-06-04", "--api", api],
+            &SyncOptions::default()
+                .with_days(range("2026-06-02", "2026-06-04"))
+                .with_api(Some(api)),
         )
-        .await
-        .ok();
-        assert!(
-            out.stderr.contains("6 days written"),
-            "{api}: {}",
-            out.stderr
+        .await;
+        assert_eq!(
+            (report.days_written, report.days_skipped),
+            (6, 0),
+            "{api:?}"
+        );
+        assert_eq!(
+            report.rows[&Table::PstnCalls],
+            expected(&sim, Function::Pstn, "2026-06-02", "2026-06-04").len() as u64,
+            "{api:?}"
         );
         assert_eq!(
             ids(lake.clone(), "pstn_calls").await,
             expected(&sim, Function::Pstn, "2026-06-02", "2026-06-04"),
-            "{api}: PSTN ids"
+            "{api:?}: PSTN ids"
         );
         assert_eq!(
             ids(lake.clone(), "direct_routing_calls").await,
             expected(&sim, Function::DirectRouting, "2026-06-02", "2026-06-04"),
-            "{api}: Direct Routing ids"
+            "{api:?}: Direct Routing ids"
         );
         // Exact money: the lake's sums equal the simulator's, per currency.
         let mut sums = std::collections::BTreeMap::<String, i128>::new();
@@ -164,7 +186,7 @@ async fn sync_lands_exactly_the_calls_of_the_requested_days() {
             .into_iter()
             .map(|r| (r[0].clone(), r[1].parse().unwrap()))
             .collect();
-        assert_eq!(lake_sums, sums, "{api}: sums");
+        assert_eq!(lake_sums, sums, "{api:?}: sums");
         let beta_column = tokio::task::spawn_blocking({
             let lake = lake.clone();
             move || {
@@ -178,8 +200,8 @@ async fn sync_lands_exactly_the_calls_of_the_requested_days() {
         .unwrap();
         assert_eq!(
             beta_column,
-            vec![vec![(api == "beta").to_string()]],
-            "{api}: beta columns"
+            vec![vec![(api == ApiVersion::Beta).to_string()]],
+            "{api:?}: beta columns"
         );
         sim.shutdown().await;
     }
@@ -203,30 +225,21 @@ async fn every_transient_failure_is_survived() {
     let sim = start(config("2026-06-01", 3, 600).with_faults(faults)).await;
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let out = sync(
+    let report = sync_lib(
         &sim,
         &lake,
-        &[
-            "--from",
-            "2026-06-01",
-            "--to",
-            "2026-06-03",
-            "--concurrency",
-            "2",
-        ],
+        &SyncOptions::default()
+            .with_days(range("2026-06-01", "2026-06-03"))
+            .with_concurrency(2),
     )
-    .await
-    .ok();
+    .await;
     assert_exact(&lake, &sim, "2026-06-01", "2026-06-03").await;
     assert_eq!(sim.stats().faults_injected, 7, "{:?}", sim.stats());
-    assert_eq!(count(&out.stderr, "retries"), 6, "{}", out.stderr);
-    assert_eq!(count(&out.stderr, "throttled (429)"), 1, "{}", out.stderr);
+    assert_eq!(report.retries, 6, "{report}");
+    assert_eq!(report.throttled, 1, "{report}");
     // Both in-flight requests may see the 401, but they share one renewal.
-    assert!(
-        count(&out.stderr, "renewed after 401)") >= 1,
-        "{}",
-        out.stderr
-    );
+    assert!(report.renewals_after_401 >= 1, "{report}");
+    assert_eq!(report.tokens, 2, "{report}");
     assert_eq!(sim.stats().tokens_issued, 2);
     sim.shutdown().await;
 }
@@ -281,21 +294,18 @@ async fn retry_after_as_an_http_date_is_honoured() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let started = Instant::now();
-    let out = sync(
+    let report = sync_lib(
         &sim,
         &lake,
-        &[
-            "--from",
-            "2026-06-01",
-            "--to",
-            "2026-06-01",
-            "--tables",
-            "pstn_calls",
-        ],
+        &SyncOptions::default()
+            .with_days(range("2026-06-01", "2026-06-01").with_tables([Table::PstnCalls])),
     )
-    .await
-    .ok();
-    assert_eq!(count(&out.stderr, "throttled (429)"), 1, "{}", out.stderr);
+    .await;
+    assert_eq!(report.throttled, 1, "{report}");
+    assert!(
+        report.throttled_wait >= Duration::from_millis(900),
+        "{report}"
+    );
     // An HTTP date has one-second resolution: the wait is between 1 and 2 seconds.
     assert!(
         started.elapsed() >= Duration::from_millis(900),
@@ -478,9 +488,13 @@ async fn a_killed_backfill_resumes_without_refetching_finished_days() {
     child.wait().unwrap();
     let requests_before = sim.stats().graph_requests;
 
-    let out = sync(&sim, &lake, &args).await.ok();
-    let skipped = count(&out.stderr, "days already complete");
-    assert!(skipped >= 5, "{}", out.stderr);
+    let options = SyncOptions::default()
+        .with_days(range("2026-06-01", "2026-06-08"))
+        .with_concurrency(1);
+    let report = sync_lib(&sim, &lake, &options).await;
+    let skipped = report.days_skipped;
+    assert!(skipped >= 5, "{report}");
+    assert_eq!(report.days_planned, 16 - skipped, "{report}");
     assert_exact(&lake, &sim, "2026-06-01", "2026-06-08").await;
     // 16 (table, day) pairs of 4 or 5 pages each: the second run fetched only what was missing.
     let second_run = sim.stats().graph_requests - requests_before;
@@ -490,14 +504,11 @@ async fn a_killed_backfill_resumes_without_refetching_finished_days() {
     );
 
     // --refetch fetches everything again; the lake stays exact.
-    let out = sync(&sim, &lake, &[&args[..], &["--refetch"]].concat())
-        .await
-        .ok();
+    let report = sync_lib(&sim, &lake, &options.with_refetch(true)).await;
     assert_eq!(
-        count(&out.stderr, "days already complete"),
-        0,
-        "{}",
-        out.stderr
+        (report.days_skipped, report.days_written),
+        (0, 16),
+        "{report}"
     );
     assert_eq!(
         ids(lake.clone(), "pstn_calls").await,
@@ -678,22 +689,16 @@ async fn keep_raw_then_rebuild_lands_the_same_rows_without_graph() {
     let sim = start(config("2026-06-01", 3, 800)).await;
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let out = sync(
+    let report = sync_lib(
         &sim,
         &lake,
-        &[
-            "--from",
-            "2026-06-01",
-            "--to",
-            "2026-06-03",
-            "--api",
-            "beta",
-            "--keep-raw",
-        ],
+        &SyncOptions::default()
+            .with_days(range("2026-06-01", "2026-06-03"))
+            .with_api(Some(ApiVersion::Beta))
+            .with_keep_raw(true),
     )
-    .await
-    .ok();
-    assert!(out.stderr.contains("6 days written"), "{}", out.stderr);
+    .await;
+    assert_eq!(report.days_written, 6, "{report}");
     assert!(
         lake.join("_raw/pstn_calls/call_date=2026-06-02/pages.json.zst")
             .is_file()
@@ -803,14 +808,16 @@ async fn incremental_sync_continues_from_the_last_complete_day_minus_the_lookbac
     // From cron, without dates: last complete day (yesterday) minus 3 days of lookback, to today.
     // The day before the lookback window is complete and skipped; the 3 recent days are fetched
     // again (Graph fills them in late) and today is new.
-    let out = sync(&sim, &lake, &[]).await.ok();
+    let report = sync_lib(&sim, &lake, &SyncOptions::default()).await;
     assert_eq!(
-        count(&out.stderr, "days already complete"),
-        2,
-        "{}",
-        out.stderr
+        (
+            report.days_skipped,
+            report.days_written,
+            report.days_unfinished
+        ),
+        (2, 8, 2),
+        "{report}"
     );
-    assert!(out.stderr.contains("8 days written"), "{}", out.stderr);
     assert_exact(&lake, &sim, &first.to_string(), &today.to_string()).await;
     sim.shutdown().await;
 }
@@ -843,15 +850,19 @@ async fn a_future_to_records_no_unfinished_day_and_a_plain_sync_still_runs() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let future = (today + chrono::Duration::days(30)).to_string();
-    let out = sync(
+    let report = sync_lib(
         &sim,
         &lake,
-        &["--from", &first.to_string(), "--to", &future],
+        &SyncOptions::default().with_days(
+            Days::default()
+                .with_from(Some(first))
+                .with_to(Some(today + chrono::Duration::days(30))),
+        ),
     )
-    .await
-    .ok();
-    assert!(out.stderr.contains("not over yet"), "{}", out.stderr);
+    .await;
+    // Today and the 30 days after it, in both tables.
+    assert_eq!(report.days_unfinished, 2 * 31, "{report}");
+    assert!(report.to_string().contains("not over yet"), "{report}");
     for table in ["pstn_calls", "direct_routing_calls"] {
         let days = complete_days(&lake, table);
         assert_eq!(

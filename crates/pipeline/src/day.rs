@@ -1,0 +1,198 @@
+//! One day of a sync: its pages fetched in chunks, its rows and pages landed.
+
+use std::collections::BTreeMap;
+
+use arrow::array::RecordBatch;
+use bytes::Bytes;
+use chrono::NaiveDate;
+use futures::{Stream, TryStreamExt};
+use pstn_lake_fetch::{DecodedPage, GraphClient, Table};
+use pstn_lake_sink::{DayWriter, EncodeSlots, Lake, RawDay, TableSpec, split_by_day};
+
+use crate::{Error, Result};
+
+/// A day's rows are handed to its writer in chunks of about this many rows.
+const ENCODE_EVERY_ROWS: usize = 8 * 1024;
+
+/// With the raw archive, a day's pages are compressed this many at a time.
+const ARCHIVE_EVERY_PAGES: usize = 8;
+
+/// Rows and page bodies of a day, from one or more pages.
+#[derive(Default)]
+pub(crate) struct Chunk {
+    /// The day's rows (rows of other days are left out).
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    /// The page bodies as received, for the raw archive (only when the client keeps them).
+    pages: Vec<Bytes>,
+    /// Properties the schema does not know, with row counts.
+    unknown: Vec<(String, u64)>,
+}
+
+impl Chunk {
+    /// Adds a page: its rows of `day`, its body when `keep_raw`.
+    pub(crate) fn add(
+        &mut self,
+        spec: &TableSpec,
+        day: NaiveDate,
+        body: Bytes,
+        page: DecodedPage,
+        keep_raw: bool,
+    ) -> Result<()> {
+        for batch in &page.batches {
+            // PSTN's toDateTime is inclusive: rows of the next midnight belong to the next day.
+            for part in rows_of_day(spec, batch, day)? {
+                self.rows += part.num_rows();
+                self.batches.push(part);
+            }
+        }
+        self.unknown.extend(page.unknown_properties);
+        if keep_raw {
+            self.pages.push(body);
+        }
+        Ok(())
+    }
+
+    fn is_full(&self) -> bool {
+        self.rows >= ENCODE_EVERY_ROWS || self.pages.len() >= ARCHIVE_EVERY_PAGES
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rows == 0 && self.pages.is_empty() && self.unknown.is_empty()
+    }
+}
+
+/// The rows of `batch` that belong to `day`.
+fn rows_of_day(
+    spec: &TableSpec,
+    batch: &RecordBatch,
+    day: NaiveDate,
+) -> Result<impl Iterator<Item = RecordBatch>> {
+    Ok(split_by_day(spec, batch)?
+        .into_iter()
+        .filter(move |(d, _)| *d == day)
+        .map(|(_, part)| part))
+}
+
+/// The pages of `table` for `day` from Graph, as chunks of about [`ENCODE_EVERY_ROWS`] rows (or
+/// [`ARCHIVE_EVERY_PAGES`] pages), fetched as the chunks are asked for.
+pub(crate) fn day_chunks<'a>(
+    client: &'a GraphClient,
+    spec: &'a TableSpec,
+    table: Table,
+    day: NaiveDate,
+) -> Result<impl Stream<Item = Result<Chunk>> + 'a> {
+    let pages = client.day_pages(table, day)?;
+    let keep_raw = client.keeps_raw();
+    Ok(futures::stream::try_unfold(
+        Some(pages),
+        move |pages| async move {
+            let Some(mut pages) = pages else {
+                return Ok(None);
+            };
+            let mut chunk = Chunk::default();
+            loop {
+                let next = pages.next_page().await.map_err(|source| Error::Fetch {
+                    table,
+                    day,
+                    source: Box::new(source),
+                })?;
+                let Some((body, page)) = next else {
+                    return Ok((!chunk.is_empty()).then_some((chunk, None)));
+                };
+                chunk.add(spec, day, body, page, keep_raw)?;
+                if chunk.is_full() {
+                    return Ok(Some((chunk, Some(pages))));
+                }
+            }
+        },
+    ))
+}
+
+/// What landing a day did.
+#[derive(Debug, Default)]
+pub(crate) struct Landed {
+    /// Rows of the day written.
+    pub rows: u64,
+    /// Properties the schema does not know, with row counts.
+    pub unknown: BTreeMap<String, u64>,
+}
+
+/// Lands one day from its chunks: each chunk's rows go to the day's writer as it arrives (on a
+/// blocking thread: the writer encodes a part of the day every `PART_ROWS` rows, one part at a
+/// time in the process (`encoding`), so memory stays near a part's rows per day in flight plus
+/// one encoder, whatever the concurrency) and, with `keep_raw`, its pages to the day's archive;
+/// the archive is stored, then the day is committed. A day without rows changes nothing in the
+/// table. The pipeline's one use of [`DayWriter`] (sync and rebuild both land through it).
+pub(crate) async fn land_day(
+    lake: &Lake,
+    spec: &TableSpec,
+    table: Table,
+    day: NaiveDate,
+    keep_raw: bool,
+    encoding: &EncodeSlots,
+    chunks: impl Stream<Item = Result<Chunk>>,
+) -> Result<Landed> {
+    let spool_failed = move |source| Error::Spool {
+        table,
+        day,
+        source: Box::new(source),
+    };
+    let archive_failed = move |source| Error::Archive {
+        table,
+        day,
+        source: Box::new(source),
+    };
+    let mut writer = DayWriter::new(lake, spec, day, encoding).map_err(spool_failed)?;
+    let mut archive = if keep_raw {
+        Some(RawDay::new().map_err(archive_failed)?)
+    } else {
+        None
+    };
+    let mut archived_pages = 0;
+    let mut landed = Landed::default();
+    let mut chunks = std::pin::pin!(chunks);
+    while let Some(chunk) = chunks.try_next().await? {
+        for (k, n) in chunk.unknown {
+            *landed.unknown.entry(k).or_default() += n;
+        }
+        if chunk.rows == 0 && chunk.pages.is_empty() {
+            continue;
+        }
+        landed.rows += chunk.rows as u64;
+        archived_pages += chunk.pages.len();
+        let (batches, pages) = (chunk.batches, chunk.pages);
+        (writer, archive) = tokio::task::spawn_blocking(move || -> Result<_> {
+            for batch in batches {
+                writer.push(batch).map_err(spool_failed)?;
+            }
+            if let Some(archive) = archive.as_mut() {
+                for page in &pages {
+                    archive.push(page).map_err(archive_failed)?;
+                }
+            }
+            Ok((writer, archive))
+        })
+        .await??;
+    }
+    if let Some(archive) = archive
+        && archived_pages > 0
+    {
+        // Archived before the day commits: a committed day always has its pages.
+        archive
+            .store(lake, table.name(), day)
+            .await
+            .map_err(archive_failed)?;
+    }
+    if landed.rows > 0 {
+        writer
+            .commit(lake)
+            .await
+            .map_err(|source| Error::WriteDay {
+                table,
+                day,
+                source: Box::new(source),
+            })?;
+    }
+    Ok(landed)
+}

@@ -1,0 +1,45 @@
+//! What pstn-lake's commands do, as a library: plan the days to sync, fetch or read Graph pages,
+//! decode them, land them in the lake, keep the raw archive and the sync state — each run ending
+//! in a typed report ([`SyncReport`], [`IngestReport`], [`RebuildReport`]) that a caller prints
+//! (`Display` gives the summary the CLI shows) or inspects.
+//!
+//! The pipeline never prints: a run reports its progress to a [`Progress`] ([`NoProgress`] shows
+//! nothing). Errors are [`Error`] variants that name the table, day, input or lake.
+//!
+//! ```no_run
+//! # async fn example() -> pstn_lake_pipeline::Result<()> {
+//! use pstn_lake_pipeline::{IngestOptions, Input, Lake, NoProgress, ingest};
+//!
+//! let lake = Lake::open("./lake")?;
+//! let inputs = Input::expand(&["data/samples".to_owned()])?;
+//! let report = ingest(&lake, &inputs, &IngestOptions::default(), &NoProgress).await?;
+//! println!("{report}");
+//! for (table, landed) in &report.tables {
+//!     println!("{table}: {} days written", landed.days.len());
+//! }
+//! # Ok(()) }
+//! ```
+
+mod day;
+mod days;
+mod error;
+mod ingest;
+mod lake;
+mod plan;
+mod progress;
+mod rebuild;
+mod spec;
+mod sync;
+
+pub use days::Days;
+pub use error::{Error, Result};
+pub use ingest::{
+    DayWritten, IngestOptions, IngestReport, Input, TableIngested, decode_pages, ingest,
+};
+pub use plan::{FIRST_SYNC_DAYS, FirstSync, Plan, plan};
+pub use progress::{DaySynced, NoProgress, Progress};
+pub use pstn_lake_fetch::{ApiVersion, Credentials, GraphConfig, Table};
+pub use pstn_lake_sink::Lake;
+pub use rebuild::{RebuildReport, rebuild};
+pub use spec::table_spec;
+pub use sync::{SyncOptions, SyncReport, api_version, sync};

@@ -1,0 +1,406 @@
+//! Sync: keep the lake in step with a tenant's call logs, one UTC day at a time.
+//!
+//! Each (table, day) is fetched whole — every page of the day window — then merged into its
+//! partition in one atomic step and recorded as complete in the lake's sync state. A run that
+//! stops (error, `stop`, kill) leaves finished days committed; the same sync again fetches only
+//! what is missing, plus the recent days Graph may still be filling in.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, Utc};
+use futures::{StreamExt, TryStreamExt};
+use pstn_lake_fetch::{ApiVersion, Credentials, GraphClient, GraphConfig, Table};
+use pstn_lake_sink::{EncodeSlots, Lake, SyncState};
+
+use crate::day::{Landed, day_chunks, land_day};
+use crate::lake::{leave_no_empty_lake, locked};
+use crate::{DaySynced, Days, Error, Plan, Progress, Result, plan, table_spec};
+
+/// What to sync, and how.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub(crate) days: Days,
+    pub(crate) lookback: u32,
+    pub(crate) refetch: bool,
+    pub(crate) concurrency: usize,
+    pub(crate) api: Option<ApiVersion>,
+    pub(crate) allow_api_downgrade: bool,
+    pub(crate) keep_raw: bool,
+    pub(crate) command: &'static str,
+}
+
+impl Default for SyncOptions {
+    /// Every table, from where the last sync stopped to today, 3 days of lookback, 4 days at a
+    /// time, the lake's API version.
+    fn default() -> Self {
+        SyncOptions {
+            days: Days::default(),
+            lookback: SyncOptions::DEFAULT_LOOKBACK,
+            refetch: false,
+            concurrency: 4,
+            api: None,
+            allow_api_downgrade: false,
+            keep_raw: false,
+            command: "sync",
+        }
+    }
+}
+
+impl SyncOptions {
+    /// Days before today that are fetched again on every run: Graph adds records 24–48 h late.
+    pub const DEFAULT_LOOKBACK: u32 = 3;
+
+    /// The tables and days: `from` `None` is where the last sync stopped, minus the lookback (or
+    /// the first day a failed run left missing), on a first sync the last 30 days; `to` `None` is
+    /// today.
+    pub fn with_days(mut self, days: Days) -> Self {
+        self.days = days;
+        self
+    }
+
+    /// Days before today that are always fetched again.
+    pub fn with_lookback(mut self, days: u32) -> Self {
+        self.lookback = days;
+        self
+    }
+
+    /// Fetch every day of the range again, even days an earlier sync completed.
+    pub fn with_refetch(mut self, refetch: bool) -> Self {
+        self.refetch = refetch;
+        self
+    }
+
+    /// Days fetched at once (at least 1).
+    pub fn with_concurrency(mut self, days: usize) -> Self {
+        self.concurrency = days.max(1);
+        self
+    }
+
+    /// The Graph API version; `None`: the one the lake's syncs recorded, else v1.0.
+    pub fn with_api(mut self, api: Option<ApiVersion>) -> Self {
+        self.api = api;
+        self
+    }
+
+    /// Allow v1.0 on a lake landed with beta (the days fetched lose their beta-only columns).
+    pub fn with_allow_api_downgrade(mut self, allow: bool) -> Self {
+        self.allow_api_downgrade = allow;
+        self
+    }
+
+    /// Also keep every fetched page, compressed, in the lake's raw archive.
+    pub fn with_keep_raw(mut self, keep_raw: bool) -> Self {
+        self.keep_raw = keep_raw;
+        self
+    }
+
+    /// The command named as the lake lock's holder (default `sync`).
+    pub fn with_command(mut self, command: &'static str) -> Self {
+        self.command = command;
+        self
+    }
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// (table, day) pairs planned.
+    pub days_planned: u64,
+    /// Days of the range left out because an earlier sync completed them.
+    pub days_skipped: u64,
+    /// Days that received rows and were written.
+    pub days_written: u64,
+    /// Days fetched that were not over yet (today, or later): to fetch again.
+    pub days_unfinished: u64,
+    /// Rows landed, per table (tables without a day done are absent).
+    pub rows: BTreeMap<Table, u64>,
+    /// Pages fetched.
+    pub pages: u64,
+    /// Requests retried.
+    pub retries: u64,
+    /// 429 answers.
+    pub throttled: u64,
+    /// Time waited because Graph throttled.
+    pub throttled_wait: Duration,
+    /// Tokens issued.
+    pub tokens: u64,
+    /// Token renewals after a 401.
+    pub renewals_after_401: u64,
+    /// How long the sync took.
+    pub elapsed: Duration,
+    /// Row properties the schema does not know (kept in `extra_properties`), with row counts.
+    pub unknown: BTreeMap<String, u64>,
+}
+
+impl std::fmt::Display for SyncReport {
+    /// The summary line, and lines for unfinished days and unknown properties.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows: Vec<String> = self
+            .rows
+            .iter()
+            .map(|(t, n)| format!("{t} {n} rows"))
+            .collect();
+        write!(
+            f,
+            "synced {} in {:.1} s: {} days written, {} days already complete, {} pages, {} retries, {} throttled (429) with {:.1} s waited, {} tokens ({} renewed after 401)",
+            if rows.is_empty() {
+                "nothing".to_string()
+            } else {
+                rows.join(", ")
+            },
+            self.elapsed.as_secs_f64(),
+            self.days_written,
+            self.days_skipped,
+            self.pages,
+            self.retries,
+            self.throttled,
+            self.throttled_wait.as_secs_f64(),
+            self.tokens,
+            self.renewals_after_401,
+        )?;
+        if self.days_unfinished > 0 {
+            write!(
+                f,
+                "\n  {} days fetched are not over yet (UTC) and are not recorded complete: the next sync fetches them again",
+                self.days_unfinished
+            )?;
+        }
+        write_unknown(f, &self.unknown)
+    }
+}
+
+/// The line listing properties the schema does not know, when there are any.
+pub(crate) fn write_unknown(
+    f: &mut std::fmt::Formatter<'_>,
+    unknown: &BTreeMap<String, u64>,
+) -> std::fmt::Result {
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = unknown
+        .iter()
+        .map(|(k, n)| format!("{k} ({n} rows)"))
+        .collect();
+    write!(
+        f,
+        "\n  properties the schema does not know, kept in the extra_properties column: {}",
+        list.join(", ")
+    )
+}
+
+/// Syncs `lake` from Graph (`graph`, authenticated with `credentials`) as `options` say, holding
+/// the lake lock: plans the days from the lake's sync state, fetches them `concurrency` at a
+/// time, lands each day whole and records it complete. When `stop` completes first, the run ends
+/// with [`Error::Interrupted`] (days finished so far stay committed). An error after fetching
+/// began is [`Error::Stopped`], with what was done so far.
+pub async fn sync(
+    lake: &Lake,
+    graph: GraphConfig,
+    credentials: Credentials,
+    options: &SyncOptions,
+    progress: &dyn Progress,
+    stop: impl Future<Output = ()>,
+) -> Result<SyncReport> {
+    leave_no_empty_lake(lake, async {
+        lake.check().await?;
+        locked(lake, options.command, async {
+            // Read under the lock: another run may have just finished days.
+            let mut state = SyncState::load(lake).await?;
+            let api = api_version(options, &mut state, lake)?;
+            let client = GraphClient::new(
+                graph.with_api(api).with_keep_raw(options.keep_raw),
+                credentials,
+            )?;
+            let today = Utc::now().date_naive();
+            state.forget_unfinished(today);
+            let plan = plan(options, &state, today);
+            progress.sync_planned(&plan);
+            run_plan(
+                &client,
+                lake,
+                state,
+                plan,
+                options.concurrency,
+                progress,
+                stop,
+            )
+            .await
+        })
+        .await
+    })
+    .await
+}
+
+/// The Graph API version to sync with: the option, else the one the lake recorded, else v1.0. A
+/// lake landed with beta keeps its beta-only columns: v1.0 there is refused unless
+/// `allow_api_downgrade`. The version is recorded in `state` (saved with the first day written);
+/// a downgrade leaves beta recorded.
+pub fn api_version(
+    options: &SyncOptions,
+    state: &mut SyncState,
+    lake: &Lake,
+) -> Result<ApiVersion> {
+    let recorded = match state.api() {
+        None => None,
+        Some(s) => Some(
+            s.parse::<ApiVersion>()
+                .map_err(|reason| Error::RecordedApi {
+                    lake: lake.url().to_string(),
+                    reason,
+                })?,
+        ),
+    };
+    let api = match (options.api, recorded) {
+        (Some(ApiVersion::V1), Some(ApiVersion::Beta)) if !options.allow_api_downgrade => {
+            return Err(Error::ApiDowngrade {
+                lake: lake.url().to_string(),
+            });
+        }
+        (Some(api), _) => api,
+        (None, recorded) => recorded.unwrap_or_default(),
+    };
+    if recorded != Some(ApiVersion::Beta) {
+        state.set_api(api.path());
+    }
+    Ok(api)
+}
+
+/// What every day of one run shares.
+struct Run<'a> {
+    client: &'a GraphClient,
+    lake: &'a Lake,
+    state: tokio::sync::Mutex<SyncState>,
+    report: std::sync::Mutex<SyncReport>,
+    /// Days are encoded one at a time, whatever the fetch concurrency: memory stays near one
+    /// day's encoder.
+    encoding: EncodeSlots,
+    unfinished_from: NaiveDate,
+    started: Instant,
+    progress: &'a dyn Progress,
+}
+
+/// Fetches and commits every planned day, `concurrency` at a time, until done, an error or `stop`.
+async fn run_plan(
+    client: &GraphClient,
+    lake: &Lake,
+    state: SyncState,
+    plan: Plan,
+    concurrency: usize,
+    progress: &dyn Progress,
+    stop: impl Future<Output = ()>,
+) -> Result<SyncReport> {
+    let started = Instant::now();
+    client.check_credentials().await?;
+    let run = Run {
+        client,
+        lake,
+        state: tokio::sync::Mutex::new(state),
+        report: std::sync::Mutex::new(SyncReport {
+            days_planned: plan.jobs.len() as u64,
+            days_skipped: plan.skipped,
+            ..SyncReport::default()
+        }),
+        encoding: EncodeSlots::new(1),
+        unfinished_from: plan.unfinished_from,
+        started,
+        progress,
+    };
+    let work = futures::stream::iter(plan.jobs)
+        .map(|(table, day)| run.day(table, day))
+        .buffer_unordered(concurrency.max(1))
+        .try_for_each(|()| async { Ok(()) });
+    let outcome = tokio::select! {
+        r = work => r,
+        () = stop => Err(Error::Interrupted),
+    };
+    let mut report = run.report.into_inner().expect("not poisoned");
+    report.add_client_stats(client, started.elapsed());
+    match outcome {
+        Err(e) => Err(Error::Stopped {
+            so_far: Box::new(report),
+            source: Box::new(e),
+        }),
+        Ok(()) if report.days_planned == 0 && report.days_skipped == 0 => Err(Error::EmptyRange),
+        Ok(()) => Ok(report),
+    }
+}
+
+impl Run<'_> {
+    /// Fetches one (table, day), lands it, records it, and counts it.
+    async fn day(&self, table: Table, day: NaiveDate) -> Result<()> {
+        let spec = table_spec(table);
+        let chunks = day_chunks(self.client, &spec, table, day)?;
+        let landed = land_day(
+            self.lake,
+            &spec,
+            table,
+            day,
+            self.client.keeps_raw(),
+            &self.encoding,
+            chunks,
+        )
+        .await?;
+        self.record(table, day, landed.rows).await?;
+        self.count(table, day, landed);
+        Ok(())
+    }
+
+    /// Records a day that is over as complete in the sync state (and saves the state whenever the
+    /// lake changed: the API version goes with the first day written).
+    async fn record(&self, table: Table, day: NaiveDate, rows: u64) -> Result<()> {
+        let over = day < self.unfinished_from;
+        if !over && rows == 0 {
+            return Ok(());
+        }
+        let mut state = self.state.lock().await;
+        if over {
+            state.mark_complete(table.name(), day);
+        }
+        state
+            .save(self.lake)
+            .await
+            .map_err(|e| Error::RecordState(Box::new(e)))
+    }
+
+    /// Adds a finished day to the report and tells the progress.
+    fn count(&self, table: Table, day: NaiveDate, landed: Landed) {
+        {
+            let mut report = self.report.lock().expect("not poisoned");
+            for (k, n) in landed.unknown {
+                *report.unknown.entry(k).or_default() += n;
+            }
+            *report.rows.entry(table).or_default() += landed.rows;
+            report.days_written += u64::from(landed.rows > 0);
+            report.days_unfinished += u64::from(day >= self.unfinished_from);
+        }
+        let stats = self.client.stats();
+        self.progress.day_synced(&DaySynced {
+            table,
+            day,
+            rows: landed.rows,
+            fetched_rows: stats.rows.load(Ordering::Relaxed),
+            pages: stats.pages.load(Ordering::Relaxed),
+            throttled: stats.throttled.load(Ordering::Relaxed),
+            throttled_wait: Duration::from_millis(stats.throttled_wait_ms.load(Ordering::Relaxed)),
+            elapsed: self.started.elapsed(),
+        });
+    }
+}
+
+impl SyncReport {
+    /// Takes the client's counters (pages, retries, throttling, tokens) and the run's time.
+    fn add_client_stats(&mut self, client: &GraphClient, elapsed: Duration) {
+        let stats = client.stats();
+        self.pages = stats.pages.load(Ordering::Relaxed);
+        self.retries = stats.retries.load(Ordering::Relaxed);
+        self.throttled = stats.throttled.load(Ordering::Relaxed);
+        self.throttled_wait =
+            Duration::from_millis(stats.throttled_wait_ms.load(Ordering::Relaxed));
+        self.renewals_after_401 = stats.renewals_after_401.load(Ordering::Relaxed);
+        self.tokens = client.tokens_issued();
+        self.elapsed = elapsed;
+    }
+}
