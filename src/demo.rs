@@ -42,7 +42,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         .await
         .context("cannot start the Graph simulator on a loopback port")?;
     ui.summary(format!(
-        "1/3 simulated tenant: Microsoft Graph on {} ({} days x {} calls a day per table)",
+        "1/3 simulated tenant: Microsoft Graph on {} ({} days, {} calls a day on average per table)",
         sim.graph_url(),
         args.days,
         args.calls_per_day

@@ -117,7 +117,7 @@ pub(crate) fn write_row(
     let duration = match episode {
         // IRSF calls run long: the fraudster earns by the minute.
         Some(_) if rng.chance(10) => rng.range(14_401, 19_800) as u32,
-        Some(_) => rng.range(300, 3_600) as u32,
+        Some(_) => rng.range(900, 3_600) as u32,
         None => duration_secs(call_type, &mut rng),
     };
     let end = start + i64::from(duration) * TICKS_PER_SEC;

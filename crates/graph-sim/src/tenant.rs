@@ -654,3 +654,94 @@ mod tests {
         assert_eq!(total(t.select(Function::Pstn, to, from)), 0);
     }
 }
+
+#[cfg(test)]
+mod business_tests {
+    use super::*;
+
+    /// Monday 2 February 2026 for 12 weeks: February to April, no holiday in it.
+    fn business() -> Tenant {
+        let first = NaiveDate::from_ymd_opt(2026, 2, 2).unwrap();
+        Tenant::new(TenantConfig::new(42, first, 84, 1000).with_traffic(Traffic::Business))
+    }
+
+    #[test]
+    fn weekdays_are_busy_weekends_quiet_and_calls_per_day_is_the_average() {
+        let t = business();
+        let mut total = 0;
+        for day in t.days() {
+            let n = t.calls_on(Function::DirectRouting, day);
+            total += n;
+            if day.weekday().number_from_monday() <= 5 {
+                assert!(n > 1_100, "{day}: {n}");
+            } else {
+                assert!(n < 300, "{day}: {n}");
+            }
+        }
+        // 12 whole weeks: the trend is centred and the noise averages out.
+        assert!(total.abs_diff(84_000) < 84_000 / 50, "{total}");
+    }
+
+    #[test]
+    fn the_tenant_grows_month_by_month() {
+        let t = business();
+        let weekday_mean = |month: u32| {
+            let days: Vec<u32> = t
+                .days()
+                .filter(|d| d.month() == month && d.weekday().number_from_monday() <= 5)
+                .map(|d| t.calls_on(Function::DirectRouting, d))
+                .collect();
+            days.iter().sum::<u32>() / days.len() as u32
+        };
+        let (feb, mar, apr) = (weekday_mean(2), weekday_mean(3), weekday_mean(4));
+        assert!(feb < mar && mar < apr, "{feb} {mar} {apr}");
+    }
+
+    #[test]
+    fn fraud_episodes_hold_their_calls_and_only_pstn_has_them() {
+        let t = business();
+        let episodes = t.fraud_episodes();
+        assert_eq!(episodes.len(), 3);
+        let planned: u64 = t.episodes.iter().flat_map(|e| &e.hours).map(|h| h.1).sum();
+        let (first, last) = (t.config().first_day, t.config().last_day());
+        let fraud: Vec<ExpectedRow> = t
+            .expected(Function::Pstn, first, last)
+            .into_iter()
+            .filter(|r| r.fraud)
+            .collect();
+        // Each row of an episode's hours is fraud with the episode's share of the hour's volume.
+        let found = fraud.len() as u64;
+        assert!(
+            found.abs_diff(planned) * 5 < planned,
+            "{found} of {planned}"
+        );
+        for row in &fraud {
+            assert!(
+                episodes
+                    .iter()
+                    .any(|e| (e.from.date_naive()..=e.to.date_naive()).contains(&row.day)),
+                "{row:?}"
+            );
+            assert!(row.charge_micros.unwrap() > 0);
+        }
+        let pstn_rows: u32 = t.days().map(|d| t.calls_on(Function::Pstn, d)).sum();
+        let dr_rows: u32 = t
+            .days()
+            .map(|d| t.calls_on(Function::DirectRouting, d))
+            .sum();
+        assert_eq!(u64::from(pstn_rows - dr_rows), planned);
+        assert!(
+            !t.expected(Function::DirectRouting, first, last)
+                .iter()
+                .any(|r| r.fraud)
+        );
+    }
+
+    #[test]
+    fn a_flat_tenant_has_neither_rhythm_nor_episodes() {
+        let first = NaiveDate::from_ymd_opt(2026, 2, 2).unwrap();
+        let t = Tenant::new(TenantConfig::new(42, first, 84, 1000));
+        assert!(t.days().all(|d| t.calls_on(Function::Pstn, d) == 1000));
+        assert!(t.fraud_episodes().is_empty());
+    }
+}
