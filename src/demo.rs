@@ -1,4 +1,5 @@
-//! `pstn-lake demo`: a simulated tenant → a local lake → the charges report, with no tenant needed.
+//! `pstn-lake demo`: a simulated tenant → a local lake → the charges report and an HTML page of
+//! every report, with no tenant needed.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -6,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, Utc};
 use pstn_lake_fetch::{ApiVersion, Credentials, GraphConfig};
-use pstn_lake_graph_sim::{SimConfig, TenantConfig};
+use pstn_lake_graph_sim::{SimConfig, TenantConfig, Traffic};
 use pstn_lake_pipeline::{Days, SyncOptions};
 use pstn_lake_query::{Format, LakeSession, ReportParams};
 use pstn_lake_sink::{Lake, STATE_DIR};
@@ -21,11 +22,12 @@ pub struct Args {
     #[arg(long, default_value = "./pstn-lake-demo")]
     pub lake: PathBuf,
 
-    /// Days of calls to simulate.
-    #[arg(long, default_value_t = 30)]
+    /// Days of calls to simulate: a business's weeks, holidays, growth and (from 28 days on) a
+    /// few toll-fraud episodes.
+    #[arg(long, default_value_t = 90)]
     pub days: u32,
 
-    /// Calls a day, in each table.
+    /// Calls a day on average, in each table.
     #[arg(long, default_value_t = 2000)]
     pub calls_per_day: u32,
 }
@@ -33,13 +35,14 @@ pub struct Args {
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let today = Utc::now().date_naive();
     let first_day = today - Duration::days(i64::from(args.days));
-    let tenant = TenantConfig::new(42, first_day, args.days, args.calls_per_day);
+    let tenant = TenantConfig::new(42, first_day, args.days, args.calls_per_day)
+        .with_traffic(Traffic::Business);
     let config = SimConfig::default().with_tenant(tenant.clone());
     let sim = pstn_lake_graph_sim::start(config.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
         .context("cannot start the Graph simulator on a loopback port")?;
     ui.summary(format!(
-        "1/3 simulated tenant: Microsoft Graph on {} ({} days x {} calls a day per table)",
+        "1/3 simulated tenant: Microsoft Graph on {} ({} days, {} calls a day on average per table)",
         sim.graph_url(),
         args.days,
         args.calls_per_day
@@ -82,16 +85,12 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     ));
     let session = LakeSession::open(&lake, &known_tables()).await?;
     let report = pstn_lake_query::report("charges-by-country")?;
-    let (schema, batches) = session
-        .run_report(
-            &report,
-            &ReportParams {
-                from: Some(first_day),
-                to: Some(to),
-                ..ReportParams::default()
-            },
-        )
-        .await?;
+    let params = ReportParams {
+        from: Some(first_day),
+        to: Some(to),
+        ..ReportParams::default()
+    };
+    let (schema, batches) = session.run_report(&report, &params).await?;
     crate::common::to_stdout(|out| {
         Ok(pstn_lake_query::write(
             out,
@@ -104,8 +103,19 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         "Next: pstn-lake report --list --lake {0}; pstn-lake sql \"SELECT …\" --lake {0}",
         args.lake.display()
     ));
+    let page = args.lake.join(PAGE);
+    let location = args.lake.display().to_string();
+    let reports = pstn_lake_query::reports();
+    crate::report::write_page(&session, &reports, &location, &params, &page, ui).await?;
+    ui.summary(format!(
+        "Every report with its chart (daily volume, monthly cost, toll-fraud signals, ...): open {}",
+        page.display()
+    ));
     Ok(())
 }
+
+/// The HTML page of every report the demo writes into its lake's folder.
+const PAGE: &str = "report.html";
 
 /// The file in the lake's state folder that marks a lake `demo` made: the only kind of lake
 /// it replaces.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
-use pstn_lake_query::{Chart, ChartFormat, LakeSession, ReportParams};
+use pstn_lake_query::{Chart, ChartFormat, LakeSession, Report, ReportParams};
 
 use crate::common::{LakeArg, OutputArgs, Ui, known_tables, parse_date, to_stdout};
 
@@ -154,7 +154,21 @@ async fn write_html(args: &Args, path: &Path, ui: &Ui) -> Result<()> {
     let session = LakeSession::open(&lake, &known_tables())
         .await
         .context("cannot open the lake for queries")?;
-    let page = session.html_page(&reports, &args.lake.lake, &params).await;
+    write_page(&session, &reports, &args.lake.lake, &params, path, ui).await
+}
+
+/// Writes `reports` over the lake `session` reads (named `lake` on the page) to one HTML page at
+/// `path`. A report that fails shows its error in its section; the page is still written, and
+/// the function then fails naming those reports.
+pub async fn write_page(
+    session: &LakeSession,
+    reports: &[Report],
+    lake: &str,
+    params: &ReportParams,
+    path: &Path,
+    ui: &Ui,
+) -> Result<()> {
+    let page = session.html_page(reports, lake, params).await;
     std::fs::write(path, page.render())
         .with_context(|| format!("cannot write the page to `{}`", path.display()))?;
     let failed: Vec<String> = page

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::{NaiveDate, Utc};
-use pstn_lake_graph_sim::{ApiVersion, Function, SimConfig, Tenant, TenantConfig};
+use pstn_lake_graph_sim::{ApiVersion, Function, SimConfig, Tenant, TenantConfig, Traffic};
 
 use crate::common::{Ui, parse_date};
 
@@ -20,9 +20,15 @@ pub struct Args {
     #[arg(long, default_value_t = 30)]
     pub days: u32,
 
-    /// Calls a day, in each table.
+    /// Calls a day, in each table (with `--traffic business`, on average).
     #[arg(long, default_value_t = 200)]
     pub calls_per_day: u32,
+
+    /// The shape of the traffic: `flat`, every day exactly --calls-per-day rows (what the
+    /// benchmarks measure); `business`, what `demo` serves: busy weekdays, quiet weekends,
+    /// holidays, growth and toll-fraud episodes.
+    #[arg(long, value_enum, default_value_t = TrafficArg::Flat)]
+    pub traffic: TrafficArg,
 
     /// Seed of the tenant's data: the same seed gives the same rows.
     #[arg(long, default_value_t = 42)]
@@ -54,11 +60,22 @@ pub struct Args {
     pub api: String,
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum TrafficArg {
+    Flat,
+    Business,
+}
+
 pub fn tenant_config(args: &Args) -> TenantConfig {
     let first_day = args
         .first_day
         .unwrap_or_else(|| Utc::now().date_naive() - chrono::Duration::days(i64::from(args.days)));
-    TenantConfig::new(args.seed, first_day, args.days, args.calls_per_day)
+    TenantConfig::new(args.seed, first_day, args.days, args.calls_per_day).with_traffic(match args
+        .traffic
+    {
+        TrafficArg::Flat => Traffic::Flat,
+        TrafficArg::Business => Traffic::Business,
+    })
 }
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {

@@ -126,3 +126,140 @@ fn the_readme_examples_work_after_the_demo() {
         );
     }
 }
+
+/// `pstn-lake report NAME --format json` over `lake`, as JSON objects.
+fn report_json(lake: &std::path::Path, name: &str) -> Vec<serde_json::Value> {
+    let out = run(&[
+        "report",
+        name,
+        "--format",
+        "json",
+        "--lake",
+        lake.to_str().unwrap(),
+    ])
+    .ok();
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+/// The demo's tenant has a business's week and months, its fraud episodes stand out in
+/// toll-fraud-signals over few false alarms, and the demo ends by naming the HTML page it wrote.
+#[test]
+fn the_demo_tenant_has_weeks_months_and_fraud_the_signals_find() {
+    use chrono::{Datelike, NaiveDate};
+    use pstn_lake_graph_sim::{Function, Tenant, TenantConfig, Traffic};
+
+    let (days, calls) = (60, 400);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("pstn-lake-demo");
+    let out = run(&[
+        "demo",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--days",
+        &days.to_string(),
+        "--calls-per-day",
+        &calls.to_string(),
+    ])
+    .ok();
+    let page = lake.join("report.html");
+    assert!(
+        out.stderr
+            .trim_end()
+            .ends_with(&format!("open {}", page.display())),
+        "{}",
+        out.stderr
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("toll-fraud-signals") && html.contains("monthly-cost"));
+
+    // Weekly rhythm: the mean weekday holds over 4 times the calls of the mean weekend day.
+    let (mut weekday, mut weekend) = ((0, 0), (0, 0));
+    for row in report_json(&lake, "daily-volume") {
+        let day: NaiveDate = row["day"].as_str().unwrap().parse().unwrap();
+        let n = row["calls"].as_u64().unwrap();
+        let slot = if day.weekday().number_from_monday() <= 5 {
+            &mut weekday
+        } else {
+            &mut weekend
+        };
+        *slot = (slot.0 + n, slot.1 + 1);
+    }
+    assert!(
+        weekday.0 * weekend.1 > 4 * weekend.0 * weekday.1,
+        "{weekday:?} {weekend:?}"
+    );
+
+    // Months: at least two, with different totals in the tenant's main currency.
+    let usd: Vec<(String, String)> = report_json(&lake, "monthly-cost")
+        .into_iter()
+        .filter(|r| r["currency"] == "USD")
+        .map(|r| (r["month"].to_string(), r["total_charge"].to_string()))
+        .collect();
+    assert!(usd.len() >= 2, "{usd:?}");
+    assert!(usd.windows(2).any(|w| w[0].1 != w[1].1), "{usd:?}");
+
+    // The tenant the demo simulated (seed 42, the `days` days before today), known independently.
+    let first_day = chrono::Utc::now().date_naive() - chrono::Duration::days(days);
+    let tenant = Tenant::new(
+        TenantConfig::new(42, first_day, days as u32, calls).with_traffic(Traffic::Business),
+    );
+    let episodes = tenant.fraud_episodes();
+    assert_eq!(episodes.len(), 3);
+    let fraud_calls = tenant
+        .expected(Function::Pstn, first_day, tenant.config().last_day())
+        .iter()
+        .filter(|r| r.fraud)
+        .count();
+    let ordinary_calls = tenant
+        .days()
+        .map(|d| tenant.calls_on(Function::Pstn, d) as usize)
+        .sum::<usize>()
+        - fraud_calls;
+
+    let signals = report_json(&lake, "toll-fraud-signals");
+    let text = |r: &serde_json::Value, k: &str| r[k].as_str().unwrap_or_default().to_owned();
+    let in_episode = |r: &serde_json::Value| {
+        let start: chrono::DateTime<chrono::Utc> = text(r, "start_utc").parse().unwrap();
+        episodes.iter().any(|e| {
+            e.user_principal_name == text(r, "user_principal_name")
+                && e.destinations.contains(&text(r, "destination").as_str())
+                && (e.from..e.to).contains(&start)
+        })
+    };
+    let (fraud, ordinary): (Vec<_>, Vec<_>) = signals.iter().partition(|r| in_episode(r));
+    // Every episode is found, and nearly all of its calls: each costs over 20 times the median
+    // charged call, or runs over 4 hours, or is an international call at night or at a weekend.
+    for e in &episodes {
+        assert!(
+            fraud
+                .iter()
+                .any(|r| text(r, "user_principal_name") == e.user_principal_name),
+            "{e:?} not found"
+        );
+    }
+    let flagged: std::collections::BTreeSet<String> =
+        fraud.iter().map(|r| text(r, "start_utc")).collect();
+    assert!(
+        flagged.len() * 10 >= fraud_calls * 9,
+        "{} of {fraud_calls} fraud calls flagged",
+        flagged.len()
+    );
+    // Ordinary traffic: no call over 4 hours; a first call to a country is new once per user
+    // and usual destination (each user has at most 2: at most 128); the other signals, a
+    // long or after-hours international call, at most 1 per 1,000 ordinary calls (the demo's
+    // 90 days x 2,000 calls raise 0.2 per 1,000).
+    let count = |signal: &str| ordinary.iter().filter(|r| r["signal"] == signal).count();
+    assert_eq!(count("long_call"), 0);
+    assert!(count("new_destination") <= 128, "{ordinary:?}");
+    let other = count("after_hours_international") + count("costly_call");
+    assert!(
+        other * 1000 <= ordinary_calls,
+        "{other} in {ordinary_calls} calls"
+    );
+    assert!(
+        fraud.len() > ordinary.len(),
+        "{} fraud signals, {} ordinary",
+        fraud.len(),
+        ordinary.len()
+    );
+}

@@ -16,10 +16,18 @@ pub(crate) struct Segment {
     pub end: u32,
 }
 
-/// Relative call volume by UTC hour.
-const HOUR_WEIGHTS: [u128; 24] = [
-    2, 1, 1, 1, 1, 2, 4, 10, 20, 28, 30, 29, 24, 27, 30, 28, 24, 16, 9, 6, 5, 4, 3, 2,
-];
+/// How many rows a day holds and how they spread over its UTC hours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DayPlan {
+    /// Rows the day holds.
+    pub n: u32,
+    /// Relative volume by UTC hour, fraud episodes' calls included (not all 0).
+    pub hours: [u64; 24],
+    /// The part of each hour's volume that is a fraud episode's calls.
+    pub fraud: [u64; 24],
+    /// Which of the tenant's episodes calls in each hour (when `fraud` is not 0).
+    pub episode: [u8; 24],
+}
 /// Sub-steps of one weight unit: enough for every 100 ns tick of an hour to be reachable.
 const STEPS: u128 = 1 << 40;
 const SLOT_TAG: u64 = 0x534c_4f54;
@@ -27,7 +35,14 @@ const SLOT_TAG: u64 = 0x534c_4f54;
 /// The key time of row `index` of `n` on `day_num`, in ticks since the Unix epoch: its start, or
 /// for a Direct Routing row without a start, its invite. The first row of a day is at exactly
 /// midnight and the last at the day's final tick (Direct Routing: final millisecond).
-pub(crate) fn key_ticks(seed: u64, function: Function, day_num: i64, index: u32, n: u32) -> i64 {
+pub(crate) fn key_ticks(
+    seed: u64,
+    function: Function,
+    day_num: i64,
+    index: u32,
+    plan: &DayPlan,
+) -> i64 {
+    let n = plan.n;
     // Direct Routing timestamps have millisecond precision.
     let unit = match function {
         Function::Pstn => 1,
@@ -39,7 +54,7 @@ pub(crate) fn key_ticks(seed: u64, function: Function, day_num: i64, index: u32,
     } else if index + 1 == n {
         units_per_day - 1
     } else {
-        let total: u128 = HOUR_WEIGHTS.iter().sum::<u128>() * STEPS;
+        let total: u128 = plan.hours.iter().map(|&w| u128::from(w)).sum::<u128>() * STEPS;
         let r = u128::from(hash(&[
             seed,
             SLOT_TAG,
@@ -52,8 +67,8 @@ pub(crate) fn key_ticks(seed: u64, function: Function, day_num: i64, index: u32,
         let units_per_hour = (units_per_day / 24) as u128;
         let mut cumulative = 0;
         let mut t = 0;
-        for (hour, &weight) in HOUR_WEIGHTS.iter().enumerate() {
-            let width = weight * STEPS;
+        for (hour, &weight) in plan.hours.iter().enumerate() {
+            let width = u128::from(weight) * STEPS;
             if p < cumulative + width {
                 t = hour as u128 * units_per_hour + (p - cumulative) * units_per_hour / width;
                 break;
@@ -67,11 +82,12 @@ pub(crate) fn key_ticks(seed: u64, function: Function, day_num: i64, index: u32,
 }
 
 /// The rows a query selects, day by day: `from <= key <= to` when the function's `toDateTime`
-/// is inclusive (PSTN), `from <= key < to` otherwise, among the days in `days`.
-pub(crate) fn select(
+/// is inclusive (PSTN), `from <= key < to` otherwise, among the days in `days`, each laid out as
+/// `plan` says.
+pub(crate) fn select<'a>(
     seed: u64,
-    n: u32,
     days: Range<i64>,
+    plan: impl Fn(i64) -> &'a DayPlan,
     function: Function,
     from: i64,
     to: i64,
@@ -88,7 +104,9 @@ pub(crate) fn select(
     let hi = last_tick.div_euclid(TICKS_PER_DAY).min(days.end - 1);
     let mut segments = Vec::new();
     for day_num in lo..=hi {
-        let key = |i: u32| key_ticks(seed, function, day_num, i, n);
+        let plan = plan(day_num);
+        let n = plan.n;
+        let key = |i: u32| key_ticks(seed, function, day_num, i, plan);
         let start = partition(n, |i| key(i) < from);
         let end = partition(n, |i| key(i) <= last_tick);
         if start < end {
@@ -120,12 +138,24 @@ fn partition(n: u32, pred: impl Fn(u32) -> bool) -> u32 {
 mod tests {
     use super::*;
 
+    /// A flat tenant's day of `n` rows, office hours busier than nights.
+    pub(crate) fn plan(n: u32) -> DayPlan {
+        DayPlan {
+            n,
+            hours: [
+                2, 1, 1, 1, 1, 2, 4, 10, 20, 28, 30, 29, 24, 27, 30, 28, 24, 16, 9, 6, 5, 4, 3, 2,
+            ],
+            fraud: [0; 24],
+            episode: [0; 24],
+        }
+    }
+
     #[test]
     fn times_are_sorted_and_pinned_to_the_day_edges() {
         for function in Function::ALL {
             for n in [1, 2, 3, 10, 1000] {
                 let times: Vec<i64> = (0..n)
-                    .map(|i| key_ticks(9, function, 20_000, i, n))
+                    .map(|i| key_ticks(9, function, 20_000, i, &plan(n)))
                     .collect();
                 assert!(times.windows(2).all(|w| w[0] <= w[1]), "{function:?} {n}");
                 assert_eq!(times[0], 20_000 * TICKS_PER_DAY);
@@ -148,13 +178,19 @@ mod tests {
     }
 
     #[test]
-    fn office_hours_are_busier_than_nights() {
+    fn rows_follow_the_hours_of_the_plan() {
         let n = 10_000;
-        let hour = |i| (key_ticks(1, Function::Pstn, 0, i, n) / (TICKS_PER_DAY / 24)) as usize;
-        let mut per_hour = [0; 24];
+        let plan = plan(n);
+        let hour = |i| (key_ticks(1, Function::Pstn, 0, i, &plan) / (TICKS_PER_DAY / 24)) as usize;
+        let mut per_hour = [0u64; 24];
         for i in 0..n {
             per_hour[hour(i)] += 1;
         }
-        assert!(per_hour[10] > 5 * per_hour[3], "{per_hour:?}");
+        let total: u64 = plan.hours.iter().sum();
+        for (count, weight) in per_hour.iter().zip(plan.hours) {
+            // Stratified: each hour holds its share of the rows, within one row each side.
+            let share = u64::from(n) * weight;
+            assert!((count * total).abs_diff(share) <= 2 * total, "{per_hour:?}");
+        }
     }
 }

@@ -27,6 +27,9 @@ pub(crate) struct Country {
     pub region: &'static str,
     /// Relative weight of the country among users.
     pub weight: u32,
+    /// Standard-time offset from UTC of the country's offices, in minutes (the most populous
+    /// time zone; daylight saving is not simulated).
+    pub utc_offset_min: i32,
 }
 
 #[expect(clippy::too_many_arguments, reason = "a compact table row constructor")]
@@ -43,6 +46,7 @@ const fn c(
     operator: &'static str,
     region: &'static str,
     weight: u32,
+    utc_offset_min: i32,
 ) -> Country {
     Country {
         code,
@@ -59,6 +63,7 @@ const fn c(
         operator,
         region,
         weight,
+        utc_offset_min,
     }
 }
 
@@ -76,6 +81,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "Microsoft",
         "USWE",
         30,
+        -300,
     ),
     c(
         "GB",
@@ -90,6 +96,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "BT",
         "EUWE",
         12,
+        0,
     ),
     c(
         "DE",
@@ -104,6 +111,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "Deutsche Telekom",
         "EUWE",
         12,
+        60,
     ),
     c(
         "FR",
@@ -118,6 +126,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "Orange",
         "EUWE",
         7,
+        60,
     ),
     c(
         "NL",
@@ -132,6 +141,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "KPN",
         "EUWE",
         5,
+        60,
     ),
     c(
         "SE",
@@ -146,6 +156,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "Telia",
         "EUNO",
         4,
+        60,
     ),
     c(
         "IT",
@@ -160,6 +171,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "TIM",
         "EUWE",
         4,
+        60,
     ),
     c(
         "JP",
@@ -174,6 +186,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "NTT",
         "JPEA",
         6,
+        540,
     ),
     c(
         "AU",
@@ -188,6 +201,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "Optus",
         "AUEA",
         5,
+        600,
     ),
     c(
         "CA",
@@ -202,6 +216,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "Rogers",
         "USEA",
         5,
+        -300,
     ),
     c(
         "CH",
@@ -216,6 +231,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "Swisscom",
         "EUWE",
         3,
+        60,
     ),
     c(
         "IN",
@@ -230,6 +246,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "Tata",
         "APSE",
         5,
+        330,
     ),
     c(
         "ES",
@@ -244,6 +261,7 @@ pub(crate) static COUNTRIES: [Country; 13] = [
         "Telefónica",
         "EUWE",
         2,
+        60,
     ),
 ];
 
@@ -333,3 +351,50 @@ pub(crate) static SIP_FAILURES: [(u16, &str, u32, u32); 6] = [
 
 /// Media and signalling regions Direct Routing rows may name.
 pub(crate) static REGIONS: [&str; 7] = ["USWE", "USEA", "EUNO", "EUWE", "APSE", "JPEA", "AUEA"];
+
+/// A destination of international revenue share fraud (IRSF): a high-cost range a fraudster
+/// earns a share of, dialled from a compromised account.
+#[derive(Debug)]
+pub(crate) struct HighCost {
+    /// Only `code`, `name`, `dial` and `national_len` are used.
+    pub country: Country,
+    /// Its per-minute rate, in percent of the usage country's international rate.
+    pub rate_percent: u64,
+}
+
+const fn high_cost(
+    code: &'static str,
+    name: &'static str,
+    dial: &'static str,
+    national_len: u32,
+    rate_percent: u64,
+) -> HighCost {
+    HighCost {
+        country: c(
+            code,
+            name,
+            "",
+            2,
+            dial,
+            national_len,
+            false,
+            (0, 0, 0),
+            "",
+            "",
+            "",
+            0,
+            0,
+        ),
+        rate_percent,
+    }
+}
+
+/// Destinations fraud episodes call: ranges often reported in IRSF alerts.
+pub(crate) static HIGH_COST: [HighCost; 6] = [
+    high_cost("CU", "Cuba", "+53", 8, 900),
+    high_cost("SO", "Somalia", "+252", 8, 1_200),
+    high_cost("SL", "Sierra Leone", "+232", 8, 1_000),
+    high_cost("GN", "Guinea", "+224", 9, 800),
+    high_cost("LV", "Latvia", "+371", 8, 700),
+    high_cost("CK", "Cook Islands", "+682", 5, 1_500),
+];

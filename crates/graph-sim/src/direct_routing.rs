@@ -2,7 +2,7 @@
 
 use crate::data::{COUNTRIES, REGIONS, SIP_FAILURES};
 use crate::json::{Obj, TICKS_PER_MS, TICKS_PER_SEC};
-use crate::people::{self, NoUser, Number, USERS};
+use crate::people::{self, NoUser, Number};
 use crate::rng::Rng;
 use crate::tenant::{ApiVersion, Function, RowFacts, Tenant};
 
@@ -30,7 +30,7 @@ pub(crate) fn write_row(
     let mut rng = Rng::new(t.row_seed(Function::DirectRouting, day_num, index));
     let id = t.row_id(Function::DirectRouting, day_num, index);
     let key = t.slot_ticks(Function::DirectRouting, day_num, index);
-    let edge = index == 0 || index + 1 == t.calls_per_day();
+    let edge = index == 0 || index + 1 == t.rows_on(Function::DirectRouting, day_num);
 
     let successful = rng.chance(85);
     let failure = SIP_FAILURES[rng.weighted(&SIP_FAILURES.map(|f| f.3))];
@@ -51,7 +51,7 @@ pub(crate) fn write_row(
     };
 
     let (call_type, inbound, _) = CALL_TYPES[rng.weighted(&CALL_TYPES.map(|c| c.2))];
-    let user = people::user(seed, rng.below(USERS));
+    let user = people::user(seed, t.pick_user(key, &mut rng));
     // Calls to numbers nobody holds have no user.
     let unassigned = inbound && !successful && failure.0 == 404;
     let other_index = if rng.chance(15) {
@@ -162,6 +162,7 @@ pub(crate) fn write_row(
         connection_charge_e4: None,
         currency: None,
         duration: Some(duration as i32),
+        fraud: false,
     }
 }
 

@@ -27,12 +27,26 @@ pub(crate) struct User {
     /// The user's direct number (national significant number).
     pub national: u64,
     pub license: &'static str,
+    /// The countries (indices into [`COUNTRIES`]) the user calls abroad: none for most users,
+    /// one or two for those who work with other countries.
+    abroad: [usize; 2],
+    abroad_len: usize,
 }
 
 impl User {
     /// The user's own phone number.
     pub(crate) fn number(&self) -> Number {
         Number::e164(self.country, self.national)
+    }
+
+    /// The countries the user calls abroad.
+    pub(crate) fn abroad(&self) -> &[usize] {
+        &self.abroad[..self.abroad_len]
+    }
+
+    /// The user's `userPrincipalName`.
+    pub(crate) fn upn(&self) -> String {
+        format!("{}.{}@{DOMAIN}", self.first.1, self.last.1)
     }
 
     /// Writes `userId`, `userPrincipalName` and `userDisplayName`.
@@ -82,14 +96,26 @@ pub(crate) fn user(seed: u64, u: u64) -> User {
     // (u mod 24, (7u + s) mod 20) is unique for u < 120: no two users share a UPN.
     let first = FIRST_NAMES[(u % FIRST_NAMES.len() as u64) as usize];
     let last = LAST_NAMES[((u * 7 + seed % 20) % LAST_NAMES.len() as u64) as usize];
+    let id = (rng.next_u64(), rng.next_u64());
+    let national = national_number(country, &mut rng);
+    let license = rng.pick(&["MCOPSTN1", "MCOPSTN2", "MCOPSTNU"]);
+    let abroad_len = [0, 0, 0, 0, 1, 1, 2][rng.below(7) as usize];
+    // Two distinct steps in 0..12 from the user's own country: two other countries.
+    let others = COUNTRIES.len() as u64 - 1;
+    let first_step = rng.below(others);
+    let second_step = (first_step + 1 + rng.below(others - 1)) % others;
+    let abroad =
+        [first_step, second_step].map(|step| (country_index + 1 + step as usize) % COUNTRIES.len());
     User {
-        id: (rng.next_u64(), rng.next_u64()),
+        id,
         first,
         last,
         country,
         country_index,
-        national: national_number(country, &mut rng),
-        license: rng.pick(&["MCOPSTN1", "MCOPSTN2", "MCOPSTNU"]),
+        national,
+        license,
+        abroad,
+        abroad_len,
     }
 }
 

@@ -1,8 +1,9 @@
 //! `pstnCallLogRow` generation: Calling Plan, Operator Connect, conferencing and bot calls.
 
-use crate::data::{COUNTRIES, Country};
+use crate::data::{COUNTRIES, Country, HIGH_COST};
 use crate::json::{self, Obj, TICKS_PER_SEC};
-use crate::people::{self, NoUser, Number, USERS};
+use crate::people::{self, NoUser, Number};
+use crate::rhythm;
 use crate::rng::{Rng, hash};
 use crate::tenant::{ApiVersion, Function, RowFacts, Tenant};
 
@@ -54,22 +55,51 @@ pub(crate) fn write_row(
     let mut rng = Rng::new(t.row_seed(Function::Pstn, day_num, index));
     let id = t.row_id(Function::Pstn, day_num, index);
     let start = t.slot_ticks(Function::Pstn, day_num, index);
+    let episode = t.fraud_episode(day_num, index, start);
 
-    let weights = CALL_TYPES.map(|(_, _, w)| w);
-    let (call_type, call_type_name, _) = CALL_TYPES[rng.weighted(&weights)];
-    let user = people::user(seed, rng.below(USERS));
-    let usage = user.country;
-    let usage_index = user.country_index;
-
-    // The other party: usually in the same country.
-    let international = call_type != CallType::Emergency && rng.chance(20);
-    let (other, other_index) = if international {
-        let k =
-            (usage_index + 1 + rng.below(COUNTRIES.len() as u64 - 1) as usize) % COUNTRIES.len();
-        (&COUNTRIES[k], k)
-    } else {
-        (usage, usage_index)
+    let (call_type, call_type_name, user) = match episode {
+        // A compromised account dials out.
+        Some(e) => (CallType::UserOut, "user_out", people::user(seed, e.user)),
+        None => {
+            let weights = CALL_TYPES.map(|(_, _, w)| w);
+            let (call_type, name, _) = CALL_TYPES[rng.weighted(&weights)];
+            (
+                call_type,
+                name,
+                people::user(seed, t.pick_user(start, &mut rng)),
+            )
+        }
     };
+    let usage = user.country;
+
+    // The other party: usually in the same country. Those who work with other countries call
+    // them, mostly in office hours; a fraud episode calls high-cost ranges.
+    let abroad = user.abroad();
+    let (other, international_rate) = match episode {
+        Some(e) => {
+            let range = &HIGH_COST[e.destinations[rng.below(3) as usize]];
+            (
+                &range.country,
+                Some(usage.international_rate_e4 * range.rate_percent / 100),
+            )
+        }
+        None if call_type != CallType::Emergency
+            && !abroad.is_empty()
+            && rng.below(1000)
+                < if rhythm::in_office_hours(start, usage.utc_offset_min) {
+                    120
+                } else {
+                    6
+                } =>
+        {
+            (
+                &COUNTRIES[abroad[rng.below(abroad.len() as u64) as usize]],
+                Some(usage.international_rate_e4 * rng.range(80, 140) / 100),
+            )
+        }
+        None => (usage, None),
+    };
+    let international = international_rate.is_some();
     let mut other_number = Number::e164(other, people::national_number(other, &mut rng));
     if usage.masked {
         other_number = other_number.masked(4);
@@ -84,15 +114,14 @@ pub(crate) fn write_row(
         _ => (other_number, own_number),
     };
 
-    let duration = duration_secs(call_type, &mut rng);
+    let duration = match episode {
+        // IRSF calls run long: the fraudster earns by the minute.
+        Some(_) if rng.chance(10) => rng.range(14_401, 19_800) as u32,
+        Some(_) => rng.range(900, 3_600) as u32,
+        None => duration_secs(call_type, &mut rng),
+    };
     let end = start + i64::from(duration) * TICKS_PER_SEC;
-    let (charge, connection) = charges(
-        call_type,
-        usage,
-        other_index != usage_index,
-        duration,
-        &mut rng,
-    );
+    let (charge, connection) = charges(call_type, usage, international_rate, duration, &mut rng);
 
     let mut obj = Obj::open(out);
     obj.guid("id", id.0, id.1);
@@ -191,6 +220,7 @@ pub(crate) fn write_row(
         connection_charge_e4: Some(connection),
         currency: Some(usage.currency),
         duration: Some(duration as i32),
+        fraud: episode.is_some(),
     }
 }
 
@@ -223,18 +253,22 @@ fn write_call_id(t: &Tenant, day_num: i64, index: u32, rng: &mut Rng, obj: &mut 
     }
 }
 
-/// Call length in seconds.
+/// Call length in seconds: roughly log-normal around 3 minutes, rarely over an hour, never
+/// over 4 hours.
 fn duration_secs(call_type: CallType, rng: &mut Rng) -> u32 {
     if call_type == CallType::Emergency {
         return rng.range(30, 900) as u32;
     }
-    let secs = match rng.weighted(&[1, 6, 50, 30, 10, 3]) {
+    let secs = match rng.weighted(&[100, 400, 1400, 3100, 3300, 1480, 190, 25, 5]) {
         0 => 0,
         1 => rng.range(1, 10),
-        2 => rng.range(10, 300),
-        3 => rng.range(300, 1800),
-        4 => rng.range(1800, 5400),
-        _ => rng.range(5400, 14_400),
+        2 => rng.range(10, 60),
+        3 => rng.range(60, 180),
+        4 => rng.range(180, 600),
+        5 => rng.range(600, 1800),
+        6 => rng.range(1800, 3600),
+        7 => rng.range(3600, 7200),
+        _ => rng.range(7200, 14_400),
     };
     secs as u32
 }
@@ -243,20 +277,19 @@ fn duration_secs(call_type: CallType, rng: &mut Rng) -> u32 {
 fn charges(
     call_type: CallType,
     usage: &Country,
-    international: bool,
+    international_rate_e4: Option<u64>,
     duration: u32,
     rng: &mut Rng,
 ) -> (u64, u64) {
     if !call_type.outbound() || call_type == CallType::Emergency {
         return (0, 0);
     }
-    // Domestic minutes are mostly inside the calling plan's bundle.
-    let rate = if international {
-        usage.international_rate_e4 * rng.range(80, 140) / 100
-    } else if rng.chance(60) {
-        0
-    } else {
-        usage.domestic_rate_e4
+    // Domestic minutes are inside the calling plan's bundle, but for 1 call in 100 (a premium
+    // or special number).
+    let rate = match international_rate_e4 {
+        Some(rate) => rate,
+        None if rng.chance(1) => usage.domestic_rate_e4,
+        None => 0,
     };
     // Currencies without minor units are charged in whole units.
     let rate = if usage.minor_digits == 0 {

@@ -1,16 +1,21 @@
 //! The simulated tenant: its configuration and the deterministic call-log rows it holds.
 
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use std::sync::Arc;
 
-use crate::clock::{self, Segment};
-use crate::data::TRUNKS;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+
+use crate::clock::{self, DayPlan, Segment};
+use crate::data::{HIGH_COST, TRUNKS};
+use crate::fraud::{self, Episode};
 use crate::json::{self, TICKS_PER_DAY};
 use crate::page::{self, PageRequest};
-use crate::rng::{hash, mix};
-use crate::{direct_routing, pstn};
+use crate::rhythm::{self, Traffic, UserPicker};
+use crate::rng::{Rng, hash, mix};
+use crate::{direct_routing, people, pstn};
 
 /// What the tenant looks like: which days hold calls and how many.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TenantConfig {
     /// Seed of every generated value; the same seed gives the same bytes.
     pub seed: u64,
@@ -18,8 +23,11 @@ pub struct TenantConfig {
     pub first_day: NaiveDate,
     /// How many consecutive days hold calls.
     pub days: u32,
-    /// Rows each day holds, for each function.
+    /// Rows each day holds, for each function: exactly with [`Traffic::Flat`], on average with
+    /// [`Traffic::Business`].
     pub calls_per_day: u32,
+    /// The shape of the traffic over the days (default [`Traffic::Flat`]).
+    pub traffic: Traffic,
 }
 
 impl Default for TenantConfig {
@@ -31,19 +39,27 @@ impl Default for TenantConfig {
             first_day: today - Duration::days(30),
             days: 30,
             calls_per_day: 200,
+            traffic: Traffic::Flat,
         }
     }
 }
 
 impl TenantConfig {
-    /// A tenant of `days` days from `first_day` with `calls_per_day` rows a day.
+    /// A [`Traffic::Flat`] tenant of `days` days from `first_day` with `calls_per_day` rows a day.
     pub fn new(seed: u64, first_day: NaiveDate, days: u32, calls_per_day: u32) -> Self {
         Self {
             seed,
             first_day,
             days,
             calls_per_day,
+            traffic: Traffic::Flat,
         }
+    }
+
+    /// Sets the shape of the traffic over the days.
+    pub fn with_traffic(mut self, traffic: Traffic) -> Self {
+        self.traffic = traffic;
+        self
     }
 
     /// Sets the seed.
@@ -161,6 +177,22 @@ pub struct ExpectedRow {
     pub currency: Option<String>,
     /// `duration` in seconds.
     pub duration: Option<i32>,
+    /// Whether the row is a call of a toll-fraud episode ([`Tenant::fraud_episodes`]).
+    pub fraud: bool,
+}
+
+/// A toll-fraud episode of a [`Traffic::Business`] tenant: the calls a compromised account made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FraudEpisode {
+    /// The compromised user's `userPrincipalName`.
+    pub user_principal_name: String,
+    /// The `destinationName`s of the high-cost ranges it dialled.
+    pub destinations: Vec<&'static str>,
+    /// The start of the first hour with its calls.
+    pub from: DateTime<Utc>,
+    /// The end of the last hour with its calls.
+    pub to: DateTime<Utc>,
 }
 
 /// The facts of one generated row that [`ExpectedRow`] reports.
@@ -171,6 +203,7 @@ pub(crate) struct RowFacts {
     pub connection_charge_e4: Option<u64>,
     pub currency: Option<&'static str>,
     pub duration: Option<i32>,
+    pub fraud: bool,
 }
 
 /// A deterministic tenant: every row is a pure function of (seed, function, day, index).
@@ -179,6 +212,10 @@ pub struct Tenant {
     config: TenantConfig,
     first_day_num: i64,
     pub(crate) trunks: Vec<&'static str>,
+    /// Each day's plan, PSTN then Direct Routing.
+    plans: Arc<[Vec<DayPlan>; 2]>,
+    picker: Arc<UserPicker>,
+    episodes: Arc<[Episode]>,
 }
 
 const ID_TAG: u64 = 0x4944;
@@ -191,11 +228,47 @@ impl Tenant {
         let trunks = (0..count)
             .map(|k| TRUNKS[(first + k) % TRUNKS.len()])
             .collect();
+        let first_day_num = day_number(config.first_day);
+        let episodes: Arc<[Episode]> = match config.traffic {
+            Traffic::Flat => Arc::new([]),
+            Traffic::Business => fraud::episodes(config.seed, first_day_num, config.days).into(),
+        };
         Self {
-            first_day_num: day_number(config.first_day),
+            plans: Arc::new(plans(&config, first_day_num, &episodes)),
+            picker: Arc::new(UserPicker::new(config.seed, config.traffic)),
+            episodes,
+            first_day_num,
             config,
             trunks,
         }
+    }
+
+    /// Rows `function` holds on `day` (0 outside the tenant's days).
+    pub fn calls_on(&self, function: Function, day: NaiveDate) -> u32 {
+        self.plan(function, day_number(day)).map_or(0, |p| p.n)
+    }
+
+    /// The toll-fraud episodes hidden in the PSTN rows (none for [`Traffic::Flat`]), in order;
+    /// [`ExpectedRow::fraud`] marks their calls.
+    pub fn fraud_episodes(&self) -> Vec<FraudEpisode> {
+        const TICKS_PER_HOUR: i64 = TICKS_PER_DAY / 24;
+        let time = |hour: i64| {
+            DateTime::from_timestamp(hour * TICKS_PER_HOUR / json::TICKS_PER_SEC, 0)
+                .unwrap_or_default()
+        };
+        self.episodes
+            .iter()
+            .map(|e| FraudEpisode {
+                user_principal_name: people::user(self.config.seed, e.user).upn(),
+                destinations: e
+                    .destinations
+                    .iter()
+                    .map(|&d| HIGH_COST[d].country.name)
+                    .collect(),
+                from: time(e.hours.first().map_or(0, |h| h.0)),
+                to: time(e.hours.last().map_or(0, |h| h.0 + 1)),
+            })
+            .collect()
     }
 
     /// The configuration the tenant was built from.
@@ -216,11 +289,7 @@ impl Tenant {
     /// Writes the rows of `day` as a JSON array (`[]` for a day without calls), in start-time order.
     pub fn rows(&self, function: Function, version: ApiVersion, day: NaiveDate) -> Vec<u8> {
         let day_num = day_number(day);
-        let n = if self.holds_day_num(day_num) {
-            self.config.calls_per_day
-        } else {
-            0
-        };
+        let n = self.plan(function, day_num).map_or(0, |p| p.n);
         let mut out = Vec::with_capacity((n as usize * 1100 + 2).min(page::MAX_RESERVE));
         out.push(b'[');
         for index in 0..n {
@@ -243,7 +312,8 @@ impl Tenant {
         out: &mut Vec<u8>,
     ) -> Option<()> {
         let day_num = day_number(day);
-        (self.holds_day_num(day_num) && index < self.config.calls_per_day).then(|| {
+        let n = self.plan(function, day_num).map_or(0, |p| p.n);
+        (index < n).then(|| {
             self.write_row(function, version, day_num, index, out);
         })
     }
@@ -264,7 +334,7 @@ impl Tenant {
         );
         for day_num in lo..=hi.min(self.end_day_num() - 1) {
             let day = date_of(day_num);
-            for index in 0..self.config.calls_per_day {
+            for index in 0..self.plan(function, day_num).map_or(0, |p| p.n) {
                 scratch.clear();
                 let facts = self.write_row(function, ApiVersion::V1, day_num, index, &mut scratch);
                 rows.push(ExpectedRow {
@@ -276,6 +346,7 @@ impl Tenant {
                         .map(|v| i128::from(v) * 100),
                     currency: facts.currency.map(str::to_owned),
                     duration: facts.duration,
+                    fraud: facts.fraud,
                 });
             }
         }
@@ -329,10 +400,12 @@ impl Tenant {
     /// Routing, where the key is the start (or the invite when the start is null), in ticks.
     pub(crate) fn select(&self, function: Function, from: i64, to: i64) -> Vec<Segment> {
         let days = self.first_day_num..self.end_day_num();
+        let plans = &self.plans[function_slot(function)];
+        let first = self.first_day_num;
         clock::select(
             self.config.seed,
-            self.config.calls_per_day,
             days,
+            |day_num| &plans[(day_num - first) as usize],
             function,
             from,
             to,
@@ -387,17 +460,42 @@ impl Tenant {
 
     /// The start time of a row, in ticks since the Unix epoch.
     pub(crate) fn slot_ticks(&self, function: Function, day_num: i64, index: u32) -> i64 {
-        clock::key_ticks(
-            self.config.seed,
-            function,
-            day_num,
-            index,
-            self.config.calls_per_day,
-        )
+        match self.plan(function, day_num) {
+            Some(plan) => clock::key_ticks(self.config.seed, function, day_num, index, plan),
+            None => day_num * TICKS_PER_DAY,
+        }
     }
 
-    pub(crate) fn calls_per_day(&self) -> u32 {
-        self.config.calls_per_day
+    /// Rows `function` holds on `day_num`.
+    pub(crate) fn rows_on(&self, function: Function, day_num: i64) -> u32 {
+        self.plan(function, day_num).map_or(0, |p| p.n)
+    }
+
+    /// The user (`0..USERS`) making an ordinary call that starts at `ticks`.
+    pub(crate) fn pick_user(&self, ticks: i64, rng: &mut Rng) -> u64 {
+        self.picker.pick(ticks, rng)
+    }
+
+    /// The fraud episode row `index` of `day_num`, starting at `ticks`, belongs to, if any.
+    pub(crate) fn fraud_episode(&self, day_num: i64, index: u32, ticks: i64) -> Option<&Episode> {
+        let plan = self.plan(Function::Pstn, day_num)?;
+        let hour = (ticks - day_num * TICKS_PER_DAY) / (TICKS_PER_DAY / 24);
+        let hour = usize::try_from(hour).ok().filter(|&h| h < 24)?;
+        let fraud = plan.fraud[hour];
+        (fraud > 0
+            && hash(&[
+                self.config.seed,
+                FRAUD_TAG,
+                day_num as u64,
+                u64::from(index),
+            ]) % plan.hours[hour]
+                < fraud)
+            .then(|| &self.episodes[usize::from(plan.episode[hour])])
+    }
+
+    fn plan(&self, function: Function, day_num: i64) -> Option<&DayPlan> {
+        let k = usize::try_from(day_num - self.first_day_num).ok()?;
+        self.plans[function_slot(function)].get(k)
     }
 
     fn end_day_num(&self) -> i64 {
@@ -407,6 +505,60 @@ impl Tenant {
     fn holds_day_num(&self, day_num: i64) -> bool {
         (self.first_day_num..self.end_day_num()).contains(&day_num)
     }
+}
+
+const FRAUD_TAG: u64 = 0x4652_4144;
+
+fn function_slot(function: Function) -> usize {
+    match function {
+        Function::Pstn => 0,
+        Function::DirectRouting => 1,
+    }
+}
+
+/// Each day's plan for PSTN (fraud episodes' calls added to their hours) and Direct Routing.
+fn plans(config: &TenantConfig, first_day_num: i64, episodes: &[Episode]) -> [Vec<DayPlan>; 2] {
+    let utc_hours = UserPicker::utc_hours(config.seed);
+    let base_sum: u64 = utc_hours.iter().sum();
+    let mut pstn = Vec::with_capacity(config.days as usize);
+    let mut direct_routing = Vec::with_capacity(config.days as usize);
+    for day_num in first_day_num..first_day_num + i64::from(config.days) {
+        let permille = rhythm::day_permille(
+            config.seed,
+            config.traffic,
+            first_day_num,
+            config.days,
+            day_num,
+        );
+        let ordinary = ((u64::from(config.calls_per_day) * permille + 500) / 1000) as u32;
+        let plan = DayPlan {
+            n: ordinary,
+            hours: utc_hours,
+            fraud: [0; 24],
+            episode: [0; 24],
+        };
+        direct_routing.push(plan.clone());
+        let mut plan = plan;
+        for (k, episode) in episodes.iter().enumerate() {
+            for &(hour, calls) in &episode.hours {
+                if hour.div_euclid(24) == day_num {
+                    let h = hour.rem_euclid(24) as usize;
+                    plan.fraud[h] += calls * base_sum;
+                    plan.episode[h] = k as u8;
+                    plan.n += calls as u32;
+                }
+            }
+        }
+        if plan.fraud.iter().any(|&f| f > 0) {
+            // Volume in rows (times `base_sum`): the day's ordinary rows spread as usual, plus
+            // the episode's calls in their hours.
+            for (h, weight) in plan.hours.iter_mut().enumerate() {
+                *weight = u64::from(ordinary) * utc_hours[h] + plan.fraud[h];
+            }
+        }
+        pstn.push(plan);
+    }
+    [pstn, direct_routing]
 }
 
 /// Days since 1970-01-01.
@@ -500,5 +652,96 @@ mod tests {
         assert_eq!(total(t.select(Function::Pstn, from, from)), 1);
         assert_eq!(total(t.select(Function::DirectRouting, from, from)), 0);
         assert_eq!(total(t.select(Function::Pstn, to, from)), 0);
+    }
+}
+
+#[cfg(test)]
+mod business_tests {
+    use super::*;
+
+    /// Monday 2 February 2026 for 12 weeks: February to April, no holiday in it.
+    fn business() -> Tenant {
+        let first = NaiveDate::from_ymd_opt(2026, 2, 2).unwrap();
+        Tenant::new(TenantConfig::new(42, first, 84, 1000).with_traffic(Traffic::Business))
+    }
+
+    #[test]
+    fn weekdays_are_busy_weekends_quiet_and_calls_per_day_is_the_average() {
+        let t = business();
+        let mut total = 0;
+        for day in t.days() {
+            let n = t.calls_on(Function::DirectRouting, day);
+            total += n;
+            if day.weekday().number_from_monday() <= 5 {
+                assert!(n > 1_100, "{day}: {n}");
+            } else {
+                assert!(n < 300, "{day}: {n}");
+            }
+        }
+        // 12 whole weeks: the trend is centred and the noise averages out.
+        assert!(total.abs_diff(84_000) < 84_000 / 50, "{total}");
+    }
+
+    #[test]
+    fn the_tenant_grows_month_by_month() {
+        let t = business();
+        let weekday_mean = |month: u32| {
+            let days: Vec<u32> = t
+                .days()
+                .filter(|d| d.month() == month && d.weekday().number_from_monday() <= 5)
+                .map(|d| t.calls_on(Function::DirectRouting, d))
+                .collect();
+            days.iter().sum::<u32>() / days.len() as u32
+        };
+        let (feb, mar, apr) = (weekday_mean(2), weekday_mean(3), weekday_mean(4));
+        assert!(feb < mar && mar < apr, "{feb} {mar} {apr}");
+    }
+
+    #[test]
+    fn fraud_episodes_hold_their_calls_and_only_pstn_has_them() {
+        let t = business();
+        let episodes = t.fraud_episodes();
+        assert_eq!(episodes.len(), 3);
+        let planned: u64 = t.episodes.iter().flat_map(|e| &e.hours).map(|h| h.1).sum();
+        let (first, last) = (t.config().first_day, t.config().last_day());
+        let fraud: Vec<ExpectedRow> = t
+            .expected(Function::Pstn, first, last)
+            .into_iter()
+            .filter(|r| r.fraud)
+            .collect();
+        // Each row of an episode's hours is fraud with the episode's share of the hour's volume.
+        let found = fraud.len() as u64;
+        assert!(
+            found.abs_diff(planned) * 5 < planned,
+            "{found} of {planned}"
+        );
+        for row in &fraud {
+            assert!(
+                episodes
+                    .iter()
+                    .any(|e| (e.from.date_naive()..=e.to.date_naive()).contains(&row.day)),
+                "{row:?}"
+            );
+            assert!(row.charge_micros.unwrap() > 0);
+        }
+        let pstn_rows: u32 = t.days().map(|d| t.calls_on(Function::Pstn, d)).sum();
+        let dr_rows: u32 = t
+            .days()
+            .map(|d| t.calls_on(Function::DirectRouting, d))
+            .sum();
+        assert_eq!(u64::from(pstn_rows - dr_rows), planned);
+        assert!(
+            !t.expected(Function::DirectRouting, first, last)
+                .iter()
+                .any(|r| r.fraud)
+        );
+    }
+
+    #[test]
+    fn a_flat_tenant_has_neither_rhythm_nor_episodes() {
+        let first = NaiveDate::from_ymd_opt(2026, 2, 2).unwrap();
+        let t = Tenant::new(TenantConfig::new(42, first, 84, 1000));
+        assert!(t.days().all(|d| t.calls_on(Function::Pstn, d) == 1000));
+        assert!(t.fraud_episodes().is_empty());
     }
 }
