@@ -91,8 +91,11 @@ impl Spool {
     pub(crate) fn create(lake: &Lake) -> Result<Spool> {
         if let Some(root) = lake.folder() {
             let parent = root.join(STATE_DIR).join(SPOOL_DIR);
-            let dir = std::fs::create_dir_all(&parent)
-                .and_then(|()| tempfile::Builder::new().prefix("write-").tempdir_in(&parent));
+            let dir = std::fs::create_dir_all(&parent).and_then(|()| {
+                tempfile::Builder::new()
+                    .prefix("write-")
+                    .tempdir_in(&parent)
+            });
             if let Ok(dir) = dir {
                 return Ok(Spool {
                     dir: Some(dir),

@@ -73,7 +73,13 @@ impl Encoder {
                 let mut writers = BTreeMap::new();
                 for (day, batches) in inbox {
                     let writer = writers.entry(day).or_insert_with(|| {
-                        DayWriter::in_spool(Arc::clone(&spool), &spec, day, slots.clone(), usize::MAX)
+                        DayWriter::in_spool(
+                            Arc::clone(&spool),
+                            &spec,
+                            day,
+                            slots.clone(),
+                            usize::MAX,
+                        )
                     });
                     for batch in batches {
                         writer.push(batch)?;

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use arrow::array::AsArray;
 use object_store::ObjectStoreExt;
-use parquet::file::metadata::PageIndexPolicy;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::file::metadata::PageIndexPolicy;
 
 use super::*;
 use crate::test_util::{batch, contents, day, spec, temp_lake};
@@ -44,7 +44,13 @@ fn in_order(n: i64) -> (Vec<String>, Vec<RecordBatch>) {
 /// The day's file as the lake holds it.
 async fn day_file(lake: &Lake) -> bytes::Bytes {
     let path = lake.day_file(&spec().name, day());
-    lake.store().get(&path).await.unwrap().bytes().await.unwrap()
+    lake.store()
+        .get(&path)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -66,7 +72,12 @@ async fn rows_in_order_are_encoded_once_and_their_parts_joined() {
         assert_eq!(w.parts.len(), 3, "parts are written as the rows come");
         let commit = w.commit(&lake).await.unwrap();
         assert_eq!(
-            (commit.rows_before, commit.rows_in, commit.rows_after, commit.merged),
+            (
+                commit.rows_before,
+                commit.rows_in,
+                commit.rows_after,
+                commit.merged
+            ),
             (0, 10_500, 10_500, false),
             "local: {local}"
         );
@@ -80,7 +91,11 @@ async fn rows_in_order_are_encoded_once_and_their_parts_joined() {
         assert_eq!(groups, [3000, 3000, 3000, 1500]);
         // Statistics, sort order and page indexes came along with the copied column chunks.
         let start = meta.row_groups()[1].column(1);
-        assert!(start.statistics().is_some_and(|s| s.min_bytes_opt().is_some()));
+        assert!(
+            start
+                .statistics()
+                .is_some_and(|s| s.min_bytes_opt().is_some())
+        );
         assert!(meta.row_groups()[3].sorting_columns().is_some());
         assert!(meta.offset_index().is_some_and(|o| o.len() == 4));
         assert!(meta.column_index().is_some_and(|c| c.len() == 4));
@@ -136,8 +151,7 @@ async fn days_written_at_once_each_land_their_own_rows() {
             writer.push(batch(&rows)).unwrap();
         }
     }
-    let commits =
-        futures::future::join_all(writers.into_iter().map(|w| w.commit(&lake))).await;
+    let commits = futures::future::join_all(writers.into_iter().map(|w| w.commit(&lake))).await;
     for (k, commit) in commits.into_iter().enumerate() {
         let commit = commit.unwrap();
         assert_eq!(
@@ -196,7 +210,12 @@ async fn a_day_the_lake_holds_is_merged_with_it() {
     // In order by itself, but the lake holds the day: b is replaced, a is kept, c is added.
     let commit = write(&lake, vec![batch(&[("b", 20, 5), ("c", 30, 6)])]).await;
     assert_eq!(
-        (commit.rows_before, commit.rows_in, commit.rows_after, commit.merged),
+        (
+            commit.rows_before,
+            commit.rows_in,
+            commit.rows_after,
+            commit.merged
+        ),
         (2, 2, 3, true)
     );
     assert_eq!(
@@ -222,7 +241,10 @@ fn encode_slots_hold_back_the_encoders_past_their_number() {
         })
     };
     // The second taker waits while the only slot is held, and gets it once it is given back.
-    assert!(rx.recv_timeout(std::time::Duration::from_millis(200)).is_err());
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(200))
+            .is_err()
+    );
     drop(taken);
     rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
     waiter.join().unwrap();
