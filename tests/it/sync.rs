@@ -367,10 +367,11 @@ async fn permission_and_request_errors_stop_with_graph_s_message() {
     assert!(out.stderr.contains("unknown table `sms`"), "{}", out.stderr);
 }
 
-/// A day's rows wait in a temporary file: when it cannot be made, the sync stops naming the table,
-/// the day and `TMPDIR`, commits nothing for that day, and a run with a usable folder completes.
+/// A day's rows are spooled in `_pstn_lake/spool/` (or, failing that, TMPDIR): when neither can
+/// be used, the sync stops naming the table, the day and both folders, commits nothing for that
+/// day, and a run with a usable folder completes.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_temporary_folder_that_cannot_be_used_stops_with_the_day_named() {
+async fn a_spool_folder_that_cannot_be_used_stops_with_the_day_named() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let sim = start(config("2026-06-01", 2, 30)).await;
@@ -382,6 +383,10 @@ async fn a_temporary_folder_that_cannot_be_used_stops_with_the_day_named() {
         "--tables",
         "pstn_calls",
     ];
+    // A file where the lake's spool folder goes, and a TMPDIR that does not exist.
+    let blocked = lake.join("_pstn_lake").join("spool");
+    std::fs::create_dir_all(blocked.parent().unwrap()).unwrap();
+    std::fs::write(&blocked, "not a folder").unwrap();
     let mut cmd = sync_command(&sim, &lake, &args);
     cmd.env("TMPDIR", dir.path().join("no-such-folder"));
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
@@ -391,7 +396,7 @@ async fn a_temporary_folder_that_cannot_be_used_stops_with_the_day_named() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("keeping the rows of pstn_calls for 2026-06-0")
-            && stderr.contains("in a temporary file failed (TMPDIR chooses its folder)"),
+            && stderr.contains("in the spool failed (`_pstn_lake/spool/` in a local lake, TMPDIR otherwise)"),
         "{stderr}"
     );
     assert!(
@@ -399,6 +404,7 @@ async fn a_temporary_folder_that_cannot_be_used_stops_with_the_day_named() {
         "no day was committed: {stderr}"
     );
 
+    std::fs::remove_file(&blocked).unwrap();
     sync(&sim, &lake, &args).await.ok();
     assert_eq!(
         ids(lake.clone(), "pstn_calls").await,

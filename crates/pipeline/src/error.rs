@@ -63,9 +63,9 @@ pub enum Error {
         source: Box<pstn_lake_fetch::Error>,
     },
 
-    /// A day's rows could not be kept in its local temporary file.
+    /// A day's rows could not be spooled (encoded into a local part file).
     #[error(
-        "keeping the rows of {table} for {day} in a temporary file failed (TMPDIR chooses its folder)"
+        "keeping the rows of {table} for {day} in the spool failed (`_pstn_lake/spool/` in a local lake, TMPDIR otherwise)"
     )]
     Spool {
         /// The table.
