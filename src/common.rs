@@ -181,21 +181,28 @@ pub fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
-/// The error chain as one line of causes, `a: b: c`, leaving out a cause whose text an outer one
-/// already shows (object_store and reqwest errors repeat their sources in their own text).
+/// The error chain as one line of causes, `a: b: c`. pstn-lake's own errors never repeat their
+/// source in their text (the chain shows it once); the foreign errors that do (object_store,
+/// Parquet, Arrow: their text already holds their causes) end the line, so nothing is said twice.
 pub fn message(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
-        let text = cause.to_string();
-        if out.contains(&text) {
-            continue;
-        }
         if !out.is_empty() {
             out.push_str(": ");
         }
-        out.push_str(&text);
+        out.push_str(&cause.to_string());
+        if holds_its_sources(cause) {
+            break;
+        }
     }
     out
+}
+
+/// Whether an error's text already holds its sources' text (see [`message`]).
+fn holds_its_sources(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.is::<object_store::Error>()
+        || e.is::<parquet::errors::ParquetError>()
+        || e.is::<arrow::error::ArrowError>()
 }
 
 /// Whether an error chain holds a broken pipe (`pstn-lake sql … | head`): not a failure.

@@ -396,7 +396,9 @@ async fn a_spool_folder_that_cannot_be_used_stops_with_the_day_named() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("keeping the rows of pstn_calls for 2026-06-0")
-            && stderr.contains("in the spool failed (`_pstn_lake/spool/` in a local lake, TMPDIR otherwise)"),
+            && stderr.contains(
+                "in the spool failed (`_pstn_lake/spool/` in a local lake, TMPDIR otherwise)"
+            ),
         "{stderr}"
     );
     assert!(

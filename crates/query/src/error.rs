@@ -5,8 +5,11 @@
 #[non_exhaustive]
 pub enum Error {
     /// DataFusion refused or failed the query.
+    ///
+    /// DataFusion's text already holds its causes, so it is the whole message: the variant has no
+    /// `source()` (the chain would repeat them).
     #[error("{0}")]
-    DataFusion(#[from] datafusion::error::DataFusionError),
+    DataFusion(datafusion::error::DataFusionError),
 
     /// The SQL names a column its tables do not have.
     #[error("{}", unknown_column(column, similar, columns))]
@@ -95,15 +98,15 @@ pub enum Error {
     },
 
     /// Writing Parquet output failed.
-    #[error("writing Parquet failed: {0}")]
+    #[error("writing Parquet failed")]
     Parquet(#[from] datafusion::parquet::errors::ParquetError),
 
     /// Writing the output failed.
-    #[error("writing the output failed: {0}")]
+    #[error("writing the output failed")]
     Output(#[from] std::io::Error),
 
     /// Formatting the output failed.
-    #[error("formatting the output failed: {0}")]
+    #[error("formatting the output failed")]
     Format(#[from] datafusion::arrow::error::ArrowError),
 
     /// `--chart` on a report whose SQL has no `-- Chart:` line.
@@ -147,11 +150,11 @@ pub enum Error {
     },
 
     /// Drawing a chart failed.
-    #[error("drawing the chart failed: {0}")]
+    #[error("drawing the chart failed")]
     Draw(#[source] Box<dyn std::error::Error + Send + Sync>),
 
     /// Encoding a PNG chart failed.
-    #[error("encoding the PNG chart failed: {0}")]
+    #[error("encoding the PNG chart failed")]
     Png(#[from] png::EncodingError),
 
     /// The lake could not be listed.
@@ -177,3 +180,9 @@ fn unknown_column(column: &str, similar: &[String], columns: &[String]) -> Strin
 
 /// The query crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<datafusion::error::DataFusionError> for Error {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        Error::DataFusion(e)
+    }
+}

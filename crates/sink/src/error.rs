@@ -16,7 +16,7 @@ pub enum Error {
     },
 
     /// The lake's store cannot be reached or refuses the credentials.
-    #[error("cannot reach the lake {url} ({hint}): {source}")]
+    #[error("cannot reach the lake {url} ({hint})")]
     Unreachable {
         /// The lake URL.
         url: String,
@@ -62,9 +62,10 @@ pub enum Error {
     /// The lake's store cannot write conditionally (create-if-absent, replace-if-unchanged), which
     /// every commit needs so that no second writer can lose rows.
     #[error(
-        "the store of {url} does not support conditional writes ({source}); pstn-lake needs them \
-         so that two writers can never lose each other's rows. For S3-compatible stores, unset \
-         AWS_CONDITIONAL_PUT or set it to `etag` (the store must honour If-Match and If-None-Match)"
+        "the store of {url} does not support conditional writes; pstn-lake needs them so that two \
+         writers can never lose each other's rows. For S3-compatible stores, unset \
+         AWS_CONDITIONAL_PUT or set it to `etag` (the store must honour If-Match and If-None-Match). \
+         The store answered"
     )]
     NoConditionalWrites {
         /// The lake.
@@ -74,7 +75,7 @@ pub enum Error {
     },
 
     /// The object store refused an operation.
-    #[error("{action} `{path}` failed: {source}")]
+    #[error("{action} `{path}` failed")]
     Store {
         /// What was being done ("writing", "reading", "listing").
         action: &'static str,
@@ -85,7 +86,7 @@ pub enum Error {
     },
 
     /// Encoding or decoding Parquet failed.
-    #[error("{action} Parquet `{path}` failed: {source}")]
+    #[error("{action} Parquet `{path}` failed")]
     Parquet {
         /// What was being done.
         action: &'static str,
@@ -96,7 +97,7 @@ pub enum Error {
     },
 
     /// An Arrow kernel failed (sorting, taking, concatenating, spooling).
-    #[error("{action} failed: {source}")]
+    #[error("{action} failed")]
     Arrow {
         /// What was being done.
         action: &'static str,
@@ -125,7 +126,7 @@ pub enum Error {
     },
 
     /// Local spool files for a landing could not be written or read.
-    #[error("spooling to local disk failed: {0}")]
+    #[error("spooling to local disk failed")]
     Spool(#[from] std::io::Error),
 
     /// The sync state object is not what this version of pstn-lake writes.
