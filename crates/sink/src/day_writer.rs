@@ -120,16 +120,10 @@ impl Spool {
 
 impl Drop for Spool {
     fn drop(&mut self) {
-        if let Some(dir) = self.dir.take() {
-            let parent = dir.path().parent().map(Path::to_owned);
-            drop(dir);
-            // `spool/` itself goes too once no writer uses it (this fails while one does).
-            if self.in_lake
-                && let Some(parent) = parent
-            {
-                let _ = std::fs::remove_dir(parent);
-            }
-        }
+        // Only this writer's folder goes: `spool/` itself stays, since other writers of the run
+        // (days committing at once, the sync state's durable writes) make their files in it
+        // at any moment.
+        drop(self.dir.take());
     }
 }
 

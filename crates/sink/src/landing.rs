@@ -381,7 +381,10 @@ mod tests {
             } else {
                 drop(landing);
             }
-            assert!(!spool.exists(), "the spool is removed (commit: {commit})");
+            assert!(
+                files_under(&spool).is_empty(),
+                "the landing's spool is removed (commit: {commit})"
+            );
         }
         // One part for a new day: renamed, not merged; the lake file is the encoded part.
         let (dir, lake) = temp_lake();
@@ -399,7 +402,7 @@ mod tests {
             );
             assert_eq!(std::fs::metadata(&file).unwrap().len(), day.bytes);
         }
-        assert!(!dir.path().join(STATE_DIR).join(SPOOL_DIR).exists());
+        assert!(files_under(&dir.path().join(STATE_DIR).join(SPOOL_DIR)).is_empty());
     }
 
     #[tokio::test]
