@@ -1,5 +1,6 @@
-//! `pstn-lake ddl`: the printed DuckDB statements run in DuckDB and give pstn-lake's numbers; the
-//! Spark, Trino and Athena statements carry the partition, the location and the exact types.
+//! `pstn-lake ddl`: the printed DuckDB statements run in DuckDB and the Spark statements in a
+//! local Spark, on lakes holding any of the tables, and give pstn-lake's numbers; the Spark,
+//! Trino and Athena statements carry the partition, the location and the exact types.
 
 use std::path::{Path, PathBuf};
 
@@ -162,7 +163,6 @@ fn every_engine_runs_on_a_lake_holding_some_of_the_tables() {
     let pstn_only = lake_of(dir.path(), "pstn-only", &["pstn_calls"]);
     let direct_only = lake_of(dir.path(), "direct-only", &["direct_routing_calls"]);
     let empty = lake_of(dir.path(), "empty", &[]);
-    let s3 = ["--location", "s3://finance/teams"];
 
     // DuckDB: a view for the table with days; the other's is left commented out, with a note
     // in the script and on stderr, and DuckDB runs the script.
@@ -218,9 +218,18 @@ fn every_engine_runs_on_a_lake_holding_some_of_the_tables() {
         "{}",
         spark.stderr
     );
-    let mut args = vec!["--engine", "athena", "--tables", "direct_routing_calls"];
-    args.extend(s3);
-    let athena = ddl(&pstn_only, &args).ok();
+    let athena = ddl(
+        &pstn_only,
+        &[
+            "--engine",
+            "athena",
+            "--tables",
+            "direct_routing_calls",
+            "--location",
+            "s3://finance/teams",
+        ],
+    )
+    .ok();
     assert!(
         athena
             .stdout
@@ -295,6 +304,7 @@ spark = (SparkSession.builder.master("local[1]").appName("pstn-lake ddl test")
     .config("spark.sql.warehouse.dir", work + "/warehouse")
     .config("spark.local.dir", work)
     .config("spark.sql.session.timeZone", "UTC")
+    .config("spark.sql.shuffle.partitions", "1")
     .getOrCreate())
 spark.sparkContext.setLogLevel("ERROR")
 results = []
