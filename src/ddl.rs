@@ -42,7 +42,8 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub engine: Engine,
 
-    /// The tables, comma-separated (default: every table).
+    /// The tables, comma-separated (default: every table). One the lake holds no day of yet is
+    /// created empty (Spark, Athena) or left commented out (DuckDB, Trino), with a note.
     #[arg(long, value_delimiter = ',')]
     pub tables: Vec<Table>,
 
