@@ -211,9 +211,9 @@ fn days_note(out: &mut String, ddl: &LakeDdl, table: &TableDdl) -> Result<()> {
     Ok(())
 }
 
-/// Writes `statement`, or comments it out when it cannot run yet (its table has no day).
-fn statement(out: &mut String, statement: &str, runs: bool) -> Result<()> {
-    for line in statement.lines() {
+/// Writes the statement `text`, or comments it out when it cannot run yet (its table has no day).
+fn statement(out: &mut String, text: &str, runs: bool) -> Result<()> {
+    for line in text.lines() {
         let comment = if runs { "" } else { "-- " };
         writeln!(out, "{comment}{line}")?;
     }
