@@ -1,5 +1,18 @@
 //! `pstn-lake ddl`: the statements that register the lake's tables in DuckDB, Spark, Trino or
 //! Athena, with each table's exact column types and `call_date` as the Hive partition.
+//!
+//! The statements run on a lake holding any of the tables. A table the lake holds no day of yet
+//! (Direct Routing on a tenant without it, a table not synced yet) gets what its engine can do
+//! before the folder exists, said in a comment in the script and in a note on stderr:
+//! - Spark and Athena register it now, empty, so it fills in once days land: Spark creates an
+//!   external table over a missing folder, and `MSCK REPAIR TABLE` (which fails on a missing
+//!   folder) is left commented out until then; Athena's partition projection needs no folder.
+//! - DuckDB (a view needs files) and Trino (the Hive connector refuses a missing
+//!   `external_location` on HDFS and local folders, and `sync_partition_metadata` fails on it)
+//!   get the statements commented out: run `ddl` again once the table has a day.
+//!
+//! When that leaves nothing to register (DuckDB or Trino, and no chosen table has a day), `ddl`
+//! fails with a message rather than print a script that does nothing.
 
 mod engines;
 
@@ -8,7 +21,7 @@ use chrono::NaiveDate;
 use pstn_lake_fetch::Table;
 use url::Url;
 
-use crate::common::LakeArg;
+use crate::common::{LakeArg, Ui};
 
 /// An engine that can read the lake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -29,7 +42,8 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub engine: Engine,
 
-    /// The tables, comma-separated (default: every table).
+    /// The tables, comma-separated (default: every table). One the lake holds no day of yet is
+    /// created empty (Spark, Athena) or left commented out (DuckDB, Trino), with a note.
     #[arg(long, value_delimiter = ',')]
     pub tables: Vec<Table>,
 
@@ -71,7 +85,7 @@ pub struct LakeDdl {
     pub tables: Vec<TableDdl>,
 }
 
-pub async fn run(args: Args) -> Result<()> {
+pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let lake = args.lake.open_existing().await?;
     lake.check().await?;
     let store = match &args.location {
@@ -85,12 +99,19 @@ pub async fn run(args: Args) -> Result<()> {
     } else {
         args.tables.clone()
     };
+    let held = lake
+        .tables()
+        .await
+        .context("cannot list the lake's tables")?;
     let mut described = Vec::new();
     for table in tables {
-        let days = lake
-            .days(table.name())
-            .await
-            .with_context(|| format!("cannot list the days of {table}"))?;
+        let days = if held.iter().any(|name| name == table.name()) {
+            lake.days(table.name())
+                .await
+                .with_context(|| format!("cannot list the days of {table}"))?
+        } else {
+            Vec::new()
+        };
         described.push(TableDdl {
             table,
             location: format!("{base}/{}", table.name()),
@@ -105,8 +126,28 @@ pub async fn run(args: Args) -> Result<()> {
         catalog: args.catalog,
         tables: described,
     };
+    let waiting: Vec<&TableDdl> = ddl.tables.iter().filter(|t| t.days.is_empty()).collect();
+    if let Some(reason) = engines::needs_a_day(ddl.engine)
+        && waiting.len() == ddl.tables.len()
+    {
+        let names: Vec<&str> = waiting.iter().map(|t| t.table.name()).collect();
+        bail!(
+            "nothing to register: the lake `{}` holds no day of {} yet, and {reason}; land days \
+             with `pstn-lake sync` or `ingest`, then run pstn-lake ddl again",
+            ddl.lake,
+            names.join(" or "),
+        );
+    }
     let text = engines::render(&ddl)?;
-    crate::common::to_stdout(|out| Ok(std::io::Write::write_all(out, text.as_bytes())?))
+    crate::common::to_stdout(|out| Ok(std::io::Write::write_all(out, text.as_bytes())?))?;
+    for table in waiting {
+        ui.summary(format_args!(
+            "note: the lake holds no day of {} yet: {}",
+            table.table,
+            engines::waiting(&ddl, table)
+        ));
+    }
+    Ok(())
 }
 
 /// Where the lake lives, in terms every engine can spell its own way.

@@ -99,7 +99,7 @@ fn main() -> ExitCode {
             Command::Sql(args) => sql::run(args).await,
             #[cfg(feature = "query")]
             Command::Shell(args) => shell::run(args).await,
-            Command::Ddl(args) => ddl::run(args).await,
+            Command::Ddl(args) => ddl::run(args, &ui).await,
             #[cfg(feature = "query")]
             Command::Schema(args) => schema::run(args).await,
             Command::Sync(args) => sync::run(args, &ui).await,

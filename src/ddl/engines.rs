@@ -159,7 +159,41 @@ fn qualified(engine: Engine, schema: Option<&str>, table: &str) -> String {
     }
 }
 
-fn days_note(out: &mut String, table: &TableDdl) -> Result<()> {
+/// Why `engine` cannot register a table before the lake holds a day of it, or `None` when it
+/// can (the table then fills in as days land).
+pub fn needs_a_day(engine: Engine) -> Option<&'static str> {
+    match engine {
+        Engine::Duckdb => Some("DuckDB cannot create a view over no files"),
+        Engine::Trino => Some(
+            "Trino's Hive connector refuses an external_location that does not exist (and \
+             sync_partition_metadata fails on it)",
+        ),
+        Engine::Spark | Engine::Athena => None,
+    }
+}
+
+/// What the statements do with `table`, of which the lake holds no day yet, and what to do
+/// once it has one: for the script's comment and the note on stderr.
+pub fn waiting(ddl: &LakeDdl, table: &TableDdl) -> String {
+    if let Some(reason) = needs_a_day(ddl.engine) {
+        return format!(
+            "{reason}, so its statements are left commented out: run pstn-lake ddl again once \
+             it has a day"
+        );
+    }
+    match ddl.engine {
+        Engine::Spark => format!(
+            "its table is created empty; once its first day has landed, run MSCK REPAIR TABLE {} \
+             (before, the folder does not exist and MSCK REPAIR fails)",
+            qualified(Engine::Spark, ddl.schema.as_deref(), table.table.name())
+        ),
+        _ => "its table is created empty and partition projection finds its days as they land, \
+              from a year back (after landing older days, run pstn-lake ddl again)"
+            .to_owned(),
+    }
+}
+
+fn days_note(out: &mut String, ddl: &LakeDdl, table: &TableDdl) -> Result<()> {
     match (table.days.first(), table.days.last()) {
         (Some(first), Some(last)) => writeln!(
             out,
@@ -167,7 +201,21 @@ fn days_note(out: &mut String, table: &TableDdl) -> Result<()> {
             table.table,
             table.days.len()
         )?,
-        _ => writeln!(out, "\n-- {}: no data in the lake yet", table.table)?,
+        _ => writeln!(
+            out,
+            "\n-- {}: no data in the lake yet: {}.",
+            table.table,
+            waiting(ddl, table)
+        )?,
+    }
+    Ok(())
+}
+
+/// Writes the statement `text`, or comments it out when it cannot run yet (its table has no day).
+fn statement(out: &mut String, text: &str, runs: bool) -> Result<()> {
+    for line in text.lines() {
+        let comment = if runs { "" } else { "-- " };
+        writeln!(out, "{comment}{line}")?;
     }
     Ok(())
 }
@@ -207,24 +255,15 @@ fn duckdb(out: &mut String, ddl: &LakeDdl) -> Result<()> {
         Store::Local(_) => {}
     }
     for table in &ddl.tables {
-        days_note(out, table)?;
+        days_note(out, ddl, table)?;
         let files = format!("{}/{PARTITION}=*/*.parquet", table.location);
         let view = format!(
             "CREATE OR REPLACE VIEW {} AS\nSELECT * FROM read_parquet({}, hive_partitioning = true, hive_types = {{'{PARTITION}': DATE}});",
             ident(e, table.table.name()),
             literal(&files)
         );
-        if table.days.is_empty() {
-            // DuckDB checks the files when it creates the view: with none it fails.
-            out.push_str(
-                "-- DuckDB cannot create a view over no files: run pstn-lake ddl again once it has a day.\n",
-            );
-            for line in view.lines() {
-                writeln!(out, "-- {line}")?;
-            }
-        } else {
-            writeln!(out, "{view}")?;
-        }
+        // DuckDB checks the files when it creates the view: with none it fails.
+        statement(out, &view, !table.days.is_empty())?;
     }
     Ok(())
 }
@@ -248,14 +287,21 @@ fn spark(out: &mut String, ddl: &LakeDdl) -> Result<()> {
         writeln!(out, "\nCREATE DATABASE IF NOT EXISTS {};", ident(e, schema))?;
     }
     for table in &ddl.tables {
-        days_note(out, table)?;
+        days_note(out, ddl, table)?;
         let name = qualified(e, ddl.schema.as_deref(), table.table.name());
+        // Spark creates an external table over a folder that does not exist (and reads it as
+        // empty); MSCK REPAIR lists the folder, so it waits for the first day.
         writeln!(
             out,
-            "CREATE TABLE IF NOT EXISTS {name} (\n{}\n)\nUSING PARQUET\nPARTITIONED BY ({})\nLOCATION {};\nMSCK REPAIR TABLE {name};",
+            "CREATE TABLE IF NOT EXISTS {name} (\n{}\n)\nUSING PARQUET\nPARTITIONED BY ({})\nLOCATION {};",
             columns(e, table, true)?,
             ident(e, PARTITION),
             literal(&table.location)
+        )?;
+        statement(
+            out,
+            &format!("MSCK REPAIR TABLE {name};"),
+            !table.days.is_empty(),
         )?;
     }
     Ok(())
@@ -285,9 +331,8 @@ fn trino(out: &mut String, ddl: &LakeDdl) -> Result<()> {
         writeln!(out, "\nCREATE SCHEMA IF NOT EXISTS {schema_name};")?;
     }
     for table in &ddl.tables {
-        days_note(out, table)?;
-        writeln!(
-            out,
+        days_note(out, ddl, table)?;
+        let statements = format!(
             "CREATE TABLE IF NOT EXISTS {schema_name}.{} (\n{}\n)\nWITH (\n  format = 'PARQUET',\n  partitioned_by = ARRAY[{}],\n  external_location = {}\n);\n\
              CALL {}.system.sync_partition_metadata(schema_name => {}, table_name => {}, mode => 'FULL');",
             ident(e, table.table.name()),
@@ -297,7 +342,8 @@ fn trino(out: &mut String, ddl: &LakeDdl) -> Result<()> {
             ident(e, &ddl.catalog),
             literal(schema),
             literal(table.table.name()),
-        )?;
+        );
+        statement(out, &statements, !table.days.is_empty())?;
     }
     Ok(())
 }
@@ -315,7 +361,7 @@ fn athena(out: &mut String, ddl: &LakeDdl) -> Result<()> {
         writeln!(out, "\nCREATE DATABASE IF NOT EXISTS {};", ident(e, schema))?;
     }
     for table in &ddl.tables {
-        days_note(out, table)?;
+        days_note(out, ddl, table)?;
         // Days before the range are not projected: re-run after a backfill of older days.
         let start = table
             .days
