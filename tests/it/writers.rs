@@ -595,3 +595,101 @@ fn read_trace(trace: &Path) -> Vec<Event> {
     }
     events
 }
+
+/// A synced day of more rows than a part holds is written in parts and becomes one file of their
+/// row groups, copied as encoded: DuckDB and pyarrow (independent readers) read it whole, in
+/// order, with the same rows and money as the tenant served and pstn-lake answers.
+#[test]
+fn a_day_synced_in_parts_is_one_file_that_other_readers_read_whole() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let calls = pstn_lake_sink::PART_ROWS + pstn_lake_sink::PART_ROWS / 2;
+    let first = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+    let sim = rt
+        .block_on(pstn_lake_graph_sim::start(
+            SimConfig::default()
+                .with_tenant(TenantConfig::new(11, first, 1, calls as u32))
+                .with_page_size(1000),
+            "127.0.0.1:0".parse().unwrap(),
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let mut args = sync_args(&sim, lake.to_str().unwrap(), "2026-05-01", "2026-05-01");
+    args.extend(["--tables".to_owned(), "pstn_calls".to_owned()]);
+    let mut cmd = bin();
+    cmd.args(&args);
+    graph_env(&mut cmd, &sim);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: BTreeSet<String> = tenant_ids(sim.tenant(), first, first)[0].clone();
+    assert!(want.len() > pstn_lake_sink::PART_ROWS, "{}", want.len());
+
+    let file = lake.join("pstn_calls/call_date=2026-05-01/data.parquet");
+    let script = r#"
+import sys
+import duckdb, pyarrow.parquet as pq
+path = sys.argv[1]
+meta = pq.ParquetFile(path).metadata
+table = pq.read_table(path, columns=["id", "start_date_time"])
+starts = table.column("start_date_time").to_pylist()
+print(meta.num_row_groups)
+print(meta.num_rows)
+print(int(all(a <= b for a, b in zip(starts, starts[1:]))))
+count, ids, charge = duckdb.sql(
+    f"SELECT count(*), count(DISTINCT id), CAST(sum(charge) AS VARCHAR) FROM read_parquet('{path}')"
+).fetchall()[0]
+print(count, ids, charge)
+for i in sorted(table.column("id").to_pylist()):
+    print(i)
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&file)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "DuckDB and pyarrow are needed for this test (scripts/test installs them): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut lines = stdout.lines();
+    let groups: usize = lines.next().unwrap().parse().unwrap();
+    let rows: usize = lines.next().unwrap().parse().unwrap();
+    assert_eq!(
+        groups,
+        want.len().div_ceil(pstn_lake_sink::PART_ROWS),
+        "a row group per part"
+    );
+    assert_eq!(rows, want.len());
+    assert_eq!(lines.next(), Some("1"), "rows in start time order");
+    let ours = sql_rows(
+        &lake,
+        "SELECT count(*), count(DISTINCT id), CAST(sum(charge) AS VARCHAR) FROM pstn_calls",
+    );
+    let duck: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        duck[..2],
+        ours[0][..2],
+        "DuckDB: {duck:?}, pstn-lake: {ours:?}"
+    );
+    // Money compared as decimals written out (DuckDB prints 12.500000, pstn-lake 12.5).
+    let trim = |s: &str| match s.contains('.') {
+        true => s.trim_end_matches('0').trim_end_matches('.').to_owned(),
+        false => s.to_owned(),
+    };
+    assert_eq!(trim(&duck[2]), trim(&ours[0][2]));
+    let ids: BTreeSet<String> = lines.map(str::to_owned).collect();
+    assert_eq!(ids, want, "pyarrow reads exactly the served rows");
+    rt.block_on(sim.shutdown());
+}
