@@ -274,6 +274,17 @@ impl DayWriter {
         Ok(())
     }
 
+    /// Writes the rows waiting as a part and forgets the keys seen so far: rows pushed after it
+    /// are merged with the day's other parts at the commit. What [`crate::Landing`] does with each
+    /// day it hands over: a landing's day nearly always comes in one part, and the check's key set
+    /// (a hash per row) would otherwise stay in memory for every day until the commit.
+    pub(crate) fn end_part(&mut self) -> Result<()> {
+        self.write_part()?;
+        self.in_order = false;
+        self.order = OrderCheck::default();
+        Ok(())
+    }
+
     /// Writes the last part; the day's file is then that part when it is the only one, or the
     /// parts joined when the rows came in order; other parts are to be merged.
     fn finish(&mut self) -> Result<Finished> {

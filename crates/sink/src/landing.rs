@@ -84,7 +84,7 @@ impl Encoder {
                     for batch in batches {
                         writer.push(batch)?;
                     }
-                    writer.write_part()?;
+                    writer.end_part()?;
                 }
                 Ok(writers)
             })?;
