@@ -67,7 +67,12 @@ fn csv_shows_formulas_as_text_and_keeps_numbers() {
             ]
         ]
     );
-    // Raw cells for programs.
+    // Raw cells for programs, as the help says.
+    let help = run(&["sql", "--help"]).ok().stdout;
+    assert!(
+        help.contains("csv-raw writes every cell as it is"),
+        "{help}"
+    );
     let raw = run(&["sql", LITERALS, "--format", "csv-raw", "--lake", lake])
         .ok()
         .stdout;
@@ -183,4 +188,19 @@ fn tables_errors_and_markdown_never_carry_escape_sequences() {
     assert_terminal_safe(&out.stderr);
     assert!(out.stderr.contains(r"no\u{1b}[2Jsuch"), "{}", out.stderr);
     assert!(!Path::new(&missing).exists());
+
+    // The summary naming a file the user chose.
+    let page = dir.path().join("page\x1b[1m.html");
+    let out = run(&[
+        "report",
+        "charges-by-country",
+        "--html",
+        page.to_str().unwrap(),
+        "--lake",
+        lake,
+    ])
+    .ok();
+    assert!(page.exists());
+    assert_terminal_safe(&out.stderr);
+    assert!(out.stderr.contains(r"page\u{1b}[1m.html"), "{}", out.stderr);
 }
