@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 
 use pstn_lake_pipeline::{DaySynced, Progress, SyncReport};
 use pstn_lake_sink::Lake;
+pub use pstn_lake_text::terminal_safe;
 
 /// `--lake`, shared by every command that reads or writes a lake.
 #[derive(Debug, Clone, clap::Args)]
@@ -184,6 +185,7 @@ pub fn init_logging(verbose: u8, quiet: bool) {
 /// The error chain as one line of causes, `a: b: c`. pstn-lake's own errors never repeat their
 /// source in their text (the chain shows it once); the foreign errors that do (object_store,
 /// Parquet, Arrow: their text already holds their causes) end the line, so nothing is said twice.
+/// Errors quote values and file names from the data: the line is [`terminal_safe`].
 pub fn message(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
@@ -195,7 +197,7 @@ pub fn message(e: &anyhow::Error) -> String {
             break;
         }
     }
-    out
+    terminal_safe(&out).into_owned()
 }
 
 /// Whether an error's text already holds its sources' text (see [`message`]).
@@ -305,7 +307,7 @@ impl Ui {
             indicatif::ProgressStyle::with_template("{spinner} {elapsed} {prefix} {msg}")
                 .expect("valid template"),
         );
-        bar.set_prefix(what.to_owned());
+        bar.set_prefix(terminal_safe(what).into_owned());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         bar
     }
@@ -326,10 +328,10 @@ impl Ui {
         bar
     }
 
-    /// A summary line on stderr.
+    /// A summary line on stderr ([`terminal_safe`]: summaries name lakes, files and tables).
     pub fn summary(&self, line: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("{line}");
+            eprintln!("{}", terminal_safe(&line.to_string()));
         }
     }
 }
@@ -412,12 +414,17 @@ pub fn synced(outcome: pstn_lake_pipeline::Result<SyncReport>, ui: &Ui) -> Resul
 #[cfg(feature = "query")]
 #[derive(Debug, Clone, clap::Args)]
 pub struct OutputArgs {
-    /// Output format: table, csv, json (one array), ndjson (one object a line), markdown, or
-    /// parquet. Default: table when standard output is a terminal, csv otherwise; with --output,
-    /// the file's extension (.csv, .json, .ndjson, .jsonl, .md, .parquet). Decimals (money) keep
-    /// every digit in all of them but table, which shows each currency's minor units; csv has no
-    /// quoted numbers, no exponents and UTC times as YYYY-MM-DD HH:MM:SS (.ffffff when the time
-    /// has microseconds).
+    /// Output format: table, csv, csv-raw, json (one array), ndjson (one object a line), markdown,
+    /// or parquet. Default: table when standard output is a terminal, csv otherwise; with
+    /// --output, the file's extension (.csv, .json, .ndjson, .jsonl, .md, .parquet). Decimals
+    /// (money) keep every digit in all of them but table, which shows each currency's minor
+    /// units; csv has no quoted numbers, no exponents and UTC times as YYYY-MM-DD HH:MM:SS
+    /// (.ffffff when the time has microseconds).
+    ///
+    /// csv is for spreadsheets: a text cell starting with =, +, -, @, tab or carriage return (a
+    /// formula to a spreadsheet) is written with a leading ' so it shows as text (+4121... too);
+    /// numbers are never changed. csv-raw writes every cell as it is, for programs; parquet and
+    /// json keep the types as well.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<OutputFormat>,
 
@@ -446,7 +453,7 @@ impl std::str::FromStr for OutputFormat {
             "parquet" => Ok(OutputFormat::Parquet),
             other => other.parse().map(OutputFormat::Text).map_err(|_| {
                 format!(
-                    "unknown format `{other}`: expected table, csv, json, ndjson, markdown or parquet"
+                    "unknown format `{other}`: expected table, csv, csv-raw, json, ndjson, markdown or parquet"
                 )
             }),
         }
@@ -481,8 +488,9 @@ impl OutputArgs {
             Some("md" | "markdown") => OutputFormat::Text(Format::Markdown),
             Some("txt") => OutputFormat::Text(Format::Table),
             _ => anyhow::bail!(
-                "cannot tell the format of `{}` from its name: add --format (csv, json, ndjson, \
-                 markdown, parquet, table) or name the file .csv, .json, .ndjson, .md or .parquet",
+                "cannot tell the format of `{}` from its name: add --format (csv, csv-raw, json, \
+                 ndjson, markdown, parquet, table) or name the file .csv, .json, .ndjson, .md or \
+                 .parquet",
                 path.display()
             ),
         })

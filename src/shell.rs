@@ -17,13 +17,14 @@ use pstn_lake_query::{Format, LakeSession};
 use pstn_lake_sink::Lake;
 use rustyline::error::ReadlineError;
 
-use crate::common::{LakeArg, is_broken_pipe, known_tables, message, to_stdout};
+use crate::common::{LakeArg, is_broken_pipe, known_tables, message, terminal_safe, to_stdout};
 use split::{Splitter, dot_command};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Output format: table, csv, json, markdown, … (`.format` changes it). Default: table when
-    /// the output is a terminal, csv otherwise.
+    /// Output format: table, csv, csv-raw, json, ndjson, markdown (`.format` changes it).
+    /// Default: table when the output is a terminal, csv otherwise (csv writes a text cell a
+    /// spreadsheet would run as a formula with a leading '; csv-raw as it is).
     #[arg(long)]
     pub format: Option<Format>,
 
@@ -52,7 +53,7 @@ Tables are the lake's folders; `call_date` (DATE) is the day partition, so filte
 
 .tables              the tables: days, first and last day, rows
 .schema [TABLE]      the columns and their types
-.format [NAME]       show or set the output format (table, csv, json, markdown, …)
+.format [NAME]       show or set the output format (table, csv, csv-raw, json, ndjson, markdown)
 .timer [on|off]      show or set timing of each statement
 .help                this text
 .quit                leave (also .exit, or Ctrl-D)
@@ -121,12 +122,13 @@ impl Shell {
         let mut editor = editor::new(self.session.tables().to_vec())?;
         let history = history.and_then(|path| editor::open_history(&mut editor, path));
         to_stdout(|out| {
-            writeln!(
-                out,
+            // The table names are the lake's folder names: data, shown as characters.
+            let banner = format!(
                 "pstn-lake shell on {}: {}. End statements with `;`; .help lists the commands.",
                 self.lake.url(),
                 self.session.tables().join(", ")
-            )?;
+            );
+            writeln!(out, "{}", terminal_safe(&banner))?;
             Ok(())
         })?;
         loop {

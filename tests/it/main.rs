@@ -10,4 +10,5 @@ mod reports;
 mod shell;
 mod stores;
 mod sync;
+mod untrusted_text;
 mod writers;

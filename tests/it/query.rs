@@ -113,7 +113,7 @@ fn formats_keep_money_exact() {
     let out = report(&lake, &["--format", "xml"]).fails();
     assert!(
         out.stderr
-            .contains("expected table, csv, json, ndjson, markdown or parquet"),
+            .contains("expected table, csv, csv-raw, json, ndjson, markdown or parquet"),
         "{}",
         out.stderr
     );

@@ -114,7 +114,7 @@ SELECT 3 AS c;
     assert!(!stdout.contains("| c |"), ".quit ends the input: {stdout}");
     assert!(!stdout.contains("direct_routing_calls"), "{stdout}");
     for message in [
-        "unknown format `xml`: expected table, csv, json",
+        "unknown format `xml`: expected table, csv, csv-raw, json",
         "there is no table `no_such_table`: .tables lists them",
         "Run time: ",
         "2 statements or commands failed",

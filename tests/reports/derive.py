@@ -114,6 +114,9 @@ def cell_csv(v):
     if isinstance(v, dt.date):
         return v.isoformat()
     text = str(v)
+    if isinstance(v, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        # `--format csv` is for spreadsheets: text they would run as a formula starts with '.
+        text = "'" + text
     if any(c in text for c in ',"\n\r'):
         return '"' + text.replace('"', '""') + '"'
     return text

@@ -8,6 +8,14 @@
 //! of the lake's money scale) with the minor units of each row's `currency` and right-aligns
 //! numbers; every other format keeps every digit. JSON and NDJSON keep Arrow's JSON forms (RFC 3339 times).
 //! In the table and CSV formats nested values (lists, structs) are JSON text, so `SELECT *` works.
+//!
+//! Text from the data is written so that it cannot act on what shows it. CSV, read by people in
+//! spreadsheets, has each text cell that a spreadsheet would take for a formula (one starting with
+//! `=`, `+`, `-`, `@`, tab or carriage return) written with a leading `'` (OWASP's advice for CSV
+//! injection); numbers, decimals and dates are never changed, and `csv-raw` writes the cells as
+//! they are for programs. The table and Markdown formats, shown on terminals, write control
+//! characters and escape sequences as visible escapes ([`pstn_lake_text::terminal_safe`]), and
+//! Markdown escapes what would make a cell into a link, HTML or another column.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -29,8 +37,13 @@ use crate::Result;
 pub enum Format {
     /// A boxed table for the terminal.
     Table,
-    /// CSV with a header row (RFC 4180): numbers unquoted, strings quoted only when they must be.
+    /// CSV with a header row (RFC 4180): numbers unquoted, strings quoted only when they must be,
+    /// and a text cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or carriage
+    /// return first) written as text with a leading `'`.
     Csv,
+    /// CSV as [`Format::Csv`] writes it but with every text cell as it is, for programs that read
+    /// the cells rather than people who open the file in a spreadsheet.
+    CsvRaw,
     /// A JSON array of objects; decimals are JSON numbers with every digit kept.
     Json,
     /// Newline-delimited JSON: one object a line, nothing for an empty result.
@@ -46,11 +59,12 @@ impl std::str::FromStr for Format {
         match s {
             "table" => Ok(Format::Table),
             "csv" => Ok(Format::Csv),
+            "csv-raw" => Ok(Format::CsvRaw),
             "json" => Ok(Format::Json),
             "ndjson" | "jsonl" => Ok(Format::Ndjson),
             "markdown" | "md" => Ok(Format::Markdown),
             other => Err(format!(
-                "unknown format `{other}`: expected table, csv, json, ndjson or markdown"
+                "unknown format `{other}`: expected table, csv, csv-raw, json, ndjson or markdown"
             )),
         }
     }
@@ -73,8 +87,16 @@ pub fn write(
             // Aligned by the original types: numbers written as text still go right.
             write_table(out, schema, &text_schema, &batches)?;
         }
-        Format::Csv => {
-            let (schema, batches) = as_text(schema, batches)?;
+        Format::Csv | Format::CsvRaw => {
+            let batches = if format == Format::Csv {
+                batches
+                    .iter()
+                    .map(formulas_as_text)
+                    .collect::<Result<_>>()?
+            } else {
+                batches.to_vec()
+            };
+            let (schema, batches) = as_text(schema, &batches)?;
             let mut writer = datafusion::arrow::csv::WriterBuilder::new()
                 .with_header(true)
                 .build(&mut *out);
@@ -135,6 +157,54 @@ pub fn write_parquet<W: Write + Send>(
     }
     writer.close()?;
     Ok(())
+}
+
+/// `batch` with each text cell that a spreadsheet would take for a formula (see [`Format::Csv`])
+/// prefixed with `'`, so the spreadsheet shows it as text. Only text columns change (to Utf8);
+/// numbers, decimals and dates are not text, so a negative amount stays a number.
+fn formulas_as_text(batch: &RecordBatch) -> Result<RecordBatch> {
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if !is_text(field.data_type()) {
+            fields.push(field.as_ref().clone());
+            columns.push(Arc::clone(column));
+            continue;
+        }
+        let text = cast(column, &DataType::Utf8)?;
+        let safe: StringArray = text
+            .as_string::<i32>()
+            .iter()
+            .map(|v| {
+                v.map(|v| match v.chars().next() {
+                    Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{v}"),
+                    _ => v.to_owned(),
+                })
+            })
+            .collect();
+        fields.push(Field::new(
+            field.name(),
+            DataType::Utf8,
+            field.is_nullable(),
+        ));
+        columns.push(Arc::new(safe) as ArrayRef);
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(
+            fields,
+            batch.schema().metadata().clone(),
+        )),
+        columns,
+    )?)
+}
+
+/// Whether a column holds text (in any of Arrow's string layouts, dictionary-encoded or not).
+fn is_text(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, values) => is_text(values),
+        _ => false,
+    }
 }
 
 /// The result with float columns as plain decimal text and UTC or zoneless timestamp columns as
@@ -353,13 +423,18 @@ fn write_table(
         schema
             .fields()
             .iter()
-            .map(|f| f.name().replace('\n', " "))
+            .map(|f| Cell::Terminal.escape(f.name()))
             .collect(),
     ];
-    for_each_row(batches, &FormatOptions::default(), |cells| {
-        rows.push(cells.iter().map(|c| c.replace('\n', " ")).collect());
-        Ok(())
-    })?;
+    for_each_row(
+        batches,
+        &FormatOptions::default(),
+        Cell::Terminal,
+        |cells| {
+            rows.push(cells);
+            Ok(())
+        },
+    )?;
     let mut widths = vec![0; rows[0].len()];
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -391,8 +466,11 @@ fn write_table(
 }
 
 fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
-    let escape = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-    let names: Vec<String> = schema.fields().iter().map(|f| escape(f.name())).collect();
+    let names: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| Cell::Markdown.escape(f.name()))
+        .collect();
     writeln!(out, "| {} |", names.join(" | "))?;
     let aligns: Vec<&str> = schema
         .fields()
@@ -406,18 +484,55 @@ fn write_markdown(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatc
         })
         .collect();
     writeln!(out, "| {} |", aligns.join(" | "))?;
-    for_each_row(batches, &FormatOptions::default().with_null(""), |cells| {
-        let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
+    let options = FormatOptions::default().with_null("");
+    for_each_row(batches, &options, Cell::Markdown, |cells| {
         writeln!(out, "| {} |", cells.join(" | "))?;
         Ok(())
     })
 }
 
+/// Where a text cell is shown, which says how [`for_each_row`] escapes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cell {
+    /// A terminal table: one line (a newline is a space), controls and escape sequences visible
+    /// as escapes ([`pstn_lake_text::terminal_safe`]).
+    Terminal,
+    /// A Markdown table cell, often read on a terminal: as [`Cell::Terminal`], and then every
+    /// character Markdown gives a meaning to in a table cell backslash-escaped, so a value is
+    /// never a column break, emphasis, code, a link or HTML.
+    Markdown,
+    /// An HTML table cell: `& < > " '` escaped.
+    Html,
+}
+
+impl Cell {
+    /// `text` as this kind of cell shows it.
+    pub(crate) fn escape(self, text: &str) -> String {
+        match self {
+            Cell::Terminal => pstn_lake_text::terminal_safe(&text.replace('\n', " ")).into_owned(),
+            Cell::Markdown => {
+                let line = Cell::Terminal.escape(text);
+                let mut out = String::with_capacity(line.len());
+                for c in line.chars() {
+                    if matches!(c, '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '<' | '>') {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out
+            }
+            Cell::Html => crate::html::escape(text),
+        }
+    }
+}
+
 /// Calls `each` with every row of `batches` as text cells (arrow's display of each value, with
-/// `options`): the one way the table, Markdown and HTML outputs turn values into text.
+/// `options`), escaped for where they are shown (`cell`): the one way the table, Markdown and
+/// HTML outputs turn values into text.
 pub(crate) fn for_each_row(
     batches: &[RecordBatch],
     options: &FormatOptions,
+    cell: Cell,
     mut each: impl FnMut(Vec<String>) -> Result<()>,
 ) -> Result<()> {
     for batch in batches {
@@ -430,7 +545,7 @@ pub(crate) fn for_each_row(
             each(
                 formatters
                     .iter()
-                    .map(|f| f.value(row).to_string())
+                    .map(|f| cell.escape(&f.value(row).to_string()))
                     .collect(),
             )?;
         }
@@ -552,6 +667,172 @@ mod tests {
         assert!(csv.contains("JPY,12,234629.500000"), "{csv}");
         assert!(csv.contains("USD,3,-1.005000"), "{csv}");
         assert_eq!(rounded(-4_000, 6, 2), "0.00", "no negative zero");
+    }
+
+    #[test]
+    fn csv_writes_text_a_spreadsheet_would_run_as_text_and_numbers_as_they_are() {
+        let cells = [
+            "=HYPERLINK(\"http://x\")",
+            "+41 44 668 18 00",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "a=b",
+            "'quoted",
+        ];
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("name", DataType::Utf8, true),
+            Field::new("view", DataType::Utf8View, true),
+            Field::new(
+                "dict",
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                true,
+            ),
+            Field::new("amount", DataType::Decimal128(18, 6), true),
+            Field::new("ratio", DataType::Float64, true),
+            Field::new("calls", DataType::Int64, true),
+        ]));
+        let n = cells.len();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from_iter_values(cells)),
+                Arc::new(datafusion::arrow::array::StringViewArray::from_iter_values(
+                    cells,
+                )),
+                Arc::new(
+                    cells
+                        .into_iter()
+                        .collect::<datafusion::arrow::array::DictionaryArray<
+                            datafusion::arrow::datatypes::Int32Type,
+                        >>(),
+                ),
+                Arc::new(
+                    Decimal128Array::from_iter_values(std::iter::repeat_n(-1_500_000, n))
+                        .with_precision_and_scale(18, 6)
+                        .unwrap(),
+                ),
+                Arc::new(Float64Array::from_iter_values(std::iter::repeat_n(-0.5, n))),
+                Arc::new(Int64Array::from_iter_values(std::iter::repeat_n(-3, n))),
+            ],
+        )
+        .unwrap();
+        let csv = text(Format::Csv, &schema, std::slice::from_ref(&batch));
+        let raw = text(Format::CsvRaw, &schema, std::slice::from_ref(&batch));
+        let rows = |text: &str| -> Vec<Vec<String>> {
+            // Every column read back as text: what a CSV reader sees in the file.
+            let names = ["name", "view", "dict", "amount", "ratio", "calls"];
+            let fields = names.map(|n| Field::new(n, DataType::Utf8, true));
+            let mut reader =
+                datafusion::arrow::csv::ReaderBuilder::new(Arc::new(Schema::new(fields.to_vec())))
+                    .with_header(true)
+                    .build(text.as_bytes())
+                    .unwrap();
+            let batch = reader.next().unwrap().unwrap();
+            (0..batch.num_rows())
+                .map(|row| {
+                    batch
+                        .columns()
+                        .iter()
+                        .map(|c| c.as_string::<i32>().value(row).to_owned())
+                        .collect()
+                })
+                .collect()
+        };
+        for (row, cell) in rows(&csv).iter().zip(cells) {
+            let expected = if cell == "a=b" || cell == "'quoted" {
+                cell.to_owned()
+            } else {
+                format!("'{cell}")
+            };
+            let expected = expected.as_str();
+            assert_eq!(row[..3], [expected, expected, expected], "{csv}");
+            assert_eq!(row[3..], ["-1.500000", "-0.5", "-3"], "{csv}");
+        }
+        for (row, cell) in rows(&raw).iter().zip(cells) {
+            assert_eq!(row[..3], [cell, cell, cell], "{raw}");
+            assert_eq!(row[3..], ["-1.500000", "-0.5", "-3"], "{raw}");
+        }
+        assert_eq!(
+            text(Format::Csv, &schema, &[]),
+            "name,view,dict,amount,ratio,calls\n"
+        );
+    }
+
+    /// The cells of a Markdown table row: split at each `|` that no `\` escapes.
+    fn markdown_cells(line: &str) -> usize {
+        let (mut bars, mut escaped) = (0, false);
+        for c in line.chars() {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '|') => bars += 1,
+                _ => {}
+            }
+        }
+        bars - 1
+    }
+
+    #[test]
+    fn table_and_markdown_show_controls_as_escapes_and_keep_their_columns() {
+        let hostile = [
+            "\x1b[31mred\x1b[0m",
+            "over\rwritten",
+            "abc\u{202E}fdp.exe",
+            "a | b",
+            "*bold* _it_ `code`",
+            "[x](http://y) <b>html</b> \\",
+            "two\nlines",
+        ];
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("na|me\x1b[1m", DataType::Utf8, true),
+            Field::new("calls", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from_iter_values(hostile)),
+                Arc::new(Int64Array::from_iter_values(std::iter::repeat_n(
+                    -1,
+                    hostile.len(),
+                ))),
+            ],
+        )
+        .unwrap();
+        for format in [Format::Table, Format::Markdown] {
+            let out = text(format, &schema, std::slice::from_ref(&batch));
+            for c in out.chars() {
+                assert!(
+                    c == '\n' || !(c.is_control() || ('\u{202A}'..='\u{202E}').contains(&c)),
+                    "{format:?} wrote {c:?}:\n{out}"
+                );
+            }
+            // A row a line: the header, the rule, one line a value (tables add their borders).
+            let lines = hostile.len() + if format == Format::Table { 4 } else { 2 };
+            assert_eq!(out.lines().count(), lines, "{out}");
+        }
+        let table = text(Format::Table, &schema, std::slice::from_ref(&batch));
+        assert!(table.contains("| over\\u{d}written "), "{table}");
+        assert!(table.contains("| \\u{1b}[31mred\\u{1b}[0m "), "{table}");
+        assert!(table.contains("| abc\\u{202e}fdp.exe "), "{table}");
+        assert!(table.contains("| two lines "), "{table}");
+        let md = text(Format::Markdown, &schema, std::slice::from_ref(&batch));
+        for line in md.lines() {
+            assert_eq!(markdown_cells(line), 2, "{line}");
+        }
+        for cell in [
+            "| na\\|me\\\\u{1b}\\[1m | calls |",
+            "| \\\\u{1b}\\[31mred\\\\u{1b}\\[0m | -1 |",
+            "| over\\\\u{d}written | -1 |",
+            "| abc\\\\u{202e}fdp.exe | -1 |",
+            "| a \\| b | -1 |",
+            "| \\*bold\\* \\_it\\_ \\`code\\` | -1 |",
+            "| \\[x\\](http://y) \\<b\\>html\\</b\\> \\\\ | -1 |",
+            "| two lines | -1 |",
+        ] {
+            assert!(md.contains(cell), "{cell} missing from\n{md}");
+        }
     }
 
     #[test]

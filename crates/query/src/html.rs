@@ -13,6 +13,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::display::FormatOptions;
 
 use crate::chart::short_title;
+use crate::format::{Cell, for_each_row};
 use crate::{Error, LakeSession, Param, Report, ReportParams, Result, chart_title, date_range};
 
 const STYLE: &str = "
@@ -267,14 +268,20 @@ fn table(out: &mut String, schema: &SchemaRef, batches: &[RecordBatch]) -> Resul
     let mut text = String::new();
     text.push_str("<div class=\"table\"><table>\n<thead><tr>");
     for (i, field) in schema.fields().iter().enumerate() {
-        let _ = write!(text, "<th{}>{}</th>", class(i), escape(field.name()));
+        let _ = write!(
+            text,
+            "<th{}>{}</th>",
+            class(i),
+            Cell::Html.escape(field.name())
+        );
     }
     text.push_str("</tr></thead>\n<tbody>\n");
     let mut rows = 0;
-    crate::format::for_each_row(batches, &FormatOptions::default().with_null(""), |cells| {
+    let options = FormatOptions::default().with_null("");
+    for_each_row(batches, &options, Cell::Html, |cells| {
         text.push_str("<tr>");
         for (i, cell) in cells.iter().enumerate() {
-            let _ = write!(text, "<td{}>{}</td>", class(i), escape(cell));
+            let _ = write!(text, "<td{}>{cell}</td>", class(i));
         }
         text.push_str("</tr>\n");
         rows += 1;
@@ -309,7 +316,7 @@ fn filters(params: &ReportParams) -> String {
 }
 
 /// Text as HTML: `& < > " '` escaped, so a value can never become markup.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -1,0 +1,206 @@
+//! Text from the data where people look at it: CSV opened in a spreadsheet (no formulas run),
+//! tables and errors on a terminal (no escape sequences reach it).
+
+use std::path::Path;
+
+use crate::helpers::*;
+
+/// `csv` as Python's `csv` module reads it: rows of cells, the header first.
+fn python_csv(csv: &str) -> Vec<Vec<String>> {
+    let out = run_python(
+        "import csv, json, sys\nprint(json.dumps(list(csv.reader(sys.stdin, strict=True))))",
+        csv,
+    );
+    serde_json::from_str(&out).unwrap()
+}
+
+fn run_python(script: &str, stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "python3 failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A lake whose one user's name is a spreadsheet formula and whose charge is negative (a refund).
+fn hostile_lake() -> (tempfile::TempDir, std::path::PathBuf) {
+    let mut row = pstn_row("1", "2026-11-01T08:00:00Z", "-1.5", "USD", "US", 60);
+    row["userId"] = "u-1".into();
+    row["userPrincipalName"] = r#"=HYPERLINK("http://evil.invalid","x")"#.into();
+    lake_with_rows(&[row])
+}
+
+const LITERALS: &str = r#"SELECT '=HYPERLINK("http://x")' AS name, '+41 44 668 18 00' AS phone, 'a=b' AS plain, CAST(-1.5 AS DECIMAL(10,2)) AS amount, -2 AS n, DATE '2026-11-01' AS day"#;
+
+#[test]
+fn csv_shows_formulas_as_text_and_keeps_numbers() {
+    let (dir, lake) = hostile_lake();
+    let lake = lake.to_str().unwrap();
+
+    // `sql` to standard output.
+    let csv = run(&["sql", LITERALS, "--format", "csv", "--lake", lake])
+        .ok()
+        .stdout;
+    assert_eq!(
+        python_csv(&csv),
+        [
+            ["name", "phone", "plain", "amount", "n", "day"],
+            [
+                r#"'=HYPERLINK("http://x")"#,
+                "'+41 44 668 18 00",
+                "a=b",
+                "-1.50",
+                "-2",
+                "2026-11-01"
+            ]
+        ]
+    );
+    // Raw cells for programs, as the help says.
+    let help = run(&["sql", "--help"]).ok().stdout;
+    assert!(
+        help.contains("csv-raw writes every cell as it is"),
+        "{help}"
+    );
+    let raw = run(&["sql", LITERALS, "--format", "csv-raw", "--lake", lake])
+        .ok()
+        .stdout;
+    assert_eq!(
+        python_csv(&raw)[1],
+        [
+            r#"=HYPERLINK("http://x")"#,
+            "+41 44 668 18 00",
+            "a=b",
+            "-1.50",
+            "-2",
+            "2026-11-01"
+        ]
+    );
+
+    // A report from the lake, to --output FILE.csv (the format from the name).
+    let file = dir.path().join("users.csv");
+    run(&[
+        "report",
+        "charges-by-user",
+        "--output",
+        file.to_str().unwrap(),
+        "--lake",
+        lake,
+    ])
+    .ok();
+    let rows = python_csv(&std::fs::read_to_string(&file).unwrap());
+    let column = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    assert_eq!(
+        rows[1][column("user_principal_name")],
+        r#"'=HYPERLINK("http://evil.invalid","x")"#
+    );
+    assert_eq!(rows[1][column("charge")], "-1.500000");
+    // The same report with --format csv-raw gives the name as it is in the lake.
+    let out = run(&[
+        "report",
+        "charges-by-user",
+        "--format",
+        "csv-raw",
+        "--lake",
+        lake,
+    ])
+    .ok()
+    .stdout;
+    let rows = python_csv(&out);
+    assert_eq!(
+        rows[1][column("user_principal_name")],
+        r#"=HYPERLINK("http://evil.invalid","x")"#
+    );
+}
+
+/// No byte of `text` is one a terminal acts on: ESC, CR or another C0 control but newline, a C1
+/// control, or a bidi override.
+#[track_caller]
+fn assert_terminal_safe(text: &str) {
+    for c in text.chars() {
+        assert!(
+            c == '\n' || !(c.is_control() || ('\u{202A}'..='\u{202E}').contains(&c)),
+            "{c:?} reached the terminal in:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn tables_errors_and_markdown_never_carry_escape_sequences() {
+    let (dir, lake) = hostile_lake();
+    let lake = lake.to_str().unwrap();
+    // ESC [31m, CR and U+202E made in SQL from their code points, and Markdown's syntax.
+    let query = "SELECT chr(27) || '[31mred' || chr(13) || 'over' || chr(8238) || 'txt.exe' AS text, \
+                 'a | b *c* [x](http://y) <b>' || chr(10) || 'next' AS markdown, -1 AS n";
+    let table = run(&["sql", query, "--format", "table", "--lake", lake])
+        .ok()
+        .stdout;
+    assert_terminal_safe(&table);
+    assert!(
+        table.contains(r"\u{1b}[31mred\u{d}over\u{202e}txt.exe"),
+        "{table}"
+    );
+    let md = run(&["sql", query, "--format", "markdown", "--lake", lake])
+        .ok()
+        .stdout;
+    assert_terminal_safe(&md);
+    assert_eq!(md.lines().count(), 3, "{md}");
+    assert!(
+        md.contains(r"| a \| b \*c\* \[x\](http://y) \<b\> next | -1 |"),
+        "{md}"
+    );
+
+    // Errors quoting a value or a file name.
+    let out = run(&[
+        "sql",
+        "SELECT * FROM \"\x1b]8;;http://evil.invalid\x07x\"",
+        "--lake",
+        lake,
+    ])
+    .fails();
+    assert_terminal_safe(&out.stderr);
+    assert!(
+        out.stderr.contains(r"\u{1b}]8;;http://evil.invalid\u{7}x"),
+        "{}",
+        out.stderr
+    );
+    let missing = dir.path().join("no\x1b[2Jsuch").join("x.csv");
+    let out = run(&[
+        "sql",
+        "SELECT 1",
+        "--output",
+        missing.to_str().unwrap(),
+        "--lake",
+        lake,
+    ])
+    .fails();
+    assert_terminal_safe(&out.stderr);
+    assert!(out.stderr.contains(r"no\u{1b}[2Jsuch"), "{}", out.stderr);
+    assert!(!Path::new(&missing).exists());
+
+    // The summary naming a file the user chose.
+    let page = dir.path().join("page\x1b[1m.html");
+    let out = run(&[
+        "report",
+        "charges-by-country",
+        "--html",
+        page.to_str().unwrap(),
+        "--lake",
+        lake,
+    ])
+    .ok();
+    assert!(page.exists());
+    assert_terminal_safe(&out.stderr);
+    assert!(out.stderr.contains(r"page\u{1b}[1m.html"), "{}", out.stderr);
+}
