@@ -624,11 +624,11 @@ async fn the_secret_never_appears_in_output_or_logs() {
 #[tokio::test(flavor = "multi_thread")]
 async fn certificate_credentials_sign_an_assertion() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/test-credentials");
-    let public = std::fs::read(root.join("test-app.pub.der")).unwrap();
+    let registered = std::fs::read(root.join("test-app.cer")).unwrap();
     let sim = start(
         config("2026-06-01", 1, 100)
             .with_client_secret("")
-            .with_assertion_public_key_der(public),
+            .with_assertion_certificate_der(registered),
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -661,6 +661,59 @@ async fn certificate_credentials_sign_an_assertion() {
         stderr.contains("neither AZURE_CLIENT_SECRET nor AZURE_CLIENT_CERTIFICATE_PATH is set"),
         "{stderr}"
     );
+    sim.shutdown().await;
+}
+
+/// An app registration holding another certificate for the same key: the signature would verify,
+/// the thumbprint does not match, and Entra's refusal reaches the user without key material.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_the_app_does_not_hold_is_refused_with_entra_s_message() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/test-credentials");
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.cer");
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-new", "-key"])
+        .arg(root.join("test-app.pem"))
+        .args(["-subj", "/CN=another certificate", "-days", "1"])
+        .args(["-outform", "DER", "-out"])
+        .arg(&other)
+        .output()
+        .expect("openssl (needed by this test) runs");
+    assert!(made.status.success(), "{made:?}");
+    let sim = start(
+        config("2026-06-01", 1, 10)
+            .with_client_secret("")
+            .with_assertion_certificate_der(std::fs::read(&other).unwrap()),
+    )
+    .await;
+    let lake = dir.path().join("lake");
+    let mut cmd = sync_command(&sim, &lake, &["--from", "2026-06-01", "--to", "2026-06-01"]);
+    cmd.env_remove("AZURE_CLIENT_SECRET")
+        .env("AZURE_CLIENT_CERTIFICATE_PATH", root.join("test-app.pem"))
+        .env("RUST_LOG", "trace");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{all}");
+    assert!(
+        all.contains("HTTP 401: invalid_client: AADSTS700027")
+            && all.contains("is not registered on application"),
+        "{all}"
+    );
+    let pem = std::fs::read_to_string(root.join("test-app.pem")).unwrap();
+    let key_line = pem.lines().nth(1).unwrap();
+    assert!(!all.contains(key_line), "key material leaked");
+    assert!(!all.contains("client_assertion="), "the assertion leaked");
+    assert_eq!(
+        (sim.stats().tokens_issued, sim.stats().graph_requests),
+        (0, 0)
+    );
+    assert!(!lake.exists(), "a refused sync creates no lake");
     sim.shutdown().await;
 }
 
