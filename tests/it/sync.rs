@@ -69,10 +69,26 @@ async fn sync(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Run {
 
 /// A sync of `sim` into `lake` through the library, as `pstn-lake sync` runs it.
 async fn sync_lib(sim: &RunningSim, lake: &Path, options: &SyncOptions) -> SyncReport {
-    let graph = GraphConfig::new(
+    try_sync_lib(sim, lake, graph_config(sim), options)
+        .await
+        .unwrap()
+}
+
+/// The Graph side of `sim`, with the default retries and timeouts.
+fn graph_config(sim: &RunningSim) -> GraphConfig {
+    GraphConfig::new(
         sim.graph_url().parse().unwrap(),
         sim.login_url().parse().unwrap(),
-    );
+    )
+}
+
+/// [`sync_lib`] with `graph` as given, keeping the error.
+async fn try_sync_lib(
+    sim: &RunningSim,
+    lake: &Path,
+    graph: GraphConfig,
+    options: &SyncOptions,
+) -> Result<SyncReport, pstn_lake_pipeline::Error> {
     let c = sim.config();
     let credentials = Credentials::with_secret(&c.tenant_id, &c.client_id, &c.client_secret);
     let lake = Lake::open(lake.to_str().unwrap()).unwrap();
@@ -85,7 +101,6 @@ async fn sync_lib(sim: &RunningSim, lake: &Path, options: &SyncOptions) -> SyncR
         std::future::pending(),
     )
     .await
-    .unwrap()
 }
 
 /// `--from FROM --to TO`.
@@ -336,26 +351,38 @@ async fn permission_and_request_errors_stop_with_graph_s_message() {
     assert!(out.stderr.contains("403"), "{}", out.stderr);
     sim.shutdown().await;
 
-    let sim =
-        start(config("2026-06-01", 2, 10).with_faults(FaultPlan::new().at(1, Fault::Status(400))))
-            .await;
-    let out = sync(
-        &sim,
-        &lake,
-        &[
-            "--from",
-            "2026-06-01",
-            "--to",
-            "2026-06-01",
-            "--tables",
-            "pstn_calls",
-        ],
-    )
-    .await
-    .fails();
-    assert!(out.stderr.contains("Graph answered 400"), "{}", out.stderr);
-    assert_eq!(sim.stats().graph_requests, 1, "400 is not retried");
-    sim.shutdown().await;
+    // 400 and 406 (what Graph answers a range over 90 days): permanent, not retried, and the
+    // message names the day.
+    for status in [400, 406] {
+        let sim = start(
+            config("2026-06-01", 2, 10).with_faults(FaultPlan::new().at(1, Fault::Status(status))),
+        )
+        .await;
+        let out = sync(
+            &sim,
+            &lake,
+            &[
+                "--from",
+                "2026-06-01",
+                "--to",
+                "2026-06-01",
+                "--tables",
+                "pstn_calls",
+            ],
+        )
+        .await
+        .fails();
+        assert!(
+            out.stderr
+                .contains("fetching pstn_calls for 2026-06-01 failed")
+                && out.stderr.contains(&format!("Graph answered {status}"))
+                && out.stderr.contains("ranges over 90 days"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(sim.stats().graph_requests, 1, "{status} is not retried");
+        sim.shutdown().await;
+    }
 
     let out = sync(
         &start(config("2026-06-01", 1, 1)).await,
@@ -365,6 +392,93 @@ async fn permission_and_request_errors_stop_with_graph_s_message() {
     .await
     .fails();
     assert!(out.stderr.contains("unknown table `sms`"), "{}", out.stderr);
+}
+
+/// A Graph request that does not answer within the request timeout is retried; one that never
+/// does ends in an error naming the day and the timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_times_out_is_retried_then_named_with_its_day() {
+    let retry = pstn_lake_fetch::RetryConfig {
+        max_retries: 2,
+        initial_backoff: Duration::from_millis(10),
+        request_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let stall = Fault::Stall(Duration::from_secs(3));
+    let options = SyncOptions::default().with_days(range("2026-06-01", "2026-06-01"));
+
+    let sim =
+        start(config("2026-06-01", 1, 300).with_faults(FaultPlan::new().at(1, stall.clone())))
+            .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let started = Instant::now();
+    let report = try_sync_lib(
+        &sim,
+        &lake,
+        graph_config(&sim).with_retry(retry.clone()),
+        &options,
+    )
+    .await
+    .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the stalled request was not waited out"
+    );
+    assert_eq!(report.days_written, 2, "{report}");
+    let stats = sim.stats();
+    assert_eq!(
+        stats.graph_requests,
+        stats.pages_served + 1,
+        "one retry: {stats:?}"
+    );
+    assert_exact(&lake, &sim, "2026-06-01", "2026-06-01").await;
+    sim.shutdown().await;
+
+    let sim =
+        start(config("2026-06-01", 1, 300).with_faults(FaultPlan::new().every(1, stall))).await;
+    let lake = dir.path().join("lake-2");
+    let e = try_sync_lib(&sim, &lake, graph_config(&sim).with_retry(retry), &options)
+        .await
+        .unwrap_err();
+    let pstn_lake_pipeline::Error::Stopped { so_far, source } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(so_far.days_written, 0, "{so_far}");
+    let pstn_lake_pipeline::Error::Fetch {
+        day: failed,
+        source,
+        ..
+    } = &**source
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(*failed, day("2026-06-01"));
+    assert!(
+        matches!(
+            &**source,
+            pstn_lake_fetch::Error::RetriesExhausted {
+                attempts: 3,
+                last: pstn_lake_fetch::RequestError::TimedOut { source, .. },
+                ..
+            } if source.is_timeout()
+        ),
+        "{source:?}"
+    );
+    let mut message = e.to_string();
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        message = format!("{message}: {c}");
+        cause = c.source();
+    }
+    assert!(
+        message.contains("for 2026-06-01 failed")
+            && message.contains("after 3 attempts")
+            && message.contains("no answer within the request timeout of 0.5s"),
+        "{message}"
+    );
+    assert_eq!(sim.stats().pages_served, 0);
+    sim.shutdown().await;
 }
 
 /// A day's rows wait in a temporary file: when it cannot be made, the sync stops naming the table,
