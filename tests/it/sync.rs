@@ -34,22 +34,24 @@ async fn start(config: SimConfig) -> RunningSim {
 
 /// `pstn-lake sync` against `sim`, with the simulator's credentials in the environment.
 fn sync_command(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Command {
+    let mut cmd = sync_command_without_login_url(sim, lake, extra);
+    cmd.args(["--login-url", &sim.login_url()]);
+    cmd
+}
+
+/// [`sync_command`] without `--login-url`: the login host comes from the cloud or
+/// `AZURE_AUTHORITY_HOST`.
+fn sync_command_without_login_url(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Command {
     let mut cmd = bin();
-    cmd.args([
-        "sync",
-        "--graph-url",
-        &sim.graph_url(),
-        "--login-url",
-        &sim.login_url(),
-    ])
-    .args(["--lake", lake.to_str().unwrap()])
-    .args(extra)
-    .env("AZURE_TENANT_ID", &sim.config().tenant_id)
-    .env("AZURE_CLIENT_ID", &sim.config().client_id)
-    .env("AZURE_CLIENT_SECRET", &sim.config().client_secret)
-    .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
-    .env_remove("AZURE_AUTHORITY_HOST")
-    .stdin(Stdio::null());
+    cmd.args(["sync", "--graph-url", &sim.graph_url()])
+        .args(["--lake", lake.to_str().unwrap()])
+        .args(extra)
+        .env("AZURE_TENANT_ID", &sim.config().tenant_id)
+        .env("AZURE_CLIENT_ID", &sim.config().client_id)
+        .env("AZURE_CLIENT_SECRET", &sim.config().client_secret)
+        .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
+        .env_remove("AZURE_AUTHORITY_HOST")
+        .stdin(Stdio::null());
     cmd
 }
 
@@ -479,6 +481,57 @@ async fn a_request_that_times_out_is_retried_then_named_with_its_day() {
     );
     assert_eq!(sim.stats().pages_served, 0);
     sim.shutdown().await;
+}
+
+/// `AZURE_AUTHORITY_HOST` sends the token request to that host, and Graph requests go to the
+/// Graph host only; `--login-url` wins over the variable. The simulator stands in for both hosts
+/// (`localhost` and `127.0.0.1`) and records which host each request named.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_authority_host_gets_the_token_request_and_the_graph_host_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    for login_url_flag in [false, true] {
+        let sim = start(config("2026-06-01", 1, 50)).await;
+        let port = sim.addr().port();
+        let authority = format!("http://localhost:{port}");
+        let lake = dir.path().join(format!("lake-{login_url_flag}"));
+        let mut cmd = sync_command_without_login_url(
+            &sim,
+            &lake,
+            &["--from", "2026-06-01", "--to", "2026-06-01"],
+        );
+        if login_url_flag {
+            // An authority host where nothing listens: only --login-url can make this work.
+            cmd.env("AZURE_AUTHORITY_HOST", "http://127.0.0.1:9")
+                .args(["--login-url", &authority]);
+        } else {
+            cmd.env("AZURE_AUTHORITY_HOST", &authority);
+        }
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stats = sim.stats();
+        let set = |items: &[String]| {
+            items
+                .iter()
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        assert_eq!(stats.token_hosts, set(&[format!("localhost:{port}")]));
+        assert_eq!(stats.graph_hosts, set(&[format!("127.0.0.1:{port}")]));
+        assert_eq!(
+            stats.token_scopes,
+            set(&[format!("http://127.0.0.1:{port}/.default")]),
+            "the scope is the Graph host's"
+        );
+        assert_eq!(stats.tokens_issued, 1);
+        assert_exact(&lake, &sim, "2026-06-01", "2026-06-01").await;
+        sim.shutdown().await;
+    }
 }
 
 /// A day's rows wait in a temporary file: when it cannot be made, the sync stops naming the table,
