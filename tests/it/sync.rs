@@ -1,5 +1,6 @@
 //! `pstn-lake sync` against the Graph simulator over loopback HTTP.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -134,18 +135,48 @@ fn expected(sim: &RunningSim, function: Function, from: &str, to: &str) -> Vec<S
     ids
 }
 
-/// The lake holds exactly the simulator's rows of `from..=to`, in both tables.
+/// A table's ids per `call_date` (sorted, duplicates kept), as the lake holds them.
+async fn ids_per_day(lake: PathBuf, table: &'static str) -> BTreeMap<String, Vec<String>> {
+    tokio::task::spawn_blocking(move || {
+        let mut days = BTreeMap::<String, Vec<String>>::new();
+        let query = format!("SELECT CAST(call_date AS VARCHAR), id FROM {table} ORDER BY 1, 2");
+        for row in sql_rows(&lake, &query) {
+            days.entry(row[0].clone()).or_default().push(row[1].clone());
+        }
+        days
+    })
+    .await
+    .unwrap()
+}
+
+/// The simulator's ids per day of `from..=to`, sorted.
+fn expected_per_day(
+    sim: &RunningSim,
+    function: Function,
+    from: &str,
+    to: &str,
+) -> BTreeMap<String, Vec<String>> {
+    let mut days = BTreeMap::<String, Vec<String>>::new();
+    for row in sim.tenant().expected(function, day(from), day(to)) {
+        days.entry(row.day.to_string()).or_default().push(row.id);
+    }
+    days.values_mut().for_each(|ids| ids.sort());
+    days
+}
+
+/// The lake holds exactly the simulator's rows of `from..=to`, in both tables, day by day: each
+/// day has the simulator's ids of that day, each once, and no day has rows of another.
 async fn assert_exact(lake: &Path, sim: &RunningSim, from: &str, to: &str) {
-    assert_eq!(
-        ids(lake.to_owned(), "pstn_calls").await,
-        expected(sim, Function::Pstn, from, to),
-        "PSTN ids"
-    );
-    assert_eq!(
-        ids(lake.to_owned(), "direct_routing_calls").await,
-        expected(sim, Function::DirectRouting, from, to),
-        "Direct Routing ids"
-    );
+    for (table, function) in [
+        ("pstn_calls", Function::Pstn),
+        ("direct_routing_calls", Function::DirectRouting),
+    ] {
+        assert_eq!(
+            ids_per_day(lake.to_owned(), table).await,
+            expected_per_day(sim, function, from, to),
+            "{table}: ids per day"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -174,16 +205,26 @@ async fn sync_lands_exactly_the_calls_of_the_requested_days() {
             expected(&sim, Function::Pstn, "2026-06-02", "2026-06-04").len() as u64,
             "{api:?}"
         );
-        assert_eq!(
-            ids(lake.clone(), "pstn_calls").await,
-            expected(&sim, Function::Pstn, "2026-06-02", "2026-06-04"),
-            "{api:?}: PSTN ids"
-        );
-        assert_eq!(
-            ids(lake.clone(), "direct_routing_calls").await,
-            expected(&sim, Function::DirectRouting, "2026-06-02", "2026-06-04"),
-            "{api:?}: Direct Routing ids"
-        );
+        assert_exact(&lake, &sim, "2026-06-02", "2026-06-04").await;
+        // Counts per day, as the lake's own aggregate sees them.
+        let counts = tokio::task::spawn_blocking({
+            let lake = lake.clone();
+            move || {
+                sql_rows(
+                    &lake,
+                    "SELECT CAST(call_date AS VARCHAR), count(*), count(DISTINCT id) FROM pstn_calls GROUP BY 1 ORDER BY 1",
+                )
+            }
+        })
+        .await
+        .unwrap();
+        let want: Vec<Vec<String>> =
+            expected_per_day(&sim, Function::Pstn, "2026-06-02", "2026-06-04")
+                .into_iter()
+                .map(|(d, ids)| vec![d, ids.len().to_string(), ids.len().to_string()])
+                .collect();
+        assert_eq!(counts.len(), 3, "{api:?}: three days");
+        assert_eq!(counts, want, "{api:?}: PSTN rows per day");
         // Exact money: the lake's sums equal the simulator's, per currency.
         let mut sums = std::collections::BTreeMap::<String, i128>::new();
         for row in sim
