@@ -147,6 +147,7 @@ fn the_page_has_every_report_and_renders_without_console_messages() {
     );
 
     let html = std::fs::read_to_string(&page).unwrap();
+    assert_strict_content_security_policy(&html);
     for external in ["http://", "https://", "<script", "src=", "<link", "url("] {
         assert!(!html.contains(external), "the page refers to `{external}`");
     }
@@ -218,26 +219,39 @@ fn filters_apply_where_a_report_takes_them_and_the_name_narrows_the_page() {
     assert!(!bad.exists());
 }
 
+/// `pstn-lake report REPORT --chart FILE --lake LAKE EXTRA…`.
+fn chart(lake: &str, report: &str, file: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "report",
+        report,
+        "--chart",
+        file.to_str().unwrap(),
+        "--lake",
+        lake,
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 #[test]
 fn chart_writes_svg_or_png_and_still_prints_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let lake = lake(dir.path());
     let lake = lake.to_str().unwrap();
     let svg = dir.path().join("charges.svg");
-    let out = run(&[
-        "report",
-        "charges-by-country",
-        "--chart",
-        svg.to_str().unwrap(),
-        "--format",
-        "csv",
-        "--from",
-        "2026-11-02",
-        "--to",
-        "2026-11-02",
-        "--lake",
+    let out = chart(
         lake,
-    ])
+        "charges-by-country",
+        &svg,
+        &[
+            "--format",
+            "csv",
+            "--from",
+            "2026-11-02",
+            "--to",
+            "2026-11-02",
+        ],
+    )
     .ok();
     assert!(
         out.stdout.starts_with("country,currency,"),
@@ -249,15 +263,7 @@ fn chart_writes_svg_or_png_and_still_prints_the_report() {
     assert!(text.contains("charge (EUR)"));
 
     let png = dir.path().join("daily.PNG");
-    run(&[
-        "report",
-        "daily-volume",
-        "--chart",
-        png.to_str().unwrap(),
-        "--lake",
-        lake,
-    ])
-    .ok();
+    chart(lake, "daily-volume", &png, &[]).ok();
     assert!(
         std::fs::read(&png)
             .unwrap()
@@ -265,15 +271,7 @@ fn chart_writes_svg_or_png_and_still_prints_the_report() {
     );
 
     let jpg = dir.path().join("daily.jpg");
-    let out = run(&[
-        "report",
-        "daily-volume",
-        "--chart",
-        jpg.to_str().unwrap(),
-        "--lake",
-        lake,
-    ])
-    .fails();
+    let out = chart(lake, "daily-volume", &jpg, &[]).fails();
     assert!(
         out.stderr.contains("name the file .svg or .png"),
         "{}",
@@ -360,16 +358,12 @@ fn bar_heights_and_labels_follow_the_report_s_numbers() {
         pstn_row("d", "2026-11-01T13:00:00Z", "0.75", "EUR", "IT", 60),
     ]);
     let svg = dir.path().join("chart.svg");
-    let out = run(&[
-        "report",
-        "charges-by-country",
-        "--chart",
-        svg.to_str().unwrap(),
-        "--format",
-        "csv",
-        "--lake",
+    let out = chart(
         lake.to_str().unwrap(),
-    ])
+        "charges-by-country",
+        &svg,
+        &["--format", "csv"],
+    )
     .ok();
     // The report's numbers: (country, charge), in its order.
     let mut lines = out.stdout.lines();
@@ -431,28 +425,9 @@ fn bar_heights_and_labels_follow_the_report_s_numbers() {
     }
 }
 
-/// The page's Content-Security-Policy is its first `<head>` element and allows no script, no
-/// fetch, no frame and no external anything: only the page's own inline style.
-#[test]
-fn the_page_s_content_security_policy_is_strict() {
-    let (dir, lake) = lake_with_rows(&[pstn_row(
-        "a",
-        "2026-11-01T10:00:00Z",
-        "1.0",
-        "EUR",
-        "DE",
-        60,
-    )]);
-    let page = dir.path().join("page.html");
-    run(&[
-        "report",
-        "--html",
-        page.to_str().unwrap(),
-        "--lake",
-        lake.to_str().unwrap(),
-    ])
-    .ok();
-    let html = std::fs::read_to_string(&page).unwrap();
+/// The page's Content-Security-Policy is one meta tag, before anything it governs, and allows
+/// no script, no fetch, no frame and nothing external: only the page's own inline style.
+fn assert_strict_content_security_policy(html: &str) {
     let metas: Vec<&str> = html
         .match_indices("http-equiv=\"Content-Security-Policy\"")
         .map(|(i, _)| &html[i..i + html[i..].find('>').unwrap()])

@@ -57,7 +57,11 @@ fn sync_command_without_login_url(sim: &RunningSim, lake: &Path, extra: &[&str])
 }
 
 async fn sync(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Run {
-    let mut cmd = sync_command(sim, lake, extra);
+    command_output(sync_command(sim, lake, extra)).await
+}
+
+/// Runs `cmd` off the async runtime and keeps what it printed.
+async fn command_output(mut cmd: Command) -> Run {
     tokio::task::spawn_blocking(move || {
         let out = cmd.output().unwrap();
         Run {
@@ -547,14 +551,7 @@ async fn the_authority_host_gets_the_token_request_and_the_graph_host_the_rest()
         } else {
             cmd.env("AZURE_AUTHORITY_HOST", &authority);
         }
-        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        command_output(cmd).await.ok();
         let stats = sim.stats();
         let set = |items: &[String]| {
             items
@@ -899,15 +896,8 @@ async fn a_certificate_the_app_does_not_hold_is_refused_with_entra_s_message() {
     cmd.env_remove("AZURE_CLIENT_SECRET")
         .env("AZURE_CLIENT_CERTIFICATE_PATH", root.join("test-app.pem"))
         .env("RUST_LOG", "trace");
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.status.success(), "{all}");
+    let out = command_output(cmd).await.fails();
+    let all = format!("{}{}", out.stdout, out.stderr);
     assert!(
         all.contains("HTTP 401: invalid_client: AADSTS700027")
             && all.contains("is not registered on application"),
