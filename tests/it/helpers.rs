@@ -53,9 +53,15 @@ pub fn bin() -> Command {
 
 /// Runs `pstn-lake ARGS…`.
 pub fn run(args: &[&str]) -> Run {
+    run_with_env(args, &[])
+}
+
+/// Runs `pstn-lake ARGS…` with the variables `env` set.
+pub fn run_with_env(args: &[&str], env: &[(&str, &Path)]) -> Run {
     finish(
         bin()
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .output()
             .expect("the binary runs"),

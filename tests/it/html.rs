@@ -147,6 +147,7 @@ fn the_page_has_every_report_and_renders_without_console_messages() {
     );
 
     let html = std::fs::read_to_string(&page).unwrap();
+    assert_strict_content_security_policy(&html);
     for external in ["http://", "https://", "<script", "src=", "<link", "url("] {
         assert!(!html.contains(external), "the page refers to `{external}`");
     }
@@ -218,26 +219,39 @@ fn filters_apply_where_a_report_takes_them_and_the_name_narrows_the_page() {
     assert!(!bad.exists());
 }
 
+/// `pstn-lake report REPORT --chart FILE --lake LAKE EXTRA…`.
+fn chart(lake: &str, report: &str, file: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "report",
+        report,
+        "--chart",
+        file.to_str().unwrap(),
+        "--lake",
+        lake,
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 #[test]
 fn chart_writes_svg_or_png_and_still_prints_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let lake = lake(dir.path());
     let lake = lake.to_str().unwrap();
     let svg = dir.path().join("charges.svg");
-    let out = run(&[
-        "report",
-        "charges-by-country",
-        "--chart",
-        svg.to_str().unwrap(),
-        "--format",
-        "csv",
-        "--from",
-        "2026-11-02",
-        "--to",
-        "2026-11-02",
-        "--lake",
+    let out = chart(
         lake,
-    ])
+        "charges-by-country",
+        &svg,
+        &[
+            "--format",
+            "csv",
+            "--from",
+            "2026-11-02",
+            "--to",
+            "2026-11-02",
+        ],
+    )
     .ok();
     assert!(
         out.stdout.starts_with("country,currency,"),
@@ -249,15 +263,7 @@ fn chart_writes_svg_or_png_and_still_prints_the_report() {
     assert!(text.contains("charge (EUR)"));
 
     let png = dir.path().join("daily.PNG");
-    run(&[
-        "report",
-        "daily-volume",
-        "--chart",
-        png.to_str().unwrap(),
-        "--lake",
-        lake,
-    ])
-    .ok();
+    chart(lake, "daily-volume", &png, &[]).ok();
     assert!(
         std::fs::read(&png)
             .unwrap()
@@ -265,15 +271,7 @@ fn chart_writes_svg_or_png_and_still_prints_the_report() {
     );
 
     let jpg = dir.path().join("daily.jpg");
-    let out = run(&[
-        "report",
-        "daily-volume",
-        "--chart",
-        jpg.to_str().unwrap(),
-        "--lake",
-        lake,
-    ])
-    .fails();
+    let out = chart(lake, "daily-volume", &jpg, &[]).fails();
     assert!(
         out.stderr.contains("name the file .svg or .png"),
         "{}",
@@ -323,4 +321,144 @@ fn the_console_check_catches_errors() {
     let rendered = render(&clean);
     assert!(rendered.console.is_empty(), "{:?}", rendered.console);
     assert!(rendered.dom.contains("<p>fine</p>"));
+}
+
+/// An SVG element's attribute, as a number.
+fn attr(element: &str, name: &str) -> f64 {
+    let start = element
+        .find(&format!(" {name}=\""))
+        .unwrap_or_else(|| panic!("no {name} in {element}"))
+        + name.len()
+        + 3;
+    let end = start + element[start..].find('"').unwrap();
+    element[start..end].parse().unwrap()
+}
+
+/// The opening tags of `tag` elements, each with the text up to its closing tag.
+fn elements<'a>(svg: &'a str, tag: &str) -> Vec<(&'a str, &'a str)> {
+    svg.split(&format!("<{tag}"))
+        .skip(1)
+        .filter(|rest| rest.starts_with(' '))
+        .map(|rest| {
+            let open = rest.find('>').unwrap();
+            let text = rest[open + 1..].split('<').next().unwrap();
+            (&rest[..open], text.trim())
+        })
+        .collect()
+}
+
+/// The bars of a chart stand on the y-axis' zero, are as high as the report's numbers on that
+/// axis' scale, and carry the report's labels, in the report's order.
+#[test]
+fn bar_heights_and_labels_follow_the_report_s_numbers() {
+    let (dir, lake) = lake_with_rows(&[
+        pstn_row("a", "2026-11-01T10:00:00Z", "4.0", "EUR", "DE", 60),
+        pstn_row("b", "2026-11-01T11:00:00Z", "1.0", "EUR", "FR", 60),
+        pstn_row("c", "2026-11-01T12:00:00Z", "2.5", "EUR", "IT", 60),
+        pstn_row("d", "2026-11-01T13:00:00Z", "0.75", "EUR", "IT", 60),
+    ]);
+    let svg = dir.path().join("chart.svg");
+    let out = chart(
+        lake.to_str().unwrap(),
+        "charges-by-country",
+        &svg,
+        &["--format", "csv"],
+    )
+    .ok();
+    // The report's numbers: (country, charge), in its order.
+    let mut lines = out.stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (country, charge) = (column("country"), column("charge"));
+    let report: Vec<(String, f64)> = lines
+        .map(|l| {
+            let fields: Vec<&str> = l.split(',').collect();
+            (fields[country].to_owned(), fields[charge].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(report.len(), 3, "{}", out.stdout);
+    assert!(report.contains(&("IT".to_owned(), 3.25)), "{report:?}");
+
+    let svg = std::fs::read_to_string(&svg).unwrap();
+    let texts = elements(&svg, "text");
+    // The y-axis: the tick labelled 0 and the highest numeric tick.
+    let ticks: Vec<(f64, f64)> = texts
+        .iter()
+        .filter_map(|(tag, text)| Some((text.parse::<f64>().ok()?, attr(tag, "y"))))
+        .collect();
+    let zero = ticks.iter().find(|(v, _)| *v == 0.0).expect("a 0 tick").1;
+    let (top_value, top_y) = ticks
+        .iter()
+        .copied()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap();
+    let pixels_per_unit = (zero - top_y) / top_value;
+    assert!(pixels_per_unit > 10.0, "{ticks:?}");
+    let mut bars: Vec<(f64, f64, f64, f64)> = elements(&svg, "rect")
+        .iter()
+        .filter(|(tag, _)| !tag.contains("fill=\"#FFFFFF\""))
+        .map(|(tag, _)| {
+            (
+                attr(tag, "x"),
+                attr(tag, "y"),
+                attr(tag, "width"),
+                attr(tag, "height"),
+            )
+        })
+        .collect();
+    bars.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert_eq!(bars.len(), report.len(), "one bar per row: {bars:?}");
+    for ((x, y, width, height), (label, value)) in bars.iter().zip(&report) {
+        assert!((y + height - zero).abs() <= 1.0, "{label} stands on zero");
+        assert!(
+            (height - value * pixels_per_unit).abs() <= 1.5,
+            "{label}: {height} px for {value}, at {pixels_per_unit} px per unit"
+        );
+        let under = texts
+            .iter()
+            .find(|(tag, text)| text == label && attr(tag, "y") > zero)
+            .unwrap_or_else(|| panic!("no label {label} under the axis"));
+        assert!(
+            (attr(under.0, "x") - (x + width / 2.0)).abs() <= 1.0,
+            "{label} is under its bar"
+        );
+    }
+}
+
+/// The page's Content-Security-Policy is one meta tag, before anything it governs, and allows
+/// no script, no fetch, no frame and nothing external: only the page's own inline style.
+fn assert_strict_content_security_policy(html: &str) {
+    let metas: Vec<&str> = html
+        .match_indices("http-equiv=\"Content-Security-Policy\"")
+        .map(|(i, _)| &html[i..i + html[i..].find('>').unwrap()])
+        .collect();
+    assert_eq!(metas.len(), 1, "one policy");
+    let head = &html[html.find("<head>").unwrap()..html.find("</head>").unwrap()];
+    let first = head
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .unwrap();
+    assert!(
+        !head[..first].contains("<style") && !head[..first].contains("<script"),
+        "the policy comes before anything it governs"
+    );
+    let content = metas[0]
+        .split("content=\"")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('"');
+    let mut directives: Vec<Vec<&str>> = content
+        .split(';')
+        .map(|d| d.split_whitespace().collect())
+        .filter(|d: &Vec<&str>| !d.is_empty())
+        .collect();
+    directives.sort();
+    assert_eq!(
+        directives,
+        vec![
+            vec!["default-src", "'none'"],
+            vec!["style-src", "'unsafe-inline'"]
+        ],
+        "{content}"
+    );
+    assert!(!html.contains("<script"), "no script at all");
 }

@@ -422,3 +422,133 @@ fn bad_input_fails_with_file_row_and_field_and_changes_nothing() {
         "the lake changed"
     );
 }
+
+/// `PSTN_LAKE` names the lake when `--lake` is absent, for writing and reading; `--lake` wins.
+#[test]
+fn pstn_lake_names_the_lake_when_lake_is_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (named, flagged) = (dir.path().join("named"), dir.path().join("flagged"));
+    let page = write(
+        dir.path(),
+        "page.json",
+        &pstn_page(&[pstn_row(
+            "a",
+            "2026-11-01T10:00:00Z",
+            "1.5",
+            "EUR",
+            "DE",
+            60,
+        )]),
+    );
+    let env = [("PSTN_LAKE", named.as_path())];
+    run_with_env(&["ingest", &page], &env).ok();
+    assert!(named.join("pstn_calls/call_date=2026-11-01").is_dir());
+    let count = |args: &[&str]| {
+        let out = run_with_env(args, &env).ok().stdout;
+        out.lines().nth(1).unwrap_or_default().to_owned()
+    };
+    assert_eq!(
+        count(&["sql", "SELECT count(*) FROM pstn_calls", "--format", "csv"]),
+        "1"
+    );
+    // --lake wins over PSTN_LAKE, for ingest and for reading.
+    let flagged_arg = flagged.to_str().unwrap();
+    let two = write(
+        dir.path(),
+        "two.json",
+        &pstn_page(&[
+            pstn_row("b", "2026-11-01T10:00:00Z", "1.5", "EUR", "DE", 60),
+            pstn_row("c", "2026-11-01T11:00:00Z", "1.5", "EUR", "DE", 60),
+        ]),
+    );
+    run_with_env(&["ingest", &two, "--lake", flagged_arg], &env).ok();
+    assert_eq!(
+        count(&["sql", "SELECT count(*) FROM pstn_calls", "--format", "csv"]),
+        "1"
+    );
+    assert_eq!(
+        count(&[
+            "sql",
+            "SELECT count(*) FROM pstn_calls",
+            "--format",
+            "csv",
+            "--lake",
+            flagged_arg
+        ]),
+        "2"
+    );
+    // A PSTN_LAKE that holds no lake is named in the error, with the variable.
+    let missing = dir.path().join("missing");
+    let out = run_with_env(
+        &["sql", "SELECT 1 FROM pstn_calls"],
+        &[("PSTN_LAKE", missing.as_path())],
+    )
+    .fails();
+    assert!(
+        out.stderr.contains("missing") && out.stderr.contains("PSTN_LAKE"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `--memory-mb 0` hands every day to the encoder as soon as its rows arrive; with days
+/// interleaved across inputs and later inputs re-sending ids, the lake still holds exactly what a
+/// default ingest lands: each day's rows, later inputs winning.
+#[test]
+fn a_tiny_memory_budget_lands_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("pages");
+    let mut want = std::collections::BTreeMap::<String, (String, String)>::new();
+    for page in 0..6 {
+        let rows: Vec<_> = (0..400)
+            .map(|i| {
+                // Every page holds rows of all three days; from page 3 on, half the ids are
+                // re-sent (on their own day) with a new charge.
+                let n = if page >= 3 && i % 2 == 0 {
+                    i
+                } else {
+                    page * 400 + i
+                };
+                let id = format!("id-{n:05}");
+                let day = format!("2026-11-0{}", 1 + n % 3);
+                let start = format!("{day}T{:02}:{:02}:00Z", 1 + page, i % 60);
+                let charge = format!("{page}.{i:03}");
+                want.insert(id.clone(), (day, format!("{charge}000")));
+                pstn_row(&id, &start, &charge, "EUR", "DE", 60)
+            })
+            .collect();
+        write(&inputs, &format!("p{page}.json"), &pstn_page(&rows));
+    }
+    let inputs = inputs.to_str().unwrap();
+    let rows = |lake: &Path| {
+        sql_rows(
+            lake,
+            "SELECT id, CAST(call_date AS VARCHAR), CAST(charge AS VARCHAR) FROM pstn_calls ORDER BY id",
+        )
+    };
+    let (tiny, default) = (dir.path().join("tiny"), dir.path().join("default"));
+    run(&[
+        "ingest",
+        inputs,
+        "--lake",
+        tiny.to_str().unwrap(),
+        "--memory-mb",
+        "0",
+    ])
+    .ok();
+    run(&["ingest", inputs, "--lake", default.to_str().unwrap()]).ok();
+    let expected: Vec<Vec<String>> = want
+        .into_iter()
+        .map(|(id, (day, charge))| vec![id, day, charge])
+        .collect();
+    assert_eq!(expected.len(), 6 * 400 - 3 * 200);
+    for (lake, what) in [(&tiny, "--memory-mb 0"), (&default, "the default budget")] {
+        let got = rows(lake);
+        assert!(
+            got == expected,
+            "{what}: {} rows, {} expected",
+            got.len(),
+            expected.len()
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! `pstn-lake sync` against the Graph simulator over loopback HTTP.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -34,27 +35,33 @@ async fn start(config: SimConfig) -> RunningSim {
 
 /// `pstn-lake sync` against `sim`, with the simulator's credentials in the environment.
 fn sync_command(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Command {
+    let mut cmd = sync_command_without_login_url(sim, lake, extra);
+    cmd.args(["--login-url", &sim.login_url()]);
+    cmd
+}
+
+/// [`sync_command`] without `--login-url`: the login host comes from the cloud or
+/// `AZURE_AUTHORITY_HOST`.
+fn sync_command_without_login_url(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Command {
     let mut cmd = bin();
-    cmd.args([
-        "sync",
-        "--graph-url",
-        &sim.graph_url(),
-        "--login-url",
-        &sim.login_url(),
-    ])
-    .args(["--lake", lake.to_str().unwrap()])
-    .args(extra)
-    .env("AZURE_TENANT_ID", &sim.config().tenant_id)
-    .env("AZURE_CLIENT_ID", &sim.config().client_id)
-    .env("AZURE_CLIENT_SECRET", &sim.config().client_secret)
-    .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
-    .env_remove("AZURE_AUTHORITY_HOST")
-    .stdin(Stdio::null());
+    cmd.args(["sync", "--graph-url", &sim.graph_url()])
+        .args(["--lake", lake.to_str().unwrap()])
+        .args(extra)
+        .env("AZURE_TENANT_ID", &sim.config().tenant_id)
+        .env("AZURE_CLIENT_ID", &sim.config().client_id)
+        .env("AZURE_CLIENT_SECRET", &sim.config().client_secret)
+        .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
+        .env_remove("AZURE_AUTHORITY_HOST")
+        .stdin(Stdio::null());
     cmd
 }
 
 async fn sync(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Run {
-    let mut cmd = sync_command(sim, lake, extra);
+    command_output(sync_command(sim, lake, extra)).await
+}
+
+/// Runs `cmd` off the async runtime and keeps what it printed.
+async fn command_output(mut cmd: Command) -> Run {
     tokio::task::spawn_blocking(move || {
         let out = cmd.output().unwrap();
         Run {
@@ -69,10 +76,26 @@ async fn sync(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Run {
 
 /// A sync of `sim` into `lake` through the library, as `pstn-lake sync` runs it.
 async fn sync_lib(sim: &RunningSim, lake: &Path, options: &SyncOptions) -> SyncReport {
-    let graph = GraphConfig::new(
+    try_sync_lib(sim, lake, graph_config(sim), options)
+        .await
+        .unwrap()
+}
+
+/// The Graph side of `sim`, with the default retries and timeouts.
+fn graph_config(sim: &RunningSim) -> GraphConfig {
+    GraphConfig::new(
         sim.graph_url().parse().unwrap(),
         sim.login_url().parse().unwrap(),
-    );
+    )
+}
+
+/// [`sync_lib`] with `graph` as given, keeping the error.
+async fn try_sync_lib(
+    sim: &RunningSim,
+    lake: &Path,
+    graph: GraphConfig,
+    options: &SyncOptions,
+) -> Result<SyncReport, pstn_lake_pipeline::Error> {
     let c = sim.config();
     let credentials = Credentials::with_secret(&c.tenant_id, &c.client_id, &c.client_secret);
     let lake = Lake::open(lake.to_str().unwrap()).unwrap();
@@ -85,7 +108,6 @@ async fn sync_lib(sim: &RunningSim, lake: &Path, options: &SyncOptions) -> SyncR
         std::future::pending(),
     )
     .await
-    .unwrap()
 }
 
 /// `--from FROM --to TO`.
@@ -117,18 +139,48 @@ fn expected(sim: &RunningSim, function: Function, from: &str, to: &str) -> Vec<S
     ids
 }
 
-/// The lake holds exactly the simulator's rows of `from..=to`, in both tables.
+/// A table's ids per `call_date` (sorted, duplicates kept), as the lake holds them.
+async fn ids_per_day(lake: PathBuf, table: &'static str) -> BTreeMap<String, Vec<String>> {
+    tokio::task::spawn_blocking(move || {
+        let mut days = BTreeMap::<String, Vec<String>>::new();
+        let query = format!("SELECT CAST(call_date AS VARCHAR), id FROM {table} ORDER BY 1, 2");
+        for row in sql_rows(&lake, &query) {
+            days.entry(row[0].clone()).or_default().push(row[1].clone());
+        }
+        days
+    })
+    .await
+    .unwrap()
+}
+
+/// The simulator's ids per day of `from..=to`, sorted.
+fn expected_per_day(
+    sim: &RunningSim,
+    function: Function,
+    from: &str,
+    to: &str,
+) -> BTreeMap<String, Vec<String>> {
+    let mut days = BTreeMap::<String, Vec<String>>::new();
+    for row in sim.tenant().expected(function, day(from), day(to)) {
+        days.entry(row.day.to_string()).or_default().push(row.id);
+    }
+    days.values_mut().for_each(|ids| ids.sort());
+    days
+}
+
+/// The lake holds exactly the simulator's rows of `from..=to`, in both tables, day by day: each
+/// day has the simulator's ids of that day, each once, and no day has rows of another.
 async fn assert_exact(lake: &Path, sim: &RunningSim, from: &str, to: &str) {
-    assert_eq!(
-        ids(lake.to_owned(), "pstn_calls").await,
-        expected(sim, Function::Pstn, from, to),
-        "PSTN ids"
-    );
-    assert_eq!(
-        ids(lake.to_owned(), "direct_routing_calls").await,
-        expected(sim, Function::DirectRouting, from, to),
-        "Direct Routing ids"
-    );
+    for (table, function) in [
+        ("pstn_calls", Function::Pstn),
+        ("direct_routing_calls", Function::DirectRouting),
+    ] {
+        assert_eq!(
+            ids_per_day(lake.to_owned(), table).await,
+            expected_per_day(sim, function, from, to),
+            "{table}: ids per day"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -157,16 +209,26 @@ async fn sync_lands_exactly_the_calls_of_the_requested_days() {
             expected(&sim, Function::Pstn, "2026-06-02", "2026-06-04").len() as u64,
             "{api:?}"
         );
-        assert_eq!(
-            ids(lake.clone(), "pstn_calls").await,
-            expected(&sim, Function::Pstn, "2026-06-02", "2026-06-04"),
-            "{api:?}: PSTN ids"
-        );
-        assert_eq!(
-            ids(lake.clone(), "direct_routing_calls").await,
-            expected(&sim, Function::DirectRouting, "2026-06-02", "2026-06-04"),
-            "{api:?}: Direct Routing ids"
-        );
+        assert_exact(&lake, &sim, "2026-06-02", "2026-06-04").await;
+        // Counts per day, as the lake's own aggregate sees them.
+        let counts = tokio::task::spawn_blocking({
+            let lake = lake.clone();
+            move || {
+                sql_rows(
+                    &lake,
+                    "SELECT CAST(call_date AS VARCHAR), count(*), count(DISTINCT id) FROM pstn_calls GROUP BY 1 ORDER BY 1",
+                )
+            }
+        })
+        .await
+        .unwrap();
+        let want: Vec<Vec<String>> =
+            expected_per_day(&sim, Function::Pstn, "2026-06-02", "2026-06-04")
+                .into_iter()
+                .map(|(d, ids)| vec![d, ids.len().to_string(), ids.len().to_string()])
+                .collect();
+        assert_eq!(counts.len(), 3, "{api:?}: three days");
+        assert_eq!(counts, want, "{api:?}: PSTN rows per day");
         // Exact money: the lake's sums equal the simulator's, per currency.
         let mut sums = std::collections::BTreeMap::<String, i128>::new();
         for row in sim
@@ -336,26 +398,38 @@ async fn permission_and_request_errors_stop_with_graph_s_message() {
     assert!(out.stderr.contains("403"), "{}", out.stderr);
     sim.shutdown().await;
 
-    let sim =
-        start(config("2026-06-01", 2, 10).with_faults(FaultPlan::new().at(1, Fault::Status(400))))
-            .await;
-    let out = sync(
-        &sim,
-        &lake,
-        &[
-            "--from",
-            "2026-06-01",
-            "--to",
-            "2026-06-01",
-            "--tables",
-            "pstn_calls",
-        ],
-    )
-    .await
-    .fails();
-    assert!(out.stderr.contains("Graph answered 400"), "{}", out.stderr);
-    assert_eq!(sim.stats().graph_requests, 1, "400 is not retried");
-    sim.shutdown().await;
+    // 400 and 406 (what Graph answers a range over 90 days): permanent, not retried, and the
+    // message names the day.
+    for status in [400, 406] {
+        let sim = start(
+            config("2026-06-01", 2, 10).with_faults(FaultPlan::new().at(1, Fault::Status(status))),
+        )
+        .await;
+        let out = sync(
+            &sim,
+            &lake,
+            &[
+                "--from",
+                "2026-06-01",
+                "--to",
+                "2026-06-01",
+                "--tables",
+                "pstn_calls",
+            ],
+        )
+        .await
+        .fails();
+        assert!(
+            out.stderr
+                .contains("fetching pstn_calls for 2026-06-01 failed")
+                && out.stderr.contains(&format!("Graph answered {status}"))
+                && out.stderr.contains("ranges over 90 days"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(sim.stats().graph_requests, 1, "{status} is not retried");
+        sim.shutdown().await;
+    }
 
     let out = sync(
         &start(config("2026-06-01", 1, 1)).await,
@@ -365,6 +439,141 @@ async fn permission_and_request_errors_stop_with_graph_s_message() {
     .await
     .fails();
     assert!(out.stderr.contains("unknown table `sms`"), "{}", out.stderr);
+}
+
+/// A Graph request that does not answer within the request timeout is retried; one that never
+/// does ends in an error naming the day and the timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_that_times_out_is_retried_then_named_with_its_day() {
+    let retry = pstn_lake_fetch::RetryConfig {
+        max_retries: 2,
+        initial_backoff: Duration::from_millis(10),
+        request_timeout: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let stall = Fault::Stall(Duration::from_secs(3));
+    // One table: two tables' writers at once can trip the sink's spool-folder race (the folder
+    // is removed by one writer while another is about to put a file in it), which is not what
+    // this test is about.
+    let options = SyncOptions::default()
+        .with_days(range("2026-06-01", "2026-06-01").with_tables([Table::PstnCalls]));
+
+    let sim =
+        start(config("2026-06-01", 1, 300).with_faults(FaultPlan::new().at(1, stall.clone())))
+            .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let report = try_sync_lib(
+        &sim,
+        &lake,
+        graph_config(&sim).with_retry(retry.clone()),
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.days_written, 1, "{report}");
+    let stats = sim.stats();
+    // Had the client waited the stall out, the stalled request would have been its page: one
+    // request more than pages served means it gave up on it and asked again.
+    assert_eq!(
+        (stats.graph_requests, report.retries),
+        (stats.pages_served + 1, 1),
+        "one retry: {stats:?}"
+    );
+    assert_eq!(
+        ids_per_day(lake.clone(), "pstn_calls").await,
+        expected_per_day(&sim, Function::Pstn, "2026-06-01", "2026-06-01")
+    );
+    sim.shutdown().await;
+
+    let sim =
+        start(config("2026-06-01", 1, 300).with_faults(FaultPlan::new().every(1, stall))).await;
+    let lake = dir.path().join("lake-2");
+    let e = try_sync_lib(&sim, &lake, graph_config(&sim).with_retry(retry), &options)
+        .await
+        .unwrap_err();
+    let pstn_lake_pipeline::Error::Stopped { so_far, source } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(so_far.days_written, 0, "{so_far}");
+    let pstn_lake_pipeline::Error::Fetch {
+        day: failed,
+        source,
+        ..
+    } = &**source
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(*failed, day("2026-06-01"));
+    assert!(
+        matches!(
+            &**source,
+            pstn_lake_fetch::Error::RetriesExhausted {
+                attempts: 3,
+                last: pstn_lake_fetch::RequestError::TimedOut { source, .. },
+                ..
+            } if source.is_timeout()
+        ),
+        "{source:?}"
+    );
+    let mut message = e.to_string();
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        message = format!("{message}: {c}");
+        cause = c.source();
+    }
+    assert!(
+        message.contains("for 2026-06-01 failed")
+            && message.contains("after 3 attempts")
+            && message.contains("no answer within the request timeout of 0.5s"),
+        "{message}"
+    );
+    assert_eq!(sim.stats().pages_served, 0);
+    sim.shutdown().await;
+}
+
+/// `AZURE_AUTHORITY_HOST` sends the token request to that host, and Graph requests go to the
+/// Graph host only; `--login-url` wins over the variable. The simulator stands in for both hosts
+/// (`localhost` and `127.0.0.1`) and records which host each request named.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_authority_host_gets_the_token_request_and_the_graph_host_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    for login_url_flag in [false, true] {
+        let sim = start(config("2026-06-01", 1, 50)).await;
+        let port = sim.addr().port();
+        let authority = format!("http://localhost:{port}");
+        let lake = dir.path().join(format!("lake-{login_url_flag}"));
+        let mut cmd = sync_command_without_login_url(
+            &sim,
+            &lake,
+            &["--from", "2026-06-01", "--to", "2026-06-01"],
+        );
+        if login_url_flag {
+            // An authority host where nothing listens: only --login-url can make this work.
+            cmd.env("AZURE_AUTHORITY_HOST", "http://127.0.0.1:9")
+                .args(["--login-url", &authority]);
+        } else {
+            cmd.env("AZURE_AUTHORITY_HOST", &authority);
+        }
+        command_output(cmd).await.ok();
+        let stats = sim.stats();
+        let set = |items: &[String]| {
+            items
+                .iter()
+                .cloned()
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        assert_eq!(stats.token_hosts, set(&[format!("localhost:{port}")]));
+        assert_eq!(stats.graph_hosts, set(&[format!("127.0.0.1:{port}")]));
+        assert_eq!(
+            stats.token_scopes,
+            set(&[format!("http://127.0.0.1:{port}/.default")]),
+            "the scope is the Graph host's"
+        );
+        assert_eq!(stats.tokens_issued, 1);
+        assert_exact(&lake, &sim, "2026-06-01", "2026-06-01").await;
+        sim.shutdown().await;
+    }
 }
 
 /// A day's rows are spooled in `_pstn_lake/spool/` (or, failing that, TMPDIR): when neither can
@@ -632,11 +841,11 @@ async fn the_secret_never_appears_in_output_or_logs() {
 #[tokio::test(flavor = "multi_thread")]
 async fn certificate_credentials_sign_an_assertion() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/test-credentials");
-    let public = std::fs::read(root.join("test-app.pub.der")).unwrap();
+    let registered = std::fs::read(root.join("test-app.cer")).unwrap();
     let sim = start(
         config("2026-06-01", 1, 100)
             .with_client_secret("")
-            .with_assertion_public_key_der(public),
+            .with_assertion_certificate_der(registered),
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -669,6 +878,52 @@ async fn certificate_credentials_sign_an_assertion() {
         stderr.contains("neither AZURE_CLIENT_SECRET nor AZURE_CLIENT_CERTIFICATE_PATH is set"),
         "{stderr}"
     );
+    sim.shutdown().await;
+}
+
+/// An app registration holding another certificate for the same key: the signature would verify,
+/// the thumbprint does not match, and Entra's refusal reaches the user without key material.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_the_app_does_not_hold_is_refused_with_entra_s_message() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/test-credentials");
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.cer");
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-new", "-key"])
+        .arg(root.join("test-app.pem"))
+        .args(["-subj", "/CN=another certificate", "-days", "1"])
+        .args(["-outform", "DER", "-out"])
+        .arg(&other)
+        .output()
+        .expect("openssl (needed by this test) runs");
+    assert!(made.status.success(), "{made:?}");
+    let sim = start(
+        config("2026-06-01", 1, 10)
+            .with_client_secret("")
+            .with_assertion_certificate_der(std::fs::read(&other).unwrap()),
+    )
+    .await;
+    let lake = dir.path().join("lake");
+    let mut cmd = sync_command(&sim, &lake, &["--from", "2026-06-01", "--to", "2026-06-01"]);
+    cmd.env_remove("AZURE_CLIENT_SECRET")
+        .env("AZURE_CLIENT_CERTIFICATE_PATH", root.join("test-app.pem"))
+        .env("RUST_LOG", "trace");
+    let out = command_output(cmd).await.fails();
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains("HTTP 401: invalid_client: AADSTS700027")
+            && all.contains("is not registered on application"),
+        "{all}"
+    );
+    let pem = std::fs::read_to_string(root.join("test-app.pem")).unwrap();
+    let key_line = pem.lines().nth(1).unwrap();
+    assert!(!all.contains(key_line), "key material leaked");
+    assert!(!all.contains("client_assertion="), "the assertion leaked");
+    assert_eq!(
+        (sim.stats().tokens_issued, sim.stats().graph_requests),
+        (0, 0)
+    );
+    assert!(!lake.exists(), "a refused sync creates no lake");
     sim.shutdown().await;
 }
 

@@ -425,6 +425,57 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Known answer: the `x5t#S256` in the assertion header is what openssl computes from the
+    /// certificate, outside this code.
+    #[test]
+    fn the_assertion_names_the_certificate_by_the_thumbprint_openssl_computes() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/test-credentials/test-app.pem"
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "set -o pipefail; openssl x509 -in '{path}' -outform DER \
+                 | openssl dgst -sha256 -binary | openssl base64 -A | tr '+/' '-_' | tr -d '='"
+            ))
+            .output()
+            .expect("bash runs");
+        let openssl = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            out.status.success() && openssl.len() == 43,
+            "openssl (needed by this test) failed: {openssl:?} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let secret = certificate_secret(&std::fs::read(path).unwrap()).unwrap();
+        let Secret::Certificate {
+            key,
+            thumbprint_s256,
+        } = &secret
+        else {
+            panic!("not a certificate")
+        };
+        let source = TokenSource::new(
+            reqwest::Client::new(),
+            crate::Cloud::Global.login_url(),
+            crate::Cloud::Global.graph_url(),
+            Credentials {
+                tenant_id: "tenant-1".into(),
+                client_id: "client-1".into(),
+                secret: Secret::ClientSecret(String::new()),
+            },
+        );
+        let jwt = source.assertion(key, thumbprint_s256).unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(jwt.split('.').next().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["x5t#S256"], openssl.as_str());
+        assert_eq!(header["alg"], "PS256");
+    }
+
     #[test]
     fn a_certificate_pem_gives_a_key_and_thumbprint() {
         let pem = std::fs::read(concat!(

@@ -345,10 +345,15 @@ impl GraphClient {
         let response = match self.http.get(url.clone()).bearer_auth(token).send().await {
             Ok(r) => r,
             Err(e) => {
-                return Ok(Attempt::Retry {
-                    after: None,
-                    error: RequestError::Transport(e.without_url()),
-                });
+                let error = if e.is_timeout() {
+                    RequestError::TimedOut {
+                        timeout: self.config.retry.request_timeout,
+                        source: e.without_url(),
+                    }
+                } else {
+                    RequestError::Transport(e.without_url())
+                };
+                return Ok(Attempt::Retry { after: None, error });
             }
         };
         let status = response.status().as_u16();

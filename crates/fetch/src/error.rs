@@ -194,9 +194,19 @@ pub enum Error {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
-    /// No answer: the server could not be reached, or the request timed out.
+    /// No answer: the server could not be reached.
     #[error("no answer")]
     Transport(#[source] reqwest::Error),
+
+    /// No complete answer within the request timeout.
+    #[error("no answer within the request timeout of {}s", timeout.as_secs_f64())]
+    TimedOut {
+        /// The request timeout.
+        timeout: std::time::Duration,
+        /// reqwest's error.
+        #[source]
+        source: reqwest::Error,
+    },
 
     /// The answer's body was cut off.
     #[error("the answer was cut off")]

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
 use serde_json::Value;
 
 use crate::config::SimConfig;
@@ -154,8 +153,9 @@ pub(crate) fn token_request(
     })
 }
 
-/// Checks a certificate assertion: signature (PS256 or RS256) against the configured public
-/// key, audience, issuer and subject, and validity time.
+/// Checks a certificate assertion as the identity platform does: PS256, a `x5t#S256` naming the
+/// registered certificate, a signature by that certificate's key, then audience, issuer and
+/// subject, validity time and a `jti`.
 fn verify_assertion(config: &SimConfig, tenant: &str, jwt: &str, now: i64) -> Result<(), AadError> {
     let malformed = || AadError::invalid_client(50_027, "JWT token is invalid or malformed.");
     let mut parts = jwt.split('.');
@@ -169,32 +169,51 @@ fn verify_assertion(config: &SimConfig, tenant: &str, jwt: &str, now: i64) -> Re
         serde_json::from_slice(&bytes).map_err(|_| malformed())
     };
     let header = decode(header_b64)?;
-    let algorithm: &'static dyn ring::signature::VerificationAlgorithm =
-        match header["alg"].as_str() {
-            Some("PS256") => &RSA_PSS_2048_8192_SHA256,
-            Some("RS256") => &RSA_PKCS1_2048_8192_SHA256,
-            other => {
-                return Err(AadError::invalid_client(
-                    5_002_738,
-                    format!(
-                        "Invalid JWT token. '{}' is not a supported signature algorithm.",
-                        other.unwrap_or("")
-                    ),
-                ));
-            }
-        };
-    let key = config.assertion_public_key_der.as_deref().ok_or_else(|| {
+    // The platform still takes the legacy RS256 + SHA-1 `x5t` form from old clients; the
+    // simulator accepts only the current PS256 + `x5t#S256` form, so a client that regresses to
+    // the legacy form fails its tests.
+    if header["alg"].as_str() != Some("PS256") {
+        return Err(AadError::invalid_client(
+            5_002_738,
+            format!(
+                "Invalid JWT token. '{}' is not a supported signature algorithm. Supported signing \
+                 algorithms are: 'PS256'.",
+                header["alg"].as_str().unwrap_or("")
+            ),
+        ));
+    }
+    let not_registered = |reason: &str| {
         AadError::invalid_client(
             700_027,
-            "Client assertion failed signature validation: the application has no certificate registered.",
+            format!(
+                "The certificate with identifier used to sign the client assertion is not registered \
+                 on application. [Reason - {reason}, Thumbprint of key used by client: '{}']",
+                header["x5t#S256"].as_str().unwrap_or("")
+            ),
         )
-    })?;
+    };
+    let certificate = config
+        .assertion_certificate_der
+        .as_deref()
+        .ok_or_else(|| not_registered("The application has no certificate."))?;
+    let registered =
+        URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, certificate));
+    if header["x5t#S256"].as_str() != Some(registered.as_str()) {
+        return Err(not_registered("The key was not found."));
+    }
+    let certificate = rustls_pki_types::CertificateDer::from(certificate);
+    let certificate = webpki::EndEntityCert::try_from(&certificate)
+        .map_err(|_| not_registered("The registered certificate cannot be read."))?;
     let signature = URL_SAFE_NO_PAD
         .decode(signature_b64)
         .map_err(|_| malformed())?;
     let signed = &jwt.as_bytes()[..header_b64.len() + 1 + claims_b64.len()];
-    UnparsedPublicKey::new(algorithm, key)
-        .verify(signed, &signature)
+    certificate
+        .verify_signature(
+            webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+            signed,
+            &signature,
+        )
         .map_err(|_| {
             AadError::invalid_client(700_027, "Client assertion failed signature validation.")
         })?;
@@ -229,6 +248,9 @@ fn verify_assertion(config: &SimConfig, tenant: &str, jwt: &str, now: i64) -> Re
                  from {not_before}, expiry time of assertion {expires}."
             ),
         ));
+    }
+    if claims["jti"].as_str().is_none_or(str::is_empty) {
+        return Err(malformed());
     }
     Ok(())
 }

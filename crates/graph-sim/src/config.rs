@@ -18,9 +18,9 @@ pub struct SimConfig {
     pub client_id: String,
     /// The accepted client secret; empty refuses secrets.
     pub client_secret: String,
-    /// PKCS#1 `RSAPublicKey` DER of the application's certificate: when set, certificate
-    /// assertions (PS256 or RS256) signed by its private key are accepted.
-    pub assertion_public_key_der: Option<Vec<u8>>,
+    /// The DER of the certificate registered on the application: when set, PS256 client
+    /// assertions that name it (`x5t#S256`) and are signed by its key are accepted.
+    pub assertion_certificate_der: Option<Vec<u8>>,
     /// How long an access token stays valid (reported as `expires_in` seconds).
     pub token_lifetime: Duration,
     /// Delay before each Graph page is sent.
@@ -47,7 +47,7 @@ impl Default for SimConfig {
             tenant_id: "00000000-0000-0000-0000-000000000001".to_owned(),
             client_id: "00000000-0000-0000-0000-000000000002".to_owned(),
             client_secret: "sim-client-secret".to_owned(),
-            assertion_public_key_der: None,
+            assertion_certificate_der: None,
             token_lifetime: Duration::from_secs(3599),
             latency: Duration::ZERO,
             rate_limit_per_minute: None,
@@ -91,9 +91,9 @@ impl SimConfig {
         self
     }
 
-    /// Accepts certificate assertions verified with this PKCS#1 `RSAPublicKey` DER.
-    pub fn with_assertion_public_key_der(mut self, der: impl Into<Vec<u8>>) -> Self {
-        self.assertion_public_key_der = Some(der.into());
+    /// Registers this certificate (DER, as uploaded to an app registration) for client assertions.
+    pub fn with_assertion_certificate_der(mut self, der: impl Into<Vec<u8>>) -> Self {
+        self.assertion_certificate_der = Some(der.into());
         self
     }
 

@@ -13,6 +13,9 @@ pub enum Fault {
         /// The wait the response asks for.
         retry_after_secs: u64,
     },
+    /// Wait this long before answering, then answer as usual: a client whose request timeout is
+    /// shorter sees a request that times out.
+    Stall(std::time::Duration),
     /// Close the connection without sending a byte of the response.
     DropConnection,
     /// Send the headers with the full `Content-Length`, then half the body, then close.

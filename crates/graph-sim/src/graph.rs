@@ -56,6 +56,11 @@ pub(crate) async fn handle(
                     ),
                     504 => ("GatewayTimeout", "The gateway timed out."),
                     429 => ("TooManyRequests", "Too many requests."),
+                    // What Graph says for a range over 90 days (or an Accept it cannot produce).
+                    406 => (
+                        "NotAcceptable",
+                        "The requested range or format is not supported.",
+                    ),
                     _ => ("UnknownError", "An internal server error occurred."),
                 };
                 if status == StatusCode::TOO_MANY_REQUESTS {
@@ -77,6 +82,7 @@ pub(crate) async fn handle(
                 );
             }
             Fault::TruncatedBody => truncate = true,
+            Fault::Stall(delay) => tokio::time::sleep(*delay).await,
             Fault::ExpireToken => {
                 if let Some(token) = bearer {
                     shared.tokens.expire(token);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use tokio::sync::oneshot;
@@ -176,6 +176,12 @@ async fn dispatch(
         s.requests_with_authorization += u64::from(has_authorization);
     });
     let (parts, body) = request.into_parts();
+    let host = parts
+        .headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let path = parts.uri.path().to_owned();
     let segments: Vec<&str> = path.split('/').collect();
     let mut response = match (&parts.method, segments.as_slice()) {
@@ -183,9 +189,19 @@ async fn dispatch(
             let form = axum::body::to_bytes(body, 1 << 20)
                 .await
                 .unwrap_or_default();
+            let scope = url::form_urlencoded::parse(&form)
+                .find(|(k, _)| k == "scope")
+                .map(|(_, v)| v.into_owned());
+            shared.stats.update(|s| {
+                s.token_hosts.insert(host);
+                s.token_scopes.extend(scope);
+            });
             token(&shared, tenant, &form, &ids)
         }
         (method, ["", "v1.0" | "beta", ..]) if method == Method::GET => {
+            shared.stats.update(|s| {
+                s.graph_hosts.insert(host);
+            });
             graph::handle(&shared, &conn, &parts, &ids).await
         }
         (_, ["", "v1.0" | "beta", ..]) => graph_error(

@@ -1,5 +1,6 @@
 //! What the simulator has seen and done, for tests to assert on.
 
+use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Counters of the simulator's traffic since it started.
@@ -31,6 +32,12 @@ pub struct SimStats {
     pub max_in_flight: u64,
     /// Requests of any kind that carried an `Authorization` header.
     pub requests_with_authorization: u64,
+    /// The `Host` headers token requests came with: which authority host the client used.
+    pub token_hosts: BTreeSet<String>,
+    /// The `scope` values token requests asked for.
+    pub token_scopes: BTreeSet<String>,
+    /// The `Host` headers Graph requests came with.
+    pub graph_hosts: BTreeSet<String>,
 }
 
 /// The shared, updatable counters.

@@ -5,25 +5,53 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use pstn_lake_graph_sim::{ApiVersion, Function, RunningSim};
 use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RSA_PSS_SHA256, RsaEncoding, RsaKeyPair};
+use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::pem::PemObject;
 use serde_json::{Value, json};
 
 use crate::{client, config, form_body, start};
 
-/// A throwaway 2048-bit RSA key (PKCS#8), generated for these tests only.
-fn key_pair() -> RsaKeyPair {
+/// A throwaway 2048-bit RSA key (PKCS#8) that no certificate names, generated for these tests.
+fn other_key() -> RsaKeyPair {
     let text: String = include_str!("fixtures/test-rsa-2048.pk8.b64")
         .split_whitespace()
         .collect();
     RsaKeyPair::from_pkcs8(&STANDARD.decode(text).unwrap()).unwrap()
 }
 
+fn credentials(file: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/test-credentials")
+        .join(file)
+}
+
+/// The test application's key (`data/test-credentials/test-app.pem`).
+fn app_key() -> RsaKeyPair {
+    let pem = std::fs::read(credentials("test-app.pem")).unwrap();
+    match PrivateKeyDer::from_pem_slice(&pem).unwrap() {
+        PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()).unwrap(),
+        PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()).unwrap(),
+        other => panic!("not an RSA key: {other:?}"),
+    }
+}
+
+/// The test application's certificate, DER, as registered on the app.
+fn app_certificate() -> Vec<u8> {
+    std::fs::read(credentials("test-app.cer")).unwrap()
+}
+
+/// base64url(SHA-256(`der`)): the `x5t#S256` of a certificate.
+fn thumbprint(der: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, der))
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// A client assertion JWT signed with `key`.
-fn assertion(key: &RsaKeyPair, alg: &str, claims: &Value) -> String {
-    let header = json!({"alg": alg, "typ": "JWT", "x5t#S256": "AAAA"});
+/// A client assertion JWT naming the certificate `x5t` and signed with `key`.
+fn assertion(key: &RsaKeyPair, alg: &str, x5t: &str, claims: &Value) -> String {
+    let header = json!({"alg": alg, "typ": "JWT", "x5t#S256": x5t});
     let signing_input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -123,66 +151,115 @@ async fn a_client_secret_gets_a_token_that_graph_accepts() {
     );
 }
 
+/// The AADSTS code at the start of a refusal's description.
+fn aadsts(status: u16, body: &Value) -> (u16, String) {
+    let description = body["error_description"].as_str().unwrap_or_default();
+    assert_eq!(body["error"], "invalid_client", "{body}");
+    (
+        status,
+        description.split(':').next().unwrap_or_default().to_owned(),
+    )
+}
+
 #[tokio::test]
-async fn certificate_assertions_are_verified() {
-    let key = key_pair();
-    let sim = start(config(10, 10).with_assertion_public_key_der(key.public().as_ref())).await;
-    for alg in ["PS256", "RS256"] {
-        let (status, body) = with_assertion(&sim, &assertion(&key, alg, &claims(&sim))).await;
-        assert_eq!(status, 200, "{alg}: {body}");
-    }
-    let refused = |mutate: fn(&mut Value)| {
+async fn certificate_assertions_are_verified_like_entra_id() {
+    let (key, certificate) = (app_key(), app_certificate());
+    let x5t = thumbprint(&certificate);
+    let sim = start(config(10, 10).with_assertion_certificate_der(certificate.clone())).await;
+    let (status, body) = with_assertion(&sim, &assertion(&key, "PS256", &x5t, &claims(&sim))).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+
+    let with_claims = |mutate: fn(&mut Value)| {
         let mut c = claims(&sim);
         mutate(&mut c);
-        assertion(&key, "PS256", &c)
+        assertion(&key, "PS256", &x5t, &c)
     };
+    let good = assertion(&key, "PS256", &x5t, &claims(&sim));
+    let other_certificate = thumbprint(b"another certificate");
     let cases = [
-        (refused(|c| c["exp"] = json!(now() - 10)), "AADSTS700024"),
-        (refused(|c| c["nbf"] = json!(now() + 3600)), "AADSTS700024"),
+        // The legacy form (PKCS#1 v1.5), correctly signed by the right key.
         (
-            refused(|c| {
+            "RS256",
+            assertion(&key, "RS256", &x5t, &claims(&sim)),
+            "AADSTS5002738",
+        ),
+        (
+            "a thumbprint of another certificate",
+            assertion(&key, "PS256", &other_certificate, &claims(&sim)),
+            "AADSTS700027",
+        ),
+        (
+            "the right thumbprint, signed by another key",
+            assertion(&other_key(), "PS256", &x5t, &claims(&sim)),
+            "AADSTS700027",
+        ),
+        (
+            "a signature that does not verify",
+            format!("{}AAAA", &good[..good.len() - 4]),
+            "AADSTS700027",
+        ),
+        (
+            "expired",
+            with_claims(|c| c["exp"] = json!(now() - 10)),
+            "AADSTS700024",
+        ),
+        (
+            "not yet valid",
+            with_claims(|c| c["nbf"] = json!(now() + 3600)),
+            "AADSTS700024",
+        ),
+        (
+            "another audience",
+            with_claims(|c| {
                 c["aud"] = json!("https://login.microsoftonline.com/other/oauth2/v2.0/token")
             }),
             "AADSTS50012",
         ),
         (
-            refused(|c| c["iss"] = json!("someone-else")),
+            "another issuer",
+            with_claims(|c| c["iss"] = json!("someone-else")),
             "AADSTS700021",
         ),
+        (
+            "another subject",
+            with_claims(|c| c["sub"] = json!("someone-else")),
+            "AADSTS700021",
+        ),
+        (
+            "no jti",
+            with_claims(|c| c["jti"] = json!("")),
+            "AADSTS50027",
+        ),
     ];
-    for (jwt, code) in cases {
+    for (what, jwt, code) in cases {
         let (status, body) = with_assertion(&sim, &jwt).await;
-        assert_eq!(status, 401);
-        assert!(
-            body["error_description"]
-                .as_str()
-                .unwrap()
-                .starts_with(code),
-            "{body}"
+        assert_eq!(
+            aadsts(status, &body),
+            (401, code.to_owned()),
+            "{what}: {body}"
         );
     }
-    // A signature that does not verify.
-    let good = assertion(&key, "PS256", &claims(&sim));
-    let tampered = format!("{}AAAA", &good[..good.len() - 4]);
-    let (status, body) = with_assertion(&sim, &tampered).await;
-    assert_eq!(status, 401);
+    // Entra's words for a certificate it does not know name the thumbprint the client sent.
+    let (_, body) = with_assertion(
+        &sim,
+        &assertion(&key, "PS256", &other_certificate, &claims(&sim)),
+    )
+    .await;
+    let description = body["error_description"].as_str().unwrap();
     assert!(
-        body["error_description"]
-            .as_str()
-            .unwrap()
-            .starts_with("AADSTS700027"),
-        "{body}"
+        description.contains("is not registered on application")
+            && description.contains(&other_certificate),
+        "{description}"
     );
-    assert_eq!(sim.stats().tokens_issued, 2);
+    assert_eq!(sim.stats().tokens_issued, 1);
 }
 
 #[tokio::test]
-async fn assertions_are_refused_without_a_registered_key() {
-    let key = key_pair();
+async fn assertions_are_refused_without_a_registered_certificate() {
+    let (key, certificate) = (app_key(), app_certificate());
     let sim = start(config(10, 10)).await;
-    let (status, body) = with_assertion(&sim, &assertion(&key, "PS256", &claims(&sim))).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_client"))
-    );
+    let jwt = assertion(&key, "PS256", &thumbprint(&certificate), &claims(&sim));
+    let (status, body) = with_assertion(&sim, &jwt).await;
+    assert_eq!(aadsts(status, &body), (401, "AADSTS700027".to_owned()));
 }

@@ -19,7 +19,9 @@ async fn each_fault_is_observed_as_intended() {
         .at(3, Fault::DropConnection)
         .at(4, Fault::TruncatedBody)
         .at(5, Fault::ExpireToken)
-        .at(8, Fault::Status(504));
+        .at(8, Fault::Status(504))
+        .at(9, Fault::Stall(Duration::from_millis(400)))
+        .at(10, Fault::Status(406));
     let sim = start(config(200, 100).with_faults(plan)).await;
     let client = client();
     let token = token(&client, &sim).await;
@@ -74,12 +76,26 @@ async fn each_fault_is_observed_as_intended() {
     );
     assert_eq!(get(&client, &url, &fresh).await.status(), 504);
 
+    // A stall delays the usual answer.
+    let started = std::time::Instant::now();
+    let stalled = get(&client, &url, &fresh).await;
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(stalled.status(), 200);
+    assert_eq!(stalled.bytes().await.unwrap().len() as u64, full);
+
+    let not_acceptable = get(&client, &url, &fresh).await;
+    assert_eq!(not_acceptable.status(), 406);
+    assert_eq!(
+        crate::json(not_acceptable).await["error"]["code"],
+        "NotAcceptable"
+    );
+
     let stats = sim.stats();
-    assert_eq!(stats.graph_requests, 8);
-    assert_eq!(stats.faults_injected, 6);
+    assert_eq!(stats.graph_requests, 10);
+    assert_eq!(stats.faults_injected, 8);
     assert_eq!(stats.throttled, 1);
     assert_eq!(stats.unauthorized, 2);
-    assert_eq!((stats.pages_served, stats.rows_served), (1, 100));
+    assert_eq!((stats.pages_served, stats.rows_served), (2, 200));
     assert_eq!(stats.tokens_issued, 2);
 }
 
