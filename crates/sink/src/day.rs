@@ -593,22 +593,14 @@ pub(crate) async fn write_new_day_encoded(
 /// Encodes a day as one Parquet file in memory, on a blocking thread (it is CPU work).
 async fn encode(spec: &TableSpec, batches: Vec<RecordBatch>, name: String) -> Result<Vec<u8>> {
     let spec = spec.clone();
-    tokio::task::spawn_blocking(move || encode_blocking(&spec, batches, &name))
+    tokio::task::spawn_blocking(move || encode_into(&spec, batches, &name, Vec::new()))
         .await
         .map_err(|e| Error::Spool(std::io::Error::other(e)))?
 }
 
-/// Encodes merged rows of one day as a lake file (the writer settings of every lake file), on the
-/// calling thread. `name` says what is being encoded, for errors.
-pub(crate) fn encode_blocking(
-    spec: &TableSpec,
-    batches: Vec<RecordBatch>,
-    name: &str,
-) -> Result<Vec<u8>> {
-    encode_into(spec, batches, name, Vec::new())
-}
-
-/// Like [`encode_blocking`], into `out` (a spool file: no growing buffer of the whole file).
+/// Encodes merged rows of one day as a lake file (the writer settings of every lake file) into
+/// `out` (memory, or a spool file: no growing buffer of the whole file), on the calling thread.
+/// `name` says what is being encoded, for errors.
 pub(crate) fn encode_into<W: std::io::Write + Send>(
     spec: &TableSpec,
     batches: Vec<RecordBatch>,

@@ -205,11 +205,6 @@ impl DayWriter {
         }
     }
 
-    /// Rows pushed so far (repeated keys included).
-    pub fn rows_in(&self) -> usize {
-        self.rows_in
-    }
-
     /// Bytes of encoded parts in the spool so far.
     pub fn spooled_bytes(&self) -> u64 {
         self.parts.iter().map(|p| p.bytes).sum()
@@ -379,7 +374,6 @@ impl DayWriter {
         }
         let mut commit = write_day(lake, &spec, day, rows).await?;
         commit.rows_in = rows_in;
-        drop(spool);
         Ok(commit)
     }
 }
