@@ -469,7 +469,9 @@ fn a_local_commit_fsyncs_the_file_renames_fsyncs_the_folder_then_records_the_day
             "-y",
             "-qq",
             "-e",
-            "trace=fsync,fdatasync,rename,renameat,renameat2",
+            "trace=fsync,fdatasync,rename,renameat,renameat2,write",
+            "-s",
+            "1000000",
             "-o",
         ])
         .arg(&trace)
@@ -489,7 +491,7 @@ fn a_local_commit_fsyncs_the_file_renames_fsyncs_the_folder_then_records_the_day
             .iter()
             .enumerate()
             .filter_map(|(i, e)| match e {
-                Event::Rename { from, to } if to.ends_with("/data.parquet") => {
+                Event::Rename { from, to, .. } if to.ends_with("/data.parquet") => {
                     Some((i, from.clone(), to.clone()))
                 }
                 _ => None,
@@ -517,13 +519,16 @@ fn a_local_commit_fsyncs_the_file_renames_fsyncs_the_folder_then_records_the_day
                 panic!("{what}: `{folder}` is never fsynced after the rename");
             };
             if what == "sync" {
-                // The day is recorded after its folder is on disk (and the state durably too).
-                let recorded = events[*i..]
-                    .iter()
-                    .position(|e| matches!(e, Event::Rename { to, .. } if to.ends_with("/sync-state.json")))
-                    .map(|k| k + i);
+                // The state that first records the day is written after the day's folder is on
+                // disk. (Other days' jobs save the state meanwhile: only the content says which
+                // state records this day.)
+                let (table, day) = table_and_day(to);
+                let recorded = events.iter().position(|e| {
+                    matches!(e, Event::Rename { to, written, .. }
+                        if to.ends_with("/sync-state.json") && records(written, &table, &day))
+                });
                 let Some(recorded) = recorded else {
-                    panic!("{what}: no state written after `{to}`");
+                    panic!("{what}: no state records `{to}`: {events:?}");
                 };
                 assert!(
                     folder_synced < recorded,
@@ -538,7 +543,34 @@ fn a_local_commit_fsyncs_the_file_renames_fsyncs_the_folder_then_records_the_day
 #[derive(Debug)]
 enum Event {
     Fsync(String),
-    Rename { from: String, to: String },
+    /// `written`: what the process wrote to `from` before renaming it (as `strace` quotes it).
+    Rename {
+        from: String,
+        to: String,
+        written: String,
+    },
+}
+
+/// The table and day of a day's file path (`…/<table>/call_date=<day>/data.parquet`).
+fn table_and_day(path: &str) -> (String, String) {
+    let mut parts = path.rsplit('/').skip(1);
+    let day = parts
+        .next()
+        .unwrap()
+        .trim_start_matches("call_date=")
+        .to_owned();
+    (parts.next().unwrap().to_owned(), day)
+}
+
+/// Whether a sync state, as `strace` quoted its bytes, records `day` of `table` complete.
+fn records(quoted: &str, table: &str, day: &str) -> bool {
+    let json = quoted.replace("\\n", "\n").replace("\\\"", "\"");
+    let Ok(state) = serde_json::from_str::<serde_json::Value>(&json) else {
+        panic!("a sync state that is not JSON: {json}");
+    };
+    state["tables"][table]["complete_days"]
+        .as_array()
+        .is_some_and(|days| days.iter().any(|d| d == day))
 }
 
 /// The fsyncs (by file, from `-y`) and renames of a trace, in order.
@@ -555,6 +587,7 @@ fn read_trace(trace: &Path) -> Vec<Event> {
     // A call another thread interrupts is split in two lines, by thread id:
     // `12 fsync(7</…> <unfinished ...>` and later `12 <... fsync resumed>) = 0`.
     let mut unfinished: std::collections::HashMap<&str, String> = Default::default();
+    let mut written: std::collections::HashMap<String, String> = Default::default();
     for line in text.lines() {
         let Some((pid, rest)) = line.split_once(' ') else {
             continue;
@@ -575,6 +608,19 @@ fn read_trace(trace: &Path) -> Vec<Event> {
             None => rest.to_owned(),
         };
         let call = call.as_str();
+        if let Some(args) = call.strip_prefix("write(") {
+            // `write(5</path>, "bytes", 42) = 42`
+            if let (Some(a), Some((fd, _)), Some(b)) =
+                (args.find('<'), args.split_once(">, \""), args.rfind("\", "))
+            {
+                let bytes = &args[fd.len() + 4..b];
+                written
+                    .entry(fd[a + 1..].to_owned())
+                    .or_default()
+                    .push_str(bytes);
+            }
+            continue;
+        }
         if !call.ends_with("= 0") {
             continue;
         }
@@ -587,6 +633,7 @@ fn read_trace(trace: &Path) -> Vec<Event> {
             if let [from, to, ..] = paths.as_slice() {
                 // renameat's paths are relative to a folder fd; pstn-lake passes absolute paths.
                 events.push(Event::Rename {
+                    written: written.remove(from).unwrap_or_default(),
                     from: from.clone(),
                     to: to.clone(),
                 });
