@@ -643,9 +643,9 @@ fn read_trace(trace: &Path) -> Vec<Event> {
     events
 }
 
-/// A synced day of more rows than a part holds is written in parts and becomes one file of their
-/// row groups, copied as encoded: DuckDB and pyarrow (independent readers) read it whole, in
-/// order, with the same rows and money as the tenant served and pstn-lake answers.
+/// A synced day of more rows than a part holds is written in parts and becomes one file of one
+/// row group: DuckDB and pyarrow (independent readers) read it whole, in order, with the same rows
+/// and money as the tenant served and pstn-lake answers.
 #[test]
 fn a_day_synced_in_parts_is_one_file_that_other_readers_read_whole() {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -708,11 +708,7 @@ for i in sorted(table.column("id").to_pylist()):
     let mut lines = stdout.lines();
     let groups: usize = lines.next().unwrap().parse().unwrap();
     let rows: usize = lines.next().unwrap().parse().unwrap();
-    assert_eq!(
-        groups,
-        want.len().div_ceil(pstn_lake_sink::PART_ROWS),
-        "a row group per part"
-    );
+    assert_eq!(groups, 1, "the parts' rows are one row group");
     assert_eq!(rows, want.len());
     assert_eq!(lines.next(), Some("1"), "rows in start time order");
     let ours = sql_rows(

@@ -10,8 +10,9 @@
 //!   when the caller says so), so a day being fetched holds at most a part's rows in memory, and
 //!   at most [`EncodeSlots`] parts are encoded at once in the run.
 //! - **Order check**: while the rows come unique and in (sort column, key) order, which is how
-//!   Graph returns a day, they need no merge: each row is encoded once, and the day's file is its
-//!   parts' row groups one after the other, copied as encoded (see [`concat_parts`]).
+//!   Graph returns a day, they need no merge: a day of one part is that part, and a day of
+//!   several is their rows encoded again, one part at a time, into one row group (what the
+//!   reports read fastest: BENCHMARKS.md, "One writer").
 //! - **Putting in place**: a day the lake does not hold is put as it is (renamed on a local lake,
 //!   one conditional PUT on an object store) when its rows came in order or in a single part
 //!   (merged within the part); any other day (rows out of order across parts, or a day the lake
@@ -27,20 +28,19 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use arrow::array::RecordBatch;
 use chrono::NaiveDate;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::day::{
     EncodedDay, OrderCheck, decode_parquet, encode_into, merge, write_new_day_encoded,
     writer_properties,
 };
-use crate::encode::concat_parts;
+use crate::encode::ParallelWriter;
 use crate::lake::SPOOL_DIR;
 use crate::{DayCommit, Error, Lake, Result, STATE_DIR, TableSpec, write_day};
 
 /// Rows of a day held in memory before they are encoded as a part, when the caller does not
-/// decide (see [`DayWriter::new`]); each part is a row group of the day's file. About 4 MB of
-/// decoded beta PSTN rows: a sync holds at most this much per day being fetched. Measured against
-/// the Arrow IPC spool it replaced (BENCHMARKS.md, "One writer"): a 20-day sync peaks 30% lower,
-/// with 11% less CPU and a lake 1.5% larger.
+/// decide (see [`DayWriter::new`]). About 4 MB of decoded beta PSTN rows: a sync holds at most
+/// this much per day being fetched (measured in BENCHMARKS.md, "One writer").
 pub const PART_ROWS: usize = 8 * 1024;
 
 /// How many parts the [`DayWriter`]s sharing it encode at once (a setting of the run, not of the
@@ -283,7 +283,8 @@ impl DayWriter {
     }
 
     /// Writes the last part; the day's file is then that part when it is the only one, or the
-    /// parts joined when the rows came in order; other parts are to be merged.
+    /// parts' rows encoded again as one row group when they came in order; other parts are to be
+    /// merged.
     fn finish(&mut self) -> Result<Finished> {
         self.write_part()?;
         // A part is a lake file by itself (see `write_part`).
@@ -294,31 +295,50 @@ impl DayWriter {
         if !self.in_order {
             return Ok(Finished::Parts(paths));
         }
+        // One row group for the day: a report reads 13 row groups of 8,192 rows more than twice
+        // as slowly as one (BENCHMARKS.md), and an encoder kept open while the day is fetched
+        // costs about 20 MB a day in flight. So the parts are read back one at a time (a part's
+        // rows in memory) into one encoder, holding an encode slot: one such encoder in the run.
         let path = self
             .spool
             .path()
             .join(format!("{}-{}.parquet", self.spec.name, self.day));
         let name = format!("{}/{}", self.spec.name, crate::day_folder(self.day));
-        let out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(Error::Spool)?);
-        let file = concat_parts(
-            Arc::clone(&self.spec.schema),
-            writer_properties(&self.spec),
-            &paths,
-            out,
-        )
-        .map_err(|source| Error::Parquet {
+        let joining = |source| Error::Parquet {
             action: "joining",
-            path: name,
+            path: name.clone(),
             source,
-        })?
-        .into_inner()
-        .map_err(|e| Error::Spool(e.into_error()))?;
+        };
+        let file = {
+            let _slot = self.slots.acquire();
+            let out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(Error::Spool)?);
+            let mut writer = ParallelWriter::try_new_into(
+                out,
+                Arc::clone(&self.spec.schema),
+                writer_properties(&self.spec),
+            )
+            .map_err(joining)?;
+            for part in &paths {
+                let rows: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(
+                    File::open(part).map_err(Error::Spool)?,
+                )
+                .map_err(joining)?
+                .with_batch_size(PART_ROWS)
+                .build()
+                .map_err(joining)?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| joining(e.into()))?;
+                writer.write_all(&rows).map_err(joining)?;
+                let _ = std::fs::remove_file(part);
+            }
+            writer
+                .finish()
+                .map_err(joining)?
+                .into_inner()
+                .map_err(|e| Error::Spool(e.into_error()))?
+        };
         let size = file.metadata().map_err(Error::Spool)?.len();
-        let mut rows = 0;
-        for part in self.parts.drain(..) {
-            rows += part.rows;
-            let _ = std::fs::remove_file(part.path);
-        }
+        let rows = self.parts.drain(..).map(|p| p.rows).sum();
         Ok(Finished::Day(path, size, rows))
     }
 

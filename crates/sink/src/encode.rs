@@ -12,9 +12,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
-use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 
@@ -107,45 +105,6 @@ impl<W: Write + Send> ParallelWriter<W> {
         self.flush_row_group()?;
         self.file.into_inner()
     }
-}
-
-/// Writes the row groups of `parts` (files written by [`ParallelWriter`] with `props` and
-/// `schema`) one after the other as one file into `out`: their encoded column chunks, statistics
-/// and page indexes are copied as they are, nothing is decoded or encoded again. The result is the
-/// file `ParallelWriter` would have written had it closed a row group at the end of each part.
-pub(crate) fn concat_parts<W: Write + Send>(
-    schema: SchemaRef,
-    props: WriterProperties,
-    parts: &[std::path::PathBuf],
-    out: W,
-) -> Result<W, ParquetError> {
-    let (mut file, _) = ArrowWriter::try_new(out, schema, Some(props))?.into_serialized_writer()?;
-    for path in parts {
-        let input = std::fs::File::open(path)?;
-        let metadata = ParquetMetaDataReader::new()
-            .with_page_index_policy(PageIndexPolicy::Optional)
-            .parse_and_finish(&input)?;
-        for (g, group) in metadata.row_groups().iter().enumerate() {
-            let column_index = metadata.column_index().and_then(|c| c.get(g));
-            let offset_index = metadata.offset_index().and_then(|o| o.get(g));
-            let mut row_group = file.next_row_group()?;
-            for (c, column) in group.columns().iter().enumerate() {
-                row_group.append_column(
-                    &input,
-                    ColumnCloseResult {
-                        bytes_written: column.compressed_size() as u64,
-                        rows_written: group.num_rows() as u64,
-                        metadata: column.clone(),
-                        bloom_filter: None,
-                        column_index: column_index.and_then(|i| i.get(c)).cloned(),
-                        offset_index: offset_index.and_then(|i| i.get(c)).cloned(),
-                    },
-                )?;
-            }
-            row_group.close()?;
-        }
-    }
-    file.into_inner()
 }
 
 /// Runs `work` on every item, on the calling thread and one helper, each taking the next item when

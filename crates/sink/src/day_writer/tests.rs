@@ -54,7 +54,7 @@ async fn day_file(lake: &Lake) -> bytes::Bytes {
 }
 
 #[tokio::test]
-async fn rows_in_order_are_encoded_once_and_their_parts_joined() {
+async fn rows_in_order_in_several_parts_become_one_row_group() {
     for local in [true, false] {
         let (_dir, local_lake) = temp_lake();
         let lake = if local {
@@ -63,7 +63,7 @@ async fn rows_in_order_are_encoded_once_and_their_parts_joined() {
             let store = Arc::new(object_store::memory::InMemory::new());
             Lake::with_store(store, "lake".into(), "memory:///lake".parse().unwrap())
         };
-        // 10,500 rows, a part every 3,000: four parts, four row groups.
+        // 10,500 rows, a part every 3,000: four parts, one row group.
         let (_, batches) = in_order(10_500);
         let mut w = writer(&lake, 3000);
         for b in batches {
@@ -88,17 +88,17 @@ async fn rows_in_order_are_encoded_once_and_their_parts_joined() {
             ParquetRecordBatchReaderBuilder::try_new_with_options(file.clone(), options).unwrap();
         let meta = reader.metadata().clone();
         let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
-        assert_eq!(groups, [3000, 3000, 3000, 1500]);
-        // Statistics, sort order and page indexes came along with the copied column chunks.
-        let start = meta.row_groups()[1].column(1);
+        assert_eq!(groups, [10_500]);
+        // The lake's writer settings: statistics, sort order, page indexes.
+        let start = meta.row_groups()[0].column(1);
         assert!(
             start
                 .statistics()
                 .is_some_and(|s| s.min_bytes_opt().is_some())
         );
-        assert!(meta.row_groups()[3].sorting_columns().is_some());
-        assert!(meta.offset_index().is_some_and(|o| o.len() == 4));
-        assert!(meta.column_index().is_some_and(|c| c.len() == 4));
+        assert!(meta.row_groups()[0].sorting_columns().is_some());
+        assert!(meta.offset_index().is_some_and(|o| o.len() == 1));
+        assert!(meta.column_index().is_some_and(|c| c.len() == 1));
         let rows: Vec<i64> = reader
             .build()
             .unwrap()
