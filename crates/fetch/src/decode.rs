@@ -6,7 +6,7 @@
 //! Graph's pages ([`fast`]) decodes the usual page; anything it does not handle (escapes, wrong
 //! types, errors) is decoded again from the start by the general path, `serde_json`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -150,12 +150,24 @@ impl PageDecoder {
     /// are UTF-8.
     fn decode_general(&self, bytes: &[u8], text: Option<&str>) -> Result<DecodedPage> {
         let failure = RefCell::new(None);
+        let repeated = Cell::new(None);
         // Invalid UTF-8 takes the slice reader, which reports where it is.
         let page = match text {
-            Some(text) => self.parse(&mut serde_json::Deserializer::from_str(text), &failure),
-            None => self.parse(&mut serde_json::Deserializer::from_slice(bytes), &failure),
+            Some(text) => self.parse(
+                &mut serde_json::Deserializer::from_str(text),
+                &failure,
+                &repeated,
+            ),
+            None => self.parse(
+                &mut serde_json::Deserializer::from_slice(bytes),
+                &failure,
+                &repeated,
+            ),
         }
-        .map_err(|e| with_row_id(to_error(e, &failure), bytes))?;
+        .map_err(|e| match repeated.get() {
+            Some(key) => Error::RepeatedKey(key),
+            None => with_row_id(to_error(e, &failure), bytes),
+        })?;
         let (context, next_link, value) = page;
         let table = resolve_table(self.table, context.as_deref())?;
         let columns = match value {
@@ -181,10 +193,12 @@ impl PageDecoder {
         &self,
         de: &mut serde_json::Deserializer<R>,
         failure: &RefCell<Option<Failure>>,
+        repeated: &Cell<Option<&'static str>>,
     ) -> serde_json::Result<(Option<String>, Option<String>, PageValue<'de>)> {
         let page = PageSeed {
             decoder: self,
             failure,
+            repeated,
         }
         .deserialize(&mut *de)?;
         de.end()?;
@@ -294,6 +308,8 @@ enum PageValue<'de> {
 struct PageSeed<'a> {
     decoder: &'a PageDecoder,
     failure: &'a RefCell<Option<Failure>>,
+    /// Set to the page key that came twice (the error is [`Error::RepeatedKey`]).
+    repeated: &'a Cell<Option<&'static str>>,
 }
 
 impl<'de> DeserializeSeed<'de> for PageSeed<'_> {
@@ -315,7 +331,22 @@ impl<'de> Visitor<'de> for PageSeed<'_> {
         let mut context: Option<String> = None;
         let mut next_link: Option<String> = None;
         let mut value = PageValue::Missing;
+        // A key given twice is refused: which of the two a reader keeps is up to the reader, and
+        // keeping one silently drops the rows (or the next page) of the other.
+        let (mut seen_context, mut seen_next_link, mut seen_value) = (false, false, false);
         while let Some(key) = map.next_key_seed(KeySeed)? {
+            let seen = match &*key {
+                "@odata.context" => Some(("@odata.context", &mut seen_context)),
+                "@odata.nextLink" => Some(("@odata.nextLink", &mut seen_next_link)),
+                "value" => Some(("value", &mut seen_value)),
+                _ => None,
+            };
+            if let Some((name, seen)) = seen
+                && std::mem::replace(seen, true)
+            {
+                self.repeated.set(Some(name));
+                return Err(de::Error::custom("a page key twice"));
+            }
             match &*key {
                 "@odata.context" => context = map.next_value()?,
                 "@odata.nextLink" => next_link = map.next_value()?,

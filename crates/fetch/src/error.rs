@@ -32,6 +32,10 @@ pub enum Error {
     #[error("the page has no `value` array: it is not a Graph call-log page")]
     MissingValue,
 
+    /// A key of the page itself (`value`, `@odata.nextLink`, `@odata.context`) came twice.
+    #[error("the page has `{0}` twice: refused rather than keep one of them")]
+    RepeatedKey(&'static str),
+
     /// Which table the page belongs to could not be told.
     #[error(
         "cannot tell which table this page belongs to ({}): pass --table pstn_calls or --table direct_routing_calls",

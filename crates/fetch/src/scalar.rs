@@ -6,11 +6,15 @@
 /// `0001-01-01T00:00:00Z` in microseconds since the epoch: Graph's "no value" for a date-time.
 const MIN_DATE_MICROS: i64 = -62_135_596_800_000_000;
 
+/// The last year a timestamp may have (the first is 1970).
+const LAST_YEAR: i64 = 2200;
+
 /// Parses an OData `DateTimeOffset` literal (`2019-11-01T00:00:08.2589935Z`, or with a `+hh:mm`
 /// offset) into UTC microseconds since the epoch.
 ///
 /// Fractions longer than 6 digits (Graph sends 7) are truncated to the microsecond.
-/// `0001-01-01T00:00:00Z` gives `Ok(None)`.
+/// `0001-01-01T00:00:00Z` (Graph's "no date") gives `Ok(None)`; any other instant outside the
+/// years 1970-2200 is an error.
 pub fn parse_timestamp_micros(s: &str) -> Result<Option<i64>, String> {
     let b = s.as_bytes();
     let bad = || format!("`{s}` is not a date-time like 2026-11-01T09:30:00.1234567Z");
@@ -77,7 +81,17 @@ pub fn parse_timestamp_micros(s: &str) -> Result<Option<i64>, String> {
     let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
     let value = secs * 1_000_000 + micros;
-    Ok((value != MIN_DATE_MICROS).then_some(value))
+    if value == MIN_DATE_MICROS {
+        return Ok(None);
+    }
+    // One bogus year would make a day partition (and a report's calendar) millions of days away.
+    let end = days_from_civil(LAST_YEAR + 1, 1, 1) * 86_400 * 1_000_000;
+    if !(0..end).contains(&value) {
+        return Err(format!(
+            "`{s}` is outside the years 1970-{LAST_YEAR} that a call record can have"
+        ));
+    }
+    Ok(Some(value))
 }
 
 fn is_leap(year: i64) -> bool {
@@ -139,12 +153,10 @@ pub fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128, Strin
     if !any_digit {
         return Err(format!("`{text}` is not a decimal number"));
     }
-    let mut exponent: i64 = 0;
-    if i < b.len() {
-        exponent = text[i + 1..]
-            .parse::<i64>()
-            .map_err(|_| format!("`{text}` is not a decimal number"))?;
-    }
+    let exponent = match text.get(i + 1..) {
+        Some(e) => parse_exponent(e).ok_or_else(|| format!("`{text}` is not a decimal number"))?,
+        None => 0,
+    };
     // value = digits × 10^(exponent − fraction_digits); we want value × 10^scale.
     let shift = exponent - fraction_digits + i64::from(scale);
     let limit = 10i128.pow(u32::from(precision));
@@ -172,6 +184,24 @@ pub fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128, Strin
     Ok(if negative { -value } else { value })
 }
 
+/// An exponent's value (`+12`, `-3`, `400`), capped at a million either way: far past any
+/// decimal's range, and so the arithmetic on it cannot overflow (`1e9223372036854775807`).
+fn parse_exponent(text: &str) -> Option<i64> {
+    const CAP: i64 = 1_000_000;
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let value = digits
+        .bytes()
+        .fold(0i64, |v, c| (v * 10 + i64::from(c - b'0')).min(CAP));
+    Some(if negative { -value } else { value })
+}
+
 fn too_many_digits(text: &str, precision: u8, scale: i8) -> String {
     format!(
         "`{text}` has more than {} integer digits: it does not fit decimal({precision},{scale})",
@@ -194,7 +224,9 @@ mod tests {
             "2019-11-01T00:00:25.105Z",
             "2026-11-27T23:59:59.9999999Z",
             "2024-02-29T12:00:00Z",
-            "1969-12-31T23:59:59.5Z",
+            "1970-01-01T00:00:00Z",
+            "2200-12-31T23:59:59.999999Z",
+            "1970-01-01T01:00:00+01:00",
             "2026-03-01T01:30:00.123456+02:00",
             "2026-03-01T01:30:00-05:30",
         ] {
@@ -220,6 +252,16 @@ mod tests {
         ] {
             assert!(parse_timestamp_micros(bad).is_err(), "{bad:?} accepted");
         }
+        for far in [
+            "1969-12-31T23:59:59.5Z",
+            "1970-01-01T00:59:59+01:00",
+            "2201-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "0001-01-01T00:00:01Z",
+        ] {
+            let e = parse_timestamp_micros(far).unwrap_err();
+            assert!(e.contains("outside the years 1970-2200"), "{far}: {e}");
+        }
     }
 
     #[test]
@@ -241,7 +283,22 @@ mod tests {
         assert!(d("0.1234567").unwrap_err().contains("decimal places"));
         assert!(d("1234567890123").unwrap_err().contains("integer digits"));
         assert!(d("1e-7").is_err());
-        for bad in ["", "-", ".", "1.2.3", "abc", "1e", "0x10"] {
+        // Exponents past any range are errors (or zero), never an overflow.
+        for huge in [
+            "1e9223372036854775807",
+            "1e99999999999999999999999",
+            "-5E+400",
+        ] {
+            assert!(d(huge).unwrap_err().contains("integer digits"), "{huge}");
+        }
+        for tiny in ["1e-9223372036854775808", "3E-99999999999999999999"] {
+            assert!(d(tiny).unwrap_err().contains("decimal places"), "{tiny}");
+        }
+        assert_eq!(d("0e9223372036854775807"), Ok(0));
+        assert_eq!(d("0.0e-9223372036854775808"), Ok(0));
+        for bad in [
+            "", "-", ".", "1.2.3", "abc", "1e", "1e+", "1e--2", "1e2x", "0x10",
+        ] {
             assert!(d(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -379,6 +379,22 @@ fn bad_input_names_the_row_id_and_field() {
         e.to_string(),
         "row 0 field `duration`: 3000000000 does not fit a 32-bit integer"
     );
+    let e = field_error(&pstn_page(
+        r#"{"id":"ok","startDateTime":"2026-11-01T08:00:00Z"},{"id":"far","startDateTime":"2300-01-01T00:00:00Z"}"#,
+    ));
+    assert!(
+        matches!(&e, Error::Field { row: 1, id: Some(id), field, message }
+            if id == "far" && field == "startDateTime" && message.contains("outside the years 1970-2200")),
+        "{e}"
+    );
+    let e = field_error(&pstn_page(
+        r#"{"id":"huge","charge":1e9223372036854775807}"#,
+    ));
+    assert!(
+        matches!(&e, Error::Field { id: Some(id), field, message, .. }
+            if id == "huge" && field == "charge" && message.contains("integer digits")),
+        "{e}"
+    );
     let e = field_error(&pstn_page(r#"{"id":"e","id":"f"}"#));
     assert!(e.to_string().contains("appears twice"), "{e}");
     let e = field_error(&pstn_page(r#"{"id":"g","duration":1.5}"#));
@@ -773,4 +789,24 @@ fn one_page_or_many_decode_alike_and_errors_name_the_page() {
         .decode_pages(format!("{b}{b}\n{b}").as_bytes(), "fast")
         .unwrap();
     assert_eq!(ids(pages).len(), 3);
+}
+
+/// A page with a key twice is refused, whichever path reads it: keeping either `value` would drop
+/// the other's rows silently, and either `@odata.nextLink` the pages after the other.
+#[test]
+fn a_page_with_a_key_twice_is_refused() {
+    let rows = r#"[{"id":"a"}]"#;
+    for page in [
+        format!(r#"{{"@odata.context":"{PSTN_CONTEXT}","value":{rows},"value":[]}}"#),
+        format!(r#"{{"value":{rows},"@odata.context":"{PSTN_CONTEXT}","value":{rows}}}"#),
+        format!(
+            r#"{{"@odata.context":"{PSTN_CONTEXT}","@odata.nextLink":"https://a","value":{rows},"@odata.nextLink":"https://b"}}"#
+        ),
+        format!(
+            r#"{{"@odata.context":"{PSTN_CONTEXT}","@odata.context":"{PSTN_CONTEXT}","value":{rows}}}"#
+        ),
+    ] {
+        let e = field_error(&page).to_string();
+        assert!(e.contains("twice"), "{page}: {e}");
+    }
 }
