@@ -441,6 +441,87 @@ async fn permission_and_request_errors_stop_with_graph_s_message() {
     assert!(out.stderr.contains("unknown table `sms`"), "{}", out.stderr);
 }
 
+/// The login host's transient failures (503, 429 with `Retry-After`) are retried like Graph's;
+/// one that never recovers ends in an error naming the token endpoint and the attempts.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_endpoint_s_transient_failures_are_retried() {
+    let retry = pstn_lake_fetch::RetryConfig {
+        max_retries: 3,
+        initial_backoff: Duration::from_millis(10),
+        ..Default::default()
+    };
+    let options = SyncOptions::default()
+        .with_days(range("2026-06-01", "2026-06-01").with_tables([Table::PstnCalls]));
+    let faults = FaultPlan::new()
+        .at(1, Fault::Status(503))
+        .at(
+            2,
+            Fault::Throttle {
+                retry_after_secs: 1,
+            },
+        )
+        .at(3, Fault::Status(500));
+    let sim = start(config("2026-06-01", 1, 300).with_token_faults(faults)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let started = Instant::now();
+    let report = try_sync_lib(
+        &sim,
+        &lake,
+        graph_config(&sim).with_retry(retry.clone()),
+        &options,
+    )
+    .await
+    .unwrap();
+    let stats = sim.stats();
+    assert_eq!(
+        (stats.token_requests, stats.tokens_issued, report.tokens),
+        (4, 1, 1),
+        "{stats:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "Retry-After: 1 is waited out: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        ids(lake, "pstn_calls").await,
+        expected(&sim, Function::Pstn, "2026-06-01", "2026-06-01")
+    );
+    sim.shutdown().await;
+
+    let sim = start(
+        config("2026-06-01", 1, 300)
+            .with_token_faults(FaultPlan::new().every(1, Fault::Status(503))),
+    )
+    .await;
+    let e = try_sync_lib(
+        &sim,
+        &dir.path().join("lake-2"),
+        graph_config(&sim).with_retry(retry),
+        &options,
+    )
+    .await
+    .unwrap_err();
+    // The token is asked for before any day is fetched: the run stops at it.
+    let pstn_lake_pipeline::Error::Graph(graph) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        matches!(
+            &**graph,
+            pstn_lake_fetch::Error::RetriesExhausted {
+                url,
+                attempts: 4,
+                last: pstn_lake_fetch::RequestError::Status { status: 503, .. },
+            } if url.ends_with("/oauth2/v2.0/token")
+        ),
+        "{e:?}"
+    );
+    assert_eq!(sim.stats().token_requests, 4);
+    sim.shutdown().await;
+}
+
 /// A Graph request that does not answer within the request timeout is retried; one that never
 /// does ends in an error naming the day and the timeout.
 #[tokio::test(flavor = "multi_thread")]

@@ -13,6 +13,7 @@ use ring::signature::{RSA_PSS_SHA256, RsaKeyPair};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::retry::RetryConfig;
 use crate::{Error, RequestError, Result};
 
 /// Renew a cached token this long before it expires.
@@ -169,6 +170,7 @@ pub struct TokenSource {
     credentials: Credentials,
     cached: tokio::sync::Mutex<Option<Token>>,
     issued: AtomicU64,
+    retry: RetryConfig,
 }
 
 impl fmt::Debug for TokenSource {
@@ -179,6 +181,17 @@ impl fmt::Debug for TokenSource {
             .field("credentials", &self.credentials)
             .finish_non_exhaustive()
     }
+}
+
+/// The longest a token is kept: Entra ID issues tokens for 60-90 minutes, so a larger
+/// `expires_in` is not believed (and an absurd one must not overflow the clock).
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// How long after it is issued a token with this `expires_in` is renewed: [`RENEW_BEFORE`] before
+/// it expires (or halfway, for a short one), never later than [`MAX_TOKEN_LIFETIME`].
+fn renew_after(expires_in: Option<u64>) -> Duration {
+    let lifetime = Duration::from_secs(expires_in.unwrap_or(3599)).min(MAX_TOKEN_LIFETIME);
+    lifetime.saturating_sub(RENEW_BEFORE.min(lifetime / 2))
 }
 
 #[derive(serde::Deserialize)]
@@ -216,7 +229,14 @@ impl TokenSource {
             credentials,
             cached: tokio::sync::Mutex::new(None),
             issued: AtomicU64::new(0),
+            retry: RetryConfig::default(),
         }
+    }
+
+    /// Retries transient failures of the token endpoint with `retry` (the client's policy).
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
     }
 
     /// Tokens obtained so far (the first one and every renewal).
@@ -254,7 +274,37 @@ impl TokenSource {
         Ok(value)
     }
 
+    /// Asks the token endpoint for a token, retrying its transient failures (connection errors,
+    /// 429, 500, 502, 503, 504) as Graph's are retried: `Retry-After` when given, else exponential
+    /// back-off, within [`RetryConfig`]'s limits.
     async fn request(&self) -> Result<Token> {
+        let retry = &self.retry;
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        loop {
+            let (after, error) = match self.request_once().await? {
+                Ok(token) => return Ok(token),
+                Err(transient) => transient,
+            };
+            if attempt >= retry.max_retries || started.elapsed() >= retry.retry_timeout {
+                return Err(Error::RetriesExhausted {
+                    url: self.token_url.clone(),
+                    attempts: attempt + 1,
+                    last: error,
+                });
+            }
+            let delay = after.map_or_else(|| retry.backoff(attempt), |d| d.min(retry.max_backoff));
+            tracing::debug!(url = %self.token_url, ?error, ?delay, "retrying the token request");
+            attempt += 1;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One token request: a token, or a transient failure (with the `Retry-After` asked for) to
+    /// retry, or an error to stop at.
+    async fn request_once(
+        &self,
+    ) -> Result<std::result::Result<Token, (Option<Duration>, RequestError)>> {
         let c = &self.credentials;
         let mut form: Vec<(&str, String)> = vec![
             ("grant_type", "client_credentials".into()),
@@ -297,13 +347,34 @@ impl TokenSource {
             )
             .body(body)
             .send()
-            .await
-            .map_err(|e| failed(RequestError::Transport(e.without_url())))?;
+            .await;
+        let response = match response {
+            Ok(response) => response,
+            Err(e) => return Ok(Err((None, RequestError::Transport(e.without_url())))),
+        };
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| failed(RequestError::CutOff(e.without_url())))?;
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::retry::parse_retry_after);
+        let text = match response.text().await {
+            Ok(text) => text,
+            Err(e) => return Ok(Err((None, RequestError::CutOff(e.without_url())))),
+        };
+        if matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504) {
+            let error = if status.as_u16() == 429 {
+                RequestError::Throttled { retry_after }
+            } else {
+                RequestError::Status {
+                    status: status.as_u16(),
+                    message: serde_json::from_str::<TokenError>(&text)
+                        .ok()
+                        .map(|e| format!("{}: {}", e.error, e.error_description)),
+                }
+            };
+            return Ok(Err((retry_after, error)));
+        }
         if !status.is_success() {
             let detail = serde_json::from_str::<TokenError>(&text)
                 .map(|e| format!("{}: {}", e.error, e.error_description))
@@ -315,12 +386,11 @@ impl TokenSource {
         }
         let parsed: TokenResponse =
             serde_json::from_str(&text).map_err(|e| failed(RequestError::Malformed(e)))?;
-        let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(3599));
         self.issued.fetch_add(1, Ordering::Relaxed);
-        Ok(Token {
+        Ok(Ok(Token {
             value: parsed.access_token.into(),
-            renew_at: Instant::now() + lifetime.saturating_sub(RENEW_BEFORE.min(lifetime / 2)),
-        })
+            renew_at: Instant::now() + renew_after(parsed.expires_in),
+        }))
     }
 
     /// The signed JWT client assertion (PS256, `x5t#S256`).
@@ -366,6 +436,20 @@ impl TokenSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_expires_in_gives_a_renewal_time_within_a_day() {
+        let renew = |e| renew_after(Some(e)).as_secs();
+        assert_eq!(renew(3599), 3599 - RENEW_BEFORE.as_secs());
+        assert_eq!(renew(2), 1, "a short token is renewed halfway");
+        assert_eq!(renew(0), 0);
+        for absurd in [u64::MAX, u64::MAX / 2, 10u64.pow(12)] {
+            assert_eq!(renew(absurd), 24 * 3600 - RENEW_BEFORE.as_secs());
+            // What `request` does with it: no overflow.
+            let _ = Instant::now() + renew_after(Some(absurd));
+        }
+        assert_eq!(renew_after(None).as_secs(), 3599 - RENEW_BEFORE.as_secs());
+    }
 
     #[test]
     fn the_scope_is_the_graph_host_of_the_cloud_and_secrets_are_redacted() {

@@ -183,7 +183,8 @@ impl GraphClient {
             config.login_url.as_str(),
             config.graph_url.as_str(),
             credentials,
-        );
+        )
+        .with_retry(config.retry.clone());
         Ok(GraphClient {
             http,
             config,

@@ -31,6 +31,12 @@ pub struct SimConfig {
     pub retry_after_http_date: bool,
     /// Faults to inject by Graph request number.
     pub faults: FaultPlan,
+    /// Faults to inject by token request number (only [`Fault::Status`] and [`Fault::Throttle`]:
+    /// what the login host answers when it is unwell).
+    ///
+    /// [`Fault::Status`]: crate::Fault::Status
+    /// [`Fault::Throttle`]: crate::Fault::Throttle
+    pub token_faults: FaultPlan,
     /// Base URL (`http://host:port`) next links point at instead of the simulator itself.
     pub next_link_host_override: Option<String>,
     /// Every page links to itself (a client must notice it is not progressing).
@@ -53,6 +59,7 @@ impl Default for SimConfig {
             rate_limit_per_minute: None,
             retry_after_http_date: false,
             faults: FaultPlan::default(),
+            token_faults: FaultPlan::default(),
             next_link_host_override: None,
             repeat_next_link: false,
             forbidden: false,
@@ -124,6 +131,12 @@ impl SimConfig {
     /// Sets the fault plan.
     pub fn with_faults(mut self, faults: FaultPlan) -> Self {
         self.faults = faults;
+        self
+    }
+
+    /// Sets the fault plan of the token endpoint (by token request number).
+    pub fn with_token_faults(mut self, faults: FaultPlan) -> Self {
+        self.token_faults = faults;
         self
     }
 

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use crate::auth::{self, Tokens};
 use crate::config::SimConfig;
 use crate::conn::{ConnHandle, SimListener};
+use crate::faults::Fault;
 use crate::graph;
 use crate::json;
 use crate::rng::hash;
@@ -234,7 +235,42 @@ async fn dispatch(
 
 /// `POST /{tenant}/oauth2/v2.0/token`.
 fn token(shared: &Shared, tenant: &str, form: &[u8], ids: &RequestIds) -> Response {
-    shared.stats.update(|s| s.token_requests += 1);
+    let mut number = 0;
+    shared.stats.update(|s| {
+        s.token_requests += 1;
+        number = s.token_requests;
+    });
+    match shared.config.token_faults.fault_for(number) {
+        Some(Fault::Status(code)) => {
+            shared.stats.update(|s| s.faults_injected += 1);
+            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let body = serde_json::json!({
+                "error": "temporarily_unavailable",
+                "error_description": "AADSTS90033: A transient error has occurred. Please try again.",
+            });
+            return json_response(
+                status,
+                body.to_string().into_bytes(),
+                "application/json; charset=utf-8",
+            );
+        }
+        Some(Fault::Throttle { retry_after_secs }) => {
+            shared.stats.update(|s| s.faults_injected += 1);
+            let mut response = json_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                br#"{"error":"temporarily_unavailable","error_description":"Too many requests."}"#
+                    .to_vec(),
+                "application/json; charset=utf-8",
+            );
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+            return response;
+        }
+        _ => {}
+    }
     match auth::token_request(&shared.config, &shared.tokens, tenant, form) {
         Ok(issued) => {
             shared.stats.update(|s| s.tokens_issued += 1);
