@@ -441,6 +441,68 @@ async fn permission_and_request_errors_stop_with_graph_s_message() {
     assert!(out.stderr.contains("unknown table `sms`"), "{}", out.stderr);
 }
 
+/// A page whose body never ends is refused at the page cap (not retried, not held past it), and
+/// a day that links past the page cap is refused; both name the request.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_page_or_a_day_of_endless_pages_is_refused() {
+    let options = SyncOptions::default()
+        .with_days(range("2026-06-01", "2026-06-01").with_tables([Table::PstnCalls]));
+    let sim =
+        start(config("2026-06-01", 1, 300).with_faults(FaultPlan::new().at(1, Fault::EndlessBody)))
+            .await;
+    let dir = tempfile::tempdir().unwrap();
+    let e = try_sync_lib(&sim, &dir.path().join("lake"), graph_config(&sim), &options)
+        .await
+        .unwrap_err();
+    let pstn_lake_pipeline::Error::Stopped { source, .. } = &e else {
+        panic!("{e:?}")
+    };
+    let pstn_lake_pipeline::Error::Fetch { source, .. } = &**source else {
+        panic!("{e:?}")
+    };
+    assert!(
+        matches!(&**source, pstn_lake_fetch::Error::TooLarge { limit, what: "a Graph page", .. }
+            if *limit == pstn_lake_fetch::MAX_PAGE_BYTES),
+        "{source:?}"
+    );
+    assert_eq!(sim.stats().graph_requests, 1, "not retried");
+    sim.shutdown().await;
+
+    // 300 calls in pages of 10: 30 pages, over a cap of 5.
+    let sim = start(config("2026-06-01", 1, 300).with_page_size(10)).await;
+    let e = try_sync_lib(
+        &sim,
+        &dir.path().join("lake-2"),
+        graph_config(&sim).with_max_pages_per_day(5),
+        &options,
+    )
+    .await
+    .unwrap_err();
+    let pstn_lake_pipeline::Error::Stopped { source, .. } = &e else {
+        panic!("{e:?}")
+    };
+    let pstn_lake_pipeline::Error::Fetch { source, .. } = &**source else {
+        panic!("{e:?}")
+    };
+    assert!(
+        matches!(
+            &**source,
+            pstn_lake_fetch::Error::TooManyPages {
+                limit: 5,
+                rows: 50,
+                ..
+            }
+        ),
+        "{source:?}"
+    );
+    assert_eq!(sim.stats().pages_served, 5);
+    assert!(
+        !dir.path().join("lake-2/pstn_calls").exists(),
+        "nothing landed"
+    );
+    sim.shutdown().await;
+}
+
 /// The login host's transient failures (503, 429 with `Retry-After`) are retried like Graph's;
 /// one that never recovers ends in an error naming the token endpoint and the attempts.
 #[tokio::test(flavor = "multi_thread")]

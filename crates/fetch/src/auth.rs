@@ -183,6 +183,9 @@ impl fmt::Debug for TokenSource {
     }
 }
 
+/// The largest token response accepted (a token is a few kilobytes).
+const MAX_TOKEN_RESPONSE_BYTES: u64 = 64 << 10;
+
 /// The longest a token is kept: Entra ID issues tokens for 60-90 minutes, so a larger
 /// `expires_in` is not believed (and an absurd one must not overflow the clock).
 const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -358,8 +361,15 @@ impl TokenSource {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(crate::retry::parse_retry_after);
-        let text = match response.text().await {
-            Ok(text) => text,
+        let text = match crate::client::read_capped(response, MAX_TOKEN_RESPONSE_BYTES).await {
+            Ok(Some(body)) => String::from_utf8_lossy(&body).into_owned(),
+            Ok(None) => {
+                return Err(Error::TooLarge {
+                    url: self.token_url.clone(),
+                    limit: MAX_TOKEN_RESPONSE_BYTES,
+                    what: "a token response",
+                });
+            }
             Err(e) => return Ok(Err((None, RequestError::CutOff(e.without_url())))),
         };
         if matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504) {

@@ -17,6 +17,33 @@ use crate::{
 /// The longest pause a `Retry-After` can impose; the retry budget bounds the total.
 const MAX_PAUSE: Duration = Duration::from_secs(300);
 
+/// The largest Graph page accepted: a page of 1,000 beta PSTN rows is about 1 MB, so 64 MiB is
+/// far past any real page and stops an endless body before it exhausts memory.
+pub const MAX_PAGE_BYTES: u64 = 64 << 20;
+
+/// The most pages one day may have (at Graph's 1,000 rows a page, 100 million calls in a day).
+pub const MAX_PAGES_PER_DAY: usize = 100_000;
+
+/// Reads a response body of at most `limit` bytes: `Ok(None)` when it is larger (said by its
+/// Content-Length, or found while reading, so no more than `limit` bytes are ever held).
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> reqwest::Result<Option<bytes::Bytes>> {
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Ok(None);
+    }
+    let mut body =
+        bytes::BytesMut::with_capacity(response.content_length().unwrap_or(0).min(limit) as usize);
+    while let Some(chunk) = response.chunk().await? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
+}
+
 /// Where and how to reach Graph.
 #[derive(Debug, Clone)]
 pub struct GraphConfig {
@@ -30,6 +57,8 @@ pub struct GraphConfig {
     pub retry: RetryConfig,
     /// Keep each page's raw bytes in [`Window::raw`] (for a raw archive).
     pub keep_raw: bool,
+    /// Pages one day may have before the day is refused ([`MAX_PAGES_PER_DAY`]).
+    pub max_pages_per_day: usize,
 }
 
 impl GraphConfig {
@@ -41,7 +70,14 @@ impl GraphConfig {
             api: ApiVersion::V1,
             retry: RetryConfig::default(),
             keep_raw: false,
+            max_pages_per_day: MAX_PAGES_PER_DAY,
         }
+    }
+
+    /// Sets the most pages one day may have.
+    pub fn with_max_pages_per_day(mut self, pages: usize) -> Self {
+        self.max_pages_per_day = pages;
+        self
     }
 
     /// Sets the API version.
@@ -108,6 +144,7 @@ pub struct DayPages<'a> {
     seen: HashSet<String>,
     next: Option<Url>,
     number: usize,
+    rows: u64,
 }
 
 impl DayPages<'_> {
@@ -119,10 +156,18 @@ impl DayPages<'_> {
             return Ok(None);
         };
         let client = self.client;
+        if self.number >= self.client.config.max_pages_per_day {
+            return Err(Error::TooManyPages {
+                url: redact_query(&url),
+                limit: self.client.config.max_pages_per_day,
+                rows: self.rows,
+            });
+        }
         self.seen.insert(url.as_str().to_owned());
         self.number += 1;
         let (body, page) = client.get_page(&url, &self.decoder, self.number).await?;
         client.stats.pages.fetch_add(1, Ordering::Relaxed);
+        self.rows += page.rows as u64;
         client
             .stats
             .rows
@@ -254,6 +299,7 @@ impl GraphClient {
             seen: HashSet::new(),
             next: Some(self.window_url(table, day, next_day)?),
             number: 0,
+            rows: 0,
         })
     }
 
@@ -364,8 +410,13 @@ impl GraphClient {
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
         match status {
-            200 => match response.bytes().await {
-                Ok(body) => Ok(Attempt::Page(body)),
+            200 => match read_capped(response, MAX_PAGE_BYTES).await {
+                Ok(Some(body)) => Ok(Attempt::Page(body)),
+                Ok(None) => Err(Error::TooLarge {
+                    url: redact_query(url),
+                    limit: MAX_PAGE_BYTES,
+                    what: "a Graph page",
+                }),
                 Err(e) => Ok(Attempt::Retry {
                     after: None,
                     error: RequestError::CutOff(e.without_url()),

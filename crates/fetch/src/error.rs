@@ -168,6 +168,30 @@ pub enum Error {
         last: RequestError,
     },
 
+    /// A response body is larger than any the endpoint sends (an endless or hostile body).
+    #[error("the response of {url} is larger than {limit} bytes, more than {what} can be: refused")]
+    TooLarge {
+        /// The request URL (without query).
+        url: String,
+        /// The cap, in bytes.
+        limit: u64,
+        /// What the body should have been ("a Graph page", "a token response").
+        what: &'static str,
+    },
+
+    /// A day has more pages than any tenant's day can have (a server that never stops linking).
+    #[error(
+        "{url}: more than {limit} pages for one day ({rows} rows so far), more than any tenant has: refused"
+    )]
+    TooManyPages {
+        /// The day's first request URL (without query).
+        url: String,
+        /// The cap.
+        limit: usize,
+        /// Rows received in those pages.
+        rows: u64,
+    },
+
     /// An `@odata.nextLink` cannot be followed.
     #[error("refusing the @odata.nextLink {link}")]
     NextLink {

@@ -22,7 +22,9 @@ mod scalar;
 mod table;
 
 pub use auth::{CertificateError, Credentials, Secret, TokenSource, certificate_secret};
-pub use client::{DayPages, FetchStats, GraphClient, GraphConfig, Window};
+pub use client::{
+    DayPages, FetchStats, GraphClient, GraphConfig, MAX_PAGE_BYTES, MAX_PAGES_PER_DAY, Window,
+};
 pub use cloud::{ApiVersion, Cloud};
 pub use decode::{DEFAULT_BATCH_SIZE, DecodedPage, PageDecoder};
 pub use error::{Error, NextLinkRefusal, RequestError, Result};

@@ -20,6 +20,8 @@ pub enum Fault {
     DropConnection,
     /// Send the headers with the full `Content-Length`, then half the body, then close.
     TruncatedBody,
+    /// Answer 200 with a body that never ends (no `Content-Length`): a client must stop reading.
+    EndlessBody,
     /// Answer 401 `InvalidAuthenticationToken` as if the token had expired; the token is then
     /// expired for good, so the client must fetch a new one.
     ExpireToken,

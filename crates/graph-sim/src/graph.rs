@@ -82,6 +82,18 @@ pub(crate) async fn handle(
                 );
             }
             Fault::TruncatedBody => truncate = true,
+            Fault::EndlessBody => {
+                let spaces = bytes::Bytes::from_static(&[b' '; 64 * 1024]);
+                let body = futures::stream::repeat_with(move || {
+                    Ok::<_, std::convert::Infallible>(spaces.clone())
+                });
+                let mut response = Response::new(Body::from_stream(body));
+                response.headers_mut().insert(
+                    axum::http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                return response;
+            }
             Fault::Stall(delay) => tokio::time::sleep(*delay).await,
             Fault::ExpireToken => {
                 if let Some(token) = bearer {

@@ -129,6 +129,19 @@ pub enum Error {
     #[error("spooling to local disk failed")]
     Spool(#[from] std::io::Error),
 
+    /// A raw archive decompresses to far more than an archive of its size can hold.
+    #[error(
+        "the raw archive `{path}` decompresses to more than {limit} bytes ({compressed} compressed): it is not an archive pstn-lake wrote; fetch the day again with `pstn-lake sync --refetch --keep-raw`"
+    )]
+    RawTooLarge {
+        /// The archive.
+        path: String,
+        /// Its size.
+        compressed: u64,
+        /// The most it may decompress to.
+        limit: u64,
+    },
+
     /// The sync state object is not what this version of pstn-lake writes.
     #[error("the sync state `{path}` is unreadable: {reason}")]
     State {

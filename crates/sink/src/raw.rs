@@ -174,15 +174,43 @@ impl RawArchive {
     }
 }
 
-/// The archive of a day, decompressed, or `None` when there is none.
+/// How many times its size an archive may decompress to: pages compress 8-15 times, so a larger
+/// ratio is not an archive pstn-lake wrote (a "zip bomb" must not exhaust memory).
+pub const RAW_MAX_RATIO: u64 = 200;
+
+/// The most an archive of `compressed` bytes may decompress to: [`RAW_MAX_RATIO`] times its size,
+/// and at least 64 MiB.
+fn raw_limit(compressed: u64) -> u64 {
+    compressed.saturating_mul(RAW_MAX_RATIO).max(64 << 20)
+}
+
+/// The archive of a day, decompressed, or `None` when there is none. One that decompresses to
+/// more than [`RAW_MAX_RATIO`] times its size (and over 64 MiB) is refused, and no more than
+/// that is ever held.
 pub async fn read_raw(lake: &Lake, table: &str, day: NaiveDate) -> Result<Option<RawArchive>> {
     let path = raw_path(lake, table, day);
     let Some(bytes) = lake.get_optional(&path).await? else {
         return Ok(None);
     };
-    let bytes = tokio::task::spawn_blocking(move || zstd::decode_all(&bytes[..]))
-        .await
-        .map_err(|e| Error::Spool(std::io::Error::other(e)))??;
+    let compressed = bytes.len() as u64;
+    let limit = raw_limit(compressed);
+    let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        zstd::stream::read::Decoder::new(&bytes[..])?
+            .take(limit + 1)
+            .read_to_end(&mut out)?;
+        Ok(out)
+    })
+    .await
+    .map_err(|e| Error::Spool(std::io::Error::other(e)))??;
+    if bytes.len() as u64 > limit {
+        return Err(Error::RawTooLarge {
+            path: path.to_string(),
+            compressed,
+            limit,
+        });
+    }
     Ok(Some(RawArchive {
         path: path.to_string(),
         bytes,
@@ -266,6 +294,28 @@ mod tests {
             read(&lake, day).await.pages().unwrap(),
             RawPages::Concatenated(old)
         );
+    }
+
+    /// A small object that decompresses to gigabytes is refused once it passes the limit,
+    /// without holding more than that.
+    #[tokio::test]
+    async fn an_archive_that_decompresses_past_its_limit_is_refused() {
+        let (_dir, lake) = crate::test_util::temp_lake();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let limit = raw_limit(0);
+        // Zeros compress about 30,000 times: a few KB that would become 100 MB.
+        let bomb = vec![0u8; limit as usize + (32 << 20)];
+        put_archive(&lake, day, &bomb).await;
+        let e = read_raw(&lake, "t", day).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::RawTooLarge { path, compressed, limit: l }
+                if path.ends_with("pages.json.zst") && *compressed < 1 << 20 && *l == limit),
+            "{e:?}"
+        );
+        // Just under the limit is read.
+        put_archive(&lake, day, &bomb[..limit as usize]).await;
+        assert_eq!(read(&lake, day).await.bytes.len() as u64, limit);
+        assert_eq!(raw_limit(1 << 30), 200 << 30);
     }
 
     #[tokio::test]
