@@ -455,6 +455,18 @@ pub(crate) fn writer_properties(spec: &TableSpec) -> WriterProperties {
     builder.build()
 }
 
+/// The writer settings of a spooled part that is only ever read back (never a lake file): no
+/// dictionaries, statistics or page indexes, and Snappy rather than zstd, so that writing and
+/// reading it costs little more than copying.
+pub(crate) fn spool_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::None)
+        .set_created_by(format!("pstn-lake {} (spool)", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// Rows handed to the Parquet writer at once (as they are, not joined: see
 /// [`ParallelWriter::write_all`]); each hand-off starts the writer's helper thread. Measured on
 /// 1 M rows (10 days): 16k rows take about 7% more time than 64k; a whole day at once (256k) is
@@ -593,24 +605,27 @@ pub(crate) async fn write_new_day_encoded(
 /// Encodes a day as one Parquet file in memory, on a blocking thread (it is CPU work).
 async fn encode(spec: &TableSpec, batches: Vec<RecordBatch>, name: String) -> Result<Vec<u8>> {
     let spec = spec.clone();
-    tokio::task::spawn_blocking(move || encode_into(&spec, batches, &name, Vec::new()))
-        .await
-        .map_err(|e| Error::Spool(std::io::Error::other(e)))?
+    tokio::task::spawn_blocking(move || {
+        encode_into(&spec, writer_properties(&spec), batches, &name, Vec::new())
+    })
+    .await
+    .map_err(|e| Error::Spool(std::io::Error::other(e)))?
 }
 
-/// Encodes merged rows of one day as a lake file (the writer settings of every lake file) into
-/// `out` (memory, or a spool file: no growing buffer of the whole file), on the calling thread.
-/// `name` says what is being encoded, for errors.
+/// Encodes merged rows of one day with `props` ([`writer_properties`] for a lake file,
+/// [`spool_properties`] for a part only read back) into `out` (memory, or a spool file: no
+/// growing buffer of the whole file), on the calling thread. `name` says what is being encoded,
+/// for errors.
 pub(crate) fn encode_into<W: std::io::Write + Send>(
     spec: &TableSpec,
+    props: WriterProperties,
     batches: Vec<RecordBatch>,
     name: &str,
     out: W,
 ) -> Result<W> {
     let schema = Arc::clone(&spec.schema);
     let encoded = (|| {
-        let mut writer =
-            ParallelWriter::try_new_into(out, Arc::clone(&schema), writer_properties(spec))?;
+        let mut writer = ParallelWriter::try_new_into(out, Arc::clone(&schema), props)?;
         // Handing the writer page-sized batches one at a time costs a thread hand-off each:
         // they go in chunks of about 64k rows (written without joining them first).
         let mut chunk: Vec<RecordBatch> = Vec::new();

@@ -4,19 +4,21 @@
 //! (through [`crate::Landing`], which decides when the rows it holds become parts) and `rebuild`.
 //! It has one spool format, one order check and one rule for putting a day in place:
 //!
-//! - **Spool**: rows are encoded into *parts*, each a Parquet file with the lake's writer settings
-//!   (one row group), in a local folder ([`Spool`]: inside a local lake, on the lake's own file
-//!   system, else the system's temporary folder). A part is written once enough rows wait (or
-//!   when the caller says so), so a day being fetched holds at most a part's rows in memory, and
-//!   at most [`EncodeSlots`] parts are encoded at once in the run.
+//! - **Spool**: rows are encoded into *parts*, Parquet files (one row group each), in a local
+//!   folder ([`Spool`]: inside a local lake, on the lake's own file system, else the system's
+//!   temporary folder). A part is written once enough rows wait (or when the caller says so), so
+//!   a day being fetched holds at most a part's rows in memory, and at most [`EncodeSlots`] parts
+//!   are encoded at once in the run. The first part of a day has the lake's writer settings (it
+//!   may be the day's file); later ones are only ever read back and are written for speed
+//!   ([`spool_properties`]).
 //! - **Order check**: while the rows come unique and in (sort column, key) order, which is how
 //!   Graph returns a day, they need no merge: a day of one part is that part, and a day of
 //!   several is their rows encoded again, one part at a time, into one row group (what the
 //!   reports read fastest: BENCHMARKS.md, "One writer").
 //! - **Putting in place**: a day the lake does not hold is put as it is (renamed on a local lake,
-//!   one conditional PUT on an object store) when its rows came in order or in a single part
-//!   (merged within the part); any other day (rows out of order across parts, or a day the lake
-//!   holds, or got meanwhile) is read back from the parts and merged with what the lake holds by
+//!   one conditional PUT on an object store) when it came in one part (merged within the part)
+//!   or in order; any other day (rows out of order across parts, or a day the lake holds, or got
+//!   meanwhile) is read back from the parts and merged with what the lake holds by
 //!   [`write_day`].
 //!
 //! Nothing reaches the lake before [`DayWriter::commit`].
@@ -31,8 +33,8 @@ use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::day::{
-    EncodedDay, OrderCheck, decode_parquet, encode_into, merge, write_new_day_encoded,
-    writer_properties,
+    EncodedDay, OrderCheck, decode_parquet, encode_into, merge, spool_properties,
+    write_new_day_encoded, writer_properties,
 };
 use crate::encode::ParallelWriter;
 use crate::lake::SPOOL_DIR;
@@ -245,6 +247,13 @@ impl DayWriter {
             merge(&self.spec, rows)?
         };
         let count = rows.iter().map(RecordBatch::num_rows).sum();
+        // The first part may be the day's file; a later one is only ever read back (into the
+        // day's one row group, or a merge), so it is written for speed.
+        let props = if self.parts.is_empty() {
+            writer_properties(&self.spec)
+        } else {
+            spool_properties()
+        };
         let path = self.spool.path().join(format!(
             "{}-{}-{}.parquet",
             self.spec.name,
@@ -255,7 +264,7 @@ impl DayWriter {
         let file = {
             let _slot = self.slots.acquire();
             let out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(Error::Spool)?);
-            encode_into(&self.spec, rows, &name, out)?
+            encode_into(&self.spec, props, rows, &name, out)?
                 .into_inner()
                 .map_err(|e| Error::Spool(e.into_error()))?
         };
