@@ -378,13 +378,35 @@ impl Progress for Ui {
     }
 }
 
-/// The run was stopped by Ctrl-C (exit code 130).
+/// The run was stopped by Ctrl-C (exit code 130) or SIGTERM (exit code 143).
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted: {0}")]
 pub struct Interrupted(pub String);
 
-/// Completes on Ctrl-C (or when it cannot be watched): what stops a sync.
+/// Whether the stop came from SIGTERM rather than Ctrl-C (SIGINT).
+static TERMINATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The exit code of an [`Interrupted`] run: 130 after Ctrl-C, 143 after SIGTERM (128 + the signal).
+pub fn interrupted_exit_code() -> u8 {
+    if TERMINATED.load(std::sync::atomic::Ordering::Relaxed) {
+        143
+    } else {
+        130
+    }
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM (`kill`, `systemctl stop`, `docker stop`), or when
+/// they cannot be watched: what stops a sync.
 pub async fn ctrl_c() {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => TERMINATED.store(true, std::sync::atomic::Ordering::Relaxed),
+        }
+        return;
+    }
     let _ = tokio::signal::ctrl_c().await;
 }
 
@@ -397,11 +419,15 @@ pub fn synced(outcome: pstn_lake_pipeline::Result<SyncReport>, ui: &Ui) -> Resul
         Err(pstn_lake_pipeline::Error::Stopped { so_far, source }) => {
             ui.summary(format!("stopped early; so far: {so_far}"));
             Err(match *source {
-                pstn_lake_pipeline::Error::Interrupted => Interrupted(
-                    "Ctrl-C: the days finished so far are committed; run the same command again \
-                     to continue"
-                        .into(),
-                )
+                pstn_lake_pipeline::Error::Interrupted => Interrupted(format!(
+                    "{}: the days finished so far are committed; run the same command again to \
+                     continue",
+                    if interrupted_exit_code() == 143 {
+                        "SIGTERM"
+                    } else {
+                        "Ctrl-C"
+                    }
+                ))
                 .into(),
                 e => e.into(),
             })

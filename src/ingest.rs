@@ -29,9 +29,11 @@ pub struct Args {
     pub threads: Option<usize>,
 
     /// Megabytes of decoded rows held in memory before the largest held day is encoded early
-    /// (days are encoded to a local temporary folder as soon as they stop receiving rows anyway).
-    #[arg(long, value_name = "MB", default_value_t = 128)]
-    pub memory_mb: usize,
+    /// (days are encoded to a local temporary folder as soon as they stop receiving rows anyway);
+    /// 1 to 1048576.
+    #[arg(long, value_name = "MB", default_value_t = 128,
+          value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub memory_mb: u64,
 }
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
@@ -40,7 +42,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let options = IngestOptions::default()
         .with_table(args.table)
         .with_threads(args.threads)
-        .with_memory_budget(args.memory_mb * 1024 * 1024);
+        .with_memory_budget(usize::try_from(args.memory_mb << 20).unwrap_or(usize::MAX));
     let outcome = pstn_lake_pipeline::ingest(&lake, &inputs, &options, &Shown(ui)).await;
     ui.clear_progress();
     ui.summary(outcome?);

@@ -112,7 +112,7 @@ fn main() -> ExitCode {
         Err(e) if common::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<common::Interrupted>().is_some() => {
             eprintln!("{}", common::message(&e));
-            ExitCode::from(130)
+            ExitCode::from(common::interrupted_exit_code())
         }
         Err(e) => {
             eprintln!("error: {}", common::message(&e));

@@ -60,7 +60,7 @@ pub struct Args {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
-    /// Days before today that are always fetched again (Graph fills them in late).
+    /// Days before today that are always fetched again (Graph fills them in late); at most 3650.
     #[arg(long, default_value_t = SyncOptions::DEFAULT_LOOKBACK)]
     pub lookback: u32,
 

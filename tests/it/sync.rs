@@ -877,8 +877,15 @@ async fn a_killed_backfill_resumes_without_refetching_finished_days() {
     sim.shutdown().await;
 }
 
+/// Ctrl-C, and SIGTERM (what `systemctl stop` and `docker stop` send), stop a sync cleanly.
 #[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_stops_cleanly_with_finished_days_committed() {
+async fn ctrl_c_or_sigterm_stops_cleanly_with_finished_days_committed() {
+    for (signal, code, said) in [("-INT", 130, "Ctrl-C"), ("-TERM", 143, "SIGTERM")] {
+        stops_cleanly(signal, code, said).await;
+    }
+}
+
+async fn stops_cleanly(signal: &str, code: i32, said: &str) {
     let sim = start(config("2026-06-01", 10, 1000).with_latency(Duration::from_millis(60))).await;
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
@@ -905,15 +912,15 @@ async fn ctrl_c_stops_cleanly_with_finished_days_committed() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted: Ctrl-C"), "{stderr}");
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains(&format!("interrupted: {said}")), "{stderr}");
     // What the state says is finished is in the lake, whole.
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();

@@ -204,3 +204,109 @@ fn tables_errors_and_markdown_never_carry_escape_sequences() {
     assert_terminal_safe(&out.stderr);
     assert!(out.stderr.contains(r"page\u{1b}[1m.html"), "{}", out.stderr);
 }
+
+/// Extreme values of the CLI's numbers and dates are errors that name the option (exit code 1 or
+/// clap's 2), never a panic (101), and a refused sync leaves no lake behind.
+#[test]
+fn extreme_option_values_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake = lake.to_str().unwrap();
+    let sync = |extra: &[&str]| -> Vec<String> {
+        let mut args = [
+            "sync",
+            "--lake",
+            lake,
+            "--graph-url",
+            "http://127.0.0.1:9",
+            "--login-url",
+            "http://127.0.0.1:9",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        args
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            sync(&["--lookback", "4294967295"]),
+            "--lookback 4294967295 is more than 3650 days",
+        ),
+        (sync(&["--lookback", "99999999999"]), "--lookback"),
+        (
+            sync(&["--from", "0001-01-01", "--to", "0001-01-02"]),
+            "before 1970",
+        ),
+        (
+            sync(&["--from", "2026-01-01", "--to", "+262142-12-31"]),
+            "more than a year after today",
+        ),
+        (
+            sync(&["--from", "1970-01-01", "--to", "2026-01-01"]),
+            "more than 3660 (ten years)",
+        ),
+        (sync(&["--concurrency", "0"]), "--concurrency"),
+        (sync(&["--concurrency", "65536"]), "--concurrency"),
+        (
+            [
+                "ingest",
+                "-",
+                "--table",
+                "pstn_calls",
+                "--lake",
+                lake,
+                "--memory-mb",
+                "18446744073709551615",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            "--memory-mb",
+        ),
+        (
+            [
+                "ingest",
+                "-",
+                "--table",
+                "pstn_calls",
+                "--lake",
+                lake,
+                "--memory-mb",
+                "0",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            "--memory-mb",
+        ),
+        (
+            [
+                "report",
+                "top-destinations",
+                "--lake",
+                lake,
+                "--limit",
+                "99999999999999999999999",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            "--limit",
+        ),
+    ];
+    for (args, fragment) in cases {
+        let out = bin()
+            .args(&args)
+            .env("AZURE_TENANT_ID", "t")
+            .env("AZURE_CLIENT_ID", "c")
+            .env("AZURE_CLIENT_SECRET", "s")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(1 | 2)) && stderr.contains(fragment),
+            "{args:?}: {:?} {stderr}",
+            out.status.code()
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!Path::new(lake).exists(), "{args:?} left a lake");
+    }
+}

@@ -277,8 +277,8 @@ impl TokenSource {
         Ok(value)
     }
 
-    /// Asks the token endpoint for a token, retrying its transient failures (connection errors,
-    /// 429, 500, 502, 503, 504) as Graph's are retried: `Retry-After` when given, else exponential
+    /// Asks the token endpoint for a token, retrying its transient failures (429, 500, 502, 503,
+    /// 504, a body cut off) as Graph's are retried: `Retry-After` when given, else exponential
     /// back-off, within [`RetryConfig`]'s limits.
     async fn request(&self) -> Result<Token> {
         let retry = &self.retry;
@@ -351,10 +351,9 @@ impl TokenSource {
             .body(body)
             .send()
             .await;
-        let response = match response {
-            Ok(response) => response,
-            Err(e) => return Ok(Err((None, RequestError::Transport(e.without_url())))),
-        };
+        // A connection that cannot be made fails at once: on the login host that is a wrong
+        // --login-url or network far more often than a passing fault (Graph's are retried).
+        let response = response.map_err(|e| failed(RequestError::Transport(e.without_url())))?;
         let status = response.status();
         let retry_after = response
             .headers()

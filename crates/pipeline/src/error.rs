@@ -52,6 +52,10 @@ pub enum Error {
     #[error("nothing to sync: the range is empty (is --from after --to?)")]
     EmptyRange,
 
+    /// An option of the sync is outside what Graph can have (a typo in a date or a number).
+    #[error("{0}")]
+    OutOfRange(String),
+
     /// Fetching a day's pages failed.
     #[error("fetching {table} for {day} failed")]
     Fetch {

@@ -102,6 +102,43 @@ mod tests {
 
     const TODAY: &str = "2026-06-20";
 
+    #[test]
+    fn options_no_tenant_can_mean_are_refused_before_planning() {
+        let check = |options: SyncOptions| options.check(day(TODAY));
+        let days = |from: Option<&str>, to: Option<&str>| {
+            SyncOptions::default().with_days(
+                Days::default()
+                    .with_from(from.map(day))
+                    .with_to(to.map(day)),
+            )
+        };
+        let refused = |r: crate::Result<()>, fragment: &str| match r {
+            Err(crate::Error::OutOfRange(m)) => assert!(m.contains(fragment), "{m}"),
+            other => panic!("{fragment}: {other:?}"),
+        };
+        refused(
+            check(SyncOptions::default().with_lookback(u32::MAX)),
+            "--lookback 4294967295 is more than 3650 days",
+        );
+        assert!(check(SyncOptions::default().with_lookback(3650)).is_ok());
+        refused(check(days(Some("1969-12-31"), None)), "before 1970");
+        refused(check(days(None, Some("0001-01-01"))), "before 1970");
+        refused(
+            check(days(None, Some("2027-06-22"))),
+            "more than a year after today",
+        );
+        refused(
+            check(days(Some("9999-12-30"), None)),
+            "more than a year after today",
+        );
+        refused(
+            check(days(Some("1970-01-01"), Some("2026-06-20"))),
+            "20625 days, more than 3660",
+        );
+        assert!(check(days(Some("2016-06-23"), Some("2026-06-20"))).is_ok());
+        assert!(check(days(Some("2026-06-01"), Some("2027-06-21"))).is_ok());
+    }
+
     /// A state that records `days` complete for both tables.
     fn complete(days: &[&str]) -> SyncState {
         let mut state = SyncState::default();

@@ -53,6 +53,54 @@ impl SyncOptions {
     /// Days before today that are fetched again on every run: Graph adds records 24–48 h late.
     pub const DEFAULT_LOOKBACK: u32 = 3;
 
+    /// The longest lookback (ten years: far past what Graph keeps).
+    pub const MAX_LOOKBACK: u32 = 3650;
+
+    /// The longest range one sync may ask for, in days (ten years).
+    pub const MAX_RANGE_DAYS: i64 = 3660;
+
+    /// Refuses options no tenant can mean (on `today`, UTC): a lookback over
+    /// [`Self::MAX_LOOKBACK`], a day before 1970, a `to` more than a year ahead, a range over
+    /// [`Self::MAX_RANGE_DAYS`]. Such values would otherwise plan millions of requests for days
+    /// Graph has nothing for (or overflow the calendar).
+    pub fn check(&self, today: NaiveDate) -> Result<()> {
+        let refuse = |m: String| Err(Error::OutOfRange(m));
+        if self.lookback > Self::MAX_LOOKBACK {
+            return refuse(format!(
+                "--lookback {} is more than {} days (ten years, far past what Graph keeps)",
+                self.lookback,
+                Self::MAX_LOOKBACK
+            ));
+        }
+        let first = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+        let last = today + chrono::Days::new(366);
+        for (name, day) in [("--from", self.days.from), ("--to", self.days.to)] {
+            match day {
+                Some(d) if d < first => {
+                    return refuse(format!(
+                        "{name} {d} is before 1970: Graph has no calls then"
+                    ));
+                }
+                Some(d) if d > last => {
+                    return refuse(format!(
+                        "{name} {d} is more than a year after today ({today}): those days have no calls yet"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if let (Some(from), Some(to)) = (self.days.from, self.days.to)
+            && (to - from).num_days() >= Self::MAX_RANGE_DAYS
+        {
+            return refuse(format!(
+                "--from {from} --to {to} is {} days, more than {} (ten years): sync a shorter range",
+                (to - from).num_days() + 1,
+                Self::MAX_RANGE_DAYS
+            ));
+        }
+        Ok(())
+    }
+
     /// The tables and days: `from` `None` is where the last sync stopped, minus the lookback (or
     /// the first day a failed run left missing), on a first sync the last 30 days; `to` `None` is
     /// today.
@@ -204,6 +252,7 @@ pub async fn sync(
     progress: &dyn Progress,
     stop: impl Future<Output = ()>,
 ) -> Result<SyncReport> {
+    options.check(Utc::now().date_naive())?;
     leave_no_empty_lake(lake, async {
         lake.check().await?;
         locked(lake, options.command, async {
