@@ -30,9 +30,9 @@ pub struct Args {
 
     /// Megabytes of decoded rows held in memory before the largest held day is encoded early
     /// (days are encoded to a local temporary folder as soon as they stop receiving rows anyway);
-    /// 1 to 1048576.
+    /// 0 (encode each day at once) to 1048576.
     #[arg(long, value_name = "MB", default_value_t = 128,
-          value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+          value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
     pub memory_mb: u64,
 }
 

@@ -264,21 +264,6 @@ fn extreme_option_values_are_errors_not_panics() {
         ),
         (
             [
-                "ingest",
-                "-",
-                "--table",
-                "pstn_calls",
-                "--lake",
-                lake,
-                "--memory-mb",
-                "0",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-            "--memory-mb",
-        ),
-        (
-            [
                 "report",
                 "top-destinations",
                 "--lake",
@@ -309,4 +294,54 @@ fn extreme_option_values_are_errors_not_panics() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert!(!Path::new(lake).exists(), "{args:?} left a lake");
     }
+}
+
+/// Folders in the lake's root that are not tables (`pstn_calls.bak`, `tmp`, a name made to be
+/// SQL) are ignored by reading commands, and a relative `--lake ../lake` is the lake.
+#[test]
+fn only_known_tables_are_read_and_a_relative_lake_path_works() {
+    let (dir, lake) = hostile_lake();
+    let table = lake.join("pstn_calls");
+    let copy = lake.join("pstn_calls.bak");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&table).unwrap() {
+        let day = entry.unwrap().path();
+        let to = copy.join(day.file_name().unwrap());
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::copy(day.join("data.parquet"), to.join("data.parquet")).unwrap();
+    }
+    for junk in ["tmp", "x\"; DROP TABLE pstn_calls; --", "Pstn_Calls"] {
+        std::fs::create_dir_all(lake.join(junk)).unwrap();
+        std::fs::write(lake.join(junk).join("data.parquet"), "not parquet").unwrap();
+    }
+    assert_eq!(sql_rows(&lake, "SELECT count(*) FROM pstn_calls"), [["1"]]);
+    let names = sql_rows(
+        &lake,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    );
+    assert!(
+        names.iter().all(|n| !n[0].contains("bak") && n[0] != "tmp"),
+        "{names:?}"
+    );
+    let sub = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&sub).unwrap();
+    let rel = Path::new("..").join(lake.file_name().unwrap());
+    let out = bin()
+        .current_dir(&sub)
+        .args([
+            "sql",
+            "SELECT count(*) AS n FROM pstn_calls",
+            "--format",
+            "csv",
+            "--lake",
+        ])
+        .arg(&rel)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n1\n");
 }

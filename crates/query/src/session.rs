@@ -27,9 +27,10 @@ pub struct LakeSession {
 }
 
 impl LakeSession {
-    /// Opens a session over `lake`. Tables in `known` are registered with their schema even when
-    /// the lake has no file for them yet (queries then return no rows); other tables found in the
-    /// lake are registered with the schema of their files.
+    /// Opens a session over `lake`. The tables in `known` are registered, with their schema, even
+    /// when the lake has no file for them yet (queries then return no rows). Nothing else is:
+    /// other folders in the lake's root (`pstn_calls.bak`, `tmp`) are not tables, and their names
+    /// never reach SQL.
     pub async fn open(lake: &Lake, known: &[(String, SchemaRef)]) -> Result<LakeSession> {
         let config = SessionConfig::new()
             .with_information_schema(true)
@@ -37,13 +38,7 @@ impl LakeSession {
             .set_bool("datafusion.execution.parquet.pushdown_filters", false);
         let ctx = SessionContext::new_with_config(config);
         ctx.register_object_store(lake.url(), Arc::clone(lake.store()));
-        let mut tables: BTreeMap<String, Option<SchemaRef>> = known
-            .iter()
-            .map(|(n, s)| (n.clone(), Some(Arc::clone(s))))
-            .collect();
-        for name in lake.tables().await? {
-            tables.entry(name).or_insert(None);
-        }
+        let tables: BTreeMap<&String, &SchemaRef> = known.iter().map(|(n, s)| (n, s)).collect();
         let mut registered = Vec::new();
         for (name, schema) in tables {
             let mut url = lake.url().clone();
@@ -52,24 +47,19 @@ impl LakeSession {
                     what: "a lake URL without a path".into(),
                 })?
                 .pop_if_empty()
-                .push(&name)
+                .push(name)
                 .push("");
             let table_url = ListingTableUrl::parse(url.as_str())?;
             let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
                 .with_file_extension(".parquet")
                 .with_table_partition_cols(vec![(PARTITION_COLUMN.to_owned(), DataType::Date32)]);
             let config = ListingTableConfig::new(table_url).with_listing_options(options.clone());
-            let config = match schema {
-                Some(schema) => config.with_schema(view_types(&schema)),
-                None => {
-                    let schema = options
-                        .infer_schema(&ctx.state(), config.table_paths.first().expect("one"))
-                        .await?;
-                    config.with_schema(schema)
-                }
-            };
-            ctx.register_table(name.as_str(), Arc::new(ListingTable::try_new(config)?))?;
-            registered.push(name);
+            let config = config.with_schema(view_types(schema));
+            ctx.register_table(
+                datafusion::common::TableReference::bare(name.as_str()),
+                Arc::new(ListingTable::try_new(config)?),
+            )?;
+            registered.push(name.clone());
         }
         Ok(LakeSession {
             ctx,

@@ -144,6 +144,19 @@ impl Lake {
             Url::parse(location).map_err(|e| fail(e.to_string()))?
         } else {
             let path = std::path::absolute(location).map_err(|e| fail(e.to_string()))?;
+            // `..` and `.` are resolved as a shell's `cd` would (object paths may not hold them).
+            let path = path
+                .components()
+                .fold(std::path::PathBuf::new(), |mut out, c| {
+                    match c {
+                        std::path::Component::ParentDir => {
+                            out.pop();
+                        }
+                        std::path::Component::CurDir => {}
+                        other => out.push(other),
+                    }
+                    out
+                });
             Url::from_directory_path(&path)
                 .map_err(|()| fail("the path cannot be made absolute".into()))?
         };
