@@ -546,32 +546,47 @@ impl OutputArgs {
                 }),
             };
         };
-        let name = path
-            .file_name()
-            .with_context(|| format!("--output `{}` is not a file name", path.display()))?;
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(format!(".{}.tmp", std::process::id()));
-        let temp = path.with_file_name(temp_name);
-        let written = (|| -> Result<()> {
-            let file = std::fs::File::create(&temp)
-                .with_context(|| format!("cannot create a file next to `{}`", path.display()))?;
+        write_file(path, "--output", |file| {
             match format {
-                OutputFormat::Parquet => pstn_lake_query::write_parquet(&file, schema, batches)?,
+                OutputFormat::Parquet => pstn_lake_query::write_parquet(&*file, schema, batches)?,
                 OutputFormat::Text(format) => {
-                    let mut out = std::io::BufWriter::new(&file);
+                    let mut out = std::io::BufWriter::new(&*file);
                     pstn_lake_query::write(&mut out, format, schema, batches)?;
                     std::io::Write::flush(&mut out)?;
                 }
             }
-            file.sync_all()?;
-            std::fs::rename(&temp, path)
-                .with_context(|| format!("cannot replace `{}`", path.display()))?;
             Ok(())
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        written.with_context(|| format!("writing `{}` failed", path.display()))
+        })
     }
+}
+
+/// Writes `path` whole or not at all: into a new temporary file in the same folder (created
+/// exclusively under a random name, so nothing planted there is followed or overwritten), flushed
+/// to disk, then renamed over `path` (a symbolic link at `path` is replaced, never written
+/// through). The one way `--output`, `--chart` and `--html` write their files; `what` names the
+/// option in errors.
+pub fn write_file(
+    path: &std::path::Path,
+    what: &str,
+    write: impl FnOnce(&mut std::fs::File) -> Result<()>,
+) -> Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{what} `{}` is not a file name", path.display()))?;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", name.to_string_lossy()))
+        .suffix(".tmp")
+        .tempfile_in(folder)
+        .with_context(|| format!("cannot create a file next to `{}`", path.display()))?;
+    write(temp.as_file_mut())
+        .and_then(|()| Ok(temp.as_file().sync_all()?))
+        .with_context(|| format!("writing `{}` failed", path.display()))?;
+    temp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot replace `{}`", path.display()))?;
+    Ok(())
 }

@@ -117,8 +117,9 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         let bytes = Chart::new(spec, &title, &schema, &batches)
             .and_then(|chart| chart.encode(format))
             .with_context(|| format!("cannot draw the chart of {name}"))?;
-        std::fs::write(path, bytes)
-            .with_context(|| format!("cannot write the chart to `{}`", path.display()))?;
+        crate::common::write_file(path, "--chart", |file| {
+            Ok(std::io::Write::write_all(file, &bytes)?)
+        })?;
     }
     args.output.write(&schema, &batches)
 }
@@ -169,8 +170,10 @@ pub async fn write_page(
     ui: &Ui,
 ) -> Result<()> {
     let page = session.html_page(reports, lake, params).await;
-    std::fs::write(path, page.render())
-        .with_context(|| format!("cannot write the page to `{}`", path.display()))?;
+    let html = page.render();
+    crate::common::write_file(path, "--html", |file| {
+        Ok(std::io::Write::write_all(file, html.as_bytes())?)
+    })?;
     let failed: Vec<String> = page
         .failures()
         .map(|(name, e)| format!("{name} ({e})"))

@@ -345,3 +345,49 @@ fn only_known_tables_are_read_and_a_relative_lake_path_works() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n1\n");
 }
+
+/// `--output`, `--chart` and `--html` replace a symbolic link at their path instead of writing
+/// through it, and leave no temporary file behind.
+#[test]
+fn output_files_replace_a_link_never_write_through_it() {
+    let (dir, lake) = hostile_lake();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let victim = dir.path().join("victim.txt");
+    for (option, name) in [
+        ("--output", "result.csv"),
+        ("--chart", "chart.svg"),
+        ("--html", "page.html"),
+    ] {
+        std::fs::write(&victim, "keep me").unwrap();
+        let path = out_dir.join(name);
+        let _ = std::fs::remove_file(&path);
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        let mut args = vec!["report".to_owned()];
+        if option != "--html" {
+            args.push("charges-by-country".to_owned());
+        }
+        args.extend([option.to_owned(), path.to_str().unwrap().to_owned()]);
+        args.extend(["--lake".to_owned(), lake.to_str().unwrap().to_owned()]);
+        let out = bin().args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{option}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "keep me",
+            "{option}"
+        );
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.file_type().is_file(), "{option}: {meta:?}");
+        assert!(meta.len() > 0, "{option}");
+        let left: Vec<_> = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{option}: {left:?}");
+    }
+}
