@@ -87,6 +87,41 @@ pub(crate) struct Spool {
     dir: Option<tempfile::TempDir>,
     /// Whether the folder is inside a local lake (on the lake's file system).
     in_lake: bool,
+    /// In the system's temporary folder: [`OWNER_FILE`], locked while this process lives.
+    _owner: Option<File>,
+}
+
+/// The name prefix of a spool folder in the system's temporary folder.
+const TMP_SPOOL_PREFIX: &str = "pstn-lake-spool-";
+
+/// The file of a spool folder in the system's temporary folder that its process holds locked
+/// (`flock`) while it lives: the kernel releases the lock when the process dies, however it
+/// dies, so a later run that can take the lock knows the folder was abandoned.
+const OWNER_FILE: &str = "owner.lock";
+
+/// Removes the spool folders in `tmp` that a killed run left (a spool in a local lake is cleaned
+/// up by the lake's next writer instead). A folder is abandoned when its owner lock can be taken;
+/// one without an owner file yet is being created and is left alone.
+fn remove_abandoned_spools(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(TMP_SPOOL_PREFIX));
+        if !ours || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if let Ok(owner) = File::open(path.join(OWNER_FILE))
+            && owner.try_lock().is_ok()
+        {
+            tracing::debug!(folder = %path.display(), "removing a spool a killed run left");
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
 }
 
 impl Spool {
@@ -104,16 +139,30 @@ impl Spool {
                 return Ok(Spool {
                     dir: Some(dir),
                     in_lake: true,
+                    _owner: None,
                 });
             }
         }
+        Self::in_temp(&std::env::temp_dir())
+    }
+
+    /// A folder in `tmp` (the system's temporary folder), owned by this process (see
+    /// [`OWNER_FILE`]); first removes the ones killed runs left there.
+    fn in_temp(tmp: &Path) -> Result<Spool> {
+        remove_abandoned_spools(tmp);
         let dir = tempfile::Builder::new()
-            .prefix("pstn-lake-spool-")
-            .tempdir()
+            .prefix(TMP_SPOOL_PREFIX)
+            .tempdir_in(tmp)
             .map_err(Error::Spool)?;
+        // Locked before it gets its name, so no other run ever sees it unlocked.
+        let unnamed = dir.path().join(format!("{OWNER_FILE}.new"));
+        let owner = File::create(&unnamed).map_err(Error::Spool)?;
+        owner.lock().map_err(Error::Spool)?;
+        std::fs::rename(&unnamed, dir.path().join(OWNER_FILE)).map_err(Error::Spool)?;
         Ok(Spool {
             dir: Some(dir),
             in_lake: false,
+            _owner: Some(owner),
         })
     }
 

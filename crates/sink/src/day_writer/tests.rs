@@ -249,3 +249,44 @@ fn encode_slots_hold_back_the_encoders_past_their_number() {
     rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
     waiter.join().unwrap();
 }
+
+/// A spool folder in the temporary folder whose process died (its owner lock free) is removed by
+/// the next run; a live one (locked), one being created (no owner file yet) and other folders
+/// are left alone.
+#[test]
+fn spools_killed_runs_left_in_the_temporary_folder_are_removed_by_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let abandoned = tmp.path().join(format!("{TMP_SPOOL_PREFIX}dead"));
+    std::fs::create_dir_all(&abandoned).unwrap();
+    File::create(abandoned.join(OWNER_FILE)).unwrap();
+    std::fs::write(abandoned.join("pstn_calls-2026-11-01-0.parquet"), "part").unwrap();
+    let creating = tmp.path().join(format!("{TMP_SPOOL_PREFIX}new"));
+    std::fs::create_dir_all(&creating).unwrap();
+    let other = tmp.path().join("someone-else");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join(OWNER_FILE), "").unwrap();
+
+    let live = Spool::in_temp(tmp.path()).unwrap();
+    assert!(!abandoned.exists(), "the abandoned spool is removed");
+    assert!(creating.exists() && other.exists());
+    // The live spool is locked: the next run leaves it, and removes it only once it is gone.
+    let next = Spool::in_temp(tmp.path()).unwrap();
+    assert!(live.path().exists());
+    let live_path = live.path().to_owned();
+    drop(live);
+    assert!(
+        !live_path.exists(),
+        "a spool is removed when its writer ends"
+    );
+    drop(next);
+    let left: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut left = left;
+    left.sort();
+    assert_eq!(
+        left,
+        [format!("{TMP_SPOOL_PREFIX}new"), "someone-else".to_owned()]
+    );
+}
