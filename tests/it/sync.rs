@@ -441,6 +441,17 @@ async fn permission_and_request_errors_stop_with_graph_s_message() {
     assert!(out.stderr.contains("unknown table `sms`"), "{}", out.stderr);
 }
 
+/// The Graph error that stopped a sync while it fetched a day.
+fn fetch_error(e: &pstn_lake_pipeline::Error) -> &pstn_lake_fetch::Error {
+    let pstn_lake_pipeline::Error::Stopped { source, .. } = e else {
+        panic!("{e:?}")
+    };
+    let pstn_lake_pipeline::Error::Fetch { source, .. } = &**source else {
+        panic!("{e:?}")
+    };
+    source
+}
+
 /// A page whose body never ends is refused at the page cap (not retried, not held past it), and
 /// a day that links past the page cap is refused; both name the request.
 #[tokio::test(flavor = "multi_thread")]
@@ -454,14 +465,9 @@ async fn an_endless_page_or_a_day_of_endless_pages_is_refused() {
     let e = try_sync_lib(&sim, &dir.path().join("lake"), graph_config(&sim), &options)
         .await
         .unwrap_err();
-    let pstn_lake_pipeline::Error::Stopped { source, .. } = &e else {
-        panic!("{e:?}")
-    };
-    let pstn_lake_pipeline::Error::Fetch { source, .. } = &**source else {
-        panic!("{e:?}")
-    };
+    let source = fetch_error(&e);
     assert!(
-        matches!(&**source, pstn_lake_fetch::Error::TooLarge { limit, what: "a Graph page", .. }
+        matches!(source, pstn_lake_fetch::Error::TooLarge { limit, what: "a Graph page", .. }
             if *limit == pstn_lake_fetch::MAX_PAGE_BYTES),
         "{source:?}"
     );
@@ -478,15 +484,10 @@ async fn an_endless_page_or_a_day_of_endless_pages_is_refused() {
     )
     .await
     .unwrap_err();
-    let pstn_lake_pipeline::Error::Stopped { source, .. } = &e else {
-        panic!("{e:?}")
-    };
-    let pstn_lake_pipeline::Error::Fetch { source, .. } = &**source else {
-        panic!("{e:?}")
-    };
+    let source = fetch_error(&e);
     assert!(
         matches!(
-            &**source,
+            source,
             pstn_lake_fetch::Error::TooManyPages {
                 limit: 5,
                 rows: 50,
