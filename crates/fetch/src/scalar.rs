@@ -9,6 +9,9 @@ const MIN_DATE_MICROS: i64 = -62_135_596_800_000_000;
 /// The last year a timestamp may have (the first is 1970).
 const LAST_YEAR: i64 = 2200;
 
+/// The first instant after [`LAST_YEAR`], in microseconds since the epoch.
+const END_MICROS: i64 = days_from_civil(LAST_YEAR + 1, 1, 1) * 86_400 * 1_000_000;
+
 /// Parses an OData `DateTimeOffset` literal (`2019-11-01T00:00:08.2589935Z`, or with a `+hh:mm`
 /// offset) into UTC microseconds since the epoch.
 ///
@@ -85,8 +88,7 @@ pub fn parse_timestamp_micros(s: &str) -> Result<Option<i64>, String> {
         return Ok(None);
     }
     // One bogus year would make a day partition (and a report's calendar) millions of days away.
-    let end = days_from_civil(LAST_YEAR + 1, 1, 1) * 86_400 * 1_000_000;
-    if !(0..end).contains(&value) {
+    if !(0..END_MICROS).contains(&value) {
         return Err(format!(
             "`{s}` is outside the years 1970-{LAST_YEAR} that a call record can have"
         ));
@@ -108,7 +110,7 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+pub(crate) const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;

@@ -143,13 +143,16 @@ impl Spool {
                 });
             }
         }
-        Self::in_temp(&std::env::temp_dir())
+        let tmp = std::env::temp_dir();
+        // The spools killed runs left there go once a process (a sync makes a spool a day).
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(|| remove_abandoned_spools(&tmp));
+        Self::in_temp(&tmp)
     }
 
     /// A folder in `tmp` (the system's temporary folder), owned by this process (see
-    /// [`OWNER_FILE`]); first removes the ones killed runs left there.
+    /// [`OWNER_FILE`]).
     fn in_temp(tmp: &Path) -> Result<Spool> {
-        remove_abandoned_spools(tmp);
         let dir = tempfile::Builder::new()
             .prefix(TMP_SPOOL_PREFIX)
             .tempdir_in(tmp)

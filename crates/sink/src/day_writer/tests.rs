@@ -266,10 +266,12 @@ fn spools_killed_runs_left_in_the_temporary_folder_are_removed_by_the_next_run()
     std::fs::create_dir_all(&other).unwrap();
     std::fs::write(other.join(OWNER_FILE), "").unwrap();
 
+    remove_abandoned_spools(tmp.path());
     let live = Spool::in_temp(tmp.path()).unwrap();
     assert!(!abandoned.exists(), "the abandoned spool is removed");
     assert!(creating.exists() && other.exists());
     // The live spool is locked: the next run leaves it, and removes it only once it is gone.
+    remove_abandoned_spools(tmp.path());
     let next = Spool::in_temp(tmp.path()).unwrap();
     assert!(live.path().exists());
     let live_path = live.path().to_owned();
