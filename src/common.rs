@@ -378,6 +378,39 @@ impl Progress for Ui {
     }
 }
 
+/// The run finished, but rows it fetched could not be landed and are in the lake's quarantine
+/// (exit code [`QUARANTINED_EXIT_CODE`], so a scheduler alerts).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{rows} rows could not be landed and are kept in {lake}/_pstn_lake/quarantine/ (listed above); \
+     the rest of their days landed. Once the cause is gone (a newer pstn-lake, or Graph serving the \
+     rows again), `pstn-lake sync --refetch --from DAY --to DAY` (or `rebuild`) lands them and \
+     empties the day's quarantine"
+)]
+pub struct RowsQuarantined {
+    /// How many rows.
+    pub rows: usize,
+    /// The lake, as given.
+    pub lake: String,
+}
+
+/// The exit code of a run that quarantined rows ([`RowsQuarantined`]).
+pub const QUARANTINED_EXIT_CODE: u8 = 3;
+
+impl RowsQuarantined {
+    /// `Err` when `quarantined` is not empty.
+    pub fn check(quarantined: &[pstn_lake_pipeline::Quarantined], lake: &str) -> Result<()> {
+        if quarantined.is_empty() {
+            return Ok(());
+        }
+        Err(RowsQuarantined {
+            rows: quarantined.len(),
+            lake: lake.trim_end_matches('/').to_owned(),
+        }
+        .into())
+    }
+}
+
 /// The run was stopped by Ctrl-C (exit code 130) or SIGTERM (exit code 143).
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted: {0}")]

@@ -110,6 +110,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if common::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<common::RowsQuarantined>().is_some() => {
+            eprintln!("error: {}", common::message(&e));
+            ExitCode::from(common::QUARANTINED_EXIT_CODE)
+        }
         Err(e) if e.downcast_ref::<common::Interrupted>().is_some() => {
             eprintln!("{}", common::message(&e));
             ExitCode::from(common::interrupted_exit_code())

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use pstn_lake_fetch::Table;
 use pstn_lake_pipeline::Days;
 
-use crate::common::{LakeArg, Ui, parse_date};
+use crate::common::{LakeArg, RowsQuarantined, Ui, parse_date};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,6 +39,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         .with_to(args.to);
     let outcome = pstn_lake_pipeline::rebuild(&lake, &days, ui).await;
     ui.clear_progress();
-    ui.summary(outcome?);
-    Ok(())
+    let report = outcome?;
+    ui.summary(&report);
+    RowsQuarantined::check(&report.quarantined, &args.lake.lake)
 }

@@ -9,7 +9,7 @@ use pstn_lake_fetch::{ApiVersion, Cloud, Credentials, GraphConfig, Table};
 use pstn_lake_pipeline::{Days, SyncOptions};
 use url::Url;
 
-use crate::common::{LakeArg, Ui, ctrl_c, parse_date, synced};
+use crate::common::{LakeArg, RowsQuarantined, Ui, ctrl_c, parse_date, synced};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = SYNC_HELP)]
@@ -72,6 +72,13 @@ pub struct Args {
     /// `pstn-lake rebuild` can land the tables again without calling Graph.
     #[arg(long)]
     pub keep_raw: bool,
+
+    /// Stop at a row that cannot be landed (a value the schema cannot hold, no id, no start
+    /// time), leaving its day unchanged. Without it such rows are kept as served in
+    /// `<lake>/_pstn_lake/quarantine/`, their days land without them, the summary names them and
+    /// the exit code is 3.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// The end of `sync --help`: credentials and the permission the app needs.
@@ -123,7 +130,8 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         .with_concurrency(usize::from(args.concurrency))
         .with_api(args.api)
         .with_allow_api_downgrade(args.allow_api_downgrade)
-        .with_keep_raw(args.keep_raw);
+        .with_keep_raw(args.keep_raw)
+        .with_strict(args.strict);
     let outcome = pstn_lake_pipeline::sync(
         &lake,
         GraphConfig::new(graph_url, login_url),
@@ -133,6 +141,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         ctrl_c(),
     )
     .await;
-    ui.summary(synced(outcome, ui)?);
-    Ok(())
+    let report = synced(outcome, ui)?;
+    ui.summary(&report);
+    RowsQuarantined::check(&report.quarantined, &args.lake.lake)
 }

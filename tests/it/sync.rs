@@ -1408,3 +1408,156 @@ async fn a_failed_sync_or_rebuild_creates_no_lake_folder() {
     let report = out.1.fails();
     assert!(report.stderr.contains("no lake here"), "{}", report.stderr);
 }
+
+/// The quarantine's lines for a table, as JSON objects, day by day.
+fn quarantine(lake: &Path, table: &str) -> BTreeMap<String, Vec<serde_json::Value>> {
+    let mut days = BTreeMap::new();
+    let Ok(folders) = std::fs::read_dir(lake.join("_pstn_lake/quarantine").join(table)) else {
+        return days;
+    };
+    for folder in folders {
+        let folder = folder.unwrap().path();
+        let text = std::fs::read_to_string(folder.join("rows.jsonl")).unwrap();
+        let lines = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let name = folder.file_name().unwrap().to_str().unwrap();
+        days.insert(name.strip_prefix("call_date=").unwrap().to_owned(), lines);
+    }
+    days
+}
+
+/// A row Graph serves that cannot be landed does not block its day: the day lands without it,
+/// the row is kept as served in the quarantine, the summary names it and the exit code is 3;
+/// `--strict` stops instead and changes nothing; once Graph serves the row well, a refetch lands
+/// it and empties the day's quarantine.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_row_that_cannot_be_landed_is_quarantined_and_its_day_still_lands() {
+    const HUGE: &str = "1e9223372036854775807";
+    let good = config("2026-06-01", 2, 300);
+    let sim = start(
+        good.clone()
+            .with_bad_value(Function::Pstn, 3, "charge", Some(HUGE))
+            .with_bad_value(Function::Pstn, 7, "startDateTime", None),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let range = ["--from", "2026-06-01", "--to", "2026-06-02"];
+    let out = sync(&sim, &lake, &[&range[..], &["--keep-raw"]].concat()).await;
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    // Two pages a day (250 + 50 rows), rows 3 and 7 of each bad: 4 a day.
+    let kept = quarantine(&lake, "pstn_calls");
+    assert_eq!(
+        kept.keys().collect::<Vec<_>>(),
+        ["2026-06-01", "2026-06-02"]
+    );
+    let mut quarantined = Vec::new();
+    for (day, lines) in &kept {
+        assert_eq!(lines.len(), 4, "{day}: {lines:?}");
+        for (line, (page, row, field)) in lines.iter().zip([
+            (1, 3, "charge"),
+            (1, 7, "startDateTime"),
+            (2, 3, "charge"),
+            (2, 7, "startDateTime"),
+        ]) {
+            assert_eq!(
+                (
+                    line["page"].as_u64(),
+                    line["row"].as_u64(),
+                    line["field"].as_str()
+                ),
+                (Some(page), Some(row), Some(field)),
+                "{line}"
+            );
+            assert_eq!(line["table"], "pstn_calls");
+            assert_eq!(line["day"].as_str(), Some(day.as_str()));
+            // The row as served: its id, and the bad value verbatim.
+            let json = line["json"].as_str().unwrap();
+            let id = line["id"].as_str().unwrap();
+            assert!(json.contains(&format!("\"id\":\"{id}\"")), "{json}");
+            assert_eq!(json.contains(HUGE), field == "charge", "{json}");
+            assert_eq!(json.contains("startDateTime"), field == "charge", "{json}");
+            quarantined.push(id.to_owned());
+            let named = format!("pstn_calls {day} page {page} row {row} (id {id}) field `{field}`");
+            assert!(
+                out.stderr.contains(&named),
+                "`{named}` not in {}",
+                out.stderr
+            );
+        }
+    }
+    assert!(
+        out.stderr.contains("8 rows could not be landed")
+            && out.stderr.contains("_pstn_lake/quarantine/")
+            && out.stderr.contains("sync --refetch"),
+        "{}",
+        out.stderr
+    );
+    // Every other row landed, each in its day; the Direct Routing table is whole.
+    let mut landed = expected_per_day(&sim, Function::Pstn, "2026-06-01", "2026-06-02");
+    for ids in landed.values_mut() {
+        ids.retain(|id| !quarantined.contains(id));
+    }
+    assert_eq!(ids_per_day(lake.clone(), "pstn_calls").await, landed);
+    assert_eq!(
+        ids_per_day(lake.clone(), "direct_routing_calls").await,
+        expected_per_day(&sim, Function::DirectRouting, "2026-06-01", "2026-06-02")
+    );
+    // The days are recorded complete: a plain sync of the range fetches nothing again.
+    let requests = sim.stats().graph_requests;
+    let again = sync(&sim, &lake, &range).await.ok();
+    assert!(
+        again.stderr.contains("4 days already complete"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(sim.stats().graph_requests, requests);
+    // A rebuild from the raw archive sets the same rows aside again.
+    let (pstn, kept_before) = (ids_per_day(lake.clone(), "pstn_calls").await, kept);
+    std::fs::remove_dir_all(lake.join("pstn_calls")).unwrap();
+    std::fs::remove_dir_all(lake.join("_pstn_lake/quarantine")).unwrap();
+    let rebuilt = {
+        let lake = lake.clone();
+        tokio::task::spawn_blocking(move || run(&["rebuild", "--lake", lake.to_str().unwrap()]))
+            .await
+            .unwrap()
+    };
+    assert_eq!(rebuilt.code, 3, "{}", rebuilt.stderr);
+    assert!(
+        rebuilt.stderr.contains("8 rows could not be landed"),
+        "{}",
+        rebuilt.stderr
+    );
+    assert_eq!(ids_per_day(lake.clone(), "pstn_calls").await, pstn);
+    assert_eq!(quarantine(&lake, "pstn_calls"), kept_before);
+
+    // --strict: the first bad row stops its day, named, and nothing changes.
+    let before = snapshot(&lake);
+    let strict = sync(
+        &sim,
+        &lake,
+        &[&range[..], &["--refetch", "--strict"]].concat(),
+    )
+    .await;
+    assert_eq!(strict.code, 1, "{}", strict.stderr);
+    assert!(
+        strict.stderr.contains("row 3 (id ") && strict.stderr.contains("field `charge`"),
+        "{}",
+        strict.stderr
+    );
+    assert!(snapshot(&lake) == before, "--strict changed the lake");
+
+    // Graph serves the rows well again: a refetch lands them and empties the quarantine.
+    let sim = {
+        sim.shutdown().await;
+        start(good).await
+    };
+    sync(&sim, &lake, &[&range[..], &["--refetch"]].concat())
+        .await
+        .ok();
+    assert_exact(&lake, &sim, "2026-06-01", "2026-06-02").await;
+    assert!(quarantine(&lake, "pstn_calls").is_empty());
+    sim.shutdown().await;
+}

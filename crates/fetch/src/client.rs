@@ -148,6 +148,20 @@ pub struct DayPages<'a> {
 }
 
 impl DayPages<'_> {
+    /// Set aside the rows that cannot be landed instead of failing on them (each page's
+    /// [`DecodedPage::bad_rows`](crate::DecodedPage::bad_rows); see
+    /// [`PageDecoder::with_bad_rows_set_aside`]).
+    pub fn with_bad_rows_set_aside(mut self, set_aside: bool) -> Self {
+        self.decoder = self.decoder.with_bad_rows_set_aside(set_aside);
+        self
+    }
+
+    /// How many pages were fetched so far (the number of the page [`Self::next_page`] returned
+    /// last).
+    pub fn pages_fetched(&self) -> usize {
+        self.number
+    }
+
     /// The next page, decoded, with its body as received; `None` after the last page. The
     /// `@odata.nextLink` of a page is checked before the page is returned: it must stay on the
     /// configured Graph scheme and host and must not repeat a page.

@@ -42,6 +42,7 @@ pub const DEFAULT_BATCH_SIZE: usize = 1000;
 pub struct PageDecoder {
     table: Option<Table>,
     batch_size: usize,
+    set_aside_bad_rows: bool,
 }
 
 impl Default for PageDecoder {
@@ -56,6 +57,7 @@ impl PageDecoder {
         Self {
             table: None,
             batch_size: DEFAULT_BATCH_SIZE,
+            set_aside_bad_rows: false,
         }
     }
 
@@ -71,17 +73,42 @@ impl PageDecoder {
         self
     }
 
+    /// Set aside, instead of refusing the page for them, the rows that cannot be landed: a field
+    /// the schema cannot hold, a row that is not an object, no `id`, no value in any day column.
+    /// The page keeps its other rows, and the bad ones verbatim in [`DecodedPage::bad_rows`]. A
+    /// page that is itself at fault (not JSON, cut off, no `value`, another table) is still an
+    /// error.
+    pub fn with_bad_rows_set_aside(mut self, set_aside: bool) -> Self {
+        self.set_aside_bad_rows = set_aside;
+        self
+    }
+
     /// Decodes one page (`bytes` hold that page and nothing else but whitespace).
     pub fn decode(&self, bytes: &[u8]) -> Result<DecodedPage> {
         // Checking UTF-8 once for the whole page is much cheaper than checking every string.
         let text = std::str::from_utf8(bytes);
-        if let Ok(text) = text
-            && let Some((page, end)) = fast::decode(self, text)
-            && crate::pages::whitespace_len(&bytes[end..]) == bytes.len() - end
-        {
-            return Ok(page);
+        let fast = text
+            .ok()
+            .and_then(|text| fast::decode(self, text))
+            .filter(|(_, end)| crate::pages::whitespace_len(&bytes[*end..]) == bytes.len() - end);
+        let whole = match fast {
+            Some((page, _)) => Ok(page),
+            None => self.decode_general(bytes, text.ok()),
+        };
+        if !self.set_aside_bad_rows {
+            return whole;
         }
-        self.decode_general(bytes, text.ok())
+        let all_landable = match &whole {
+            Ok(page) => page
+                .batches
+                .iter()
+                .all(|b| bad_rows::unlandable_row(page.table, b).is_none()),
+            Err(e) => !bad_rows::is_row_error(e),
+        };
+        match text {
+            Ok(text) if !all_landable => self.decode_rows_apart(text, whole),
+            _ => whole,
+        }
     }
 
     /// Decodes every page of `bytes`: one page, or several one after another, whatever separates
@@ -220,6 +247,9 @@ pub struct DecodedPage {
     /// Row properties the schema does not know, with how many rows had each. They are kept in the
     /// `extra_properties` column as a JSON object.
     pub unknown_properties: BTreeMap<String, u64>,
+    /// The rows that cannot be landed, when the decoder sets them aside
+    /// ([`PageDecoder::with_bad_rows_set_aside`]); they are not in `batches` or `rows`.
+    pub bad_rows: Vec<BadRow>,
 }
 
 fn resolve_table(hint: Option<Table>, context: Option<&str>) -> Result<Table> {
@@ -646,6 +676,7 @@ impl Columns {
             rows: self.rows,
             next_link,
             unknown_properties: self.unknown,
+            bad_rows: Vec::new(),
         })
     }
 }
@@ -938,7 +969,10 @@ impl<'de> Visitor<'de> for IdListVisitor<'_> {
     }
 }
 
+mod bad_rows;
 mod fast;
+
+pub use bad_rows::BadRow;
 
 #[cfg(test)]
 mod tests;

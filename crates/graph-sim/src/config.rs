@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::faults::FaultPlan;
-use crate::tenant::TenantConfig;
+use crate::tenant::{Function, TenantConfig};
 
 /// How the simulator behaves. Build with `SimConfig::default().with_…(…)`.
 #[derive(Clone, Debug)]
@@ -43,6 +43,23 @@ pub struct SimConfig {
     pub repeat_next_link: bool,
     /// Every Graph request is answered 403 `Authorization_RequestDenied` (permission not granted).
     pub forbidden: bool,
+    /// Values to serve instead of the generated ones (a row Graph serves that a client cannot
+    /// land), in every page.
+    pub bad_values: Vec<BadValue>,
+}
+
+/// A property of a row served with a bad value (or without it), in every page of a function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadValue {
+    /// The function whose pages have it.
+    pub function: Function,
+    /// The row's index within each page (0-based); pages with fewer rows are served as generated.
+    pub row: usize,
+    /// The Graph property.
+    pub property: String,
+    /// The JSON text served as its value (any text: it is not checked), or `None` to leave the
+    /// property out of the row.
+    pub json: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -63,6 +80,7 @@ impl Default for SimConfig {
             next_link_host_override: None,
             repeat_next_link: false,
             forbidden: false,
+            bad_values: Vec::new(),
         }
     }
 }
@@ -155,6 +173,24 @@ impl SimConfig {
     /// Answers every Graph request 403.
     pub fn with_forbidden(mut self, forbidden: bool) -> Self {
         self.forbidden = forbidden;
+        self
+    }
+
+    /// Serves row `row` of every page of `function` with `property` set to the JSON text `json`
+    /// (`None`: without the property).
+    pub fn with_bad_value(
+        mut self,
+        function: Function,
+        row: usize,
+        property: &str,
+        json: Option<&str>,
+    ) -> Self {
+        self.bad_values.push(BadValue {
+            function,
+            row,
+            property: property.to_owned(),
+            json: json.map(str::to_owned),
+        });
         self
     }
 }

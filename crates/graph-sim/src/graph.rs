@@ -197,10 +197,40 @@ async fn serve(
             repeat_next_link: shared.config.repeat_next_link,
         },
     );
-    Ok((
-        json_response(StatusCode::OK, page.body, ODATA_JSON),
-        page.rows,
-    ))
+    let bad: Vec<_> = (shared.config.bad_values.iter())
+        .filter(|b| b.function == query.function)
+        .collect();
+    let body = if bad.is_empty() {
+        page.body
+    } else {
+        with_bad_values(page.body, &bad)
+    };
+    Ok((json_response(StatusCode::OK, body, ODATA_JSON), page.rows))
+}
+
+/// The page `body` with the configured bad values in place (a placeholder string is set through
+/// `serde_json`, then replaced by the raw text, which need not be JSON a parser accepts).
+fn with_bad_values(body: Vec<u8>, bad: &[&crate::BadValue]) -> Vec<u8> {
+    let mut page: serde_json::Value = serde_json::from_slice(&body).expect("the page rendered");
+    let rows = page["value"].as_array_mut().expect("a page has rows");
+    let placeholder = |i: usize| format!("\u{1}pstn-lake-sim-bad-value-{i}\u{1}");
+    for (i, b) in bad.iter().enumerate() {
+        let Some(row) = rows.get_mut(b.row).and_then(|r| r.as_object_mut()) else {
+            continue;
+        };
+        match &b.json {
+            Some(_) => row.insert(b.property.clone(), placeholder(i).into()),
+            None => row.remove(&b.property),
+        };
+    }
+    let mut text = page.to_string();
+    for (i, b) in bad.iter().enumerate() {
+        if let Some(json) = &b.json {
+            let quoted = serde_json::Value::from(placeholder(i)).to_string();
+            text = text.replace(&quoted, json);
+        }
+    }
+    text.into_bytes()
 }
 
 /// Admits a request into the sliding one-minute window, or says how many seconds until it would be.

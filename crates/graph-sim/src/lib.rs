@@ -51,7 +51,7 @@ mod server;
 mod stats;
 mod tenant;
 
-pub use config::SimConfig;
+pub use config::{BadValue, SimConfig};
 pub use faults::{Fault, FaultPlan};
 pub use rhythm::Traffic;
 pub use server::{RunningSim, start};

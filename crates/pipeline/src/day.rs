@@ -6,8 +6,11 @@ use arrow::array::RecordBatch;
 use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::{Stream, TryStreamExt};
-use pstn_lake_fetch::{DecodedPage, GraphClient, Table};
-use pstn_lake_sink::{DayWriter, EncodeSlots, Lake, RawDay, TableSpec, split_by_day};
+use pstn_lake_fetch::{BadRow, DecodedPage, GraphClient, Table};
+use pstn_lake_sink::{
+    DayWriter, EncodeSlots, Lake, RawDay, TableSpec, remove_quarantine, split_by_day,
+    store_quarantine,
+};
 
 use crate::{Error, Result};
 
@@ -27,18 +30,23 @@ pub(crate) struct Chunk {
     pages: Vec<Bytes>,
     /// Properties the schema does not know, with row counts.
     unknown: Vec<(String, u64)>,
+    /// Rows set aside by the decoder, with the number of their page (1-based).
+    bad_rows: Vec<(usize, BadRow)>,
 }
 
 impl Chunk {
-    /// Adds a page: its rows of `day`, its body when `keep_raw`.
+    /// Adds page number `number`: its rows of `day`, its rows set aside, its body when `keep_raw`.
     pub(crate) fn add(
         &mut self,
         spec: &TableSpec,
         day: NaiveDate,
+        number: usize,
         body: Bytes,
         page: DecodedPage,
         keep_raw: bool,
     ) -> Result<()> {
+        self.bad_rows
+            .extend(page.bad_rows.into_iter().map(|row| (number, row)));
         for batch in &page.batches {
             // PSTN's toDateTime is inclusive: rows of the next midnight belong to the next day.
             for part in rows_of_day(spec, batch, day)? {
@@ -58,7 +66,10 @@ impl Chunk {
     }
 
     fn is_empty(&self) -> bool {
-        self.rows == 0 && self.pages.is_empty() && self.unknown.is_empty()
+        self.rows == 0
+            && self.pages.is_empty()
+            && self.unknown.is_empty()
+            && self.bad_rows.is_empty()
     }
 }
 
@@ -75,14 +86,18 @@ fn rows_of_day(
 }
 
 /// The pages of `table` for `day` from Graph, as chunks of about [`ENCODE_EVERY_ROWS`] rows (or
-/// [`ARCHIVE_EVERY_PAGES`] pages), fetched as the chunks are asked for.
+/// [`ARCHIVE_EVERY_PAGES`] pages), fetched as the chunks are asked for. Unless `strict`, rows that
+/// cannot be landed are set aside (for the quarantine) instead of failing the day.
 pub(crate) fn day_chunks<'a>(
     client: &'a GraphClient,
     spec: &'a TableSpec,
     table: Table,
     day: NaiveDate,
+    strict: bool,
 ) -> Result<impl Stream<Item = Result<Chunk>> + 'a> {
-    let pages = client.day_pages(table, day)?;
+    let pages = client
+        .day_pages(table, day)?
+        .with_bad_rows_set_aside(!strict);
     let keep_raw = client.keeps_raw();
     Ok(futures::stream::try_unfold(
         Some(pages),
@@ -100,7 +115,7 @@ pub(crate) fn day_chunks<'a>(
                 let Some((body, page)) = next else {
                     return Ok((!chunk.is_empty()).then_some((chunk, None)));
                 };
-                chunk.add(spec, day, body, page, keep_raw)?;
+                chunk.add(spec, day, pages.pages_fetched(), body, page, keep_raw)?;
                 if chunk.is_full() {
                     return Ok(Some((chunk, Some(pages))));
                 }
@@ -116,6 +131,50 @@ pub(crate) struct Landed {
     pub rows: u64,
     /// Properties the schema does not know, with row counts.
     pub unknown: BTreeMap<String, u64>,
+    /// Rows set aside, now in the day's quarantine.
+    pub quarantined: Vec<Quarantined>,
+}
+
+/// A row that could not be landed, kept in the lake's quarantine
+/// (`<lake>/_pstn_lake/quarantine/<table>/call_date=<day>/rows.jsonl`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// Its table.
+    pub table: Table,
+    /// The day whose pages held it.
+    pub day: NaiveDate,
+    /// The page (1-based, in the day's order).
+    pub page: usize,
+    /// The row, what is wrong with it, and its JSON as served.
+    pub row: BadRow,
+}
+
+impl std::fmt::Display for Quarantined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} page {} {}",
+            self.table, self.day, self.page, self.row
+        )
+    }
+}
+
+impl Quarantined {
+    /// The line the quarantine keeps for it: one JSON object, the row's JSON as a string (byte
+    /// for byte as served once unescaped).
+    fn line(&self) -> String {
+        let line = serde_json::json!({
+            "table": self.table.name(),
+            "day": self.day.to_string(),
+            "page": self.page,
+            "row": self.row.row,
+            "id": self.row.id,
+            "field": self.row.field,
+            "error": self.row.message,
+            "json": self.row.json,
+        });
+        format!("{line}\n")
+    }
 }
 
 /// Lands one day from its chunks: each chunk's rows go to the day's writer as it arrives (on a
@@ -123,13 +182,17 @@ pub(crate) struct Landed {
 /// time in the process (`encoding`), so memory stays near a part's rows per day in flight plus
 /// one encoder, whatever the concurrency) and, with `keep_raw`, its pages to the day's archive;
 /// the archive is stored, then the day is committed. A day without rows changes nothing in the
-/// table. The pipeline's one use of [`DayWriter`] (sync and rebuild both land through it).
+/// table. Rows set aside go to the day's quarantine, stored before the day commits; a day landed
+/// without any (that `was_quarantined`) has its quarantine removed after it commits. The
+/// pipeline's one use of [`DayWriter`] (sync and rebuild both land through it).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn land_day(
     lake: &Lake,
     spec: &TableSpec,
     table: Table,
     day: NaiveDate,
     keep_raw: bool,
+    was_quarantined: bool,
     encoding: &EncodeSlots,
     chunks: impl Stream<Item = Result<Chunk>>,
 ) -> Result<Landed> {
@@ -156,6 +219,14 @@ pub(crate) async fn land_day(
         for (k, n) in chunk.unknown {
             *landed.unknown.entry(k).or_default() += n;
         }
+        landed
+            .quarantined
+            .extend(chunk.bad_rows.into_iter().map(|(page, row)| Quarantined {
+                table,
+                day,
+                page,
+                row,
+            }));
         if chunk.rows == 0 && chunk.pages.is_empty() {
             continue;
         }
@@ -184,6 +255,18 @@ pub(crate) async fn land_day(
             .await
             .map_err(archive_failed)?;
     }
+    let quarantine_failed = move |source| Error::Quarantine {
+        table,
+        day,
+        source: Box::new(source),
+    };
+    if !landed.quarantined.is_empty() {
+        // Kept before the day commits: a committed day always has its set-aside rows recorded.
+        let lines: String = landed.quarantined.iter().map(Quarantined::line).collect();
+        store_quarantine(lake, table.name(), day, lines.into())
+            .await
+            .map_err(quarantine_failed)?;
+    }
     if landed.rows > 0 {
         writer
             .commit(lake)
@@ -193,6 +276,11 @@ pub(crate) async fn land_day(
                 day,
                 source: Box::new(source),
             })?;
+    }
+    if was_quarantined && landed.quarantined.is_empty() {
+        remove_quarantine(lake, table.name(), day)
+            .await
+            .map_err(quarantine_failed)?;
     }
     Ok(landed)
 }

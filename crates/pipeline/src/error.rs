@@ -80,6 +80,17 @@ pub enum Error {
         source: Box<pstn_lake_sink::Error>,
     },
 
+    /// A day's set-aside rows could not be kept in (or removed from) the quarantine.
+    #[error("keeping the quarantined rows of {table} for {day} failed")]
+    Quarantine {
+        /// The table.
+        table: Table,
+        /// The day.
+        day: NaiveDate,
+        /// The sink's error.
+        source: Box<pstn_lake_sink::Error>,
+    },
+
     /// A day's pages could not be archived (`keep_raw`).
     #[error("archiving the pages of {table} for {day} failed")]
     Archive {

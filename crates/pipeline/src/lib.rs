@@ -31,6 +31,7 @@ mod rebuild;
 mod spec;
 mod sync;
 
+pub use day::Quarantined;
 pub use days::Days;
 pub use error::{Error, Result};
 pub use ingest::{

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use pstn_lake_fetch::{PageDecoder, Table};
-use pstn_lake_sink::{EncodeSlots, Lake, RawPages, TableSpec, raw_days, read_raw};
+use pstn_lake_sink::{EncodeSlots, Lake, RawPages, TableSpec, quarantine_days, raw_days, read_raw};
 
-use crate::day::{Chunk, land_day};
+use crate::day::{Chunk, Landed, Quarantined, land_day};
 use crate::lake::{leave_no_empty_lake, locked};
 use crate::{Days, Error, Progress, Result, table_spec};
 
@@ -19,6 +19,8 @@ pub struct RebuildReport {
     pub days: BTreeMap<Table, u64>,
     /// Rows landed again, per table.
     pub rows: BTreeMap<Table, u64>,
+    /// Archived rows that could not be landed, kept in the lake's quarantine instead.
+    pub quarantined: Vec<Quarantined>,
     /// How long the rebuild took.
     pub elapsed: Duration,
 }
@@ -31,7 +33,8 @@ impl std::fmt::Display for RebuildReport {
             self.days.values().sum::<u64>(),
             self.rows.values().sum::<u64>(),
             self.elapsed.as_secs_f64()
-        )
+        )?;
+        crate::sync::write_quarantined(f, &self.quarantined)
     }
 }
 
@@ -75,27 +78,35 @@ async fn rebuild_table(
         .filter(|d| days.covers(*d))
         .collect();
     progress.rebuild_started(table, archived.len());
-    let decoder = PageDecoder::new().with_table(Some(table));
+    // The archive holds what sync fetched, rows it quarantined too: they are set aside again.
+    let decoder = PageDecoder::new()
+        .with_table(Some(table))
+        .with_bad_rows_set_aside(true);
     let spec = table_spec(table);
+    let quarantined = quarantine_days(lake, table.name()).await?;
     for day in archived {
-        let Some(rows) = rebuild_day(lake, &decoder, &spec, table, day).await? else {
+        let was_quarantined = quarantined.binary_search(&day).is_ok();
+        let Some(landed) = rebuild_day(lake, &decoder, &spec, table, day, was_quarantined).await?
+        else {
             continue;
         };
         *report.days.entry(table).or_default() += 1;
-        *report.rows.entry(table).or_default() += rows;
+        *report.rows.entry(table).or_default() += landed.rows;
+        report.quarantined.extend(landed.quarantined);
         progress.day_rebuilt(table, day);
     }
     Ok(())
 }
 
-/// Lands one day again from its archive; the rows landed, or `None` when the day has no archive.
+/// Lands one day again from its archive; what it landed, or `None` when the day has no archive.
 async fn rebuild_day(
     lake: &Lake,
     decoder: &PageDecoder,
     spec: &TableSpec,
     table: Table,
     day: NaiveDate,
-) -> Result<Option<u64>> {
+    was_quarantined: bool,
+) -> Result<Option<Landed>> {
     let Some(archive) = read_raw(lake, table.name(), day).await? else {
         return Ok(None);
     };
@@ -107,8 +118,8 @@ async fn rebuild_day(
     };
     // The day's rows land through the one path a synced day takes, as a single chunk.
     let mut chunk = Chunk::default();
-    for page in pages {
-        chunk.add(spec, day, bytes::Bytes::new(), page, false)?;
+    for (i, page) in pages.into_iter().enumerate() {
+        chunk.add(spec, day, i + 1, bytes::Bytes::new(), page, false)?;
     }
     let landed = land_day(
         lake,
@@ -116,6 +127,7 @@ async fn rebuild_day(
         table,
         day,
         false,
+        was_quarantined,
         &EncodeSlots::new(1),
         futures::stream::once(async { Ok(chunk) }),
     )
@@ -124,6 +136,5 @@ async fn rebuild_day(
         Error::WriteDay { source, .. } => Error::Rebuild { table, day, source },
         other => other,
     })?;
-    let rows = landed.rows;
-    Ok(Some(rows))
+    Ok(Some(landed))
 }

@@ -5,7 +5,7 @@
 //! stops (error, `stop`, kill) leaves finished days committed; the same sync again fetches only
 //! what is missing, plus the recent days Graph may still be filling in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use pstn_lake_fetch::{ApiVersion, Credentials, GraphClient, GraphConfig, Table};
-use pstn_lake_sink::{EncodeSlots, Lake, SyncState};
+use pstn_lake_sink::{EncodeSlots, Lake, SyncState, quarantine_days};
 
-use crate::day::{Landed, day_chunks, land_day};
+use crate::day::{Landed, Quarantined, day_chunks, land_day};
 use crate::lake::{leave_no_empty_lake, locked};
-use crate::{DaySynced, Days, Error, Plan, Progress, Result, plan, table_spec};
+use crate::{DaySynced, Days, Error, Progress, Result, plan, table_spec};
 
 /// What to sync, and how.
 #[derive(Debug, Clone)]
@@ -29,6 +29,7 @@ pub struct SyncOptions {
     pub(crate) api: Option<ApiVersion>,
     pub(crate) allow_api_downgrade: bool,
     pub(crate) keep_raw: bool,
+    pub(crate) strict: bool,
     pub(crate) command: &'static str,
 }
 
@@ -44,6 +45,7 @@ impl Default for SyncOptions {
             api: None,
             allow_api_downgrade: false,
             keep_raw: false,
+            strict: false,
             command: "sync",
         }
     }
@@ -145,6 +147,13 @@ impl SyncOptions {
         self
     }
 
+    /// Fail a day on a row that cannot be landed, instead of landing the day without it and
+    /// keeping the row in the quarantine (the default).
+    pub fn with_strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
     /// The command named as the lake lock's holder (default `sync`).
     pub fn with_command(mut self, command: &'static str) -> Self {
         self.command = command;
@@ -181,6 +190,8 @@ pub struct SyncReport {
     pub elapsed: Duration,
     /// Row properties the schema does not know (kept in `extra_properties`), with row counts.
     pub unknown: BTreeMap<String, u64>,
+    /// Rows that could not be landed, kept in the lake's quarantine instead (by table and day).
+    pub quarantined: Vec<Quarantined>,
 }
 
 impl std::fmt::Display for SyncReport {
@@ -216,8 +227,38 @@ impl std::fmt::Display for SyncReport {
                 self.days_unfinished
             )?;
         }
-        write_unknown(f, &self.unknown)
+        write_unknown(f, &self.unknown)?;
+        write_quarantined(f, &self.quarantined)
     }
+}
+
+/// How many quarantined rows the summary names one by one.
+const QUARANTINED_SHOWN: usize = 10;
+
+/// The lines naming the rows that were quarantined, when there are any.
+pub(crate) fn write_quarantined(
+    f: &mut std::fmt::Formatter<'_>,
+    quarantined: &[Quarantined],
+) -> std::fmt::Result {
+    if quarantined.is_empty() {
+        return Ok(());
+    }
+    write!(
+        f,
+        "\n  {} rows could not be landed and are kept as served in _pstn_lake/quarantine/ (their days landed without them):",
+        quarantined.len()
+    )?;
+    for q in quarantined.iter().take(QUARANTINED_SHOWN) {
+        write!(f, "\n    {q}")?;
+    }
+    if quarantined.len() > QUARANTINED_SHOWN {
+        write!(
+            f,
+            "\n    … and {} more",
+            quarantined.len() - QUARANTINED_SHOWN
+        )?;
+    }
+    Ok(())
 }
 
 /// The line listing properties the schema does not know, when there are any.
@@ -267,16 +308,29 @@ pub async fn sync(
             state.forget_unfinished(today);
             let plan = plan(options, &state, today);
             progress.sync_planned(&plan);
-            run_plan(
-                &client,
+            let mut quarantined = Vec::new();
+            for table in options.days.tables.iter().copied() {
+                for day in quarantine_days(lake, table.name()).await? {
+                    quarantined.push((table, day));
+                }
+            }
+            let run = Run {
+                client: &client,
                 lake,
-                state,
-                plan,
-                options.concurrency,
+                state: tokio::sync::Mutex::new(state),
+                report: std::sync::Mutex::new(SyncReport {
+                    days_planned: plan.jobs.len() as u64,
+                    days_skipped: plan.skipped,
+                    ..SyncReport::default()
+                }),
+                encoding: EncodeSlots::new(1),
+                unfinished_from: plan.unfinished_from,
+                started: Instant::now(),
                 progress,
-                stop,
-            )
-            .await
+                strict: options.strict,
+                quarantined: quarantined.into_iter().collect(),
+            };
+            run.all(plan.jobs, options.concurrency, stop).await
         })
         .await
     })
@@ -329,44 +383,41 @@ struct Run<'a> {
     unfinished_from: NaiveDate,
     started: Instant,
     progress: &'a dyn Progress,
+    /// Whether a row that cannot be landed fails its day (else it is quarantined).
+    strict: bool,
+    /// The (table, day) pairs the quarantine held rows of when the run started.
+    quarantined: BTreeSet<(Table, NaiveDate)>,
 }
 
-/// Fetches and commits every planned day, `concurrency` at a time, until done, an error or `stop`.
-async fn run_plan(
-    client: &GraphClient,
-    lake: &Lake,
-    state: SyncState,
-    plan: Plan,
-    concurrency: usize,
-    progress: &dyn Progress,
-    stop: impl Future<Output = ()>,
-) -> Result<SyncReport> {
-    let started = Instant::now();
-    client.check_credentials().await?;
-    let run = Run {
-        client,
-        lake,
-        state: tokio::sync::Mutex::new(state),
-        report: std::sync::Mutex::new(SyncReport {
-            days_planned: plan.jobs.len() as u64,
-            days_skipped: plan.skipped,
-            ..SyncReport::default()
-        }),
-        encoding: EncodeSlots::new(1),
-        unfinished_from: plan.unfinished_from,
-        started,
-        progress,
-    };
-    let work = futures::stream::iter(plan.jobs)
-        .map(|(table, day)| run.day(table, day))
-        .buffer_unordered(concurrency.max(1))
-        .try_for_each(|()| async { Ok(()) });
-    let outcome = tokio::select! {
-        r = work => r,
-        () = stop => Err(Error::Interrupted),
-    };
-    let mut report = run.report.into_inner().expect("not poisoned");
-    report.add_client_stats(client, started.elapsed());
+impl Run<'_> {
+    /// Fetches and commits every planned day, `concurrency` at a time, until done, an error or
+    /// `stop`.
+    async fn all(
+        self,
+        jobs: Vec<(Table, NaiveDate)>,
+        concurrency: usize,
+        stop: impl Future<Output = ()>,
+    ) -> Result<SyncReport> {
+        let client = self.client;
+        client.check_credentials().await?;
+        let work = futures::stream::iter(jobs)
+            .map(|(table, day)| self.day(table, day))
+            .buffer_unordered(concurrency.max(1))
+            .try_for_each(|()| async { Ok(()) });
+        let outcome = tokio::select! {
+            r = work => r,
+            () = stop => Err(Error::Interrupted),
+        };
+        let mut report = self.report.into_inner().expect("not poisoned");
+        report.add_client_stats(client, self.started.elapsed());
+        // Days finish in any order; the summary lists their rows in order.
+        (report.quarantined).sort_by_key(|q| (q.table, q.day, q.page, q.row.row));
+        finish(report, outcome)
+    }
+}
+
+/// The run's result: its report, or why it stopped with what it did so far.
+fn finish(report: SyncReport, outcome: Result<()>) -> Result<SyncReport> {
     match outcome {
         Err(e) => Err(Error::Stopped {
             so_far: Box::new(report),
@@ -381,13 +432,14 @@ impl Run<'_> {
     /// Fetches one (table, day), lands it, records it, and counts it.
     async fn day(&self, table: Table, day: NaiveDate) -> Result<()> {
         let spec = table_spec(table);
-        let chunks = day_chunks(self.client, &spec, table, day)?;
+        let chunks = day_chunks(self.client, &spec, table, day, self.strict)?;
         let landed = land_day(
             self.lake,
             &spec,
             table,
             day,
             self.client.keeps_raw(),
+            self.quarantined.contains(&(table, day)),
             &self.encoding,
             chunks,
         )
@@ -422,6 +474,7 @@ impl Run<'_> {
                 *report.unknown.entry(k).or_default() += n;
             }
             *report.rows.entry(table).or_default() += landed.rows;
+            report.quarantined.extend(landed.quarantined);
             report.days_written += u64::from(landed.rows > 0);
             report.days_unfinished += u64::from(day >= self.unfinished_from);
         }

@@ -31,6 +31,7 @@ mod landing;
 mod local;
 mod lock;
 mod partition;
+mod quarantine;
 mod raw;
 mod spec;
 mod state;
@@ -46,6 +47,9 @@ pub use lake::{DAY_FILE, Lake, PARTITION_COLUMN, STATE_DIR, day_folder};
 pub use landing::{Landing, LandingSummary};
 pub use lock::LakeLock;
 pub use partition::{day_of_micros, split_by_day};
+pub use quarantine::{
+    QUARANTINE_DIR, quarantine_days, quarantine_path, remove_quarantine, store_quarantine,
+};
 pub use raw::{RAW_DIR, RawArchive, RawArchiveError, RawDay, RawPages, raw_days, read_raw};
 pub use spec::TableSpec;
 pub use state::{SyncState, TableState};

@@ -810,3 +810,113 @@ fn a_page_with_a_key_twice_is_refused() {
         assert!(e.contains("twice"), "{page}: {e}");
     }
 }
+
+/// The ids of a decoded page's rows, in order.
+fn ids(page: &DecodedPage) -> Vec<String> {
+    page.batches
+        .iter()
+        .flat_map(|b| {
+            let ids = b.column_by_name("id").unwrap().as_string::<i32>().clone();
+            (0..ids.len()).map(move |i| ids.value(i).to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn rows_that_cannot_be_landed_are_set_aside_verbatim_and_the_others_kept() {
+    let rows = [
+        r#"{"id":"a","startDateTime":"2026-11-01T08:00:00Z","charge":0.5}"#,
+        r#"{"id":"b","startDateTime":"2026-11-01T08:00:00Z","charge":1e9223372036854775807}"#,
+        r#"{"charge":1,"id":"c"}"#,
+        r#"{"id":null,"startDateTime":"2026-11-01T09:00:00Z"}"#,
+        r#"[1, 2]"#,
+        r#"{"id":"f","startDateTime":"2026-11-01T10:00:00.1234567Z","duration":"sixty"}"#,
+        r#"{"id":"g","startDateTime":"2026-11-01T11:00:00Z","unknownThing":{"x":[1]}}"#,
+    ];
+    let page = format!(
+        r#"{{"@odata.context":"{PSTN_CONTEXT}","@odata.nextLink":"https://graph.microsoft.com/next","value":[{}]}}"#,
+        rows.join(",\n  ")
+    );
+    // Without setting aside, the first bad row is the page's error.
+    let e = field_error(&page);
+    assert!(
+        matches!(&e, Error::Field { row: 1, field, .. } if field == "charge"),
+        "{e}"
+    );
+    let decoder = PageDecoder::new().with_bad_rows_set_aside(true);
+    let decoded = decoder.decode(page.as_bytes()).unwrap();
+    assert_eq!(ids(&decoded), ["a", "g"]);
+    assert_eq!(decoded.rows, 2);
+    assert_eq!(decoded.table, Table::PstnCalls);
+    assert_eq!(
+        decoded.next_link.as_deref(),
+        Some("https://graph.microsoft.com/next")
+    );
+    assert_eq!(decoded.unknown_properties.get("unknownThing"), Some(&1));
+    let bad: Vec<(usize, Option<&str>, &str, &str)> = decoded
+        .bad_rows
+        .iter()
+        .map(|b| (b.row, b.id.as_deref(), b.field.as_str(), b.json.as_str()))
+        .collect();
+    assert_eq!(
+        bad,
+        [
+            (1, Some("b"), "charge", rows[1]),
+            (2, Some("c"), "startDateTime", rows[2]),
+            (3, None, "id", rows[3]),
+            (4, None, "value", rows[4]),
+            (5, Some("f"), "duration", rows[5]),
+        ]
+    );
+    assert!(decoded.bad_rows[0].message.contains("integer digits"));
+    assert!(decoded.bad_rows[1].message.contains("belongs to no day"));
+    assert!(decoded.bad_rows[4].message.contains("sixty"));
+    // The kept rows decode exactly as they do alone.
+    let alone = PageDecoder::new()
+        .decode(pstn_page(&[rows[0], rows[6]].join(",")).as_bytes())
+        .unwrap();
+    assert_eq!(decoded.batches, alone.batches);
+
+    // A page that decodes whole is taken as it is; a page at fault is still an error.
+    let clean = pstn_page(&[rows[0], rows[6]].join(","));
+    let decoded = decoder.decode(clean.as_bytes()).unwrap();
+    assert!(decoded.bad_rows.is_empty());
+    assert_eq!(decoded.batches, alone.batches);
+    for page in [
+        format!("{}]", &page[..page.len() / 2]),
+        pstn_page(&format!("{},{}", rows[0], rows[1])).replace("\"value\"", "\"values\""),
+        format!(r#"{{"value":[{}],"value":[]}}"#, rows[1]),
+        format!(
+            r#"{{"@odata.context":"{DR_CONTEXT}","value":[{}]}}"#,
+            rows[1]
+        )
+        .replace(
+            DR_CONTEXT,
+            "https://graph.microsoft.com/v1.0/$metadata#users",
+        ),
+    ] {
+        assert!(decoder.decode(page.as_bytes()).is_err(), "{page}");
+    }
+}
+
+/// A Direct Routing row without a start time is placed by its invite time: only a row without
+/// either is set aside.
+#[test]
+fn a_direct_routing_row_needs_one_of_its_day_columns() {
+    let page = format!(
+        r#"{{"@odata.context":"{DR_CONTEXT}","value":[{{"id":"a","inviteDateTime":"2026-11-01T08:00:00Z"}},{{"id":"b","callEndSubReason":1}}]}}"#
+    );
+    let decoded = PageDecoder::new()
+        .with_bad_rows_set_aside(true)
+        .decode(page.as_bytes())
+        .unwrap();
+    assert_eq!(ids(&decoded), ["a"]);
+    assert_eq!(decoded.bad_rows.len(), 1);
+    let bad = &decoded.bad_rows[0];
+    assert_eq!((bad.row, bad.field.as_str()), (1, "startDateTime"));
+    assert!(
+        bad.message.contains("and so is inviteDateTime"),
+        "{}",
+        bad.message
+    );
+}
