@@ -74,3 +74,12 @@ impl Progress for Recorder {
             .push((done.table, done.day, done.rows));
     }
 }
+
+/// Prints a test's figures and keeps them in `<target>/tmp/reliability/NAME.txt`, where
+/// `scripts/test` shows them after the run (a passing test's output is not shown).
+pub fn record_figures(name: &str, figures: &str) {
+    eprintln!("{figures}");
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("reliability");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.txt")), format!("{figures}\n")).unwrap();
+}
