@@ -22,6 +22,10 @@ pub const MAX_BARS: usize = 25;
 /// (newest) rows and says so.
 pub const MAX_POINTS: usize = 400;
 
+/// At most this many panels (values of the split column, such as currencies); the chart draws
+/// the first ones and its title says how many it left out.
+pub const MAX_PANELS: usize = 8;
+
 /// The default width of a chart, in pixels.
 pub const DEFAULT_WIDTH: u32 = 960;
 /// The default height of a panel (one per currency with `split=currency`), in pixels, when the
@@ -177,6 +181,8 @@ impl Chart {
         };
         let options = FormatOptions::default().with_null(NULL_LABEL);
         let mut panels: Vec<Panel> = Vec::new();
+        // Split values past MAX_PANELS: not drawn, only counted.
+        let mut left_out: std::collections::HashSet<String> = Default::default();
         for batch in batches {
             let xs = ArrayFormatter::try_new(batch.column(x).as_ref(), &options)?;
             // For drawing only: pixels, never printed numbers.
@@ -189,6 +195,10 @@ impl Chart {
                 let key = splits.as_ref().map(|s| s.value(row).to_string());
                 let index = match panels.iter().position(|p| p.split == key) {
                     Some(i) => i,
+                    None if panels.len() == MAX_PANELS => {
+                        left_out.insert(key.unwrap_or_default());
+                        continue;
+                    }
                     None => {
                         panels.push(Panel {
                             y_desc: y_desc(key.as_deref()),
@@ -233,9 +243,16 @@ impl Chart {
             });
         }
         let (columns, size) = draw::layout(spec.kind, &panels);
+        let title = match (&spec.split, left_out.len()) {
+            (Some(split), n) if n > 0 => format!(
+                "{title} (the first {MAX_PANELS} of {} {split} values; the others are in the table)",
+                MAX_PANELS + n
+            ),
+            _ => title.to_owned(),
+        };
         Ok(Chart {
             kind: spec.kind,
-            title: title.to_owned(),
+            title,
             x_desc: spec.x.clone(),
             panels,
             columns,
@@ -352,6 +369,35 @@ mod tests {
         )
         .unwrap();
         (schema, vec![batch])
+    }
+
+    /// A result with thousands of made-up currencies (hostile data) draws MAX_PANELS panels, and
+    /// the title says how many values it left out.
+    #[test]
+    fn panels_are_capped_and_the_title_says_so() {
+        let codes: Vec<String> = (0..3000).map(|i| format!("X{i:04}")).collect();
+        let rows: Vec<(&str, &str, i128)> = codes.iter().map(|c| ("DE", c.as_str(), 1)).collect();
+        let (schema, batches) = charges(&rows);
+        let spec = spec(ChartKind::Bar, "country", "charge", None, Some("currency"));
+        let chart = Chart::new(&spec, "Charges", &schema, &batches).unwrap();
+        assert_eq!(chart.panels(), MAX_PANELS);
+        let (_, height) = chart.size();
+        assert!(height < 4000, "{height} pixels high");
+        let svg = chart.to_svg().unwrap();
+        let drawn = texts(&svg);
+        assert!(
+            drawn.iter().any(|t| t.contains(
+                "Charges (the first 8 of 3000 currency values; the others are in the table)"
+            )),
+            "{drawn:?}"
+        );
+        assert!(drawn.contains(&"charge (X0007)"), "{drawn:?}");
+        assert!(!drawn.contains(&"charge (X0008)"), "{drawn:?}");
+        // At the cap, nothing is left out and the title is as given.
+        let (schema, batches) = charges(&rows[..MAX_PANELS]);
+        let chart = Chart::new(&spec, "Charges", &schema, &batches).unwrap();
+        assert_eq!(chart.panels(), MAX_PANELS);
+        assert!(texts(&chart.to_svg().unwrap()).contains(&"Charges"));
     }
 
     #[test]
