@@ -139,18 +139,27 @@ impl Screen {
     /// Waits until `needle` appears after what earlier waits consumed.
     #[track_caller]
     fn wait_for(&mut self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        if !self.appears_within(needle, Duration::from_secs(60)) {
+            let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+            panic!(
+                "`{needle}` did not appear; the terminal shows:\n{}",
+                &text[self.1.min(text.len())..]
+            );
+        }
+    }
+
+    /// Whether `needle` appears after what earlier waits consumed within `wait` (and consumes it).
+    fn appears_within(&mut self, needle: &str, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
         loop {
             let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
             if let Some(at) = text.get(self.1..).and_then(|rest| rest.find(needle)) {
                 self.1 += at + needle.len();
-                return;
+                return true;
             }
-            assert!(
-                Instant::now() < deadline,
-                "`{needle}` did not appear; the terminal shows:\n{}",
-                &text[self.1.min(text.len())..]
-            );
+            if Instant::now() >= deadline {
+                return false;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -212,9 +221,17 @@ fn terminal_session_edits_cancels_and_keeps_history() {
     screen.wait_for("pstn-lake> ");
     // Ctrl-C during a query cancels it, not the shell.
     typed("SELECT sum(value) FROM generate_series(1, 100000000000);\r");
-    std::thread::sleep(Duration::from_millis(1500));
-    typed("\x03");
-    screen.wait_for("cancelled");
+    // The line is read when the editor gives the terminal back (it ends bracketed paste); the
+    // query starts listening for Ctrl-C a moment later, and a Ctrl-C before that is lost: send
+    // one until the query is cancelled.
+    screen.wait_for("100000000000);");
+    screen.wait_for("\x1b[?2004l");
+    let mut sent = 0;
+    while !screen.appears_within("cancelled", Duration::from_secs(2)) {
+        assert!(sent < 30, "{sent} Ctrl-C did not cancel the query");
+        typed("\x03");
+        sent += 1;
+    }
     screen.wait_for("pstn-lake> ");
     typed(".format csv\r");
     screen.wait_for("pstn-lake> ");

@@ -76,6 +76,9 @@ struct Counts {
     operations: AtomicU64,
     /// Failed or cut operations on a day's file (its merge read or its commit).
     on_days: AtomicU64,
+    /// Multipart uploads started: none, ever (a day is one PUT), so a killed run cannot leave an
+    /// incomplete upload behind.
+    multipart: AtomicU64,
 }
 
 /// An in-memory store that fails, cuts or delays operations at the rates its schedule drew.
@@ -178,6 +181,7 @@ impl ObjectStore for ChaosStore {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.counts.multipart.fetch_add(1, Ordering::Relaxed);
         let draw = match self.draw(Some(location)) {
             Draw::Cut => Draw::Fail,
             other => other,
@@ -529,6 +533,11 @@ async fn seeded_store_and_graph_faults_never_leave_a_day_partial() {
     );
     record_figures("chaos", &figures);
     assert_eq!(totals.schedules, schedules);
+    assert_eq!(
+        counts.multipart.load(Ordering::Relaxed),
+        0,
+        "a multipart upload"
+    );
     // Enough of each fault that the schedules mean something (seeded: the counts vary only a
     // little, with the order concurrent days reach the store).
     assert!(
