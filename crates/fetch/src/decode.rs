@@ -942,3 +942,6 @@ mod fast;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;
