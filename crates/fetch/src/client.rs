@@ -191,18 +191,7 @@ impl DayPages<'_> {
             .bytes
             .fetch_add(body.len() as u64, Ordering::Relaxed);
         if let Some(link) = &page.next_link {
-            let next = Url::parse(link).map_err(|e| Error::NextLink {
-                link: link.clone(),
-                reason: NextLinkRefusal::NotAUrl(e),
-            })?;
-            if !same_origin(&next, &client.config.graph_url) {
-                return Err(Error::NextLink {
-                    link: format!("{}://{}", next.scheme(), next.host_str().unwrap_or("")),
-                    reason: NextLinkRefusal::OtherHost {
-                        graph_url: client.config.graph_url.to_string(),
-                    },
-                });
-            }
+            let next = next_link_url(link, &client.config.graph_url)?;
             if self.seen.contains(next.as_str()) {
                 return Err(Error::NextLink {
                     link: redact_query(&next),
@@ -478,6 +467,24 @@ impl GraphClient {
     }
 }
 
+/// The URL of a page's `@odata.nextLink`, if it is one and stays on the scheme, host and port of
+/// `graph_url`.
+fn next_link_url(link: &str, graph_url: &Url) -> Result<Url> {
+    let next = Url::parse(link).map_err(|e| Error::NextLink {
+        link: link.to_owned(),
+        reason: NextLinkRefusal::NotAUrl(e),
+    })?;
+    if !same_origin(&next, graph_url) {
+        return Err(Error::NextLink {
+            link: format!("{}://{}", next.scheme(), next.host_str().unwrap_or("")),
+            reason: NextLinkRefusal::OtherHost {
+                graph_url: graph_url.to_string(),
+            },
+        });
+    }
+    Ok(next)
+}
+
 fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
@@ -533,6 +540,7 @@ fn require_tls(which: &'static str, url: &Url) -> Result<()> {
 mod tests {
     use std::sync::atomic::AtomicUsize;
 
+    use proptest::prelude::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
@@ -841,5 +849,260 @@ mod tests {
         assert_eq!(gets.load(Ordering::SeqCst), 2);
         assert_eq!(client.stats().retries.load(Ordering::Relaxed), 1);
         server.abort();
+    }
+
+    /// A configured Graph URL and how else its host may be written.
+    struct Base {
+        url: &'static str,
+        /// Other spellings of its host that a URL parser reads as the same host.
+        same_hosts: &'static [&'static str],
+    }
+
+    const BASES: &[Base] = &[
+        Base {
+            url: "https://graph.microsoft.com",
+            same_hosts: &[],
+        },
+        Base {
+            url: "https://microsoftgraph.chinacloudapi.cn/",
+            same_hosts: &[],
+        },
+        Base {
+            url: "https://graph.microsoft.us:8443/",
+            same_hosts: &[],
+        },
+        // The simulator's
+        Base {
+            url: "http://127.0.0.1:8080",
+            same_hosts: &[
+                "127.1",
+                "127.0.1",
+                "0x7f.0.0.1",
+                "0x7F.1",
+                "2130706433",
+                "0177.0.0.1",
+                "0x7f000001",
+                "127.0.0.0x1",
+                "127.0.0.1.",
+            ],
+        },
+        Base {
+            url: "http://[::1]:9000/",
+            same_hosts: &[
+                "[0:0:0:0:0:0:0:1]",
+                "[::0001]",
+                "[0::1]",
+                "[::0:1]",
+                "[0000:0000::1]",
+            ],
+        },
+    ];
+
+    /// A domain written another way that means the same host: each character as it is, in upper
+    /// case, percent-encoded, fullwidth, or after a soft hyphen (which IDNA drops); a dot as an
+    /// ideographic or fullwidth full stop.
+    fn respelled(host: &str, how: &[u8]) -> String {
+        let mut out = String::new();
+        for (c, how) in host.chars().zip(how.iter().cycle()) {
+            match (how % 8, c) {
+                (1, c) => out.push(c.to_ascii_uppercase()),
+                (2, c) => out.push_str(&format!("%{:02X}", c as u32)),
+                (3, '.') => out.push('\u{3002}'),
+                (4, '.') => out.push('\u{FF0E}'),
+                (3 | 4, c) if c.is_ascii_alphanumeric() => {
+                    out.push(char::from_u32(c.to_ascii_lowercase() as u32 + 0xFEE0).unwrap());
+                }
+                (5, c) => {
+                    out.push('\u{AD}');
+                    out.push(c);
+                }
+                (_, c) => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// Hosts that are not `host`, many of them close to it.
+    fn other_hosts(host: &str) -> Vec<String> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let ipv4 = bare.parse::<std::net::Ipv4Addr>().is_ok();
+        let mut others = vec![
+            format!("{bare}.evil.com"),
+            format!("evil{bare}"),
+            format!("x{bare}"),
+            format!("{bare}."),
+            format!("{bare}.."),
+            format!("{bare}%2eevil.com"),
+            format!("{bare}%00"),
+            bare.replacen('o', "\u{43E}", 1).replacen('a', "\u{430}", 1),
+            bare.replacen('.', "", 1),
+            bare[1..].to_owned(),
+            "evil.com".to_owned(),
+            "localhost".to_owned(),
+            "127.0.0.2".to_owned(),
+            "0.0.0.0".to_owned(),
+            "[::2]".to_owned(),
+            "[::ffff:7f00:1]".to_owned(),
+            "graph.microsoft.com.evil.com".to_owned(),
+            "login.microsoftonline.com".to_owned(),
+        ];
+        // An IPv4 address may end in a dot; a domain that does is another name to TLS and HTTP.
+        others.retain(|h| !(ipv4 && *h == format!("{bare}.")));
+        others
+    }
+
+    /// A next link built from parts, and whether it names the configured scheme, host and port.
+    #[derive(Debug, Clone)]
+    struct Link {
+        base: &'static str,
+        link: String,
+        same_origin: bool,
+    }
+
+    fn link() -> impl Strategy<Value = Link> {
+        use proptest::sample::select;
+        ((
+            0..BASES.len(),
+            any::<bool>(),
+            prop_oneof![3 => Just(None), 1 => select(vec!["http", "https", "wss", "ws", "ftp", "file", "foo", "javascript", "httpss"]).prop_map(Some)],
+            proptest::collection::vec(any::<bool>(), 8),
+            select(vec!["://", "://", ":/", ":", ":///", ":\\\\", ":/\\", "://\t"]),
+            prop_oneof![
+                2 => Just(None),
+                1 => select(vec![
+                    "graph.microsoft.com", "graph.microsoft.com:443", "127.0.0.1:8080", "[::1]",
+                    "evil.com", "a%40b", "", "x@y", ":", "user:p@ss",
+                ]).prop_map(Some),
+            ]),
+            (
+            // the host: 0 as configured, 1 respelled, 2 another
+            prop_oneof![2 => Just(0u8), 2 => Just(1u8), 3 => Just(2u8)],
+            proptest::collection::vec(any::<u8>(), 1..6),
+            any::<proptest::sample::Index>(),
+            "[a-z][a-z0-9-]{0,6}(\\.[a-z][a-z0-9-]{0,6}){0,2}\\.[a-z]{2,4}",
+            prop_oneof![
+                2 => Just(None),
+                1 => Just(Some(String::new())),
+                1 => Just(Some("default".to_owned())),
+                1 => Just(Some("configured".to_owned())),
+                1 => (1u32..=70000).prop_map(|p| Some(p.to_string())),
+                1 => select(vec!["0443", "00080", "8080x", "-1", "99999999999"]).prop_map(|p| Some(p.to_owned())),
+            ],
+            select(vec![
+                "", "/", "/v1.0/communications/callRecords/getPstnCalls?$skip=1", "/@evil.com",
+                "\\@evil.com", "?@evil.com", "#@evil.com", "//evil.com", "/..%2f..%2fevil.com",
+                "?next=https://evil.com/", "/%2e%2e/evil", "\\\\evil.com",
+            ]),
+            proptest::collection::vec((any::<proptest::sample::Index>(), select(vec!['\t', '\n', '\r'])), 0..3),
+        ))
+            .prop_map(
+                |((base, upper, scheme, case, sep, userinfo), (host_kind, how, pick, random_domain, port, rest, noise))| {
+                    let base_url = Url::parse(BASES[base].url).unwrap();
+                    let base_scheme = base_url.scheme().to_owned();
+                    let base_host = base_url.host_str().unwrap().to_owned();
+                    let base_port = base_url.port_or_known_default().unwrap();
+                    let scheme_text = scheme.unwrap_or(&base_scheme);
+                    let scheme_text: String = scheme_text
+                        .chars()
+                        .zip(case.iter().cycle())
+                        .map(|(c, up)| if *up && upper { c.to_ascii_uppercase() } else { c })
+                        .collect();
+                    let same_scheme = scheme_text.eq_ignore_ascii_case(&base_scheme);
+                    let special = ["http", "https", "ws", "wss", "ftp"]
+                        .contains(&scheme_text.to_ascii_lowercase().as_str());
+                    let (host, same_host) = match host_kind {
+                        0 => (base_host.clone(), true),
+                        1 if BASES[base].same_hosts.is_empty() => (respelled(&base_host, &how), true),
+                        1 => (pick.get(BASES[base].same_hosts).to_string(), true),
+                        _ => {
+                            let mut others = other_hosts(&base_host);
+                            others.push(random_domain.clone());
+                            let other = pick.get(&others).clone();
+                            let same = other.eq_ignore_ascii_case(&base_host);
+                            (other, same)
+                        }
+                    };
+                    let default_port = match scheme_text.to_ascii_lowercase().as_str() {
+                        "http" | "ws" => Some(80),
+                        "https" | "wss" => Some(443),
+                        "ftp" => Some(21),
+                        _ => None,
+                    };
+                    let port_text = match port.as_deref() {
+                        Some("default") => default_port.map(|p| p.to_string()),
+                        Some("configured") => Some(base_port.to_string()),
+                        _ => port,
+                    };
+                    // The port the link names: none or empty is the scheme's default.
+                    let effective_port = match port_text.as_deref() {
+                        None | Some("") => default_port,
+                        Some(p) => p.parse::<u16>().ok(),
+                    };
+                    let mut link = format!("{scheme_text}{sep}");
+                    if let Some(userinfo) = userinfo {
+                        link.push_str(userinfo);
+                        link.push('@');
+                    }
+                    link.push_str(&host);
+                    if let Some(p) = &port_text {
+                        link.push(':');
+                        link.push_str(p);
+                    }
+                    link.push_str(rest);
+                    // Tabs and newlines anywhere in a URL are dropped by its parser.
+                    for (at, c) in noise {
+                        let boundaries: Vec<usize> = (0..=link.len()).filter(|i| link.is_char_boundary(*i)).collect();
+                        link.insert(*at.get(&boundaries), c);
+                    }
+                    Link {
+                        base: BASES[base].url,
+                        same_origin: same_scheme
+                            && special
+                            && same_host
+                            && effective_port == Some(base_port),
+                        link,
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 2000,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// A next link is followed only when it names the configured Graph scheme, host and port,
+        /// however it is written (case, percent-encoding, IDNA, other IP spellings, a user name
+        /// that looks like the host, an `@` or a backslash after it, tabs inside); any other host,
+        /// port or scheme is refused.
+        #[test]
+        fn prop_next_links_stay_on_the_graph_origin(link in link()) {
+            let graph = Url::parse(link.base).unwrap();
+            match next_link_url(&link.link, &graph) {
+                Ok(url) => {
+                    prop_assert!(link.same_origin, "followed {:?} to {}", link.link, url);
+                    prop_assert_eq!(url.origin(), graph.origin());
+                }
+                Err(e) => {
+                    prop_assert!(!link.same_origin, "refused {:?}: {}", link.link, e);
+                    prop_assert!(matches!(e, Error::NextLink { .. }), "{}", e);
+                }
+            }
+        }
+
+        /// Any text at all: a link that is followed has the configured origin.
+        #[test]
+        fn prop_any_next_link_followed_has_the_graph_origin(
+            base in 0..BASES.len(),
+            link in "(https?|HTTPS|ftp)?(:|://|:///|:\\\\)?([a-z@:.%0-9\\[\\]/\\\\#?]|graph\\.microsoft\\.com|127\\.0\\.0\\.1|\\[::1\\]|:443|:8080|:9000|\u{3002}|\t){0,12}",
+        ) {
+            let graph = Url::parse(BASES[base].url).unwrap();
+            if let Ok(url) = next_link_url(&link, &graph) {
+                prop_assert_eq!(url.origin(), graph.origin(), "{:?}", link);
+                prop_assert_eq!(url.host_str(), graph.host_str(), "{:?}", link);
+            }
+        }
     }
 }

@@ -976,3 +976,6 @@ pub use bad_rows::BadRow;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;

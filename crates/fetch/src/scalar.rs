@@ -212,8 +212,148 @@ fn too_many_digits(text: &str, precision: u8, scale: i8) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::fmt::Write as _;
+
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+
     use super::*;
+
+    /// The first microsecond after the years a timestamp may have (2201-01-01).
+    pub(crate) fn end_micros() -> i64 {
+        chrono::NaiveDate::from_ymd_opt(2201, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_micros()
+    }
+
+    /// `micros` as Graph or another serialiser writes a date-time: `digits` (0-9) fractional digits
+    /// (past the sixth, the digit `seventh` again and again, below the microsecond), at
+    /// `offset_minutes` from UTC (`Z` when `None`), with `T`/`Z` in either case. Returns the text and
+    /// the microseconds it holds (digits past the sixth are truncated).
+    pub(crate) fn timestamp_text(
+        micros: i64,
+        digits: usize,
+        seventh: u8,
+        offset_minutes: Option<i32>,
+        lower: bool,
+    ) -> (String, i64) {
+        let kept = match digits {
+            0..=6 => {
+                let unit = 10i64.pow(6 - digits as u32);
+                micros - micros.rem_euclid(unit)
+            }
+            _ => micros,
+        };
+        let utc = chrono::DateTime::from_timestamp_micros(kept).unwrap();
+        let offset = chrono::FixedOffset::east_opt(offset_minutes.unwrap_or(0) * 60).unwrap();
+        let local = utc.with_timezone(&offset);
+        let mut text = local.format("%Y-%m-%dT%H:%M:%S").to_string();
+        if digits > 0 {
+            let fraction = format!(
+                "{:06}{seventh}{seventh}{seventh}",
+                kept.rem_euclid(1_000_000)
+            );
+            text.push('.');
+            text.push_str(&fraction[..digits]);
+        }
+        match offset_minutes {
+            None => text.push('Z'),
+            Some(m) => {
+                let sign = if m < 0 { '-' } else { '+' };
+                write!(text, "{sign}{:02}:{:02}", m.abs() / 60, m.abs() % 60).unwrap();
+            }
+        }
+        if lower {
+            text = text.replace('T', "t").replace('Z', "z");
+        }
+        (text, kept)
+    }
+
+    /// `value / 10^scale` as decimal text with the point moved by `exponent` (written as an exponent
+    /// when it is not 0, or `force_exponent`), `zeros` extra trailing zeros, and `exponent_style`
+    /// choosing `e`/`E`, an explicit `+` and a leading zero in the exponent.
+    pub(crate) fn decimal_text(
+        value: i128,
+        scale: i32,
+        exponent: i32,
+        zeros: usize,
+        force_exponent: bool,
+        exponent_style: u8,
+    ) -> String {
+        let digits = value.unsigned_abs().to_string();
+        // mantissa = value × 10^(−scale − exponent): `places` digits after its point.
+        let places = scale + exponent;
+        let (mut int, mut fraction) = if places <= 0 {
+            let mut int = digits;
+            int.push_str(&"0".repeat(places.unsigned_abs() as usize));
+            (int, String::new())
+        } else {
+            let places = places as usize;
+            let padded = format!("{digits:0>width$}", width = places + 1);
+            let (int, fraction) = padded.split_at(padded.len() - places);
+            (int.to_owned(), fraction.to_owned())
+        };
+        let trimmed = int.trim_start_matches('0');
+        int = if trimmed.is_empty() {
+            "0".to_owned()
+        } else {
+            trimmed.to_owned()
+        };
+        fraction.push_str(&"0".repeat(zeros));
+        let mut text = String::new();
+        if value < 0 {
+            text.push('-');
+        }
+        text.push_str(&int);
+        if !fraction.is_empty() {
+            text.push('.');
+            text.push_str(&fraction);
+        }
+        if exponent != 0 || force_exponent {
+            text.push(if exponent_style & 1 == 0 { 'e' } else { 'E' });
+            if exponent < 0 {
+                text.push('-');
+            } else if exponent_style & 2 != 0 {
+                text.push('+');
+            }
+            if exponent_style & 4 != 0 {
+                text.push('0');
+            }
+            write!(text, "{}", exponent.unsigned_abs()).unwrap();
+        }
+        text
+    }
+
+    /// A money amount that fits Decimal(18,6): up to 12 integer digits and 6 decimals, either sign.
+    pub(crate) fn money_micros() -> impl Strategy<Value = i128> {
+        (
+            0u32..=12,
+            0u32..=6,
+            any::<u64>(),
+            any::<u64>(),
+            any::<bool>(),
+        )
+            .prop_map(|(int_digits, frac_digits, a, b, negative)| {
+                let int = i128::from(a) % 10i128.pow(int_digits);
+                let frac = i128::from(b) % 10i128.pow(frac_digits);
+                let v = int * 1_000_000 + frac * 10i128.pow(6 - frac_digits);
+                if negative { -v } else { v }
+            })
+    }
+
+    /// A written form of a money amount, as [`decimal_text`] takes it.
+    pub(crate) fn decimal_form() -> impl Strategy<Value = (i32, usize, bool, u8)> {
+        (
+            prop_oneof![3 => Just(0i32), 1 => -20i32..=20],
+            0usize..4,
+            any::<bool>(),
+            0u8..8,
+        )
+    }
 
     fn ts(s: &str) -> Option<i64> {
         parse_timestamp_micros(s).unwrap()
@@ -302,6 +442,100 @@ mod tests {
             "", "-", ".", "1.2.3", "abc", "1e", "1e+", "1e--2", "1e2x", "0x10",
         ] {
             assert!(d(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    /// The largest Decimal(18,6) magnitude, in millionths.
+    const MAX_MONEY: i128 = 10i128.pow(18) - 1;
+
+    /// Any Decimal(18,6) value: the edges, small amounts, any in range.
+    fn any_money() -> impl Strategy<Value = i128> {
+        prop_oneof![
+            1 => prop::sample::select(vec![0, 1, -1, MAX_MONEY, -MAX_MONEY, 999_999, -1_000_000]),
+            3 => money_micros(),
+            3 => -MAX_MONEY..=MAX_MONEY,
+        ]
+    }
+
+    fn config() -> Config {
+        Config {
+            cases: 1000,
+            failure_persistence: None,
+            ..Config::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Any Decimal(18,6) value, written any exact way (trailing zeros, leading zeros, a sign,
+        /// an exponent that moves the point either way), parses back to itself.
+        #[test]
+        fn prop_decimals_round_trip(
+            v in any_money(),
+            (exponent, zeros, force, style) in decimal_form(),
+            plus in any::<bool>(),
+            leading_zeros in 0usize..3,
+        ) {
+            let mut text = decimal_text(v, 6, exponent, zeros, force, style);
+            let digits_at = usize::from(v < 0);
+            text.insert_str(digits_at, &"0".repeat(leading_zeros));
+            if plus && v >= 0 {
+                text.insert(0, '+');
+            }
+            prop_assert_eq!(parse_decimal(&text, 18, 6), Ok(v), "{}", text);
+        }
+
+        /// A value with a seventh decimal, or past twelve integer digits, is refused whichever way
+        /// it is written: never rounded, never wrapped.
+        #[test]
+        fn prop_decimals_that_do_not_fit_are_refused(
+            v in any_money(),
+            seventh in 1i128..10,
+            big in prop_oneof![Just(MAX_MONEY + 1), MAX_MONEY + 1..i128::MAX / 1000],
+            negative in any::<bool>(),
+            (exponent, zeros, force, style) in decimal_form(),
+        ) {
+            let finer = v * 10 + if v < 0 { -seventh } else { seventh };
+            let text = decimal_text(finer, 7, exponent, zeros, force, style);
+            let e = parse_decimal(&text, 18, 6).unwrap_err();
+            prop_assert!(e.contains("decimal places"), "{}: {}", text, e);
+            let big = if negative { -big } else { big };
+            let text = decimal_text(big, 6, exponent, zeros, force, style);
+            let e = parse_decimal(&text, 18, 6).unwrap_err();
+            prop_assert!(e.contains("integer digits"), "{}: {}", text, e);
+        }
+
+        /// Any instant of 1970-2200, written as Graph (or another serialiser) writes it: with 0-9
+        /// fractional digits, at any offset, `Z` or `z`, parses back to the instant, with the
+        /// digits past the microsecond (Graph sends a seventh) truncated, never rounded.
+        #[test]
+        fn prop_timestamps_round_trip(
+            micros in prop_oneof![1 => prop::sample::select(vec![0, end_micros() - 1]), 9 => 0..end_micros()],
+            digits in 0usize..=9,
+            seventh in 0u8..10,
+            offset in proptest::option::of(-(23 * 60 + 59)..=(23 * 60 + 59)),
+            lower in any::<bool>(),
+        ) {
+            let (text, kept) = timestamp_text(micros, digits, seventh, offset, lower);
+            prop_assert_eq!(parse_timestamp_micros(&text), Ok(Some(kept)), "{}", text);
+            prop_assert_eq!(kept, micros - micros % 10i64.pow(6 - digits.min(6) as u32));
+        }
+
+        /// An instant outside 1970-2200 is refused, at any offset.
+        #[test]
+        fn prop_timestamps_outside_the_years_are_refused(
+            micros in prop_oneof![
+                MIN_DATE_MICROS + 86_400_000_000..0,
+                end_micros()..253_402_214_400_000_000,
+                prop::sample::select(vec![-1, end_micros()]),
+            ],
+            digits in 0usize..=7,
+            offset in proptest::option::of(-(23 * 60 + 59)..=(23 * 60 + 59)),
+        ) {
+            let (text, _) = timestamp_text(micros, digits, 0, offset, false);
+            let e = parse_timestamp_micros(&text).unwrap_err();
+            prop_assert!(e.contains("outside the years 1970-2200"), "{}: {}", text, e);
         }
     }
 }

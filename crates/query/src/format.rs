@@ -554,7 +554,7 @@ pub(crate) fn for_each_row(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use datafusion::arrow::array::{
         Decimal128Array, Float64Array, Int64Array, TimestampMicrosecondArray,
@@ -874,5 +874,267 @@ mod tests {
             &DataType::Decimal128(28, 6)
         );
         assert_eq!(read, batches);
+    }
+
+    /// Text a spreadsheet, a CSV reader, an HTML parser or a Markdown viewer might trip on:
+    /// quotes, separators, line breaks (CR, LF), a formula's first character, character
+    /// references and tags, Markdown's characters, controls, non-ASCII letters and any other
+    /// character.
+    pub(crate) fn hostile_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let c = prop_oneof![
+            4 => proptest::char::range('a', 'z'),
+            1 => proptest::char::range('0', '9'),
+            4 => proptest::sample::select(vec![
+                ',', '"', '\'', '\n', '\r', '=', '+', '-', '@', '\t', ' ', ';', '|', '\\', '`',
+                '*', '_', '[', ']', '<', '>', '&', '#', '\0', '\x1b', '\u{7f}', '\u{85}',
+                '\u{202e}', '\u{2028}', '\u{feff}', 'é', '東', '\u{1F4DE}',
+            ]),
+            1 => any::<char>(),
+        ]
+        .prop_map(String::from);
+        let token = proptest::sample::select(vec![
+            "&amp;",
+            "&lt",
+            "&gt;",
+            "&#39;",
+            "&#x3C;",
+            "&quot",
+            "<b>",
+            "</td>",
+            "<!--",
+            "-->",
+            "<![CDATA[",
+            "]]>",
+            "\r\n",
+            "\"\"",
+            "=cmd|' /C calc'!A0",
+            "[x](y)",
+            "**",
+            "\\|",
+        ])
+        .prop_map(str::to_owned);
+        (
+            proptest::option::weighted(
+                0.3,
+                proptest::sample::select(vec!['=', '+', '-', '@', '\t', '\r']),
+            ),
+            proptest::collection::vec(prop_oneof![6 => c, 1 => token], 0..12),
+        )
+            .prop_map(|(first, rest)| first.into_iter().map(String::from).chain(rest).collect())
+    }
+
+    /// A row of [`Table`]: two texts, an integer, money (millionths) and a float.
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<i128>,
+        Option<f64>,
+    );
+
+    /// A result of two text columns (two of Arrow's string layouts), an integer, money and a
+    /// float, with arbitrary column names and values (nulls too).
+    #[derive(Debug, Clone)]
+    struct Table {
+        names: Vec<String>,
+        rows: Vec<Row>,
+    }
+
+    impl Table {
+        fn batch(&self) -> (SchemaRef, RecordBatch) {
+            let types = [
+                DataType::Utf8,
+                DataType::Utf8View,
+                DataType::Int64,
+                DataType::Decimal128(18, 6),
+                DataType::Float64,
+            ];
+            let schema = Arc::new(Schema::new(
+                self.names
+                    .iter()
+                    .zip(types)
+                    .map(|(name, t)| Field::new(name, t, true))
+                    .collect::<Vec<_>>(),
+            ));
+            let rows = &self.rows;
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(rows.iter().map(|r| r.0.clone()).collect::<StringArray>()),
+                Arc::new(
+                    rows.iter()
+                        .map(|r| r.1.clone())
+                        .collect::<datafusion::arrow::array::StringViewArray>(),
+                ),
+                Arc::new(rows.iter().map(|r| r.2).collect::<Int64Array>()),
+                Arc::new(
+                    rows.iter()
+                        .map(|r| r.3)
+                        .collect::<Decimal128Array>()
+                        .with_precision_and_scale(18, 6)
+                        .unwrap(),
+                ),
+                Arc::new(rows.iter().map(|r| r.4).collect::<Float64Array>()),
+            ];
+            let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+            (schema, batch)
+        }
+
+        /// Each row's cells as a reader should get them back: text as it is (or through
+        /// `text`), numbers in their written form, null as an empty cell.
+        fn cells(&self, text: impl Fn(&str) -> String) -> Vec<Vec<String>> {
+            let mut out = vec![self.names.clone()];
+            for (a, b, n, money, float) in &self.rows {
+                out.push(vec![
+                    a.as_deref().map(&text).unwrap_or_default(),
+                    b.as_deref().map(&text).unwrap_or_default(),
+                    n.map(|n| n.to_string()).unwrap_or_default(),
+                    money.map(|m| decimal(m, 6)).unwrap_or_default(),
+                    float.map(|f| f.to_string()).unwrap_or_default(),
+                ]);
+            }
+            out
+        }
+    }
+
+    /// `value / 10^scale` with every digit of the scale.
+    fn decimal(value: i128, scale: u32) -> String {
+        let unit = 10i128.pow(scale);
+        let sign = if value < 0 { "-" } else { "" };
+        let (int, frac) = (value.abs() / unit, value.abs() % unit);
+        format!("{sign}{int}.{frac:0width$}", width = scale as usize)
+    }
+
+    fn table() -> impl proptest::strategy::Strategy<Value = Table> {
+        use proptest::option::of;
+        use proptest::prelude::*;
+        (
+            proptest::collection::vec(hostile_text(), 5),
+            proptest::collection::vec(
+                (
+                    of(hostile_text()),
+                    of(hostile_text()),
+                    of(any::<i64>()),
+                    of(-(10i128.pow(18) - 1)..10i128.pow(18)),
+                    of(any::<f64>()),
+                ),
+                0..6,
+            ),
+        )
+            .prop_map(|(names, rows)| Table { names, rows })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 64,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Arbitrary results written as `csv-raw` read back through Python's `csv` module as
+        /// exactly their cells, and as `csv` as the same cells with a `'` before each text cell
+        /// a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab or CR first); numbers
+        /// (negative ones too) are never changed. A null and an empty text are both an empty
+        /// cell. The header is the column names as they are in both (the guard is for the data;
+        /// names come from the query).
+        #[test]
+        fn prop_csv_round_trips_through_pythons_csv_module(
+            tables in proptest::collection::vec(table(), 1..24),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut paths = Vec::new();
+            for (i, t) in tables.iter().enumerate() {
+                let (schema, batch) = t.batch();
+                for format in [Format::Csv, Format::CsvRaw] {
+                    let path = dir.path().join(format!("{i}-{format:?}.csv"));
+                    let mut out = Vec::new();
+                    write(&mut out, format, &schema, std::slice::from_ref(&batch)).unwrap();
+                    std::fs::write(&path, out).unwrap();
+                    paths.push(path);
+                }
+            }
+            let read = crate::python::csv_rows(&paths.iter().map(|p| p.as_path()).collect::<Vec<_>>());
+            for (t, read) in tables.iter().zip(read.chunks(2)) {
+                let guarded = t.cells(|s| match s.chars().next() {
+                    Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+                    _ => s.to_owned(),
+                });
+                proptest::prop_assert_eq!(&read[0], &guarded, "csv");
+                proptest::prop_assert_eq!(&read[1], &t.cells(str::to_owned), "csv-raw");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 512,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Arbitrary results written as Markdown keep the table's shape: a line a row, as many
+        /// cells in each as columns, no character Markdown acts on left unescaped in a cell, and
+        /// no control character anywhere; each cell, its escapes undone, is the value as the
+        /// terminal table shows it.
+        #[test]
+        fn prop_markdown_cells_never_break_the_table(t in table()) {
+            let (schema, batch) = t.batch();
+            let out = text(Format::Markdown, &schema, std::slice::from_ref(&batch));
+            proptest::prop_assert!(
+                !out.chars().any(|c| (c.is_control() && c != '\n') || ('\u{202A}'..='\u{202E}').contains(&c)),
+                "{:?}", out
+            );
+            let lines: Vec<&str> = out.split('\n').collect();
+            proptest::prop_assert_eq!(lines.len(), t.rows.len() + 3, "{:?}", out);
+            proptest::prop_assert_eq!(lines[lines.len() - 1], "");
+            let shown = |s: &str| Cell::Terminal.escape(s);
+            let mut expected = vec![t.names.iter().map(|n| shown(n)).collect::<Vec<_>>()];
+            let options = FormatOptions::default().with_null("");
+            let (_, as_written) = as_text(&schema, std::slice::from_ref(&batch)).unwrap();
+            for_each_row(&as_written, &options, Cell::Terminal, |cells| {
+                expected.push(cells);
+                Ok(())
+            })
+            .unwrap();
+            for (i, line) in lines[..lines.len() - 1].iter().enumerate() {
+                let cells = markdown_row(line).map_err(|e| proptest::test_runner::TestCaseError::fail(format!("{e}: {line:?}")))?;
+                proptest::prop_assert_eq!(cells.len(), 5, "{:?}", line);
+                if i == 1 {
+                    continue;
+                }
+                let row = &expected[if i == 0 { 0 } else { i - 1 }];
+                proptest::prop_assert_eq!(&cells, row, "{:?}", line);
+            }
+        }
+    }
+
+    /// The cells of a Markdown table row (`| a | b |`), their backslash escapes undone; an error
+    /// if a cell holds a character Markdown gives a meaning to without its escape.
+    fn markdown_row(line: &str) -> Result<Vec<String>, String> {
+        let inner = line
+            .strip_prefix("| ")
+            .and_then(|l| l.strip_suffix(" |"))
+            .ok_or("not a table row")?;
+        let mut cells = vec![String::new()];
+        let mut chars = inner.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => cells
+                    .last_mut()
+                    .unwrap()
+                    .push(chars.next().ok_or("a cell ends in a lone backslash")?),
+                ' ' if chars.peek() == Some(&'|') => {
+                    chars.next();
+                    if chars.next() != Some(' ') {
+                        return Err("a separator without its spaces".into());
+                    }
+                    cells.push(String::new());
+                }
+                '|' | '`' | '*' | '_' | '[' | ']' | '<' | '>' => {
+                    return Err(format!("an unescaped {c:?}"));
+                }
+                c => cells.last_mut().unwrap().push(c),
+            }
+        }
+        Ok(cells)
     }
 }

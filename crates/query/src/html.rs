@@ -459,4 +459,199 @@ mod tests {
         assert!(html.contains("<dd>currency EUR, user anna@contoso.com</dd>"));
         assert!(html.contains("Not filtered by --user: this report does not take it."));
     }
+
+    use crate::format::tests::hostile_text;
+    use crate::python::{Html, html_events};
+    use datafusion::arrow::array::Int64Array;
+    use proptest::prelude::*;
+
+    /// The tags of a parse (start tags with their attributes, end tags) and the text of each
+    /// `th`/`td` cell; an error for text outside the cells other than line breaks, or for
+    /// anything else (a comment, a declaration).
+    fn tags_and_cells(events: &[Html]) -> Result<(Vec<Html>, Vec<String>), String> {
+        let (mut tags, mut cells) = (Vec::new(), Vec::new());
+        let mut cell: Option<String> = None;
+        for event in events {
+            match event {
+                Html::Start { tag, .. } => {
+                    if tag == "th" || tag == "td" {
+                        cell = Some(String::new());
+                    }
+                    tags.push(event.clone());
+                }
+                Html::End { tag } => {
+                    if tag == "th" || tag == "td" {
+                        cells.push(cell.take().ok_or("a cell ends that did not start")?);
+                    }
+                    tags.push(event.clone());
+                }
+                Html::Text { text } => match &mut cell {
+                    Some(cell) => cell.push_str(text),
+                    None if text.trim_matches('\n').is_empty() => {}
+                    None => return Err(format!("text outside a cell: {text:?}")),
+                },
+                Html::Other { text } => return Err(format!("not from the page: {text:?}")),
+            }
+        }
+        Ok((tags, cells))
+    }
+
+    fn start(tag: &str, class: Option<&str>) -> Html {
+        Html::Start {
+            tag: tag.into(),
+            attrs: class
+                .map(|c| vec![("class".to_owned(), Some(c.to_owned()))])
+                .unwrap_or_default(),
+        }
+    }
+
+    fn end(tag: &str) -> Html {
+        Html::End { tag: tag.into() }
+    }
+
+    /// A result's column names and rows.
+    type NamesAndRows = (Vec<String>, Vec<(Option<String>, Option<i64>)>);
+
+    /// A result with a text and a number column, arbitrary names and values.
+    fn result() -> impl Strategy<Value = NamesAndRows> {
+        (
+            proptest::collection::vec(hostile_text(), 2),
+            proptest::collection::vec(
+                (
+                    proptest::option::of(hostile_text()),
+                    proptest::option::of(any::<i64>()),
+                ),
+                0..6,
+            ),
+        )
+    }
+
+    fn config(cases: u32) -> proptest::test_runner::Config {
+        proptest::test_runner::Config {
+            cases,
+            failure_persistence: None,
+            ..Default::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(64))]
+
+        /// Arbitrary column names and cells in a report's HTML table, read back by Python's
+        /// `html.parser`: each cell's text is the value exactly, and the tags are the table's own
+        /// (no value adds an element or an attribute, or ends one).
+        #[test]
+        fn prop_html_table_cells_round_trip_through_pythons_parser(
+            results in proptest::collection::vec(result(), 1..16),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut paths = Vec::new();
+            for (i, (names, rows)) in results.iter().enumerate() {
+                let schema = Arc::new(Schema::new(vec![
+                    Field::new(&names[0], DataType::Utf8, true),
+                    Field::new(&names[1], DataType::Int64, true),
+                ]));
+                let batch = RecordBatch::try_new(
+                    schema.clone(),
+                    vec![
+                        Arc::new(rows.iter().map(|r| r.0.clone()).collect::<StringArray>()),
+                        Arc::new(rows.iter().map(|r| r.1).collect::<Int64Array>()),
+                    ],
+                )
+                .unwrap();
+                let mut html = String::new();
+                table(&mut html, &schema, &[batch]).unwrap();
+                let path = dir.path().join(format!("{i}.html"));
+                std::fs::write(&path, html).unwrap();
+                paths.push(path);
+            }
+            let parsed = html_events(&paths.iter().map(|p| p.as_path()).collect::<Vec<_>>());
+            for ((names, rows), events) in results.iter().zip(&parsed) {
+                let (tags, cells) = tags_and_cells(events).map_err(TestCaseError::fail)?;
+                let mut want_tags = vec![start("div", Some("table")), start("table", None), start("thead", None)];
+                let mut want_cells = names.clone();
+                let row = |cell: &str| {
+                    vec![start("tr", None), start(cell, None), end(cell), start(cell, Some("num")), end(cell), end("tr")]
+                };
+                want_tags.extend(row("th"));
+                want_tags.extend([end("thead"), start("tbody", None)]);
+                for (text, n) in rows {
+                    want_tags.extend(row("td"));
+                    want_cells.push(text.clone().unwrap_or_default());
+                    want_cells.push(n.map(|n| n.to_string()).unwrap_or_default());
+                }
+                want_tags.extend([end("tbody"), end("table"), end("div")]);
+                prop_assert_eq!(tags, want_tags);
+                prop_assert_eq!(cells, want_cells);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// Arbitrary text in the rest of the page (the lake's name, the filters, a report's
+        /// error) reads back through Python's `html.parser` as that text, and the page has the
+        /// same tags as a page with plain text in those places.
+        #[test]
+        fn prop_html_page_text_round_trips_through_pythons_parser(
+            lake in hostile_text(),
+            currency in proptest::option::of(hostile_text()),
+            country in proptest::option::of(hostile_text()),
+            user in proptest::option::of(hostile_text()),
+            what in hostile_text(),
+        ) {
+            let report = crate::report("charges-by-country").unwrap();
+            let generated = DateTime::parse_from_rfc3339("2026-12-01T06:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc);
+            let render = |lake: &str, params: &ReportParams, what: &str| {
+                let mut page = HtmlPage::new(lake, params).with_generated(generated);
+                page.push(&report, Err(Error::ReadOnly { what: what.to_owned() }));
+                page.render()
+            };
+            let params = ReportParams {
+                currency: currency.clone(),
+                country: country.clone(),
+                user: user.clone(),
+                ..ReportParams::default()
+            };
+            let x = |s: &Option<String>| s.as_ref().map(|_| "x".to_owned());
+            let plain = ReportParams {
+                currency: x(&currency),
+                country: x(&country),
+                user: x(&user),
+                ..ReportParams::default()
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let (hostile, neutral) = (dir.path().join("hostile.html"), dir.path().join("plain.html"));
+            std::fs::write(&hostile, render(&lake, &params, &what)).unwrap();
+            std::fs::write(&neutral, render("x", &plain, "x")).unwrap();
+            let parsed = html_events(&[hostile.as_path(), neutral.as_path()]);
+            let tags = |events: &[Html]| -> Vec<Html> {
+                events.iter().filter(|e| matches!(e, Html::Start { .. } | Html::End { .. })).cloned().collect()
+            };
+            prop_assert_eq!(tags(&parsed[0]), tags(&parsed[1]));
+            // The text right after a start tag, for the `n`th start tag of `tag` with `class`.
+            let text_in = |tag: &str, class: Option<&str>, n: usize| -> Option<String> {
+                let at = parsed[0]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| **e == start(tag, class))
+                    .nth(n)?
+                    .0;
+                match parsed[0].get(at + 1) {
+                    Some(Html::Text { text }) => Some(text.clone()),
+                    _ => Some(String::new()),
+                }
+            };
+            prop_assert_eq!(text_in("dd", None, 0), Some(lake.clone()));
+            prop_assert_eq!(text_in("dd", None, 2), Some(filters(&params)));
+            let error = Error::ReadOnly { what: what.clone() };
+            prop_assert_eq!(
+                text_in("p", Some("error"), 0),
+                Some(format!("This report failed: {error}"))
+            );
+        }
+    }
 }

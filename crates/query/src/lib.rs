@@ -18,6 +18,8 @@ mod error;
 mod format;
 mod html;
 mod params;
+#[cfg(test)]
+mod python;
 mod session;
 mod sql_error;
 

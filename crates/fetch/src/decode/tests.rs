@@ -507,7 +507,7 @@ fn simulated_tenant_pages_decode_to_exactly_the_generated_rows() {
 
 /// What the fast path made of a page, if it took it, checked against the general path: the same
 /// table, rows, batches, next link and unknown properties. Returns whether the fast path took it.
-fn fast_agrees_with_general(decoder: &PageDecoder, bytes: &[u8]) -> bool {
+pub(super) fn fast_agrees_with_general(decoder: &PageDecoder, bytes: &[u8]) -> bool {
     let text = std::str::from_utf8(bytes).ok();
     let general = decoder.decode_general(bytes, text);
     let Some((fast, end)) = text.and_then(|t| fast::decode(decoder, t)) else {
