@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 
 use pstn_lake_pipeline::{DaySynced, Progress, SyncReport};
 use pstn_lake_sink::Lake;
+use pstn_lake_text::shortened;
 pub use pstn_lake_text::terminal_safe;
 
 /// `--lake`, shared by every command that reads or writes a lake.
@@ -182,17 +183,23 @@ pub fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
+/// The longest cause an error message shows whole: room for any message of pstn-lake's own or of
+/// DataFusion's (the longest list a page's unknown properties or a query's valid fields), not for
+/// a 50 MB value quoted from the data.
+const MAX_CAUSE: usize = 4000;
+
 /// The error chain as one line of causes, `a: b: c`. pstn-lake's own errors never repeat their
 /// source in their text (the chain shows it once); the foreign errors that do (object_store,
 /// Parquet, Arrow: their text already holds their causes) end the line, so nothing is said twice.
-/// Errors quote values and file names from the data: the line is [`terminal_safe`].
+/// Errors quote values and file names from the data: the line is [`terminal_safe`], and a cause
+/// longer than [`MAX_CAUSE`] bytes (one quoting a 50 MB value from a file) keeps only its ends.
 pub fn message(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
         if !out.is_empty() {
             out.push_str(": ");
         }
-        out.push_str(&cause.to_string());
+        out.push_str(&shortened(&cause.to_string(), MAX_CAUSE));
         if holds_its_sources(cause) {
             break;
         }

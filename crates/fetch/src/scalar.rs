@@ -76,6 +76,10 @@ pub fn parse_timestamp_micros(s: &str) -> Result<Option<i64>, String> {
             }
             let h = i64::from((h1 - b'0') * 10 + (h2 - b'0'));
             let m = i64::from((m1 - b'0') * 10 + (m2 - b'0'));
+            // An offset is at most 23:59 (RFC 3339); `+99:99` would move the call days away.
+            if h > 23 || m > 59 {
+                return Err(bad());
+            }
             let secs = h * 3600 + m * 60;
             if *sign == b'+' { secs } else { -secs }
         }
@@ -371,6 +375,8 @@ pub(crate) mod tests {
             "1970-01-01T01:00:00+01:00",
             "2026-03-01T01:30:00.123456+02:00",
             "2026-03-01T01:30:00-05:30",
+            "2026-03-01T01:30:00+23:59",
+            "2026-03-01T01:30:00-23:59",
         ] {
             let expected = chrono::DateTime::parse_from_rfc3339(s)
                 .unwrap()
@@ -391,6 +397,9 @@ pub(crate) mod tests {
             "2019-11-01T00:00:00",
             "2019-11-01T00:00:00.Z",
             "2019-11-01T00:00:00Zjunk",
+            "2019-11-01T00:00:00+24:00",
+            "2019-11-01T00:00:00-00:60",
+            "2019-11-01T00:00:00+99:99",
         ] {
             assert!(parse_timestamp_micros(bad).is_err(), "{bad:?} accepted");
         }

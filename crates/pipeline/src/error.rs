@@ -184,6 +184,38 @@ pub enum Error {
         like: Option<Table>,
     },
 
+    /// A row has no `id` (missing, null or empty): the lake merges rows by it.
+    #[error(
+        "page {page} of `{input}`: row {row} field `id`: missing, null or empty: every call record \
+         needs its id, the key the lake merges rows by"
+    )]
+    NoId {
+        /// The input.
+        input: String,
+        /// The page's number in the input, from 1.
+        page: usize,
+        /// 0-based index of the row in the page's `value` array.
+        row: usize,
+    },
+
+    /// A row has no date-time that places it in a `call_date` day.
+    #[error(
+        "page {page} of `{input}`: row {row} (id {id}) {}, so the row belongs to no call_date day",
+        no_day_properties(properties)
+    )]
+    NoDay {
+        /// The input.
+        input: String,
+        /// The page's number in the input, from 1.
+        page: usize,
+        /// 0-based index of the row in the page's `value` array.
+        row: usize,
+        /// The row's `id`.
+        id: String,
+        /// The Graph properties that place a row, first non-null wins (`startDateTime`).
+        properties: Vec<&'static str>,
+    },
+
     /// A decoded row could not be placed in its day.
     #[error("`{input}`: cannot place a row")]
     Place {
@@ -255,5 +287,17 @@ fn wrong_table_hint(like: Option<Table>) -> String {
             "it looks like a {t} page: pass --table {t}, or leave out --table when the page has its @odata.context"
         ),
         None => "it does not look like a page of any table pstn-lake knows".to_owned(),
+    }
+}
+
+/// `field `startDateTime`: missing, null or …`, or for several properties, that each is.
+fn no_day_properties(properties: &[&str]) -> String {
+    const NO_DATE: &str = "missing, null or 0001-01-01T00:00:00Z";
+    match properties {
+        [one] => format!("field `{one}`: {NO_DATE}"),
+        several => {
+            let names: Vec<String> = several.iter().map(|p| format!("`{p}`")).collect();
+            format!("fields {}: each is {NO_DATE}", names.join(" and "))
+        }
     }
 }

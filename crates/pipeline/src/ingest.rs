@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use pstn_lake_fetch::{DecodedPage, PageDecoder, Table};
 use pstn_lake_sink::{Lake, Landing};
 
+use crate::check::{check_rows, check_table};
 use crate::lake::{leave_no_empty_lake, locked};
 use crate::sync::write_unknown;
 use crate::{Error, Progress, Result, table_spec};
@@ -226,60 +227,15 @@ impl std::fmt::Display for IngestReport {
 }
 
 /// Decodes every page of `bytes` (one page or several one after another) with `decoder`, and
-/// refuses a page that does not look like its table; `name` says where the bytes came from, for
-/// error messages, which also name the page.
+/// refuses a page that does not look like its table or holds a row the lake cannot hold; `name`
+/// says where the bytes came from, for error messages, which also name the page.
 pub fn decode_pages(decoder: &PageDecoder, bytes: &[u8], name: &str) -> Result<Vec<DecodedPage>> {
     let pages = decoder.decode_pages(bytes, &format!("`{name}`"))?;
     for (n, page) in pages.iter().enumerate() {
         check_table(page, name, n + 1)?;
+        check_rows(page, name, n + 1)?;
     }
     Ok(pages)
-}
-
-/// Refuses a page whose rows are mostly properties its table does not have (a page of another
-/// table given with `--table`, or without its `@odata.context`), naming the table it looks like.
-fn check_table(page: &DecodedPage, input: &str, number: usize) -> Result<()> {
-    let unknown = &page.unknown_properties;
-    if unknown.is_empty() {
-        return Ok(());
-    }
-    // The table's columns that the page fills, for at least one row.
-    let columns = page.table.schema();
-    let known = columns
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.name() != pstn_lake_fetch::EXTRA_PROPERTIES)
-        .filter(|(i, _)| {
-            page.batches
-                .iter()
-                .any(|b| b.column(*i).null_count() < b.num_rows())
-        })
-        .count();
-    if unknown.len() <= known {
-        return Ok(());
-    }
-    let like = Table::ALL
-        .into_iter()
-        .filter(|t| *t != page.table)
-        .map(|t| {
-            let shared = unknown
-                .keys()
-                .filter(|k| t.properties().iter().any(|p| p.graph_name == k.as_str()))
-                .count();
-            (shared, t)
-        })
-        .max()
-        .filter(|(shared, _)| 2 * shared >= unknown.len())
-        .map(|(_, t)| t);
-    Err(Error::WrongTable {
-        input: input.to_owned(),
-        page: number,
-        table: page.table,
-        unknown: unknown.keys().cloned().collect(),
-        known,
-        like,
-    })
 }
 
 /// Lands `inputs` into `lake`: decodes them all (nothing is written when one fails), then writes

@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod check;
 mod day;
 mod days;
 mod error;

@@ -5,8 +5,8 @@
 //! (`\x1b[2J` clears it, OSC 8 makes links, `\r` overwrites the line, U+202E reverses the text
 //! that follows). [`terminal_safe`] is the one way pstn-lake turns such text into what a terminal
 //! shows as characters: the binary uses it for errors, summaries and progress, the query crate
-//! for table and Markdown cells. It has no dependencies, so the binary built without the query
-//! engine has it too.
+//! for table and Markdown cells. [`shortened`] keeps an error that quotes a huge value to a line.
+//! It has no dependencies, so the binary built without the query engine has it too.
 //!
 //! ```
 //! assert_eq!(pstn_lake_text::terminal_safe("a\x1b[31mb"), "a\\u{1b}[31mb");
@@ -33,6 +33,29 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// `text` whole if it is at most `max` bytes long; otherwise its first and last `max / 2` bytes
+/// (at character boundaries) around a note of how many bytes were left out, so that a message
+/// quoting a 50 MB value from a file stays a line. Text that fits is returned as it is.
+///
+/// ```
+/// let long = format!("`{}` is not a number", "9".repeat(1000));
+/// assert_eq!(pstn_lake_text::shortened(&long, 20), "`999999999[… 998 bytes left out …]t a number");
+/// assert_eq!(pstn_lake_text::shortened("short", 20), "short");
+/// ```
+pub fn shortened(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let head = text.floor_char_boundary(max / 2);
+    let tail = text.ceil_char_boundary(text.len() - max / 2);
+    Cow::Owned(format!(
+        "{}[… {} bytes left out …]{}",
+        &text[..head],
+        tail - head,
+        &text[tail..]
+    ))
 }
 
 /// Whether a terminal acts on `c` instead of showing it (see [`terminal_safe`]).
@@ -68,6 +91,16 @@ mod tests {
         for text in ["", "Zürich, 東京 — -1.50", "line\nnext", "C:\\lake\\x"] {
             assert!(matches!(terminal_safe(text), Cow::Borrowed(t) if t == text));
         }
+    }
+
+    #[test]
+    fn long_text_keeps_its_ends_at_character_boundaries() {
+        let text = format!("ab{}cd", "é".repeat(100));
+        let short = shortened(&text, 6);
+        assert_eq!(short, "ab[… 200 bytes left out …]cd");
+        assert_eq!(shortened(&text, 8), "abé[… 196 bytes left out …]écd");
+        assert_eq!(shortened(&text, text.len()), text);
+        assert_eq!(shortened("", 0), "");
     }
 
     #[test]
