@@ -234,9 +234,12 @@ fn every_bad_input_is_refused_naming_its_file_row_and_field_and_the_lake_is_unch
         from_stdin += 1;
     }
     let n = expected.len();
-    eprintln!(
-        "bad-input corpus: {n} inputs tried, {n} refused with file/row/field named ({with_row} \
-         with a row), lake unchanged after each; {from_stdin} also from stdin"
+    record_figures(
+        "corpus-bad",
+        &format!(
+            "bad-input corpus: {n} inputs tried, {n} refused with file/row/field named ({with_row} \
+             with a row), lake unchanged after each; {from_stdin} also from stdin"
+        ),
     );
 }
 
@@ -281,8 +284,11 @@ fn every_good_corpus_input_lands_exactly_its_rows() {
             }
         }
     }
-    eprintln!(
-        "good-input corpus: {} inputs landed exactly their rows",
-        want.len()
+    record_figures(
+        "corpus-good",
+        &format!(
+            "good-input corpus: {} inputs landed exactly their rows",
+            want.len()
+        ),
     );
 }

@@ -208,3 +208,12 @@ pub fn sql_rows(lake: &Path, query: &str) -> Vec<Vec<String>> {
         .map(|l| l.split(',').map(str::to_owned).collect())
         .collect()
 }
+
+/// Prints a test's figures and keeps them in `<target>/tmp/reliability/NAME.txt`, where
+/// `scripts/test` shows them after the run (a passing test's output is not shown).
+pub fn record_figures(name: &str, figures: &str) {
+    eprintln!("{figures}");
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("reliability");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.txt")), format!("{figures}\n")).unwrap();
+}

@@ -102,7 +102,7 @@ impl PageDecoder {
             Ok(page) => page
                 .batches
                 .iter()
-                .all(|b| bad_rows::unlandable_row(page.table, b).is_none()),
+                .all(|b| bad_rows::first_unlandable_row(page.table, b).is_none()),
             Err(e) => !bad_rows::is_row_error(e),
         };
         match text {
@@ -972,7 +972,7 @@ impl<'de> Visitor<'de> for IdListVisitor<'_> {
 mod bad_rows;
 mod fast;
 
-pub use bad_rows::BadRow;
+pub use bad_rows::{BadRow, Unlandable, day_properties, first_unlandable_row};
 
 #[cfg(test)]
 mod tests;

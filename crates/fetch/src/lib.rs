@@ -26,7 +26,10 @@ pub use client::{
     DayPages, FetchStats, GraphClient, GraphConfig, MAX_PAGE_BYTES, MAX_PAGES_PER_DAY, Window,
 };
 pub use cloud::{ApiVersion, Cloud};
-pub use decode::{BadRow, DEFAULT_BATCH_SIZE, DecodedPage, PageDecoder};
+pub use decode::{
+    BadRow, DEFAULT_BATCH_SIZE, DecodedPage, PageDecoder, Unlandable, day_properties,
+    first_unlandable_row,
+};
 pub use error::{Error, NextLinkRefusal, RequestError, Result};
 pub use pages::{SplitPages, split_pages};
 pub use retry::{RetryConfig, Throttle, parse_retry_after};

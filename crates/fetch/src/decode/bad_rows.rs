@@ -2,7 +2,7 @@
 //! the rows that decode and setting aside, verbatim, the ones that do not (sync quarantines them
 //! rather than let one bad row stop its day on every run).
 
-use arrow::array::{Array, RecordBatch};
+use arrow::array::{Array, AsArray, RecordBatch};
 use serde_json::value::RawValue;
 
 use super::{DecodedPage, PageDecoder, resolve_table};
@@ -44,39 +44,79 @@ pub(super) fn is_row_error(error: &Error) -> bool {
     }
 }
 
-/// The first row of `batch` that cannot be landed: no `id` (rows are merged by it), or no value
-/// in any of the table's day columns (the row belongs to no day). Returns (row, Graph property,
-/// message).
-pub(super) fn unlandable_row(table: Table, batch: &RecordBatch) -> Option<(usize, String, String)> {
-    let properties = table.properties();
+/// Why a decoded row cannot be landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlandable {
+    /// No `id` (missing, null or empty): the lake merges rows by it, so two such rows would
+    /// silently become one.
+    NoId,
+    /// No value in any of the table's day columns: the row belongs to no `call_date` day.
+    NoDay,
+}
+
+impl Unlandable {
+    /// The Graph property at fault (the first day column for [`Unlandable::NoDay`]).
+    pub fn field(self, table: Table) -> &'static str {
+        match self {
+            Unlandable::NoId => "id",
+            Unlandable::NoDay => day_properties(table)[0],
+        }
+    }
+
+    /// What is wrong, in words.
+    pub fn message(self, table: Table) -> String {
+        match self {
+            Unlandable::NoId => "missing, null or empty: every row needs its id".to_owned(),
+            Unlandable::NoDay => match &day_properties(table)[1..] {
+                [] => "missing or null: the row belongs to no day".to_owned(),
+                others => format!(
+                    "missing or null, and so is {}: the row belongs to no day",
+                    others.join(", ")
+                ),
+            },
+        }
+    }
+}
+
+/// The Graph properties that place a row of `table` in its day, first non-null wins.
+pub fn day_properties(table: Table) -> Vec<&'static str> {
+    let schema = table.schema();
+    table
+        .partition_columns()
+        .iter()
+        .map(|c| {
+            let i = schema.index_of(c).expect("a day column of the table");
+            table.properties()[i].graph_name
+        })
+        .collect()
+}
+
+/// The first row of `batch` (decoded rows of `table`) that cannot be landed, and why. Rows are
+/// looked at one by one only when a column holds a null or an empty id.
+pub fn first_unlandable_row(table: Table, batch: &RecordBatch) -> Option<(usize, Unlandable)> {
     let schema = batch.schema();
     let column = |name: &str| schema.index_of(name).expect("a column of the table");
-    let id = batch.column(column("id"));
-    if let Some(row) = (0..batch.num_rows()).find(|&r| id.is_null(r)) {
-        return Some((
-            row,
-            "id".to_owned(),
-            "missing or null: every row needs its id".to_owned(),
-        ));
-    }
+    let ids = batch.column(column("id")).as_string::<i32>();
     let days: Vec<usize> = table
         .partition_columns()
         .iter()
         .map(|c| column(c))
         .collect();
-    if batch.column(days[0]).null_count() == 0 {
+    let suspect = ids.null_count() > 0
+        || ids.value_offsets().windows(2).any(|w| w[0] == w[1])
+        || batch.column(days[0]).null_count() > 0;
+    if !suspect {
         return None;
     }
-    let row = (0..batch.num_rows()).find(|&r| days.iter().all(|&c| batch.column(c).is_null(r)))?;
-    let names: Vec<&str> = days.iter().map(|&c| properties[c].graph_name).collect();
-    let message = match &names[1..] {
-        [] => "missing or null: the row belongs to no day".to_owned(),
-        others => format!(
-            "missing or null, and so is {}: the row belongs to no day",
-            others.join(", ")
-        ),
-    };
-    Some((row, names[0].to_owned(), message))
+    (0..batch.num_rows()).find_map(|i| {
+        if ids.is_null(i) || ids.value(i).is_empty() {
+            Some((i, Unlandable::NoId))
+        } else if days.iter().all(|&c| batch.column(c).is_null(i)) {
+            Some((i, Unlandable::NoDay))
+        } else {
+            None
+        }
+    })
 }
 
 /// A page's envelope, with each row left as its text.
@@ -127,7 +167,7 @@ impl PageDecoder {
                     Ok((decoded, batch))
                 });
             let fault = match single {
-                Ok((decoded, batch)) => match unlandable_row(table, &batch) {
+                Ok((decoded, batch)) => match first_unlandable_row(table, &batch) {
                     None => {
                         for (k, n) in decoded.unknown_properties {
                             *page.unknown_properties.entry(k).or_default() += n;
@@ -135,7 +175,7 @@ impl PageDecoder {
                         good.push(batch);
                         continue;
                     }
-                    Some((_, field, message)) => (field, message),
+                    Some((_, why)) => (why.field(table).to_owned(), why.message(table)),
                 },
                 Err(Error::Field { field, message, .. }) => (field, message),
                 Err(Error::Json { source, .. }) => {
