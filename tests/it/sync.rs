@@ -585,6 +585,37 @@ async fn the_token_endpoint_s_transient_failures_are_retried() {
     );
     assert_eq!(sim.stats().token_requests, 4);
     sim.shutdown().await;
+
+    // A token answer that never ends is cut at its cap, and is not retried.
+    let sim = start(
+        config("2026-06-01", 1, 300)
+            .with_token_faults(FaultPlan::new().every(1, Fault::EndlessBody)),
+    )
+    .await;
+    let e = try_sync_lib(
+        &sim,
+        &dir.path().join("lake-3"),
+        graph_config(&sim),
+        &options,
+    )
+    .await
+    .unwrap_err();
+    let pstn_lake_pipeline::Error::Graph(graph) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        matches!(
+            &**graph,
+            pstn_lake_fetch::Error::TooLarge {
+                what: "a token response",
+                limit: 65536,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(sim.stats().token_requests, 1);
+    sim.shutdown().await;
 }
 
 /// A Graph request that does not answer within the request timeout is retried; one that never

@@ -31,11 +31,12 @@ pub struct SimConfig {
     pub retry_after_http_date: bool,
     /// Faults to inject by Graph request number.
     pub faults: FaultPlan,
-    /// Faults to inject by token request number (only [`Fault::Status`] and [`Fault::Throttle`]:
-    /// what the login host answers when it is unwell).
+    /// Faults to inject by token request number (only [`Fault::Status`], [`Fault::Throttle`] and
+    /// [`Fault::EndlessBody`]: what the login host answers when it is unwell or hostile).
     ///
     /// [`Fault::Status`]: crate::Fault::Status
     /// [`Fault::Throttle`]: crate::Fault::Throttle
+    /// [`Fault::EndlessBody`]: crate::Fault::EndlessBody
     pub token_faults: FaultPlan,
     /// Base URL (`http://host:port`) next links point at instead of the simulator itself.
     pub next_link_host_override: Option<String>,

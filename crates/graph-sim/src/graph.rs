@@ -82,18 +82,7 @@ pub(crate) async fn handle(
                 );
             }
             Fault::TruncatedBody => truncate = true,
-            Fault::EndlessBody => {
-                let spaces = bytes::Bytes::from_static(&[b' '; 64 * 1024]);
-                let body = futures::stream::repeat_with(move || {
-                    Ok::<_, std::convert::Infallible>(spaces.clone())
-                });
-                let mut response = Response::new(Body::from_stream(body));
-                response.headers_mut().insert(
-                    axum::http::header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                return response;
-            }
+            Fault::EndlessBody => return endless_body(),
             Fault::Stall(delay) => tokio::time::sleep(*delay).await,
             Fault::ExpireToken => {
                 if let Some(token) = bearer {
@@ -231,6 +220,19 @@ fn with_bad_values(body: Vec<u8>, bad: &[&crate::BadValue]) -> Vec<u8> {
         }
     }
     text.into_bytes()
+}
+
+/// A 200 whose JSON body never ends (spaces, without a `Content-Length`).
+pub(crate) fn endless_body() -> Response {
+    let spaces = bytes::Bytes::from_static(&[b' '; 64 * 1024]);
+    let body =
+        futures::stream::repeat_with(move || Ok::<_, std::convert::Infallible>(spaces.clone()));
+    let mut response = Response::new(Body::from_stream(body));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// Admits a request into the sliding one-minute window, or says how many seconds until it would be.

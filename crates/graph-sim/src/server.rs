@@ -269,6 +269,10 @@ fn token(shared: &Shared, tenant: &str, form: &[u8], ids: &RequestIds) -> Respon
             }
             return response;
         }
+        Some(Fault::EndlessBody) => {
+            shared.stats.update(|s| s.faults_injected += 1);
+            return crate::graph::endless_body();
+        }
         _ => {}
     }
     match auth::token_request(&shared.config, &shared.tokens, tenant, form) {
