@@ -338,7 +338,11 @@ impl Ui {
     /// A summary line on stderr ([`terminal_safe`]: summaries name lakes, files and tables).
     pub fn summary(&self, line: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("{}", terminal_safe(&line.to_string()));
+            // A summary names values from the data (a quarantined row's bad value, an unknown
+            // property): each line is kept to MAX_CAUSE bytes, like an error's cause.
+            let text = line.to_string();
+            let lines: Vec<_> = text.split('\n').map(|l| shortened(l, MAX_CAUSE)).collect();
+            eprintln!("{}", terminal_safe(&lines.join("\n")));
         }
     }
 }

@@ -454,6 +454,14 @@ fn fetch_error(e: &pstn_lake_pipeline::Error) -> &pstn_lake_fetch::Error {
     source
 }
 
+/// The Graph error that stopped a sync before any day was fetched (the token).
+fn token_error(e: &pstn_lake_pipeline::Error) -> &pstn_lake_fetch::Error {
+    let pstn_lake_pipeline::Error::Graph(graph) = e else {
+        panic!("{e:?}")
+    };
+    graph
+}
+
 /// A page whose body never ends is refused at the page cap (not retried, not held past it), and
 /// a day that links past the page cap is refused; both name the request.
 #[tokio::test(flavor = "multi_thread")]
@@ -569,12 +577,9 @@ async fn the_token_endpoint_s_transient_failures_are_retried() {
     .await
     .unwrap_err();
     // The token is asked for before any day is fetched: the run stops at it.
-    let pstn_lake_pipeline::Error::Graph(graph) = &e else {
-        panic!("{e:?}")
-    };
     assert!(
         matches!(
-            &**graph,
+            token_error(&e),
             pstn_lake_fetch::Error::RetriesExhausted {
                 url,
                 attempts: 4,
@@ -600,12 +605,9 @@ async fn the_token_endpoint_s_transient_failures_are_retried() {
     )
     .await
     .unwrap_err();
-    let pstn_lake_pipeline::Error::Graph(graph) = &e else {
-        panic!("{e:?}")
-    };
     assert!(
         matches!(
-            &**graph,
+            token_error(&e),
             pstn_lake_fetch::Error::TooLarge {
                 what: "a token response",
                 limit: 65536,
@@ -1472,7 +1474,14 @@ async fn a_row_that_cannot_be_landed_is_quarantined_and_its_day_still_lands() {
     let sim = start(
         good.clone()
             .with_bad_value(Function::Pstn, 3, "charge", Some(HUGE))
-            .with_bad_value(Function::Pstn, 7, "startDateTime", None),
+            .with_bad_value(Function::Pstn, 7, "startDateTime", None)
+            .with_bad_value(Function::Pstn, 11, "duration", Some(&"9".repeat(100_000)))
+            .with_bad_value(
+                Function::Pstn,
+                13,
+                "charge",
+                Some(&format!("\"{}\"", "9".repeat(100_000))),
+            ),
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -1480,7 +1489,7 @@ async fn a_row_that_cannot_be_landed_is_quarantined_and_its_day_still_lands() {
     let range = ["--from", "2026-06-01", "--to", "2026-06-02"];
     let out = sync(&sim, &lake, &[&range[..], &["--keep-raw"]].concat()).await;
     assert_eq!(out.code, 3, "{}", out.stderr);
-    // Two pages a day (250 + 50 rows), rows 3 and 7 of each bad: 4 a day.
+    // Two pages a day (250 + 50 rows), rows 3, 7, 11 and 13 of each bad: 8 a day.
     let kept = quarantine(&lake, "pstn_calls");
     assert_eq!(
         kept.keys().collect::<Vec<_>>(),
@@ -1488,12 +1497,16 @@ async fn a_row_that_cannot_be_landed_is_quarantined_and_its_day_still_lands() {
     );
     let mut quarantined = Vec::new();
     for (day, lines) in &kept {
-        assert_eq!(lines.len(), 4, "{day}: {lines:?}");
+        assert_eq!(lines.len(), 8, "{day}");
         for (line, (page, row, field)) in lines.iter().zip([
             (1, 3, "charge"),
             (1, 7, "startDateTime"),
+            (1, 11, "duration"),
+            (1, 13, "charge"),
             (2, 3, "charge"),
             (2, 7, "startDateTime"),
+            (2, 11, "duration"),
+            (2, 13, "charge"),
         ]) {
             assert_eq!(
                 (
@@ -1510,19 +1523,31 @@ async fn a_row_that_cannot_be_landed_is_quarantined_and_its_day_still_lands() {
             let json = line["json"].as_str().unwrap();
             let id = line["id"].as_str().unwrap();
             assert!(json.contains(&format!("\"id\":\"{id}\"")), "{json}");
-            assert_eq!(json.contains(HUGE), field == "charge", "{json}");
-            assert_eq!(json.contains("startDateTime"), field == "charge", "{json}");
+            assert_eq!(json.contains(HUGE), (field, row) == ("charge", 3), "{json}");
+            assert_eq!(
+                json.contains("startDateTime"),
+                field != "startDateTime",
+                "{json}"
+            );
             quarantined.push(id.to_owned());
+            // The summary names the first ten, in order, and counts the others.
             let named = format!("pstn_calls {day} page {page} row {row} (id {id}) field `{field}`");
             assert!(
-                out.stderr.contains(&named),
+                out.stderr.contains(&named) || day != "2026-06-01",
                 "`{named}` not in {}",
                 out.stderr
             );
         }
     }
+    // The summary quotes the 100,000-digit charge by its ends only.
     assert!(
-        out.stderr.contains("8 rows could not be landed")
+        out.stderr.lines().all(|l| l.len() < 4200) && out.stderr.contains("bytes left out"),
+        "{} bytes of stderr",
+        out.stderr.len()
+    );
+    assert!(
+        out.stderr.contains("16 rows could not be landed")
+            && out.stderr.contains("… and 6 more")
             && out.stderr.contains("_pstn_lake/quarantine/")
             && out.stderr.contains("sync --refetch"),
         "{}",
@@ -1559,7 +1584,7 @@ async fn a_row_that_cannot_be_landed_is_quarantined_and_its_day_still_lands() {
     };
     assert_eq!(rebuilt.code, 3, "{}", rebuilt.stderr);
     assert!(
-        rebuilt.stderr.contains("8 rows could not be landed"),
+        rebuilt.stderr.contains("16 rows could not be landed"),
         "{}",
         rebuilt.stderr
     );

@@ -119,6 +119,27 @@ pub fn first_unlandable_row(table: Table, batch: &RecordBatch) -> Option<(usize,
     })
 }
 
+/// The property of the row `json` (an object whose decode failed in the JSON parser, such as a
+/// number too large for it) that fails on its own, and the parser's reason.
+fn locate(decoder: &PageDecoder, json: &str) -> Option<(String, String)> {
+    let properties =
+        serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(json).ok()?;
+    properties.into_iter().find_map(|(name, value)| {
+        let key = serde_json::to_string(&name).ok()?;
+        let page = format!("{{\"value\":[{{{key}:{}}}]}}", value.get());
+        match decoder.decode(page.as_bytes()) {
+            Ok(_) => None,
+            Err(Error::Field { message, .. }) => Some((name, message)),
+            Err(Error::Json { source, .. }) => {
+                let text = source.to_string();
+                let at = format!(" at line {} column {}", source.line(), source.column());
+                Some((name, text.strip_suffix(&at).unwrap_or(&text).to_owned()))
+            }
+            Err(e) => Some((name, e.to_string())),
+        }
+    })
+}
+
 /// A page's envelope, with each row left as its text.
 #[derive(serde::Deserialize)]
 struct Envelope<'a> {
@@ -178,9 +199,8 @@ impl PageDecoder {
                     Some((_, why)) => (why.field(table).to_owned(), why.message(table)),
                 },
                 Err(Error::Field { field, message, .. }) => (field, message),
-                Err(Error::Json { source, .. }) => {
-                    ("value".to_owned(), format!("not a row object: {source}"))
-                }
+                Err(Error::Json { source, .. }) => locate(&one_row, json.get())
+                    .unwrap_or_else(|| ("value".to_owned(), format!("not a row object: {source}"))),
                 Err(other) => ("value".to_owned(), other.to_string()),
             };
             let id = serde_json::from_str::<IdOnly>(json.get())

@@ -832,6 +832,7 @@ fn rows_that_cannot_be_landed_are_set_aside_verbatim_and_the_others_kept() {
         r#"[1, 2]"#,
         r#"{"id":"f","startDateTime":"2026-11-01T10:00:00.1234567Z","duration":"sixty"}"#,
         r#"{"id":"g","startDateTime":"2026-11-01T11:00:00Z","unknownThing":{"x":[1]}}"#,
+        r#"{"id":"h","startDateTime":"2026-11-01T12:00:00Z","duration":1000000000000000000000000}"#,
     ];
     let page = format!(
         r#"{{"@odata.context":"{PSTN_CONTEXT}","@odata.nextLink":"https://graph.microsoft.com/next","value":[{}]}}"#,
@@ -866,6 +867,7 @@ fn rows_that_cannot_be_landed_are_set_aside_verbatim_and_the_others_kept() {
             (3, None, "id", rows[3]),
             (4, None, "value", rows[4]),
             (5, Some("f"), "duration", rows[5]),
+            (7, Some("h"), "duration", rows[7]),
         ]
     );
     assert!(decoded.bad_rows[0].message.contains("integer digits"));
