@@ -93,7 +93,11 @@ Credentials (from the environment only, never from arguments):
 Permission: the app registration needs the Microsoft Graph CallRecords.Read.All application
 permission (not delegated), with admin consent granted for the tenant.
 
-The lake's storage variables: see --lake.";
+The lake's storage variables: see --lake.
+
+Exit codes: 0 done; 1 error (finished days stay committed); 3 done, but rows that could not be
+landed are in <lake>/_pstn_lake/quarantine/ (named in the summary; --strict stops instead);
+130 Ctrl-C; 143 SIGTERM.";
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let credentials = Credentials::from_env()?;
