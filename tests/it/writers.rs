@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use pstn_lake_graph_sim::{Function, RunningSim, SimConfig, Tenant, TenantConfig};
 
 use crate::helpers::*;
-use crate::stores::{Server, az_env, azurite, lake_ids, moto, pages, s3_env};
+use crate::stores::{AZURITE_KEY, Server, az_env, azurite, lake_ids, moto, pages, s3_env};
 
 /// The lock's time to live in these tests, so a paused writer's lock goes stale quickly.
 const TTL_SECS: u64 = 2;
@@ -59,6 +59,48 @@ impl Target {
             ("s3", Some(s)) => s3_env(cmd, s),
             ("azure", Some(s)) => az_env(cmd, s),
             _ => {}
+        }
+    }
+
+    /// Whether the lake's lock is there: the local lock file, or the lock object
+    /// (`_pstn_lake/lock.json`) in the bucket or container, read with object_store. A writer
+    /// removes it when it is done, so after a SIGKILL it is there exactly when the writer was
+    /// killed holding the lake: after it took the lock, before it gave it up.
+    fn lock_left(&self, rt: &tokio::runtime::Runtime) -> bool {
+        use object_store::ObjectStoreExt as _;
+        let Some(server) = &self.server else {
+            return Path::new(&self.lake).join("_pstn_lake/lock").exists();
+        };
+        let endpoint = format!("http://127.0.0.1:{}", server.port);
+        let store: Box<dyn object_store::ObjectStore> = match self.name {
+            "s3" => Box::new(
+                object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name("lake")
+                    .with_region("us-east-1")
+                    .with_endpoint(endpoint)
+                    .with_access_key_id("test")
+                    .with_secret_access_key("test")
+                    .with_allow_http(true)
+                    .build()
+                    .unwrap(),
+            ),
+            _ => Box::new(
+                object_store::azure::MicrosoftAzureBuilder::new()
+                    .with_account("devstoreaccount1")
+                    .with_access_key(AZURITE_KEY)
+                    .with_endpoint(format!("{endpoint}/devstoreaccount1"))
+                    .with_container_name("lake")
+                    .with_allow_http(true)
+                    .build()
+                    .unwrap(),
+            ),
+        };
+        let (_, prefix) = self.lake.split_once("://lake/").unwrap();
+        let lock = object_store::path::Path::from(format!("{prefix}/_pstn_lake/lock.json"));
+        match rt.block_on(store.head(&lock)) {
+            Ok(_) => true,
+            Err(object_store::Error::NotFound { .. }) => false,
+            Err(e) => panic!("{}: looking for {lock}: {e}", self.name),
         }
     }
 
@@ -318,10 +360,14 @@ fn racing_paused_and_skewed_writers_keep_every_row_on_every_store() {
 }
 
 /// SIGKILL at 50 instants spread over `ingest` and `sync` runs on each store, each followed by a
-/// re-run of the same command: the lake is exact after every re-run.
+/// re-run of the same command: the lake is exact after every re-run. The kills prove they hit
+/// writers mid-write: on every store, at least 10 of the 50 left the lake's lock behind (the
+/// writer died holding the lake), and a finished re-run never leaves it. The counts go to the
+/// `kills` figures.
 #[test]
 fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut figures = Vec::new();
     for target in [
         Target::local(),
         Target::s3("killed"),
@@ -374,11 +420,13 @@ fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
         // every time, spread over each command's whole length.
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut killed_mid_run = 0;
-        // On a local lake the lock file exists exactly while a writer holds the lake: a kill
-        // then is a kill in the middle of writing.
-        let lock_file =
-            (target.name == "local").then(|| Path::new(&target.lake).join("_pstn_lake/lock"));
+        // Kills that left the lock behind: the writer was in the middle of writing.
         let mut killed_holding_the_lake = 0;
+        assert!(
+            !target.lock_left(&rt),
+            "{}: a finished run left its lock",
+            target.name
+        );
         for i in 0..50 {
             seed = seed
                 .wrapping_mul(6_364_136_223_846_793_005)
@@ -390,18 +438,25 @@ fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
             std::thread::sleep(at);
             if child.try_wait().unwrap().is_none() {
                 killed_mid_run += 1;
-                if lock_file.as_ref().is_some_and(|f| f.exists()) {
-                    killed_holding_the_lake += 1;
-                }
             }
             child.kill().unwrap(); // SIGKILL
             child.wait().unwrap();
+            // Nothing the killed writer did can change now (a request it had sent may still
+            // be answered: it was writing then too).
+            if target.lock_left(&rt) {
+                killed_holding_the_lake += 1;
+            }
             let out = command(args).output().unwrap();
             assert!(
                 out.status.success(),
                 "{}: the re-run after kill {i} failed: {}",
                 target.name,
                 String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                !target.lock_left(&rt),
+                "{}: the re-run after kill {i} left the lock",
+                target.name
             );
             for (t, table) in TABLES.iter().enumerate() {
                 assert_eq!(
@@ -412,21 +467,15 @@ fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
                 );
             }
         }
-        let held = if lock_file.is_some() {
-            format!(" ({killed_holding_the_lake} while it held the local lake's lock)")
-        } else {
-            String::new()
-        };
-        eprintln!(
-            "{}: {killed_mid_run} of 50 kills hit a running writer{held}",
+        figures.push(format!(
+            "{} {killed_mid_run} of 50 hit a running writer ({killed_holding_the_lake} holding the lake's lock)",
+            target.name
+        ));
+        assert!(
+            killed_holding_the_lake >= 10,
+            "{}: only {killed_holding_the_lake} kills hit a writer holding the lake",
             target.name
         );
-        if lock_file.is_some() {
-            assert!(
-                killed_holding_the_lake >= 10,
-                "only {killed_holding_the_lake} kills hit a writer holding the lake"
-            );
-        }
         assert!(
             killed_mid_run >= 25,
             "{}: only {killed_mid_run} kills hit a running writer",
@@ -434,6 +483,13 @@ fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
         );
         rt.block_on(sim.shutdown());
     }
+    record_figures(
+        "kills",
+        &format!(
+            "kills: {}; every lake exact after a rerun",
+            figures.join("; ")
+        ),
+    );
 }
 
 /// The order of a local commit, seen by the kernel (`strace`): a day's file is fsynced, renamed
