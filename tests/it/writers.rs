@@ -8,7 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use pstn_lake_graph_sim::{Function, RunningSim, SimConfig, Tenant, TenantConfig};
+use pstn_lake_graph_sim::{
+    Fault, FaultPlan, Function, RunningSim, SimConfig, Tenant, TenantConfig,
+};
 
 use crate::helpers::*;
 use crate::stores::{AZURITE_KEY, Server, az_env, azurite, lake_ids, moto, pages, s3_env};
@@ -115,12 +117,18 @@ impl Target {
 
 /// A simulator serving the tenant of [`pages`] (seed 3, from 2026-05-01, 1,200 calls a day).
 fn simulator(rt: &tokio::runtime::Runtime, days: u32) -> RunningSim {
+    simulator_with(rt, days, FaultPlan::new())
+}
+
+/// [`simulator`] with faults.
+fn simulator_with(rt: &tokio::runtime::Runtime, days: u32, faults: FaultPlan) -> RunningSim {
     let first = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
     rt.block_on(pstn_lake_graph_sim::start(
         SimConfig::default()
             .with_tenant(TenantConfig::new(3, first, days, 1200))
             .with_page_size(300)
-            .with_latency(Duration::from_millis(20)),
+            .with_latency(Duration::from_millis(20))
+            .with_faults(faults),
         "127.0.0.1:0".parse().unwrap(),
     ))
     .unwrap()
@@ -234,7 +242,8 @@ fn racing_paused_and_skewed_writers_keep_every_row_on_every_store() {
     for target in [Target::local(), Target::s3("race"), Target::azure("race")] {
         let dir = tempfile::tempdir().unwrap();
         let (all_pages, tenant) = pages(dir.path(), 4);
-        let sim = simulator(&rt, 4);
+        // The sync's first Graph request is held: it is sent under the lake lock.
+        let sim = simulator_with(&rt, 4, FaultPlan::new().at(1, Fault::Hold));
         let mut files: Vec<PathBuf> = std::fs::read_dir(&all_pages)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -275,10 +284,22 @@ fn racing_paused_and_skewed_writers_keep_every_row_on_every_store() {
             rows: tenant_ids(&tenant, d2, d3),
         });
 
-        // The sync starts first and is paused while it fetches (holding the lock).
+        // The sync starts first and is paused while it fetches (holding the lock): it is stopped
+        // while the simulator holds its first request, then the request is let go (its answer
+        // waits for the sync in the socket).
         let sync = writers[3].command(&target, &sim, true).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(300));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while sim.stats().held == 0 {
+            assert!(Instant::now() < deadline, "the sync sent no request");
+            std::thread::sleep(Duration::from_millis(20));
+        }
         signal(&sync, "-STOP");
+        assert!(
+            target.lock_left(&rt),
+            "{}: the paused sync does not hold the lake",
+            target.name
+        );
+        sim.release_held();
         // Once the paused lock is stale by any clock, the three ingests start together: the two
         // whose clocks are ahead judge every lock stale and take it over, so they commit at the
         // same time as whoever holds it (each is fenced only at its next refresh). The sync is
