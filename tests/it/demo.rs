@@ -151,6 +151,9 @@ fn the_demo_tenant_has_weeks_months_and_fraud_the_signals_find() {
     let (days, calls) = (60, 400);
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("pstn-lake-demo");
+    // The demo simulates the `days` days before its today: the day before its run, or the day
+    // after if midnight passed meanwhile.
+    let before = chrono::Utc::now().date_naive();
     let out = run(&[
         "demo",
         "--lake",
@@ -199,7 +202,22 @@ fn the_demo_tenant_has_weeks_months_and_fraud_the_signals_find() {
     assert!(usd.windows(2).any(|w| w[0].1 != w[1].1), "{usd:?}");
 
     // The tenant the demo simulated (seed 42, the `days` days before today), known independently.
-    let first_day = chrono::Utc::now().date_naive() - chrono::Duration::days(days);
+    // Its first day is the first the lake's sync state records complete (every day of the range
+    // is, with calls or without), and one of the two the clock allows.
+    let after = chrono::Utc::now().date_naive();
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(lake.join("_pstn_lake/sync-state.json")).unwrap(),
+    )
+    .unwrap();
+    let first_day: NaiveDate = state["tables"]["pstn_calls"]["complete_days"][0]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        [before, after].contains(&(first_day + chrono::Duration::days(days))),
+        "the demo's first day {first_day} is not {days} days before today"
+    );
     let tenant = Tenant::new(
         TenantConfig::new(42, first_day, days as u32, calls).with_traffic(Traffic::Business),
     );

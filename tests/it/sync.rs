@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Timelike as _};
 use pstn_lake_graph_sim::{Fault, FaultPlan, Function, RunningSim, SimConfig, TenantConfig};
 
 use pstn_lake_pipeline::{
@@ -357,7 +357,7 @@ async fn retry_after_as_an_http_date_is_honoured() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let started = Instant::now();
+    let started = chrono::Utc::now();
     let report = sync_lib(
         &sim,
         &lake,
@@ -366,16 +366,13 @@ async fn retry_after_as_an_http_date_is_honoured() {
     )
     .await;
     assert_eq!(report.throttled, 1, "{report}");
-    assert!(
-        report.throttled_wait >= Duration::from_millis(900),
-        "{report}"
-    );
-    // An HTTP date has one-second resolution: the wait is between 1 and 2 seconds.
-    assert!(
-        started.elapsed() >= Duration::from_millis(900),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(report.throttled_wait > Duration::ZERO, "{report}");
+    // The simulator names the second 2 s after its clock's now, which is no earlier than the
+    // start's second + 2. Honoured, the date is waited for, so the run ends after it. (How long
+    // the wait itself is depends on how long the 429 took to arrive: not asserted.)
+    let named = started.with_nanosecond(0).unwrap() + chrono::Duration::seconds(2);
+    let ended = chrono::Utc::now();
+    assert!(ended >= named, "the run ended at {ended}, before {named}");
     assert_eq!(
         ids(lake, "pstn_calls").await,
         expected(&sim, Function::Pstn, "2026-06-01", "2026-06-01")
@@ -620,17 +617,27 @@ async fn the_token_endpoint_s_transient_failures_are_retried() {
     sim.shutdown().await;
 }
 
+/// `run`, which must end within a minute: a client that never gave up on a held request would
+/// wait for ever.
+async fn gives_up<T>(run: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("the client never gave up on the held request")
+}
+
 /// A Graph request that does not answer within the request timeout is retried; one that never
 /// does ends in an error naming the day and the timeout.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_request_that_times_out_is_retried_then_named_with_its_day() {
+    // A held request never answers before the client gives up on it, however slow the machine;
+    // the timeout is long enough for every other request to be answered in time.
     let retry = pstn_lake_fetch::RetryConfig {
         max_retries: 2,
         initial_backoff: Duration::from_millis(10),
-        request_timeout: Duration::from_millis(500),
+        request_timeout: Duration::from_secs(2),
         ..Default::default()
     };
-    let stall = Fault::Stall(Duration::from_secs(3));
+    let held = Fault::Hold;
     // One table: two tables' writers at once can trip the sink's spool-folder race (the folder
     // is removed by one writer while another is about to put a file in it), which is not what
     // this test is about.
@@ -638,22 +645,21 @@ async fn a_request_that_times_out_is_retried_then_named_with_its_day() {
         .with_days(range("2026-06-01", "2026-06-01").with_tables([Table::PstnCalls]));
 
     let sim =
-        start(config("2026-06-01", 1, 300).with_faults(FaultPlan::new().at(1, stall.clone())))
-            .await;
+        start(config("2026-06-01", 1, 300).with_faults(FaultPlan::new().at(1, held.clone()))).await;
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let report = try_sync_lib(
+    let report = gives_up(try_sync_lib(
         &sim,
         &lake,
         graph_config(&sim).with_retry(retry.clone()),
         &options,
-    )
+    ))
     .await
     .unwrap();
     assert_eq!(report.days_written, 1, "{report}");
     let stats = sim.stats();
-    // Had the client waited the stall out, the stalled request would have been its page: one
-    // request more than pages served means it gave up on it and asked again.
+    // The held request is never answered (until shutdown): one request more than pages served
+    // means the client gave up on it and asked again.
     assert_eq!(
         (stats.graph_requests, report.retries),
         (stats.pages_served + 1, 1),
@@ -666,11 +672,16 @@ async fn a_request_that_times_out_is_retried_then_named_with_its_day() {
     sim.shutdown().await;
 
     let sim =
-        start(config("2026-06-01", 1, 300).with_faults(FaultPlan::new().every(1, stall))).await;
+        start(config("2026-06-01", 1, 300).with_faults(FaultPlan::new().every(1, held))).await;
     let lake = dir.path().join("lake-2");
-    let e = try_sync_lib(&sim, &lake, graph_config(&sim).with_retry(retry), &options)
-        .await
-        .unwrap_err();
+    let e = gives_up(try_sync_lib(
+        &sim,
+        &lake,
+        graph_config(&sim).with_retry(retry),
+        &options,
+    ))
+    .await
+    .unwrap_err();
     let pstn_lake_pipeline::Error::Stopped { so_far, source } = &e else {
         panic!("{e:?}")
     };
@@ -704,7 +715,7 @@ async fn a_request_that_times_out_is_retried_then_named_with_its_day() {
     assert!(
         message.contains("for 2026-06-01 failed")
             && message.contains("after 3 attempts")
-            && message.contains("no answer within the request timeout of 0.5s"),
+            && message.contains("no answer within the request timeout of 2s"),
         "{message}"
     );
     assert_eq!(sim.stats().pages_served, 0);
@@ -850,9 +861,36 @@ async fn a_next_link_to_another_host_gets_no_token_and_a_loop_is_an_error() {
     assert!(looping.stats().graph_requests <= 4, "{:?}", looping.stats());
 }
 
+/// The (table, day) pairs the lake's sync state records complete.
+fn complete_pairs(lake: &Path) -> usize {
+    ["pstn_calls", "direct_routing_calls"]
+        .iter()
+        .map(|table| complete_days(lake, table).len())
+        .sum()
+}
+
+/// Waits (up to a minute) until the simulator holds a request: the sync is then waiting on it,
+/// in the middle of its run.
+async fn until_held(sim: &RunningSim) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sim.stats().held == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the sync never reached the held request"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A backfill killed in the middle of its run. One day at a time, a (table, day) takes 4 or 5
+/// requests and is recorded complete before the next starts: the simulator holds request 31, so
+/// at the kill at least 6 of the 16 (table, day) pairs are complete and the held one is not,
+/// whatever the machine's speed.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_backfill_resumes_without_refetching_finished_days() {
-    let sim = start(config("2026-06-01", 8, 1000).with_latency(Duration::from_millis(40))).await;
+    let sim =
+        start(config("2026-06-01", 8, 1000).with_faults(FaultPlan::new().at(31, Fault::Hold)))
+            .await;
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let args = [
@@ -868,34 +906,28 @@ async fn a_killed_backfill_resumes_without_refetching_finished_days() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let state = lake.join("_pstn_lake/sync-state.json");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let done = std::fs::read_to_string(&state)
-            .map(|s| s.matches("2026-06-0").count())
-            .unwrap_or(0);
-        if done >= 5 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the sync made no progress");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_held(&sim).await;
     child.kill().unwrap();
     child.wait().unwrap();
+    sim.release_held();
+    let done = complete_pairs(&lake) as u64;
+    assert!(
+        (6..16).contains(&done),
+        "{done} of 16 days were complete at the kill"
+    );
     let requests_before = sim.stats().graph_requests;
 
     let options = SyncOptions::default()
         .with_days(range("2026-06-01", "2026-06-08"))
         .with_concurrency(1);
     let report = sync_lib(&sim, &lake, &options).await;
-    let skipped = report.days_skipped;
-    assert!(skipped >= 5, "{report}");
-    assert_eq!(report.days_planned, 16 - skipped, "{report}");
+    assert_eq!(report.days_skipped, done, "{report}");
+    assert_eq!(report.days_planned, 16 - done, "{report}");
     assert_exact(&lake, &sim, "2026-06-01", "2026-06-08").await;
     // 16 (table, day) pairs of 4 or 5 pages each: the second run fetched only what was missing.
     let second_run = sim.stats().graph_requests - requests_before;
     assert!(
-        second_run <= (16 - skipped) * 5,
+        second_run <= (16 - done) * 5,
         "second run made {second_run} requests"
     );
 
@@ -921,11 +953,16 @@ async fn ctrl_c_or_sigterm_stops_cleanly_with_finished_days_committed() {
     }
 }
 
+/// The signal is sent while the simulator holds request 21 of a sync of 20 (table, day) pairs
+/// fetched one at a time (4 or 5 requests each): at least 4 pairs are complete, the held one is
+/// not, and the sync cannot finish before the signal.
 async fn stops_cleanly(signal: &str, code: i32, said: &str) {
-    let sim = start(config("2026-06-01", 10, 1000).with_latency(Duration::from_millis(60))).await;
+    let sim =
+        start(config("2026-06-01", 10, 1000).with_faults(FaultPlan::new().at(21, Fault::Hold)))
+            .await;
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let child = sync_command(
+    let mut child = sync_command(
         &sim,
         &lake,
         &[
@@ -941,39 +978,46 @@ async fn stops_cleanly(signal: &str, code: i32, said: &str) {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let state = lake.join("_pstn_lake/sync-state.json");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !state.exists() {
-        assert!(Instant::now() < deadline, "no day finished");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_held(&sim).await;
     Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
+    // A sync that ignored the signal would wait on the held request for ever.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            sim.release_held();
+            panic!("the sync did not stop on {said}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
+    sim.release_held();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(code), "{stderr}");
     assert!(stderr.contains(&format!("interrupted: {said}")), "{stderr}");
+    let done = complete_pairs(&lake);
+    assert!((4..20).contains(&done), "{done} of 20 days complete");
     // What the state says is finished is in the lake, whole.
-    let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
-    let finished = state["tables"]["pstn_calls"]["complete_days"]
-        .as_array()
-        .unwrap()
-        .clone();
-    assert!(!finished.is_empty());
-    for d in finished {
-        let d = d.as_str().unwrap();
-        let want = expected(&sim, Function::Pstn, d, d).len();
-        let lake = lake.clone();
-        let query = format!("SELECT count(*) FROM pstn_calls WHERE call_date = DATE '{d}'");
-        let got = tokio::task::spawn_blocking(move || sql_rows(&lake, &query))
-            .await
-            .unwrap();
-        assert_eq!(got, vec![vec![want.to_string()]], "{d}");
+    for table in ["pstn_calls", "direct_routing_calls"] {
+        for d in complete_days(&lake, table) {
+            let function = match table {
+                "pstn_calls" => Function::Pstn,
+                _ => Function::DirectRouting,
+            };
+            let d = d.to_string();
+            let want = expected(&sim, function, &d, &d).len();
+            let lake = lake.clone();
+            let query = format!("SELECT count(*) FROM {table} WHERE call_date = DATE '{d}'");
+            let got = tokio::task::spawn_blocking(move || sql_rows(&lake, &query))
+                .await
+                .unwrap();
+            assert_eq!(got, vec![vec![want.to_string()]], "{table} {d}");
+        }
     }
     sim.shutdown().await;
 }
@@ -1231,9 +1275,17 @@ async fn keep_raw_then_rebuild_lands_the_same_rows_without_graph() {
     sim.shutdown().await;
 }
 
+/// The UTC day now.
+fn utc_today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+/// A first sync, then one from cron. Midnight may pass while the test runs: the library runs are
+/// told the day the test planned with (`with_today`), and what the binary prints is checked
+/// against the days before and after its run (either side of midnight is right).
 #[tokio::test(flavor = "multi_thread")]
 async fn incremental_sync_continues_from_the_last_complete_day_minus_the_lookback() {
-    let today = chrono::Utc::now().date_naive();
+    let today = utc_today();
     let first = today - chrono::Duration::days(10);
     let sim = start(
         SimConfig::default()
@@ -1246,18 +1298,18 @@ async fn incremental_sync_continues_from_the_last_complete_day_minus_the_lookbac
     let lake = dir.path().join("lake");
     let yesterday = (today - chrono::Duration::days(1)).to_string();
     let out = sync(&sim, &lake, &["--to", &yesterday]).await.ok();
-    let from = (today - chrono::Duration::days(30)).to_string();
-    assert!(
-        out.stderr.contains(&format!("first sync of this lake and no --from given: fetching the last 30 days, {from} to {yesterday}")),
-        "{}",
-        out.stderr
-    );
+    // The binary's today: the day the test started with, or the next if midnight passed.
+    let said = |day: NaiveDate| {
+        let from = (day - chrono::Duration::days(30)).to_string();
+        out.stderr.contains(&format!("first sync of this lake and no --from given: fetching the last 30 days, {from} to {yesterday}"))
+    };
+    assert!(said(today) || said(utc_today()), "{}", out.stderr);
     assert_exact(&lake, &sim, &first.to_string(), &yesterday).await;
 
     // From cron, without dates: last complete day (yesterday) minus 3 days of lookback, to today.
     // The day before the lookback window is complete and skipped; the 3 recent days are fetched
     // again (Graph fills them in late) and today is new.
-    let report = sync_lib(&sim, &lake, &SyncOptions::default()).await;
+    let report = sync_lib(&sim, &lake, &SyncOptions::default().with_today(today)).await;
     assert_eq!(
         (
             report.days_skipped,
@@ -1285,10 +1337,12 @@ fn complete_days(lake: &Path, table: &str) -> Vec<NaiveDate> {
 
 /// A `--to` in the future fetches what Graph has, but no day from today on is recorded complete;
 /// a plain `sync` afterwards makes progress. A state that recorded future days (as an older
-/// version did) is healed the same way instead of stopping every later sync.
+/// version did) is healed the same way instead of stopping every later sync. Midnight may pass
+/// while the test runs: the library run is told the test's day (`with_today`); after the
+/// binary's run, no day from the day its run ended on may be complete.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_future_to_records_no_unfinished_day_and_a_plain_sync_still_runs() {
-    let today = chrono::Utc::now().date_naive();
+    let today = utc_today();
     let first = today - chrono::Duration::days(3);
     let sim = start(
         SimConfig::default()
@@ -1302,11 +1356,13 @@ async fn a_future_to_records_no_unfinished_day_and_a_plain_sync_still_runs() {
     let report = sync_lib(
         &sim,
         &lake,
-        &SyncOptions::default().with_days(
-            Days::default()
-                .with_from(Some(first))
-                .with_to(Some(today + chrono::Duration::days(30))),
-        ),
+        &SyncOptions::default()
+            .with_days(
+                Days::default()
+                    .with_from(Some(first))
+                    .with_to(Some(today + chrono::Duration::days(30))),
+            )
+            .with_today(today),
     )
     .await;
     // Today and the 30 days after it, in both tables.
@@ -1343,10 +1399,11 @@ async fn a_future_to_records_no_unfinished_day_and_a_plain_sync_still_runs() {
     let requests = sim.stats().graph_requests;
     sync(&sim, &lake, &["--tables", "pstn_calls"]).await.ok();
     assert!(sim.stats().graph_requests > requests, "nothing was fetched");
+    // The binary's today is the test's, or the next day if midnight passed: no day from the day
+    // its run ended on is complete (that day is `today`, but in a run that straddled midnight).
+    let now = utc_today();
     assert!(
-        complete_days(&lake, "pstn_calls")
-            .iter()
-            .all(|d| *d < today),
+        complete_days(&lake, "pstn_calls").iter().all(|d| *d < now),
         "{:?}",
         complete_days(&lake, "pstn_calls")
     );

@@ -8,10 +8,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use pstn_lake_graph_sim::{Function, RunningSim, SimConfig, Tenant, TenantConfig};
+use pstn_lake_graph_sim::{
+    Fault, FaultPlan, Function, RunningSim, SimConfig, Tenant, TenantConfig,
+};
 
 use crate::helpers::*;
-use crate::stores::{Server, az_env, azurite, lake_ids, moto, pages, s3_env};
+use crate::stores::{AZURITE_KEY, Server, az_env, azurite, lake_ids, moto, pages, s3_env};
 
 /// The lock's time to live in these tests, so a paused writer's lock goes stale quickly.
 const TTL_SECS: u64 = 2;
@@ -62,6 +64,48 @@ impl Target {
         }
     }
 
+    /// Whether the lake's lock is there: the local lock file, or the lock object
+    /// (`_pstn_lake/lock.json`) in the bucket or container, read with object_store. A writer
+    /// removes it when it is done, so after a SIGKILL it is there exactly when the writer was
+    /// killed holding the lake: after it took the lock, before it gave it up.
+    fn lock_left(&self, rt: &tokio::runtime::Runtime) -> bool {
+        use object_store::ObjectStoreExt as _;
+        let Some(server) = &self.server else {
+            return Path::new(&self.lake).join("_pstn_lake/lock").exists();
+        };
+        let endpoint = format!("http://127.0.0.1:{}", server.port);
+        let store: Box<dyn object_store::ObjectStore> = match self.name {
+            "s3" => Box::new(
+                object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name("lake")
+                    .with_region("us-east-1")
+                    .with_endpoint(endpoint)
+                    .with_access_key_id("test")
+                    .with_secret_access_key("test")
+                    .with_allow_http(true)
+                    .build()
+                    .unwrap(),
+            ),
+            _ => Box::new(
+                object_store::azure::MicrosoftAzureBuilder::new()
+                    .with_account("devstoreaccount1")
+                    .with_access_key(AZURITE_KEY)
+                    .with_endpoint(format!("{endpoint}/devstoreaccount1"))
+                    .with_container_name("lake")
+                    .with_allow_http(true)
+                    .build()
+                    .unwrap(),
+            ),
+        };
+        let (_, prefix) = self.lake.split_once("://lake/").unwrap();
+        let lock = object_store::path::Path::from(format!("{prefix}/_pstn_lake/lock.json"));
+        match rt.block_on(store.head(&lock)) {
+            Ok(_) => true,
+            Err(object_store::Error::NotFound { .. }) => false,
+            Err(e) => panic!("{}: looking for {lock}: {e}", self.name),
+        }
+    }
+
     fn ids(&self, table: &str) -> BTreeSet<String> {
         let ids = lake_ids(&self.lake, table, &|c| self.env(c));
         let n = ids.len();
@@ -73,12 +117,18 @@ impl Target {
 
 /// A simulator serving the tenant of [`pages`] (seed 3, from 2026-05-01, 1,200 calls a day).
 fn simulator(rt: &tokio::runtime::Runtime, days: u32) -> RunningSim {
+    simulator_with(rt, days, FaultPlan::new())
+}
+
+/// [`simulator`] with faults.
+fn simulator_with(rt: &tokio::runtime::Runtime, days: u32, faults: FaultPlan) -> RunningSim {
     let first = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
     rt.block_on(pstn_lake_graph_sim::start(
         SimConfig::default()
             .with_tenant(TenantConfig::new(3, first, days, 1200))
             .with_page_size(300)
-            .with_latency(Duration::from_millis(20)),
+            .with_latency(Duration::from_millis(20))
+            .with_faults(faults),
         "127.0.0.1:0".parse().unwrap(),
     ))
     .unwrap()
@@ -192,7 +242,8 @@ fn racing_paused_and_skewed_writers_keep_every_row_on_every_store() {
     for target in [Target::local(), Target::s3("race"), Target::azure("race")] {
         let dir = tempfile::tempdir().unwrap();
         let (all_pages, tenant) = pages(dir.path(), 4);
-        let sim = simulator(&rt, 4);
+        // The sync's first Graph request is held: it is sent under the lake lock.
+        let sim = simulator_with(&rt, 4, FaultPlan::new().at(1, Fault::Hold));
         let mut files: Vec<PathBuf> = std::fs::read_dir(&all_pages)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -233,10 +284,22 @@ fn racing_paused_and_skewed_writers_keep_every_row_on_every_store() {
             rows: tenant_ids(&tenant, d2, d3),
         });
 
-        // The sync starts first and is paused while it fetches (holding the lock).
+        // The sync starts first and is paused while it fetches (holding the lock): it is stopped
+        // while the simulator holds its first request, then the request is let go (its answer
+        // waits for the sync in the socket).
         let sync = writers[3].command(&target, &sim, true).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(300));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while sim.stats().held == 0 {
+            assert!(Instant::now() < deadline, "the sync sent no request");
+            std::thread::sleep(Duration::from_millis(20));
+        }
         signal(&sync, "-STOP");
+        assert!(
+            target.lock_left(&rt),
+            "{}: the paused sync does not hold the lake",
+            target.name
+        );
+        sim.release_held();
         // Once the paused lock is stale by any clock, the three ingests start together: the two
         // whose clocks are ahead judge every lock stale and take it over, so they commit at the
         // same time as whoever holds it (each is fenced only at its next refresh). The sync is
@@ -318,10 +381,14 @@ fn racing_paused_and_skewed_writers_keep_every_row_on_every_store() {
 }
 
 /// SIGKILL at 50 instants spread over `ingest` and `sync` runs on each store, each followed by a
-/// re-run of the same command: the lake is exact after every re-run.
+/// re-run of the same command: the lake is exact after every re-run. The kills prove they hit
+/// writers mid-write: on every store, at least 10 of the 50 left the lake's lock behind (the
+/// writer died holding the lake), and a finished re-run never leaves it. The counts go to the
+/// `kills` figures.
 #[test]
 fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut figures = Vec::new();
     for target in [
         Target::local(),
         Target::s3("killed"),
@@ -374,11 +441,13 @@ fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
         // every time, spread over each command's whole length.
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut killed_mid_run = 0;
-        // On a local lake the lock file exists exactly while a writer holds the lake: a kill
-        // then is a kill in the middle of writing.
-        let lock_file =
-            (target.name == "local").then(|| Path::new(&target.lake).join("_pstn_lake/lock"));
+        // Kills that left the lock behind: the writer was in the middle of writing.
         let mut killed_holding_the_lake = 0;
+        assert!(
+            !target.lock_left(&rt),
+            "{}: a finished run left its lock",
+            target.name
+        );
         for i in 0..50 {
             seed = seed
                 .wrapping_mul(6_364_136_223_846_793_005)
@@ -390,18 +459,25 @@ fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
             std::thread::sleep(at);
             if child.try_wait().unwrap().is_none() {
                 killed_mid_run += 1;
-                if lock_file.as_ref().is_some_and(|f| f.exists()) {
-                    killed_holding_the_lake += 1;
-                }
             }
             child.kill().unwrap(); // SIGKILL
             child.wait().unwrap();
+            // Nothing the killed writer did can change now (a request it had sent may still
+            // be answered: it was writing then too).
+            if target.lock_left(&rt) {
+                killed_holding_the_lake += 1;
+            }
             let out = command(args).output().unwrap();
             assert!(
                 out.status.success(),
                 "{}: the re-run after kill {i} failed: {}",
                 target.name,
                 String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                !target.lock_left(&rt),
+                "{}: the re-run after kill {i} left the lock",
+                target.name
             );
             for (t, table) in TABLES.iter().enumerate() {
                 assert_eq!(
@@ -412,21 +488,15 @@ fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
                 );
             }
         }
-        let held = if lock_file.is_some() {
-            format!(" ({killed_holding_the_lake} while it held the local lake's lock)")
-        } else {
-            String::new()
-        };
-        eprintln!(
-            "{}: {killed_mid_run} of 50 kills hit a running writer{held}",
+        figures.push(format!(
+            "{} {killed_mid_run} of 50 hit a running writer ({killed_holding_the_lake} holding the lake's lock)",
+            target.name
+        ));
+        assert!(
+            killed_holding_the_lake >= 10,
+            "{}: only {killed_holding_the_lake} kills hit a writer holding the lake",
             target.name
         );
-        if lock_file.is_some() {
-            assert!(
-                killed_holding_the_lake >= 10,
-                "only {killed_holding_the_lake} kills hit a writer holding the lake"
-            );
-        }
         assert!(
             killed_mid_run >= 25,
             "{}: only {killed_mid_run} kills hit a running writer",
@@ -434,6 +504,13 @@ fn killed_writers_leave_a_lake_a_rerun_makes_exact_on_every_store() {
         );
         rt.block_on(sim.shutdown());
     }
+    record_figures(
+        "kills",
+        &format!(
+            "kills: {}; every lake exact after a rerun",
+            figures.join("; ")
+        ),
+    );
 }
 
 /// The order of a local commit, seen by the kernel (`strace`): a day's file is fsynced, renamed

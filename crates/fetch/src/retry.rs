@@ -1,7 +1,10 @@
 //! Retry policy, and the throttle every request of a run shares.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Tokio's clock (the system's monotonic clock, unless a test pauses it).
+use tokio::time::Instant;
 
 /// How requests are retried.
 #[derive(Debug, Clone)]
@@ -68,9 +71,10 @@ impl Throttle {
         let mut waited = Duration::ZERO;
         loop {
             let until = *self.until.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
             match until {
-                Some(t) if t > Instant::now() => {
-                    let d = t - Instant::now();
+                Some(t) if t > now => {
+                    let d = t - now;
                     tokio::time::sleep(d).await;
                     waited += d;
                 }
@@ -120,24 +124,33 @@ mod tests {
         assert_eq!(parse_retry_after("soon"), None);
     }
 
-    #[tokio::test]
+    /// On tokio's paused clock, which moves only when every task waits: each request waits
+    /// exactly the pause, however late the machine gets round to it. (On the real clock, a waiter
+    /// first polled after some of the pause had gone by waited less than the whole of it.)
+    #[tokio::test(start_paused = true)]
     async fn one_pause_holds_back_every_request() {
         let throttle = std::sync::Arc::new(Throttle::default());
+        let started = Instant::now();
         throttle.pause(Duration::from_millis(300));
         throttle.pause(Duration::from_millis(50)); // never shortens a longer pause
-        let started = Instant::now();
         let waits: Vec<_> = (0..3)
             .map(|_| {
                 let t = std::sync::Arc::clone(&throttle);
-                tokio::spawn(async move { t.wait().await })
+                tokio::spawn(async move { (t.wait().await, Instant::now()) })
             })
             .collect();
         for w in waits {
-            let waited = w.await.unwrap();
-            assert!(waited >= Duration::from_millis(250), "{waited:?}");
+            let (waited, done) = w.await.unwrap();
+            assert_eq!(waited, Duration::from_millis(300));
+            assert_eq!(done - started, Duration::from_millis(300));
         }
-        assert!(started.elapsed() >= Duration::from_millis(280));
         assert_eq!(throttle.wait().await, Duration::ZERO, "the pause is over");
+        // A later, longer pause extends the wait; a shorter one inside it does not.
+        throttle.pause(Duration::from_millis(100));
+        tokio::time::advance(Duration::from_millis(40)).await;
+        throttle.pause(Duration::from_millis(200));
+        throttle.pause(Duration::from_millis(10));
+        assert_eq!(throttle.wait().await, Duration::from_millis(200));
     }
 
     #[test]

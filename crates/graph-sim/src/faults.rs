@@ -25,6 +25,14 @@ pub enum Fault {
     /// Answer 401 `InvalidAuthenticationToken` as if the token had expired; the token is then
     /// expired for good, so the client must fetch a new one.
     ExpireToken,
+    /// Hold the request until [`RunningSim::release_held`] (or until the simulator stops), then
+    /// answer as usual: a test that sees the hold begin ([`SimStats::held`]) knows its client is
+    /// waiting on this very request, and can kill or stop it there rather than after a guessed
+    /// delay.
+    ///
+    /// [`RunningSim::release_held`]: crate::RunningSim::release_held
+    /// [`SimStats::held`]: crate::SimStats::held
+    Hold,
 }
 
 /// Which Graph requests get which fault. Requests are numbered from 1 in arrival order; only

@@ -84,6 +84,14 @@ pub(crate) async fn handle(
             Fault::TruncatedBody => truncate = true,
             Fault::EndlessBody => return endless_body(),
             Fault::Stall(delay) => tokio::time::sleep(*delay).await,
+            Fault::Hold => {
+                let mut released = shared.released.subscribe();
+                if !*released.borrow_and_update() {
+                    shared.stats.update(|s| s.held += 1);
+                    // The sender lives in `shared`, so this ends only with a release.
+                    let _ = released.wait_for(|released| *released).await;
+                }
+            }
             Fault::ExpireToken => {
                 if let Some(token) = bearer {
                     shared.tokens.expire(token);

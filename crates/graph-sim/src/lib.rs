@@ -4,7 +4,8 @@
 //! Graph does: client-credentials tokens (secret or certificate assertion), unquoted date-time
 //! literals, the 90-day limit, 1,000-row pages with `@odata.nextLink` in Microsoft's documented
 //! `from=…,to=…` form, the PSTN inclusive `toDateTime`, throttling with `Retry-After`, and
-//! injected faults (5xx, 429, dropped connections, truncated bodies, expired tokens). Every row
+//! injected faults (5xx, 429, dropped connections, truncated bodies, expired tokens, requests held
+//! until the test releases them). Every row
 //! is a pure function of (seed, function, day, index), so a test knows exactly what a correct
 //! client must land: [`Tenant::expected`].
 //!

@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     pub tokens: Tokens,
     /// Admission times of Graph requests in the rate-limit window.
     pub admitted: Mutex<VecDeque<Instant>>,
+    /// Set once requests a [`Fault::Hold`] holds may go on.
+    pub released: tokio::sync::watch::Sender<bool>,
     request_ids: AtomicU64,
     nonce: u64,
 }
@@ -61,6 +63,7 @@ pub async fn start(config: SimConfig, addr: SocketAddr) -> Result<RunningSim, io
         nonce: hash(&[tokens.nonce(), 0x0052_4551_5545_5354]),
         tokens,
         admitted: Mutex::new(VecDeque::new()),
+        released: tokio::sync::watch::Sender::new(false),
         request_ids: AtomicU64::new(0),
     });
     let killed = Arc::new(AtomicBool::new(false));
@@ -137,9 +140,16 @@ impl RunningSim {
         self.shared.stats.snapshot()
     }
 
-    /// Stops accepting connections, lets requests in progress finish (for up to 5 seconds),
-    /// then cuts what is left.
+    /// Lets every request a [`Fault::Hold`] holds go on, and every later one pass without a
+    /// hold.
+    pub fn release_held(&self) {
+        self.shared.released.send_replace(true);
+    }
+
+    /// Stops accepting connections, lets requests in progress finish (for up to 5 seconds; held
+    /// requests are released), then cuts what is left.
     pub async fn shutdown(mut self) {
+        self.release_held();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -156,6 +166,7 @@ impl RunningSim {
 
 impl Drop for RunningSim {
     fn drop(&mut self) {
+        self.release_held();
         self.killed.store(true, Ordering::SeqCst);
         drop(self.stop.take());
         if let Some(task) = self.task.take() {

@@ -22,6 +22,9 @@ pub struct SimStats {
     pub throttled: u64,
     /// Faults injected from the [`FaultPlan`](crate::FaultPlan).
     pub faults_injected: u64,
+    /// Requests a [`Fault::Hold`](crate::Fault::Hold) held (counted when the hold begins; none
+    /// after [`RunningSim::release_held`](crate::RunningSim::release_held)).
+    pub held: u64,
     /// 401 responses sent (Graph and token endpoint).
     pub unauthorized: u64,
     /// 403 responses sent.

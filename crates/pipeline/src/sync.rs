@@ -31,6 +31,7 @@ pub struct SyncOptions {
     pub(crate) keep_raw: bool,
     pub(crate) strict: bool,
     pub(crate) command: &'static str,
+    pub(crate) today: Option<NaiveDate>,
 }
 
 impl Default for SyncOptions {
@@ -47,6 +48,7 @@ impl Default for SyncOptions {
             keep_raw: false,
             strict: false,
             command: "sync",
+            today: None,
         }
     }
 }
@@ -157,6 +159,15 @@ impl SyncOptions {
     /// The command named as the lake lock's holder (default `sync`).
     pub fn with_command(mut self, command: &'static str) -> Self {
         self.command = command;
+        self
+    }
+
+    /// The UTC day the run counts as today: `to` defaults to it, the lookback counts back from
+    /// it, and days from it on are fetched but never recorded complete (they are not over). By
+    /// default the clock's day, read once as the run starts; set it to run as of a known day (a
+    /// test that must not straddle midnight, a replay of a past run).
+    pub fn with_today(mut self, today: NaiveDate) -> Self {
+        self.today = Some(today);
         self
     }
 }
@@ -293,7 +304,9 @@ pub async fn sync(
     progress: &dyn Progress,
     stop: impl Future<Output = ()>,
 ) -> Result<SyncReport> {
-    options.check(Utc::now().date_naive())?;
+    // Read once: the checks, the plan and what counts as over agree even across midnight.
+    let today = options.today.unwrap_or_else(|| Utc::now().date_naive());
+    options.check(today)?;
     leave_no_empty_lake(lake, async {
         lake.check().await?;
         locked(lake, options.command, async {
@@ -304,7 +317,6 @@ pub async fn sync(
                 graph.with_api(api).with_keep_raw(options.keep_raw),
                 credentials,
             )?;
-            let today = Utc::now().date_naive();
             state.forget_unfinished(today);
             let plan = plan(options, &state, today);
             progress.sync_planned(&plan);

@@ -5,7 +5,8 @@
 //!
 //! - **A local lake** (a folder): an OS file lock (`flock`) on `<lake>/_pstn_lake/lock`, held for
 //!   the whole run and released by the kernel when the process ends, however it ends. The file
-//!   says who holds it, for the message a second writer gets; it is never removed.
+//!   says who holds it, for the message a second writer gets; the holder removes it as it lets
+//!   go, and one a killed holder left behind is simply locked by the next writer.
 //! - **An object store**: an object `<lake>/_pstn_lake/lock.json`, created only if absent. The
 //!   holder refreshes it every [`REFRESH`], each time only if it is still the version it wrote; a
 //!   lock whose object the store has not seen change for the time to live (the store's own

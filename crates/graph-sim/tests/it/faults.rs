@@ -113,16 +113,43 @@ async fn every_nth_request_faults() {
     assert_eq!(statuses, [200, 200, 500, 200, 200, 500, 200]);
 }
 
-#[tokio::test]
+/// Requests in flight at once are counted. Every request is held until all four have arrived
+/// (the count of holds is the event), so the four overlap however slowly they are sent; a fixed
+/// latency instead would let a slow fourth request arrive after the first was answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_are_counted_in_flight() {
-    let sim = start(config(10, 10).with_latency(Duration::from_millis(400))).await;
+    let sim = start(config(10, 10).with_faults(FaultPlan::new().every(1, Fault::Hold))).await;
     let client = client();
     let token = token(&client, &sim).await;
     let url = window_url(&sim, ApiVersion::V1, Function::Pstn, day(0), day(1));
-    let requests = (0..4).map(|_| get(&client, &url, &token));
-    let responses = futures::future::join_all(requests).await;
-    assert!(responses.iter().all(|r| r.status() == 200));
+    let requests: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, url, token) = (client.clone(), url.clone(), token.clone());
+            tokio::spawn(async move { get(&client, &url, &token).await.status() })
+        })
+        .collect();
+    until(|| sim.stats().held == 4).await;
+    assert!(
+        requests.iter().all(|r| !r.is_finished()),
+        "a held request was answered"
+    );
+    sim.release_held();
+    for request in requests {
+        assert_eq!(request.await.unwrap(), 200);
+    }
     assert_eq!(sim.stats().max_in_flight, 4);
+    // Released for good: a later request is not held.
+    assert_eq!(get(&client, &url, &token).await.status(), 200);
+    assert_eq!(sim.stats().held, 4);
+}
+
+/// Waits (up to a minute) until `done` holds.
+async fn until(done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "waited a minute");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
