@@ -851,6 +851,56 @@ mod tests {
         server.abort();
     }
 
+    /// A day whose pages never end stops at the page limit, before fetching the page past it,
+    /// and says how many rows it had; the pages fetched are counted as they come.
+    #[tokio::test]
+    async fn a_day_stops_at_its_page_limit_with_the_rows_so_far() {
+        // Page n holds n rows and links to page n + 1.
+        let base = Arc::new(std::sync::OnceLock::<Url>::new());
+        let gets = Arc::new(AtomicUsize::new(0));
+        let (next_base, counter) = (Arc::clone(&base), Arc::clone(&gets));
+        let (url, server) = graph(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            let rows: Vec<String> = (0..n)
+                .map(|i| format!(r#"{{"id":"p{n}r{i}","startDateTime":"2026-11-01T01:00:00Z"}}"#))
+                .collect();
+            let next = next_base
+                .get()?
+                .join(&format!("page/{}?$skip={n}", n + 1))
+                .ok()?;
+            let body = format!(
+                r#"{{"value":[{}],"@odata.nextLink":"{next}"}}"#,
+                rows.join(",")
+            );
+            Some(response("200 OK", "", &body))
+        })
+        .await;
+        base.set(url.clone()).unwrap();
+        let client = GraphClient::new(
+            GraphConfig::new(url.clone(), url).with_max_pages_per_day(2),
+            Credentials::with_secret("t", "c", "s"),
+        )
+        .unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let mut pages = client.day_pages(Table::PstnCalls, day).unwrap();
+        assert_eq!(pages.pages_fetched(), 0);
+        let (_, first) = pages.next_page().await.unwrap().expect("page 1");
+        assert_eq!((first.rows, pages.pages_fetched()), (1, 1));
+        let (_, second) = pages.next_page().await.unwrap().expect("page 2");
+        assert_eq!((second.rows, pages.pages_fetched()), (2, 2));
+        let e = pages
+            .next_page()
+            .await
+            .expect_err("page 3 is past the limit");
+        assert!(
+            matches!(&e, Error::TooManyPages { limit: 2, rows: 3, url } if url.ends_with("/page/3")),
+            "{e:?}"
+        );
+        assert_eq!(gets.load(Ordering::SeqCst), 2, "page 3 is not fetched");
+        assert_eq!(client.stats().rows.load(Ordering::Relaxed), 3);
+        server.abort();
+    }
+
     /// A configured Graph URL and how else its host may be written.
     struct Base {
         url: &'static str,

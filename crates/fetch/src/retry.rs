@@ -44,18 +44,15 @@ impl RetryConfig {
     }
 }
 
-/// A number in [0, 1) that differs between calls (no cryptographic quality needed).
+/// A number in [0, 1) that differs between calls (no cryptographic quality needed): the hash of
+/// nothing under std's randomly keyed SipHash, whose keys are drawn once per thread and change
+/// with every `RandomState`.
 fn jitter() -> f64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static STATE: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64);
-    let mut x = STATE.fetch_add(nanos | 1, Ordering::Relaxed) ^ nanos;
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    (x >> 11) as f64 / (1u64 << 53) as f64
+    use std::hash::{BuildHasher, Hasher};
+    let bits = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// One pause shared by every request of a client: when Graph throttles one request, every
@@ -151,6 +148,25 @@ mod tests {
         throttle.pause(Duration::from_millis(200));
         throttle.pause(Duration::from_millis(10));
         assert_eq!(throttle.wait().await, Duration::from_millis(200));
+    }
+
+    #[tokio::test]
+    async fn a_longer_pause_extends_a_shorter_one() {
+        let throttle = Throttle::default();
+        throttle.pause(Duration::from_millis(50));
+        throttle.pause(Duration::from_millis(300));
+        let waited = throttle.wait().await;
+        assert!(waited >= Duration::from_millis(250), "{waited:?}");
+    }
+
+    #[test]
+    fn jitter_spreads_over_the_unit_interval_and_differs_between_calls() {
+        let draws: Vec<f64> = (0..1000).map(|_| jitter()).collect();
+        assert!(draws.iter().all(|j| (0.0..1.0).contains(j)), "{draws:?}");
+        let distinct: std::collections::HashSet<u64> = draws.iter().map(|j| j.to_bits()).collect();
+        assert_eq!(distinct.len(), draws.len(), "repeats: {draws:?}");
+        // 1000 uniform draws all above 0.1, or all below 0.9, happen with odds of 1e-46.
+        assert!(draws.iter().any(|j| *j < 0.1) && draws.iter().any(|j| *j > 0.9));
     }
 
     #[test]

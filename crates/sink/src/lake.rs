@@ -381,4 +381,82 @@ mod tests {
         let err = Lake::open("nope://bucket/x").unwrap_err();
         assert!(err.to_string().contains("is not a lake location"), "{err}");
     }
+
+    #[test]
+    fn store_options_are_the_environment_variables_of_a_prefix_lowercased() {
+        // PATH is set wherever tests run.
+        let path = std::env::var("PATH").unwrap();
+        let options = env_options(&["pa"]);
+        assert!(options.contains(&("path".to_owned(), path)), "{options:?}");
+        assert!(
+            options.iter().all(|(k, _)| k.starts_with("pa")),
+            "{options:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_is_refused_with_what_to_check_for_its_kind() {
+        // An S3 endpoint nothing listens on, not retried: listing fails at once.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let store: Arc<dyn ObjectStore> = Arc::new(
+            AmazonS3Builder::new()
+                .with_bucket_name("lake")
+                .with_region("us-east-1")
+                .with_access_key_id("k")
+                .with_secret_access_key("s")
+                .with_endpoint(format!("http://127.0.0.1:{port}"))
+                .with_allow_http(true)
+                .with_retry(RetryConfig {
+                    max_retries: 0,
+                    ..RetryConfig::default()
+                })
+                .build()
+                .unwrap(),
+        );
+        // What to check goes by the kind of store the lake's URL names.
+        for (url, what) in [
+            ("s3://lake/x", "AWS_ACCESS_KEY_ID"),
+            ("s3a://lake/x", "AWS_ACCESS_KEY_ID"),
+            ("az://lake/x", "AZURE_STORAGE_ACCOUNT_NAME"),
+            ("gs://lake/x", "GOOGLE_APPLICATION_CREDENTIALS"),
+            ("file:///lake/x", "the folder can be read and written"),
+        ] {
+            let lake = Lake::with_store(
+                Arc::clone(&store),
+                Path::from("x"),
+                Url::parse(url).unwrap(),
+            );
+            assert_eq!(lake.is_local(), url.starts_with("file:"), "{url}");
+            let err = lake.check().await.unwrap_err();
+            assert!(
+                matches!(&err, Error::Unreachable { hint, .. } if hint.contains(what)),
+                "{url}: {err}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn tables_and_days_are_the_folders_the_lake_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        for file in [
+            "pstn_calls/call_date=2026-11-02/data.parquet",
+            "pstn_calls/call_date=2026-11-01/data.parquet",
+            "pstn_calls/call_date=someday/data.parquet",
+            "pstn_calls/other/data.parquet",
+            "_pstn_lake/sync-state.json",
+            ".trash/x",
+        ] {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"x").unwrap();
+        }
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        assert_eq!(lake.tables().await.unwrap(), ["pstn_calls"]);
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        assert_eq!(lake.days("pstn_calls").await.unwrap(), [day(1), day(2)]);
+    }
 }

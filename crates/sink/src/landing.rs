@@ -406,6 +406,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_day_that_stops_receiving_rows_goes_to_the_encoder_before_the_end() {
+        // Rows of the first day, then pushes of the second day only, then more rows of the first
+        // day. Eight pushes without rows hand the first day to the encoder (well within the
+        // memory budget), so its later rows are a second part, merged with the first at commit;
+        // after seven it is still held, and its rows are encoded once.
+        for (idle_pushes, merged_days) in [(7, 0), (8, 1)] {
+            let (_dir, lake) = temp_lake();
+            let mut landing = Landing::new(lake.clone(), spec());
+            landing.push(&batch("early", 10, 1)).unwrap();
+            for push in 0..idle_pushes {
+                let rows = batch(&format!("second-{push}"), 2, 2).slice(1, 1);
+                landing.push(&rows).unwrap();
+            }
+            landing.push(&batch("late", 10, 1)).unwrap();
+            let summary = landing.commit().await.unwrap();
+            assert_eq!(summary.days.len(), 2);
+            assert_eq!(
+                summary.merged_days, merged_days,
+                "{idle_pushes} idle pushes"
+            );
+            assert_eq!(summary.rows_after(), 20 + idle_pushes);
+        }
+    }
+
+    #[tokio::test]
     async fn days_encoded_in_parts_and_whole_all_land() {
         for budget in [1, usize::MAX] {
             let (_dir, lake) = temp_lake();
@@ -426,11 +451,12 @@ mod tests {
             )
             .unwrap();
             landing.push(&again).unwrap();
+            assert_eq!(landing.rows(), 6000);
             let summary = landing.commit().await.unwrap();
             assert_eq!(summary.rows_in, 6000);
             assert_eq!(summary.days.len(), 4);
             assert_eq!(summary.rows_after(), 5000);
-            assert!(summary.spooled_bytes > 0);
+            assert!(summary.spooled_bytes > 1024, "{}", summary.spooled_bytes);
             // Within the budget each day is encoded once and put in place as it is; at a budget
             // of one byte every push hands its days over, so each day has several parts to merge.
             assert_eq!(summary.merged_days, if budget == 1 { 4 } else { 0 });

@@ -110,6 +110,17 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_cannot_be_made_under_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t");
+        std::fs::write(&file, b"x").unwrap();
+        let err = create_dir_durably(&file.join("call_date=2026-01-01")).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotADirectory, "{err}");
+        create_dir_durably(&dir.path().join("u/call_date=2026-01-01")).unwrap();
+        assert!(dir.path().join("u/call_date=2026-01-01").is_dir());
+    }
+
+    #[test]
     fn object_paths_map_to_files_under_the_root() {
         let root = Path::new("/data/lake");
         let store_root = object_store::path::Path::from("data/lake");

@@ -415,6 +415,13 @@ mod tests {
                 err.to_string().contains("another pstn-lake (sync on"),
                 "{err}"
             );
+            // The holder is named with this machine's host name.
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+            assert!(
+                err.to_string()
+                    .contains(&format!("sync on {},", host.trim())),
+                "{err}"
+            );
             first.release().await.unwrap();
             LakeLock::acquire(&lake, "ingest")
                 .await
@@ -432,9 +439,20 @@ mod tests {
         std::fs::create_dir_all(spool.join("ingest-live")).unwrap();
         std::fs::write(spool.join("ingest-live/d.parquet"), b"x").unwrap();
         std::fs::write(spool.join("put-dead"), b"x").unwrap();
+        // A landing's folder untouched for longer than any landing runs (six hours): its writer
+        // is gone. One untouched for two hours may still be in use.
+        for (folder, hours) in [("ingest-old", 7), ("ingest-slow", 2)] {
+            std::fs::create_dir_all(spool.join(folder)).unwrap();
+            std::fs::File::open(spool.join(folder))
+                .unwrap()
+                .set_modified(std::time::SystemTime::now() - Duration::from_secs(hours * 3600))
+                .unwrap();
+        }
         let _lock = LakeLock::acquire(&lake, "ingest").await.unwrap();
         assert!(!spool.join("put-dead").exists());
         assert!(spool.join("ingest-live/d.parquet").exists());
+        assert!(!spool.join("ingest-old").exists(), "older than six hours");
+        assert!(spool.join("ingest-slow").exists(), "two hours old");
     }
 
     #[tokio::test]
@@ -502,5 +520,11 @@ mod tests {
         assert_eq!(seen.holder.host, "elsewhere");
         // A holder elsewhere is not judged dead by its PID.
         assert!(!other.is_dead_here());
+        // Nor by a PID that runs nowhere here.
+        let gone_elsewhere = Holder {
+            pid: u32::MAX - 1,
+            ..other
+        };
+        assert!(!gone_elsewhere.is_dead_here());
     }
 }

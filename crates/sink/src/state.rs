@@ -207,4 +207,27 @@ mod tests {
         let err = SyncState::load(&lake).await.unwrap_err();
         assert!(err.to_string().contains("move it aside"), "{err}");
     }
+
+    #[tokio::test]
+    async fn days_marked_before_they_were_over_are_forgotten_and_the_api_is_kept() {
+        let (_dir, lake) = crate::test_util::temp_lake();
+        let day = |d| NaiveDate::from_ymd_opt(2000, 1, d).unwrap();
+        let mut state = SyncState::load(&lake).await.unwrap();
+        assert!(state.is_empty());
+        for d in 7..=12 {
+            state.mark_complete("pstn_calls", day(d));
+        }
+        assert!(!state.is_empty(), "a table is recorded");
+        // Marked now, so what is not over is what lies from `today` on.
+        state.forget_unfinished(day(10));
+        assert_eq!(state.last_complete("pstn_calls"), Some(day(9)));
+        assert!(state.is_complete("pstn_calls", day(7)));
+
+        let mut state = SyncState::load(&lake).await.unwrap();
+        assert_eq!(state.api(), None);
+        state.set_api("beta");
+        assert!(!state.is_empty(), "an API version is recorded");
+        state.save(&lake).await.unwrap();
+        assert_eq!(SyncState::load(&lake).await.unwrap().api(), Some("beta"));
+    }
 }

@@ -401,6 +401,12 @@ fn bad_input_names_the_row_id_and_field() {
     assert!(e.to_string().contains("floating point"), "{e}");
     let e = field_error(&pstn_page(r#"{"id":"h","administrativeUnitInfos":"x"}"#));
     assert!(e.to_string().contains("administrativeUnitInfos"), "{e}");
+    let e = field_error(&pstn_page(r#"{"id":"i","duration":{"seconds":5}}"#));
+    assert!(
+        matches!(&e, Error::Field { row: 0, field, message, .. }
+            if field == "duration" && message.starts_with("invalid type: map")),
+        "{e}"
+    );
 }
 
 #[test]

@@ -413,6 +413,15 @@ fn rows_already_unique_and_in_order_pass_through_and_others_do_not() {
     assert!(in_order((Some(1), "a"), (None, "a")), "nulls last");
     assert!(!in_order((None, "a"), (Some(1), "a")));
     assert!(!in_order((Some(1), "b"), (Some(1), "a")), "ties go by key");
+    assert!(in_order((None, "a"), (None, "b")), "null times go by key");
+    assert!(!in_order((None, "b"), (None, "a")));
+    // A row without a key is never passed through as merged.
+    let keyed = b(&[("a", 1, 0), ("b", 2, 0)]);
+    let mut columns = keyed.columns().to_vec();
+    columns[0] = Arc::new(arrow::array::StringArray::from(vec![Some("a"), None]));
+    let unkeyed = RecordBatch::try_new(Arc::clone(&spec.schema), columns).unwrap();
+    assert!(already_merged(&spec, &[keyed]));
+    assert!(!already_merged(&spec, &[unkeyed]), "a missing key");
 }
 
 #[tokio::test]
