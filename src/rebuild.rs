@@ -10,8 +10,10 @@ use pstn_lake_pipeline::Days;
 use crate::common::{LakeArg, RowsQuarantined, Ui, parse_date};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit codes: 0 done; 1 error; 3 done, but archived rows that could not be \
-landed are in <lake>/_pstn_lake/quarantine/ (named in the summary).")]
+#[command(
+    after_help = "Exit codes: 0 done; 1 error; 3 done, but archived rows that could not be \
+landed are in <lake>/_pstn_lake/quarantine/ (named in the summary)."
+)]
 pub struct Args {
     /// Tables to rebuild, comma-separated (default: every table with an archive).
     #[arg(
