@@ -3,18 +3,23 @@
 pstn-lake's figure, the peer's (where there is one), the ratio and the goal.
 
 It runs the other scripts of bench/ (and the decode `cargo bench`), prints each one's output as it
-goes, and ends with the summary table. With --write FILE it also writes FILE (BENCHMARKS.md) from
-scratch: a fixed header, the run's date, commit, machine, load and commands, the summary and each
-script's output, so that every number in that file is one this run printed. Use a release build
-with every feature, and the same CARGO_TARGET_DIR for the decode `cargo bench`:
+goes, and ends with the summary table. Each script's output is kept in WORK/results/ with its
+command, commit, time and load average. With --write FILE it writes FILE (BENCHMARKS.md) from
+scratch out of those results: a fixed header, the commit, machine, each script's time, load and
+command, the summary and each script's output, so that every number in that file is one a script
+printed. A script whose run was disturbed (the machine is shared) can be run again alone with
+--only; --write then takes the newest result of each script, all four from the same commit. Use a
+release build with every feature, and the same CARGO_TARGET_DIR for the decode `cargo bench`:
 
     CARGO_TARGET_DIR=T cargo build --release
     CARGO_TARGET_DIR=T python3 bench/all.py --bin T/release/pstn-lake --write BENCHMARKS.md   # 20-30 min
+    CARGO_TARGET_DIR=T python3 bench/all.py --bin T/release/pstn-lake --only land --write BENCHMARKS.md
     CARGO_TARGET_DIR=T python3 bench/all.py --bin T/release/pstn-lake --quick   # small sizes, a smoke test
 """
 
 import argparse
 import datetime
+import json
 import os
 import re
 import shlex
@@ -52,6 +57,9 @@ SECTIONS = {
              "The simulator delays each page and answers requests beyond its rate with 429 and Retry-After, like "
              "Graph; the rate is pages over the whole sync's wall time."),
 }
+
+
+KEYS = ["land", "decode", "query", "sync"]
 
 
 def sh(*cmd):
@@ -126,41 +134,58 @@ def main():
     ap.add_argument("--bin", required=True, help="a release pstn-lake built with every feature")
     ap.add_argument("--quick", action="store_true", help="small sizes: checks the scripts, not the targets")
     ap.add_argument("--work", default="/tmp/pstn-lake-bench", help="scratch folder (the landing's pages are reused)")
-    ap.add_argument("--write", metavar="FILE", help="write FILE (BENCHMARKS.md) from this run's output")
-    ap.add_argument("--only", help="comma-separated subset of land,decode,query,sync (no --write)")
+    ap.add_argument("--write", metavar="FILE", help="write FILE (BENCHMARKS.md) from the newest result of each script")
+    ap.add_argument("--only", help="comma-separated subset of " + ",".join(KEYS) + " to run")
     args = ap.parse_args()
     q = args.quick
-    only = set(args.only.split(",")) if args.only else {"land", "decode", "query", "sync"}
-    if args.write and (q or args.only):
-        sys.exit("--write takes a full run: no --quick, no --only")
-    os.makedirs(args.work, exist_ok=True)
+    only = args.only.split(",") if args.only else KEYS
+    if any(k not in KEYS for k in only):
+        sys.exit(f"--only: a subset of {','.join(KEYS)}")
+    if args.write and q:
+        sys.exit("--write takes full sizes: no --quick")
+    results_dir = os.path.join(args.work, "results")
+    os.makedirs(results_dir, exist_ok=True)
+    rev = sh("git", "rev-parse", "--short", "HEAD")
+    dirty = bool([l for l in sh("git", "status", "--porcelain").splitlines() if not l.endswith("BENCHMARKS.md")])
 
-    started = datetime.datetime.now(datetime.timezone.utc)
-    uptime_start = sh("uptime")
-    print(f"# {uptime_start}", flush=True)
-    commands, out = {}, {}
     land_rows = 20_000 if q else 1_000_000
     query_days, query_calls = (5, 20_000) if q else (100, 100_000)
-    if "land" in only:
-        out["land"] = run([sys.executable, f"{HERE}/land.py", "--bin", args.bin, "--work", f"{args.work}/land-{land_rows}",
-                           "--runs", "1" if q else "3"] + (["--days", "2", "--rows-per-day", "10000"] if q else []),
-                          commands, "land")
-    if "decode" in only:
-        out["decode"] = run(["cargo", "bench", "--quiet", "-p", "pstn-lake-fetch", "--bench", "decode", "--",
-                             str(land_rows)], commands, "decode", cwd=ROOT)
-    if "query" in only:
-        # Synced again on every run: the sync's peak RSS is one of the targets.
-        query_lake = f"{args.work}/query-{query_days}x{query_calls}"
-        shutil.rmtree(query_lake, ignore_errors=True)
-        out["query"] = run([sys.executable, f"{HERE}/query.py", "--bin", args.bin, "--lake", query_lake,
-                            "--days", str(query_days), "--calls-per-day", str(query_calls), "--runs", "3" if q else "5"],
-                           commands, "query")
-    if "sync" in only:
-        out["sync"] = run([sys.executable, f"{HERE}/sync.py", "--bin", args.bin]
-                          + (["--days", "5", "--calls-per-day", "5000"] if q else []), commands, "sync")
-    uptime_end = sh("uptime")
-    ended = datetime.datetime.now(datetime.timezone.utc)
-    print(f"# {uptime_end}", flush=True)
+    cmds = {
+        "land": ([sys.executable, f"{HERE}/land.py", "--bin", args.bin, "--work", f"{args.work}/land-{land_rows}",
+                  "--runs", "1" if q else "3"] + (["--days", "2", "--rows-per-day", "10000"] if q else []), {}),
+        "decode": (["cargo", "bench", "--quiet", "-p", "pstn-lake-fetch", "--bench", "decode", "--", str(land_rows)],
+                   {"cwd": ROOT}),
+        "query": ([sys.executable, f"{HERE}/query.py", "--bin", args.bin, "--lake",
+                   f"{args.work}/query-{query_days}x{query_calls}", "--days", str(query_days),
+                   "--calls-per-day", str(query_calls), "--runs", "3" if q else "5"], {}),
+        "sync": ([sys.executable, f"{HERE}/sync.py", "--bin", args.bin]
+                 + (["--days", "5", "--calls-per-day", "5000"] if q else []), {}),
+    }
+    for key in only:
+        if key == "query":
+            # Synced again on every run: the sync's peak RSS is one of the targets.
+            shutil.rmtree(cmds["query"][0][cmds["query"][0].index("--lake") + 1], ignore_errors=True)
+        started, uptime_start = datetime.datetime.now(datetime.timezone.utc), sh("uptime")
+        print(f"# {uptime_start}", flush=True)
+        commands = {}
+        output = run(cmds[key][0], commands, key, **cmds[key][1])
+        ended, uptime_end = datetime.datetime.now(datetime.timezone.utc), sh("uptime")
+        print(f"# {uptime_end}", flush=True)
+        result = {"key": key, "command": commands[key], "output": output, "commit": rev, "dirty": dirty,
+                  "quick": q, "bin": args.bin, "started": f"{started:%Y-%m-%d %H:%M}", "ended": f"{ended:%H:%M}",
+                  "load_start": uptime_start.split("load average:")[-1].strip(),
+                  "load_end": uptime_end.split("load average:")[-1].strip()}
+        with open(os.path.join(results_dir, f"{key}{'-quick' if q else ''}.json"), "w") as f:
+            json.dump(result, f, indent=1)
+
+    # The summary: from this run's results and, for the scripts not run now, the newest saved ones.
+    saved = {}
+    for key in KEYS:
+        path = os.path.join(results_dir, f"{key}{'-quick' if q else ''}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                saved[key] = json.load(f)
+    out = {k: r["output"] for k, r in saved.items()}
 
     yes = lambda ok: "yes" if ok else "**no**"
     table = ["| target | pstn-lake | peer | ratio | goal | met |", "|---|---:|---:|---:|---|---|"]
@@ -213,28 +238,33 @@ def main():
     print("\n".join(table))
 
     if args.write:
-        rev = sh("git", "rev-parse", "--short", "HEAD")
-        dirty = [l for l in sh("git", "status", "--porcelain").splitlines() if not l.endswith(args.write)]
+        missing = [k for k in KEYS if k not in saved]
+        commits = {f"{r['commit']}{' (with uncommitted changes)' if r['dirty'] else ''}" for r in saved.values()}
+        if missing or len(commits) != 1:
+            sys.exit(f"--write needs a result of each script from one commit: missing {missing}, commits {commits}")
         env = f"CARGO_TARGET_DIR={os.environ['CARGO_TARGET_DIR']} " if "CARGO_TARGET_DIR" in os.environ else ""
-        argv = " ".join(shlex.quote(a) for a in sys.argv[1:])
         doc = [HEADER, "## The run", ""]
-        doc.append(f"- date: {started:%Y-%m-%d %H:%M}–{ended:%H:%M} UTC")
-        doc.append(f"- commit: `{rev}`" + (" (with uncommitted changes)" if dirty else ""))
-        doc.append(f"- machine: {machine()}")
+        doc.append(f"- commit: `{commits.pop()}`; binary: `{saved['land']['bin']}` (release build of that commit)")
+        doc.append(f"- machine: {machine()}; shared with other jobs, so the load average of each script's run is given")
         doc.append(f"- toolchain: {sh('rustc', '-V')}; DuckDB {sh(sys.executable, '-c', 'import duckdb; print(duckdb.__version__)')} "
                    f"for Python (landing), DuckDB CLI {sh('duckdb', '--version')} (query)")
-        doc.append(f"- load (`uptime`) at the start: {uptime_start.split('load average:')[-1].strip()}; "
-                   f"at the end: {uptime_end.split('load average:')[-1].strip()}")
         doc.append("")
-        doc.append("The command, and the ones it ran:")
+        doc.append("| script | run (UTC) | load average at the start (1, 5, 15 min) | at the end |")
+        doc.append("|---|---|---|---|")
+        for key in KEYS:
+            r = saved[key]
+            doc.append(f"| {key} | {r['started']}–{r['ended']} | {r['load_start']} | {r['load_end']} |")
         doc.append("")
-        doc.append(f"    {env}python3 bench/all.py {argv}")
-        for key in ("land", "decode", "query", "sync"):
-            doc.append(f"    {commands[key]}")
+        doc.append("Commands, from the repository's root (`bench/all.py` runs the four below it, or those named by "
+                   "`--only`, and writes this file):")
+        doc.append("")
+        doc.append(f"    {env}python3 bench/all.py --bin {shlex.quote(args.bin)} --work {shlex.quote(args.work)} --write {args.write}")
+        for key in KEYS:
+            doc.append(f"    {saved[key]['command']}")
         doc += ["", "## Every target in one table", ""] + table
-        for key in ("land", "decode", "query", "sync"):
+        for key in KEYS:
             title, text = SECTIONS[key]
-            doc += ["", f"## {title}", "", text, "", f"    {commands[key]}", "", report_lines(out[key])]
+            doc += ["", f"## {title}", "", text, "", f"    {saved[key]['command']}", "", report_lines(out[key])]
         with open(args.write, "w") as f:
             f.write("\n".join(doc) + "\n")
         print(f"wrote {args.write}")
