@@ -156,9 +156,10 @@ def main():
     ap.add_argument("--work", default="/tmp/pstn-lake-bench", help="scratch folder (the landing's pages are reused)")
     ap.add_argument("--write", metavar="FILE", help="write FILE (BENCHMARKS.md) from the newest result of each script")
     ap.add_argument("--only", help="comma-separated subset of " + ",".join(KEYS) + " to run")
+    ap.add_argument("--no-run", action="store_true", help="run nothing: the summary (and --write) from the saved results")
     args = ap.parse_args()
     q = args.quick
-    only = args.only.split(",") if args.only else KEYS
+    only = [] if args.no_run else args.only.split(",") if args.only else KEYS
     if any(k not in KEYS for k in only):
         sys.exit(f"--only: a subset of {','.join(KEYS)}")
     if args.write and q:
@@ -250,11 +251,13 @@ def main():
         table.append(f"| charges-by-country, {query_days * query_calls:,} rows, whole process | {ours_q:.3f} s "
                      f"| DuckDB CLI {duck_q:.3f} s | {r:.2f}x | ≥ 1x | {yes(r >= 1)} |")
     if "sync" in out:
-        sync_rate = cell(out["sync"], "default (4)", 5, "| concurrency")
+        limit = float(re.search(r"([\d,]+) requests/min", out["sync"]).group(1).replace(",", ""))
         sync_wall = cell(out["sync"], "default (4)", 1, "| concurrency")
+        pages = cell(out["sync"], "default (4)", 3, "| concurrency")
+        sync_rate = 100 * pages / sync_wall * 60 / limit  # from the exact page count, not the rounded %
         window = cell(out["sync"], "default (4)", 6, "| concurrency")
         table.append(f"| sync against a rate limit, default concurrency, {sync_wall / 60:.1f} min run "
-                     f"| {sync_rate:.0f}% of the limit ({window:.0f}% of what its window admits in that time) "
+                     f"| {sync_rate:.1f}% of the limit ({window:.0f}% of what its sliding window admits in that time) "
                      f"| | | within 10%, over ≥ 5 min "
                      f"| {yes(90 <= sync_rate <= 110 and sync_wall >= 300)} |")
     print()
@@ -267,7 +270,10 @@ def main():
             sys.exit(f"--write needs a result of each script from one commit: missing {missing}, commits {commits}")
         env = f"CARGO_TARGET_DIR={os.environ['CARGO_TARGET_DIR']} " if "CARGO_TARGET_DIR" in os.environ else ""
         doc = [HEADER, "## The run", ""]
-        doc.append(f"- commit: `{commits.pop()}`; binary: `{saved['land']['bin']}` (release build of that commit)")
+        measured = commits.pop()
+        head = sh("git", "rev-parse", "--short", "HEAD")
+        doc.append(f"- commit: `{measured}`; binary: `{saved['land']['bin']}` (release build of that commit)"
+                   + (f"; this file written by `bench/all.py` of `{head}`" if head != measured else ""))
         doc.append(f"- machine: {machine()}; shared with other jobs")
         doc.append(f"- toolchain: {sh('rustc', '-V')}; DuckDB {sh(sys.executable, '-c', 'import duckdb; print(duckdb.__version__)')} "
                    f"for Python (landing), DuckDB CLI {sh('duckdb', '--version')} (query)")
@@ -285,8 +291,9 @@ def main():
             doc.append(f"| {key} | {r['started']}–{r['ended']} | {r['load_start']} | {r['load_end']} "
                        f"| {r.get('scheduling', 'not recorded')} |")
         doc.append("")
-        doc.append("Commands, from the repository's root (`bench/all.py` runs the four below it, or those named by "
-                   "`--only`, and writes this file):")
+        doc.append("Commands, from the repository's root: `bench/all.py` runs the four below it (or those named by "
+                   "`--only`; each result keeps its own time, load and priority, above) and writes this file from "
+                   "the newest result of each:")
         doc.append("")
         doc.append(f"    {env}python3 bench/all.py --bin {shlex.quote(args.bin)} --work {shlex.quote(args.work)} --write {args.write}")
         for key in KEYS:
