@@ -40,8 +40,8 @@ HEADER = """\
 # Benchmarks
 
 This file is written by `bench/all.py --write BENCHMARKS.md`; do not edit it by hand. Every number
-in it was printed by the scripts of `bench/` in the one run described below, on the machine
-described below. Measurements made once by hand while changing the code (perf profiles, A/B runs
+in it was printed by the scripts of `bench/`, in the runs described below (one per script, all at
+one commit), on the machine described below. Measurements made once by hand while changing the code (perf profiles, A/B runs
 of two builds, what was tried and dropped) are logged, with their commands, in
 [`docs/performance-notes.md`](docs/performance-notes.md); they are history, not this benchmark.
 """
@@ -277,7 +277,6 @@ def main():
         doc.append(f"- machine: {machine()}; shared with other jobs")
         doc.append(f"- toolchain: {sh('rustc', '-V')}; DuckDB {sh(sys.executable, '-c', 'import duckdb; print(duckdb.__version__)')} "
                    f"for Python (landing), DuckDB CLI {sh('duckdb', '--version')} (query)")
-        doc.append("")
         doc.append("")
         doc.append("Each script's run, the load average (`uptime`: 1, 5 and 15 minutes, all jobs on the machine) and "
                    "the benchmark's CPU priority. Linux's autogroup scheduling shares the CPUs between sessions by "
