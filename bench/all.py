@@ -41,9 +41,10 @@ HEADER = """\
 
 This file is written by `bench/all.py --write BENCHMARKS.md`; do not edit it by hand. Every number
 in it was printed by the scripts of `bench/`, in the runs described below (one per script, all at
-one commit), on the machine described below. Measurements made once by hand while changing the code (perf profiles, A/B runs
-of two builds, what was tried and dropped) are logged, with their commands, in
-[`docs/performance-notes.md`](docs/performance-notes.md); they are history, not this benchmark.
+one commit), on the machine described below. Measurements made once by hand while changing the
+code (perf profiles, A/B runs of two builds, what was tried and dropped) are logged, with their
+commands, in [`docs/performance-notes.md`](docs/performance-notes.md); they are history, not this
+benchmark.
 """
 
 SECTIONS = {
@@ -278,8 +279,8 @@ def main():
         doc.append(f"- toolchain: {sh('rustc', '-V')}; DuckDB {sh(sys.executable, '-c', 'import duckdb; print(duckdb.__version__)')} "
                    f"for Python (landing), DuckDB CLI {sh('duckdb', '--version')} (query)")
         doc.append("")
-        doc.append("Each script's run, the load average (`uptime`: 1, 5 and 15 minutes, all jobs on the machine) and "
-                   "the benchmark's CPU priority. Linux's autogroup scheduling shares the CPUs between sessions by "
+        doc.append("Each script's run, the load average (`uptime`: 1, 5 and 15 minutes, of all processes, the "
+                   "benchmark's own included) and the benchmark's CPU priority. Linux's autogroup scheduling shares the CPUs between sessions by "
                    "each session's autogroup nice, whatever the nice of the processes in them; a negative one lets "
                    "the other jobs' sessions yield to the benchmark.")
         doc.append("")
