@@ -108,19 +108,23 @@ def main():
 
     lake = args.lake or tempfile.mkdtemp(prefix="pstn-lake-query-")
     rows = args.days * args.calls_per_day
+    report = []
     if not os.path.isdir(os.path.join(lake, "pstn_calls")):
-        print(f"syncing {rows:,} PSTN rows ({args.days} days) from the simulator into {lake} ...", flush=True)
+        print(f"  syncing {rows:,} PSTN rows ({args.days} days) from the simulator into {lake} ...", flush=True)
         wall, rss = land(args.bin, lake, args.days, args.calls_per_day)
-        print(f"sync: {wall:.1f} s, {rows / wall:,.0f} rows/s, peak RSS {rss:,.0f} MB "
-              f"(simulator excluded: it is another process)")
+        report.append(f"- sync: {wall:.1f} s, {rows / wall:,.0f} rows/s, peak RSS {rss:,.0f} MB "
+                      f"(unthrottled simulator, excluded from the RSS: it is another process)")
         # What "about one day's data" means here: the peak of syncing a single day of the same size.
+        print(f"  syncing one day of {args.calls_per_day:,} rows ...", flush=True)
         one_day = tempfile.mkdtemp(prefix="pstn-lake-one-day-")
         try:
             _, rss1 = land(args.bin, one_day, 1, args.calls_per_day)
         finally:
             shutil.rmtree(one_day, ignore_errors=True)
-        print(f"one-day sync ({args.calls_per_day:,} rows): peak RSS {rss1:,.0f} MB; "
-              f"the {args.days}-day sync peaks at {rss / rss1:.2f}x that")
+        report.append(f"- one-day sync ({args.calls_per_day:,} rows): peak RSS {rss1:,.0f} MB; "
+                      f"the {args.days}-day sync peaks at {rss / rss1:.2f}x that")
+    else:
+        report.append(f"- the lake was synced by an earlier run (no sync figures): {lake}")
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(lake, "pstn_calls")) for f in fs)
 
     ours_cmd = [args.bin, "report", "charges-by-country", "--lake", lake, "--format", "csv"]
@@ -132,7 +136,7 @@ def main():
             wall, _, out = measured(cmd)
             times[name].append(wall)
             outputs[name] = out
-            print(f"  run {run + 1}: {name:<9} {wall:6.3f} s", flush=True)
+            print(f"  run {run + 1}: {name:<9} {wall:6.3f} s", flush=True)  # progress: indented
     ours, theirs = rows_of(outputs["pstn-lake"]), rows_of(outputs["DuckDB"])
     if ours != theirs:
         sys.exit(f"the outputs differ:\npstn-lake: {ours[:5]}\nDuckDB:    {theirs[:5]}")
@@ -141,13 +145,20 @@ def main():
         sys.exit(f"the report counts {total_calls} calls, the lake holds {rows}")
 
     print()
-    print(f"charges-by-country over {rows:,} rows ({args.days} day files, {size / 1e6:,.0f} MB of Parquet), "
-          f"whole process, median of {args.runs}; {os.cpu_count()} cores; same {len(ours)} result rows and exact sums")
-    print("| engine | wall (s) |")
-    print("|---|---:|")
+    print(f"The lake: {rows:,} PSTN rows synced from the simulator ({args.days} days x {args.calls_per_day:,} calls), "
+          f"{args.days} day files, {size / 1e6:,.0f} MB of Parquet.")
+    print()
+    print("\n".join(report))
+    print()
+    print(f"charges-by-country over the lake, whole process (process start included), median of {args.runs}; "
+          f"both print the same {len(ours)} result rows with the same exact sums:")
+    print()
+    print("| engine | wall (s) | runs (s) |")
+    print("|---|---:|---|")
     med = {k: statistics.median(v) for k, v in times.items()}
     for name, t in med.items():
-        print(f"| {name} | {t:.3f} |")
+        print(f"| {name} | {t:.3f} | {', '.join(f'{x:.3f}' for x in times[name])} |")
+    print()
     print(f"DuckDB / pstn-lake wall-time ratio: {med['DuckDB'] / med['pstn-lake']:.2f}x (above 1: pstn-lake is faster)")
 
     # One day: the plan's metrics show what was read.
@@ -164,16 +175,19 @@ def main():
         sys.exit(f"EXPLAIN ANALYZE failed: {plan.stderr}")
     scan = [l for l in plan.stdout.splitlines() if "DataSourceExec" in l]
     print()
-    print(f"one day ({day}), EXPLAIN ANALYZE of the report's SQL, the scan:")
+    print(f"One day ({day}): `pstn-lake sql \"EXPLAIN ANALYZE <the report's SQL for that day>\"`, the scan:")
+    print()
     for line in scan:
         files = re.search(r"file_groups=\{(\d+) groups?: \[(.*?)\]\}", line)
         if files:
-            print(f"  file groups: {files.group(1)}; files: {files.group(2)[:200]}")
+            listed = set(re.findall(r"call_date=([\d-]+)/", files.group(2)))
+            print(f"- file groups: {files.group(1)}; days listed: {', '.join(sorted(listed))} "
+                  f"(of {args.days} day files in the lake)")
         for metric in ("files_ranges_pruned_statistics", "bytes_scanned", "output_rows", "time_elapsed_opening",
                        "row_groups_pruned_statistics"):
             m = re.search(rf"{metric}=([^,\]]+)", line)
             if m:
-                print(f"  {metric} = {m.group(1)}")
+                print(f"- {metric} = {m.group(1)}")
     if not args.lake:
         shutil.rmtree(lake, ignore_errors=True)
 

@@ -2,12 +2,17 @@
 """Sync benchmark: how close `pstn-lake sync` gets to Graph's request-rate limit.
 
 Starts `pstn-lake simulate` with a per-page latency and a request-rate limit (answered with 429 +
-Retry-After, like Graph), syncs N days of PSTN calls with the default concurrency and with
---concurrency 1, and prints pages/minute against the allowed rate, 429s, retries and whether the
-run succeeded with exactly the tenant's rows.
+Retry-After, like Graph), syncs N days of PSTN calls with the default concurrency, and prints the
+wall time, pages/minute against the allowed rate, 429s, retries and whether the run succeeded with
+exactly the tenant's rows. The simulator's limit is a sliding one-minute window, so a run of T
+seconds can be admitted at most limit x (floor(T / 60) + 1) requests (a full window at its start,
+then one a minute): the table gives the rate against both. The default size (200 days x 20,000 calls: 21 pages a day, 4,200 pages)
+takes seven minutes at the allowed rate (six at 10% over it), so a burst at the start cannot make
+the rate; the table says whether the run lasted five minutes. --concurrency-1 adds a run with one request at
+a time (the same size: another five minutes or more).
 
-    python3 bench/sync.py                     # 30 days x 20,000 calls, 100 ms/page, 600 requests/min
-    python3 bench/sync.py --days 5 --calls-per-day 5000 --rate-limit 120   # quick look
+    python3 bench/sync.py --bin B                  # 200 days x 20,000 calls, 100 ms/page, 600 requests/min
+    python3 bench/sync.py --bin B --days 5 --calls-per-day 5000 --rate-limit 120   # quick look
 """
 
 import argparse
@@ -64,10 +69,11 @@ def run_once(binary, args, concurrency, work):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--days", type=int, default=200)
     ap.add_argument("--calls-per-day", type=int, default=20_000)
     ap.add_argument("--latency-ms", type=int, default=100)
     ap.add_argument("--rate-limit", type=int, default=600, help="requests a minute the simulator allows")
+    ap.add_argument("--concurrency-1", action="store_true", help="also sync with --concurrency 1")
     ap.add_argument("--bin", help="a pstn-lake binary (default: build target/release/pstn-lake without the query feature)")
     args = ap.parse_args()
 
@@ -77,20 +83,32 @@ def main():
         binary = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "pstn-lake")
 
     work = tempfile.mkdtemp(prefix="pstn-lake-sync-bench-")
-    print(f"sync of {args.days} days x {args.calls_per_day:,} PSTN calls; simulator: {args.latency_ms} ms a page, "
-          f"{args.rate_limit} requests/min, 429 + Retry-After beyond")
-    print("| concurrency | wall (s) | pages | pages/min | % of allowed rate | 429s | retries | exact rows |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
-    for concurrency in (None, 1):
-        r = run_once(binary, args, concurrency, work)
+    rows = []
+    for concurrency in (None, 1) if args.concurrency_1 else (None,):
+        print(f"  syncing with concurrency {concurrency or 'default'} ...", flush=True)
+        rows.append((concurrency, run_once(binary, args, concurrency, work)))
+    shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print(f"Sync of {args.days} days x {args.calls_per_day:,} PSTN calls; simulator: {args.latency_ms} ms a page, "
+          f"{args.rate_limit} requests/min, 429 + Retry-After beyond. Rate = pages / wall time of the whole "
+          f"`pstn-lake sync` process.")
+    print()
+    print("| concurrency | wall | ≥ 5 min | pages | pages/min | % of allowed rate | % of what the window admits "
+          "in that time | 429s | retries | exact rows |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
+    for concurrency, r in rows:
         label = "default (4)" if concurrency is None else str(concurrency)
+        wall = f"{r['wall']:.1f} s ({int(r['wall'] // 60)} min {r['wall'] % 60:.0f} s)"
+        long_enough = "yes" if r["wall"] >= 300 else "**no**"
         if "pages" not in r:
-            print(f"| {label} | {r['wall']:.1f} | failed: {r['error']} |")
+            print(f"| {label} | {wall} | {long_enough} | failed: {r['error']} |")
             continue
         rate = r["pages"] / r["wall"] * 60
-        print(f"| {label} | {r['wall']:.1f} | {r['pages']} | {rate:.0f} | {100 * rate / args.rate_limit:.0f}% "
-              f"| {r['throttled']} | {r['retries']} | {'yes' if r['ok'] else 'NO'} |", flush=True)
-    shutil.rmtree(work, ignore_errors=True)
+        admissible = args.rate_limit * (int(r["wall"] // 60) + 1)
+        print(f"| {label} | {wall} | {long_enough} | {r['pages']} | {rate:.0f} | {100 * rate / args.rate_limit:.0f}% "
+              f"| {100 * r['pages'] / admissible:.0f}% of {admissible} | {r['throttled']} | {r['retries']} "
+              f"| {'yes' if r['ok'] else 'NO'} |")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@
 /// buffers on many threads (the runtime's, and the blocking pool's that write and encode days), so
 /// its peak RSS was about 2.5 times its heap. Two arenas and a fixed 1 MiB threshold (larger
 /// blocks are mapped, and unmapped when freed) bring a 20-day sync from about 340 to about 130 MB
-/// at no measured cost in wall time (BENCHMARKS.md, "Memory"). Called before any other thread
-/// exists.
+/// at no measured cost in wall time (docs/performance-notes.md, "Memory of a long sync"). Called
+/// before any other thread exists.
 pub fn tune_for_sync() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     set(&[
@@ -23,8 +23,9 @@ pub fn tune_for_sync() {
 /// encoder frees them, and by default glibc hands freed memory at the top of its heaps back to the
 /// kernel, so the next pages fault it in again (about 65,000 page faults for 1 M rows). Keeping up
 /// to 256 MiB (growing heaps 64 MiB at a time, and mapping only blocks over 32 MiB) saves about a
-/// tenth of those and 2-3% of the CPU, with the same peak RSS (BENCHMARKS.md, "Landing"). Called
-/// before any other thread exists; [`tune_for_merging`] undoes it once decoding is over.
+/// tenth of those and 2-3% of the CPU, with the same peak RSS (docs/performance-notes.md,
+/// "Landing"). Called before any other thread exists; [`tune_for_merging`] undoes it once
+/// decoding is over.
 pub fn tune_for_ingest() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     set(&[

@@ -41,7 +41,8 @@ fn without_dictionary(column: &str) -> bool {
 
 /// Identifiers, phone numbers, addresses, names and the JSON of unknown properties: string columns
 /// whose min/max prune nothing in a file sorted by time, and cost 9% of a landing to compute
-/// (BENCHMARKS.md). Codes, currencies, countries, call types and trunks keep their statistics.
+/// (docs/performance-notes.md). Codes, currencies, countries, call types and trunks keep their
+/// statistics.
 fn without_statistics(column: &str) -> bool {
     column == "id"
         || column.ends_with("_id")

@@ -14,7 +14,7 @@
 //! - **Order check**: while the rows come unique and in (sort column, key) order, which is how
 //!   Graph returns a day, they need no merge: a day of one part is that part, and a day of
 //!   several is their rows encoded again, one part at a time, into one row group (what the
-//!   reports read fastest: BENCHMARKS.md, "One writer").
+//!   reports read fastest: docs/performance-notes.md, "One writer").
 //! - **Putting in place**: a day the lake does not hold is put as it is (renamed on a local lake,
 //!   one conditional PUT on an object store) when it came in one part (merged within the part)
 //!   or in order; any other day (rows out of order across parts, or a day the lake holds, or got
@@ -42,7 +42,7 @@ use crate::{DayCommit, Error, Lake, Result, STATE_DIR, TableSpec, write_day};
 
 /// Rows of a day held in memory before they are encoded as a part, when the caller does not
 /// decide (see [`DayWriter::new`]). About 4 MB of decoded beta PSTN rows: a sync holds at most
-/// this much per day being fetched (measured in BENCHMARKS.md, "One writer").
+/// this much per day being fetched (measured in docs/performance-notes.md, "One writer").
 pub const PART_ROWS: usize = 8 * 1024;
 
 /// How many parts the [`DayWriter`]s sharing it encode at once (a setting of the run, not of the
@@ -357,9 +357,10 @@ impl DayWriter {
             return Ok(Finished::Parts(paths));
         }
         // One row group for the day: a report reads 13 row groups of 8,192 rows more than twice
-        // as slowly as one (BENCHMARKS.md), and an encoder kept open while the day is fetched
-        // costs about 20 MB a day in flight. So the parts are read back one at a time (a part's
-        // rows in memory) into one encoder, holding an encode slot: one such encoder in the run.
+        // as slowly as one (docs/performance-notes.md, "One row group a day"), and an encoder
+        // kept open while the day is fetched costs about 20 MB a day in flight. So the parts are
+        // read back one at a time (a part's rows in memory) into one encoder, holding an encode
+        // slot: one such encoder in the run.
         let path = self
             .spool
             .path()

@@ -10,7 +10,8 @@
 //! check both paths against each other, also on damaged pages).
 //!
 //! Why: the general path spends most of its time in serde's per-value dispatch rather than in
-//! scanning; this one costs about half as much per row (see BENCHMARKS.md, "Decoding").
+//! scanning; this one costs about half as much per row (docs/performance-notes.md, "Landing",
+//! third round).
 
 use super::{Builder, Columns, DecodedPage, IdListBuilder, PageDecoder, same_bytes};
 use crate::scalar::{parse_decimal, parse_timestamp_micros};
