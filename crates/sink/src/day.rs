@@ -279,9 +279,16 @@ fn rows_with_keys(
 
 /// A short, growing, jittered pause before merging again, so racing writers spread out.
 async fn backoff(attempt: usize) {
-    let jitter = u64::from(uuid::Uuid::new_v4().as_u128() as u8);
-    let millis = 20 * attempt as u64 + jitter % (20 * attempt as u64);
+    let jitter = uuid::Uuid::new_v4().as_u128() as u8;
+    let millis = backoff_millis(attempt, jitter);
     tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
+
+/// The pause before the `attempt`-th merge again (from 1), in milliseconds: in
+/// `[20 × attempt, 40 × attempt)`, placed in that range by `jitter`.
+fn backoff_millis(attempt: usize, jitter: u8) -> u64 {
+    let step = 20 * attempt as u64;
+    step + u64::from(jitter) % step
 }
 
 /// Keeps the last row of each key and sorts by (sort column, key). Rows that already are unique

@@ -84,7 +84,11 @@ impl Drop for Slot<'_> {
 /// The local folder of encoded parts (removed with everything in it when the last writer using it
 /// ends, whether it committed or failed).
 pub(crate) struct Spool {
-    dir: Option<tempfile::TempDir>,
+    /// Removed when the spool is dropped: only this writer's folder goes, `spool/` itself stays,
+    /// since other writers of the run (days committing at once, the sync state's durable writes)
+    /// make their files in it at any moment. Declared first, so it goes before the owner lock is
+    /// let go (fields drop in declaration order).
+    dir: tempfile::TempDir,
     /// Whether the folder is inside a local lake (on the lake's file system).
     in_lake: bool,
     /// In the system's temporary folder: [`OWNER_FILE`], locked while this process lives.
@@ -137,7 +141,7 @@ impl Spool {
             });
             if let Ok(dir) = dir {
                 return Ok(Spool {
-                    dir: Some(dir),
+                    dir,
                     in_lake: true,
                     _owner: None,
                 });
@@ -163,23 +167,14 @@ impl Spool {
         owner.lock().map_err(Error::Spool)?;
         std::fs::rename(&unnamed, dir.path().join(OWNER_FILE)).map_err(Error::Spool)?;
         Ok(Spool {
-            dir: Some(dir),
+            dir,
             in_lake: false,
             _owner: Some(owner),
         })
     }
 
     fn path(&self) -> &Path {
-        self.dir.as_ref().expect("open until dropped").path()
-    }
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        // Only this writer's folder goes: `spool/` itself stays, since other writers of the run
-        // (days committing at once, the sync state's durable writes) make their files in it
-        // at any moment.
-        drop(self.dir.take());
+        self.dir.path()
     }
 }
 

@@ -43,18 +43,20 @@ fn retry_config() -> RetryConfig {
 /// The environment variables (lowercased) that configure a store: `aws_*` for S3,
 /// `azure_storage_*` (and `azure_allow_http`) for Azure — never the Graph app's `AZURE_CLIENT_*` —
 /// and `google_*` for GCS.
-fn env_options(prefixes: &[&str]) -> Vec<(String, String)> {
-    std::env::vars()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+fn store_options(
+    vars: impl Iterator<Item = (String, String)>,
+    prefixes: &[&str],
+) -> Vec<(String, String)> {
+    vars.map(|(k, v)| (k.to_ascii_lowercase(), v))
         .filter(|(k, _)| prefixes.iter().any(|p| k.starts_with(p)))
         .collect()
 }
 
 /// Applies every environment option a builder understands (unknown keys are not its business).
 macro_rules! configured {
-    ($builder:expr, $prefixes:expr) => {{
+    ($builder:expr, $vars:expr, $prefixes:expr) => {{
         let mut b = $builder;
-        for (k, v) in env_options($prefixes) {
+        for (k, v) in store_options($vars, $prefixes) {
             if let Ok(key) = k.parse() {
                 b = b.with_config(key, v);
             }
@@ -63,7 +65,11 @@ macro_rules! configured {
     }};
 }
 
-fn build_store(url: &Url) -> object_store::Result<(Arc<dyn ObjectStore>, Path)> {
+/// The store of a lake URL, configured from `vars` (the environment's variables).
+fn build_store(
+    url: &Url,
+    vars: impl Iterator<Item = (String, String)>,
+) -> object_store::Result<(Arc<dyn ObjectStore>, Path)> {
     let (scheme, path) = ObjectStoreScheme::parse(url)?;
     let root = Path::parse(path)?;
     let store: Arc<dyn ObjectStore> = match scheme {
@@ -72,18 +78,21 @@ fn build_store(url: &Url) -> object_store::Result<(Arc<dyn ObjectStore>, Path)> 
             AmazonS3Builder::new()
                 .with_url(url.as_str())
                 .with_retry(retry_config()),
+            vars,
             &["aws_"]
         )),
         ObjectStoreScheme::MicrosoftAzure => Arc::new(configured!(
             MicrosoftAzureBuilder::new()
                 .with_url(url.as_str())
                 .with_retry(retry_config()),
+            vars,
             &["azure_storage_", "azure_allow_http"]
         )),
         ObjectStoreScheme::GoogleCloudStorage => Arc::new(configured!(
             GoogleCloudStorageBuilder::new()
                 .with_url(url.as_str())
                 .with_retry(retry_config()),
+            vars,
             &["google_"]
         )),
         other => {
@@ -160,7 +169,7 @@ impl Lake {
             Url::from_directory_path(&path)
                 .map_err(|()| fail("the path cannot be made absolute".into()))?
         };
-        let (store, root) = build_store(&url).map_err(|e| fail(e.to_string()))?;
+        let (store, root) = build_store(&url, std::env::vars()).map_err(|e| fail(e.to_string()))?;
         let folder = if url.scheme() == "file" {
             Some(
                 url.to_file_path()
@@ -383,15 +392,86 @@ mod tests {
     }
 
     #[test]
-    fn store_options_are_the_environment_variables_of_a_prefix_lowercased() {
-        // PATH is set wherever tests run.
-        let path = std::env::var("PATH").unwrap();
-        let options = env_options(&["pa"]);
-        assert!(options.contains(&("path".to_owned(), path)), "{options:?}");
-        assert!(
-            options.iter().all(|(k, _)| k.starts_with("pa")),
-            "{options:?}"
+    fn store_options_are_the_variables_of_a_prefix_lowercased() {
+        let vars = [
+            ("AWS_REGION", "eu-west-1"),
+            ("aws_endpoint", "http://x"),
+            ("AZURE_CLIENT_SECRET", "not for storage"),
+            ("PATH", "/bin"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let pairs = |options: Vec<(String, String)>| {
+            options
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            pairs(store_options(vars.clone().into_iter(), &["aws_"])),
+            ["aws_region=eu-west-1", "aws_endpoint=http://x"]
         );
+        assert_eq!(
+            pairs(store_options(vars.into_iter(), &["azure_storage_"])),
+            Vec::<String>::new()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_store_answering_with_server_errors_is_tried_four_times_then_refused() {
+        // An S3 endpoint on loopback that answers every request with 503: a lake opened on it
+        // retries three times (object_store's default would be ten, over minutes), then says
+        // what to check.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = Arc::clone(&requests);
+        let server = tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            loop {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let counted = Arc::clone(&counted);
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    // Each request is answered and its connection closed.
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let _ = conn
+                        .write_all(
+                            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
+                              Connection: close\r\n\r\n",
+                        )
+                        .await;
+                });
+            }
+        });
+        let vars = [
+            ("AWS_ENDPOINT", format!("http://127.0.0.1:{port}")),
+            ("AWS_ALLOW_HTTP", "true".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "k".into()),
+            ("AWS_SECRET_ACCESS_KEY", "s".into()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v));
+        let url = Url::parse("s3://lake/x").unwrap();
+        let (store, root) = build_store(&url, vars.into_iter()).unwrap();
+        let lake = Lake::with_store(store, root, url);
+        let err = lake.check().await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Unreachable { hint, .. } if hint.contains("AWS_ACCESS_KEY_ID")),
+            "{err}"
+        );
+        assert_eq!(
+            requests.load(std::sync::atomic::Ordering::SeqCst),
+            4,
+            "one request and three retries"
+        );
+        server.abort();
     }
 
     #[tokio::test]

@@ -527,4 +527,29 @@ mod tests {
         };
         assert!(!gone_elsewhere.is_dead_here());
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_held_lock_object_is_rewritten_every_quarter_of_its_time_to_live_until_released() {
+        let lake = memory_lake();
+        let path = lake.state_path(LOCK_OBJECT);
+        let tag = || async { lake.store().head(&path).await.unwrap().e_tag };
+        let lock = LakeLock::acquire(&lake, "sync").await.unwrap();
+        let mut seen = vec![tag().await];
+        // The clock is paused: each sleep runs every timer due before it ends, at once. The
+        // refreshes are due at 30, 60 and 90 s; they are looked for 1 s before and after each.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_secs(28)).await;
+            assert_eq!(tag().await, *seen.last().unwrap(), "not refreshed early");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let now = tag().await;
+            assert!(
+                !seen.contains(&now),
+                "refreshed every 30 s: {seen:?} then {now:?}"
+            );
+            seen.push(now);
+        }
+        lock.release().await.unwrap();
+        assert!(lake.store().head(&path).await.is_err(), "released");
+    }
 }

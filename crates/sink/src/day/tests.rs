@@ -479,3 +479,22 @@ async fn columns_without_statistics_or_dictionary_are_written_without_them() {
     assert_eq!(dictionary(1), (false, false), "start");
     assert_eq!(dictionary(2), (true, true), "amount");
 }
+
+#[test]
+fn the_pause_before_merging_again_grows_with_the_attempt_and_spreads_over_its_range() {
+    // Attempt n waits in [20 n, 40 n) ms; the jitter picks the place in that range.
+    assert_eq!(backoff_millis(1, 0), 20);
+    assert_eq!(backoff_millis(1, 19), 39);
+    assert_eq!(backoff_millis(1, 20), 20);
+    assert_eq!(backoff_millis(1, 255), 35);
+    assert_eq!(backoff_millis(3, 0), 60);
+    assert_eq!(backoff_millis(3, 59), 119);
+    assert_eq!(backoff_millis(3, 200), 80);
+    for attempt in 1..=8 {
+        let pauses: std::collections::BTreeSet<u64> =
+            (0..=u8::MAX).map(|j| backoff_millis(attempt, j)).collect();
+        let step = 20 * attempt as u64;
+        assert_eq!(pauses.first(), Some(&step), "attempt {attempt}");
+        assert_eq!(pauses.last(), Some(&(2 * step - 1)), "attempt {attempt}");
+    }
+}
