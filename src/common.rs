@@ -34,6 +34,17 @@ pub struct LakeArg {
     pub lake: String,
 }
 
+/// `--table-format`, for the commands that may create a lake.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TableFormatArg {
+    /// The table format of a new lake: parquet (Hive-partitioned Parquet, one file a day; the
+    /// default) or delta (Delta Lake tables, which Fabric, Power BI, Databricks and Spark open as
+    /// tables). It is recorded in the lake (`_pstn_lake/format.json`): later commands use it
+    /// without being told, and a lake's format cannot be changed by naming another.
+    #[arg(long, value_name = "parquet|delta")]
+    pub table_format: Option<pstn_lake_sink::TableFormat>,
+}
+
 impl LakeArg {
     /// Opens the lake.
     pub fn open(&self) -> Result<Lake> {
@@ -477,6 +488,27 @@ pub fn synced(outcome: pstn_lake_pipeline::Result<SyncReport>, ui: &Ui) -> Resul
             })
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// `--as-of`, for the commands that read a lake.
+#[cfg(feature = "query")]
+#[derive(Debug, Clone, clap::Args)]
+pub struct AsOfArg {
+    /// Read a Delta lake's tables as an earlier commit left them: a table version (a whole
+    /// number, as `pstn-lake history` lists them) or a time (RFC 3339, 2026-11-30T00:00:00Z: the
+    /// last commit at or before it). A Parquet lake keeps no earlier versions.
+    #[arg(long, value_name = "VERSION|TIME")]
+    pub as_of: Option<pstn_lake_query::AsOf>,
+}
+
+#[cfg(feature = "query")]
+impl AsOfArg {
+    /// A session over the lake's tables, at `--as-of` when given.
+    pub async fn session(&self, lake: &Lake) -> Result<pstn_lake_query::LakeSession> {
+        pstn_lake_query::LakeSession::open_as_of(lake, &known_tables(), self.as_of)
+            .await
+            .context("cannot open the lake for queries")
     }
 }
 

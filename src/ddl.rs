@@ -88,6 +88,16 @@ pub struct LakeDdl {
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let lake = args.lake.open_existing().await?;
     lake.check().await?;
+    if lake.table_format().await? == pstn_lake_sink::TableFormat::Delta {
+        // Registering a Delta table as Parquet files would read the files earlier versions
+        // replaced, too.
+        bail!(
+            "{} holds Delta tables, which `ddl` does not print registrations for yet; engines \
+             open them as Delta tables at <lake>/<table>: DuckDB `delta_scan('<lake>/pstn_calls')`, \
+             Spark `CREATE TABLE pstn_calls USING DELTA LOCATION '<lake>/pstn_calls'`",
+            lake.url()
+        );
+    }
     let store = match &args.location {
         Some(location) => Store::parse(location)
             .with_context(|| format!("--location `{location}` is not a lake location"))?,

@@ -24,6 +24,9 @@ pub struct Args {
     #[command(flatten)]
     pub lake: LakeArg,
 
+    #[command(flatten)]
+    pub table_format: crate::common::TableFormatArg,
+
     /// Decoding threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -42,7 +45,8 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let options = IngestOptions::default()
         .with_table(args.table)
         .with_threads(args.threads)
-        .with_memory_budget(usize::try_from(args.memory_mb << 20).unwrap_or(usize::MAX));
+        .with_memory_budget(usize::try_from(args.memory_mb << 20).unwrap_or(usize::MAX))
+        .with_table_format(args.table_format.table_format);
     let outcome = pstn_lake_pipeline::ingest(&lake, &inputs, &options, &Shown(ui)).await;
     ui.clear_progress();
     ui.summary(outcome?);

@@ -10,6 +10,8 @@ mod common;
 mod ddl;
 #[cfg(feature = "query")]
 mod demo;
+#[cfg(all(feature = "query", feature = "delta"))]
+mod history;
 mod ingest;
 mod rebuild;
 #[cfg(feature = "query")]
@@ -61,6 +63,9 @@ enum Command {
     /// Show a table's columns, types and the Graph property each comes from.
     #[cfg(feature = "query")]
     Schema(schema::Args),
+    /// List the commits of a Delta lake's tables: the versions `--as-of` reads.
+    #[cfg(all(feature = "query", feature = "delta"))]
+    History(history::Args),
     /// Fetch call logs from Microsoft Graph into the lake, day by day (incremental and resumable).
     Sync(sync::Args),
     /// Land the tables again from the raw archive kept by `sync --keep-raw` (no Graph calls).
@@ -102,6 +107,8 @@ fn main() -> ExitCode {
             Command::Ddl(args) => ddl::run(args, &ui).await,
             #[cfg(feature = "query")]
             Command::Schema(args) => schema::run(args).await,
+            #[cfg(all(feature = "query", feature = "delta"))]
+            Command::History(args) => history::run(args).await,
             Command::Sync(args) => sync::run(args, &ui).await,
             Command::Rebuild(args) => rebuild::run(args, &ui).await,
             Command::Simulate(args) => simulate::run(args, &ui).await,

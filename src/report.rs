@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use pstn_lake_query::{Chart, ChartFormat, LakeSession, Report, ReportParams};
 
-use crate::common::{LakeArg, OutputArgs, Ui, known_tables, parse_date, to_stdout};
+use crate::common::{LakeArg, OutputArgs, Ui, parse_date, to_stdout};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -62,6 +62,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub lake: LakeArg,
+
+    #[command(flatten)]
+    pub as_of: crate::common::AsOfArg,
 }
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
@@ -104,9 +107,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     };
     let lake = args.lake.open_existing().await?;
     lake.check().await?;
-    let session = LakeSession::open(&lake, &known_tables())
-        .await
-        .context("cannot open the lake for queries")?;
+    let session = args.as_of.session(&lake).await?;
     let (schema, batches) = session
         .run_report(&report, &params)
         .await
@@ -152,9 +153,7 @@ async fn write_html(args: &Args, path: &Path, ui: &Ui) -> Result<()> {
     }
     let lake = args.lake.open_existing().await?;
     lake.check().await?;
-    let session = LakeSession::open(&lake, &known_tables())
-        .await
-        .context("cannot open the lake for queries")?;
+    let session = args.as_of.session(&lake).await?;
     write_page(&session, &reports, &args.lake.lake, &params, path, ui).await
 }
 

@@ -17,7 +17,7 @@ use pstn_lake_query::{Format, LakeSession};
 use pstn_lake_sink::Lake;
 use rustyline::error::ReadlineError;
 
-use crate::common::{LakeArg, is_broken_pipe, known_tables, message, terminal_safe, to_stdout};
+use crate::common::{LakeArg, is_broken_pipe, message, terminal_safe, to_stdout};
 use split::{Splitter, dot_command};
 
 #[derive(Debug, clap::Args)]
@@ -43,6 +43,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub lake: LakeArg,
+
+    #[command(flatten)]
+    pub as_of: crate::common::AsOfArg,
 }
 
 const PROMPT: &str = "pstn-lake> ";
@@ -67,9 +70,7 @@ const COMMANDS: [&str; 7] = [
 pub async fn run(args: Args) -> Result<()> {
     let lake = args.lake.open_existing().await?;
     lake.check().await?;
-    let session = LakeSession::open(&lake, &known_tables())
-        .await
-        .context("cannot open the lake for queries")?;
+    let session = args.as_of.session(&lake).await?;
     let interactive = std::io::stdin().is_terminal();
     let (format, format_name) = match args.format {
         Some(f) => (f, format!("{f:?}").to_lowercase()),

@@ -1,9 +1,8 @@
 //! `pstn-lake sql`: a read-only SQL query over the lake.
 
-use anyhow::{Context, Result};
-use pstn_lake_query::LakeSession;
+use anyhow::Result;
 
-use crate::common::{LakeArg, OutputArgs, known_tables};
+use crate::common::{LakeArg, OutputArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,15 +15,16 @@ pub struct Args {
 
     #[command(flatten)]
     pub lake: LakeArg,
+
+    #[command(flatten)]
+    pub as_of: crate::common::AsOfArg,
 }
 
 pub async fn run(args: Args) -> Result<()> {
     args.output.resolve()?;
     let lake = args.lake.open_existing().await?;
     lake.check().await?;
-    let session = LakeSession::open(&lake, &known_tables())
-        .await
-        .context("cannot open the lake for queries")?;
+    let session = args.as_of.session(&lake).await?;
     tracing::debug!(lake = %lake.url(), tables = ?session.tables(), "planning the query");
     let df = session.query(&args.query).await?;
     let planned = df.schema().inner().clone();

@@ -34,6 +34,9 @@ pub struct Args {
     #[command(flatten)]
     pub lake: LakeArg,
 
+    #[command(flatten)]
+    pub table_format: crate::common::TableFormatArg,
+
     /// The Microsoft cloud: global, usgov, dod or china. Picks the login host, Graph host and scope.
     #[arg(long, default_value = "global")]
     pub cloud: Cloud,
@@ -135,6 +138,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         .with_api(args.api)
         .with_allow_api_downgrade(args.allow_api_downgrade)
         .with_keep_raw(args.keep_raw)
+        .with_table_format(args.table_format.table_format)
         .with_strict(args.strict);
     let outcome = pstn_lake_pipeline::sync(
         &lake,

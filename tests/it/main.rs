@@ -2,6 +2,7 @@
 
 mod corpus;
 mod ddl;
+mod delta;
 mod demo;
 mod helpers;
 mod html;

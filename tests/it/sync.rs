@@ -20,14 +20,14 @@ fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
-fn config(first_day: &str, days: u32, calls_per_day: u32) -> SimConfig {
+pub(crate) fn config(first_day: &str, days: u32, calls_per_day: u32) -> SimConfig {
     SimConfig::default()
         .with_tenant(TenantConfig::new(7, day(first_day), days, calls_per_day))
         .with_page_size(250)
         .with_client_secret(SECRET)
 }
 
-async fn start(config: SimConfig) -> RunningSim {
+pub(crate) async fn start(config: SimConfig) -> RunningSim {
     pstn_lake_graph_sim::start(config, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap()
@@ -56,7 +56,7 @@ fn sync_command_without_login_url(sim: &RunningSim, lake: &Path, extra: &[&str])
     cmd
 }
 
-async fn sync(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Run {
+pub(crate) async fn sync(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Run {
     command_output(sync_command(sim, lake, extra)).await
 }
 
@@ -170,7 +170,7 @@ fn expected_per_day(
 
 /// The lake holds exactly the simulator's rows of `from..=to`, in both tables, day by day: each
 /// day has the simulator's ids of that day, each once, and no day has rows of another.
-async fn assert_exact(lake: &Path, sim: &RunningSim, from: &str, to: &str) {
+pub(crate) async fn assert_exact(lake: &Path, sim: &RunningSim, from: &str, to: &str) {
     for (table, function) in [
         ("pstn_calls", Function::Pstn),
         ("direct_routing_calls", Function::DirectRouting),

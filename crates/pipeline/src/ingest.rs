@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use pstn_lake_fetch::{DecodedPage, PageDecoder, Table};
-use pstn_lake_sink::{Lake, Landing};
+use pstn_lake_sink::{Lake, Landing, TableFormat};
 
 use crate::check::{check_rows, check_table};
 use crate::lake::{leave_no_empty_lake, locked};
@@ -116,6 +116,7 @@ pub struct IngestOptions {
     table: Option<Table>,
     threads: Option<usize>,
     memory_budget: usize,
+    table_format: Option<TableFormat>,
 }
 
 impl Default for IngestOptions {
@@ -125,6 +126,7 @@ impl Default for IngestOptions {
             table: None,
             threads: None,
             memory_budget: 128 * 1024 * 1024,
+            table_format: None,
         }
     }
 }
@@ -145,6 +147,13 @@ impl IngestOptions {
     /// Bytes of decoded rows held in memory before the largest held day is encoded early.
     pub fn with_memory_budget(mut self, bytes: usize) -> Self {
         self.memory_budget = bytes;
+        self
+    }
+
+    /// The table format of a new lake (default Parquet); an existing lake keeps its own, and
+    /// another one named here is refused.
+    pub fn with_table_format(mut self, format: Option<TableFormat>) -> Self {
+        self.table_format = format;
         self
     }
 }
@@ -296,7 +305,7 @@ async fn land(
     encoded.map_err(|e| Error::NothingWritten(Box::new(e)))?;
     report.rows_in = landings.values().map(|l| l.rows() as u64).sum();
     progress.ingest_writing();
-    locked(lake, "ingest", async {
+    locked(lake, "ingest", options.table_format, async {
         for (table, landing) in landings {
             let summary = landing.commit().await.map_err(|source| Error::Commit {
                 table,

@@ -3,19 +3,25 @@
 use std::future::Future;
 use std::path::Path;
 
-use pstn_lake_sink::{Lake, LakeLock};
+use pstn_lake_sink::{Lake, LakeLock, TableFormat};
 
 use crate::{Error, Result};
 
 /// Runs `work` holding the lake's write lock for `command`, then releases it. The work's error
-/// wins over a failed release.
+/// wins over a failed release. Under the lock and before the work, the lake's table format is
+/// settled: a new lake records `format` (Parquet when `None`), and a `format` other than an
+/// existing lake's is refused (see [`Lake::settle_format`]).
 pub(crate) async fn locked<T>(
     lake: &Lake,
     command: &str,
+    format: Option<TableFormat>,
     work: impl Future<Output = Result<T>>,
 ) -> Result<T> {
     let lock = LakeLock::acquire(lake, command).await?;
-    let outcome = work.await;
+    let outcome = match lake.settle_format(format).await {
+        Ok(_) => work.await,
+        Err(e) => Err(e.into()),
+    };
     let released = lock.release().await;
     let value = outcome?;
     released.map_err(|e| Error::ReleaseLock(Box::new(e)))?;

@@ -41,7 +41,7 @@ pub use ingest::{
 pub use plan::{FIRST_SYNC_DAYS, FirstSync, Plan, plan};
 pub use progress::{DaySynced, NoProgress, Progress};
 pub use pstn_lake_fetch::{ApiVersion, Credentials, GraphConfig, Table};
-pub use pstn_lake_sink::Lake;
+pub use pstn_lake_sink::{Lake, TableFormat};
 pub use rebuild::{RebuildReport, rebuild};
 pub use spec::table_spec;
 pub use sync::{SyncOptions, SyncReport, api_version, sync};

@@ -44,7 +44,7 @@ pub async fn rebuild(lake: &Lake, days: &Days, progress: &dyn Progress) -> Resul
     let started = Instant::now();
     let mut report = leave_no_empty_lake(lake, async {
         lake.check().await?;
-        let report = locked(lake, "rebuild", async {
+        let report = locked(lake, "rebuild", None, async {
             let mut report = RebuildReport::default();
             for &table in &days.tables {
                 rebuild_table(lake, table, days, progress, &mut report).await?;

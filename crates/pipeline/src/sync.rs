@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use pstn_lake_fetch::{ApiVersion, Credentials, GraphClient, GraphConfig, Table};
-use pstn_lake_sink::{EncodeSlots, Lake, SyncState, quarantine_days};
+use pstn_lake_sink::{EncodeSlots, Lake, SyncState, TableFormat, quarantine_days};
 
 use crate::day::{Landed, Quarantined, day_chunks, land_day};
 use crate::lake::{leave_no_empty_lake, locked};
@@ -32,6 +32,7 @@ pub struct SyncOptions {
     pub(crate) strict: bool,
     pub(crate) command: &'static str,
     pub(crate) today: Option<NaiveDate>,
+    pub(crate) table_format: Option<TableFormat>,
 }
 
 impl Default for SyncOptions {
@@ -49,6 +50,7 @@ impl Default for SyncOptions {
             strict: false,
             command: "sync",
             today: None,
+            table_format: None,
         }
     }
 }
@@ -153,6 +155,13 @@ impl SyncOptions {
     /// keeping the row in the quarantine (the default).
     pub fn with_strict(mut self, strict: bool) -> Self {
         self.strict = strict;
+        self
+    }
+
+    /// The table format of a new lake (default Parquet); an existing lake keeps its own, and
+    /// another one named here is refused.
+    pub fn with_table_format(mut self, format: Option<TableFormat>) -> Self {
+        self.table_format = format;
         self
     }
 
@@ -309,7 +318,7 @@ pub async fn sync(
     options.check(today)?;
     leave_no_empty_lake(lake, async {
         lake.check().await?;
-        locked(lake, options.command, async {
+        locked(lake, options.command, options.table_format, async {
             // Read under the lock: another run may have just finished days.
             let mut state = SyncState::load(lake).await?;
             let api = api_version(options, &mut state, lake)?;

@@ -160,6 +160,16 @@ pub enum Error {
     /// The lake could not be listed.
     #[error(transparent)]
     Lake(#[from] pstn_lake_sink::Error),
+
+    /// `--as-of` on a lake without table versions.
+    #[error(
+        "--as-of reads an earlier snapshot of a Delta lake; {url} holds Parquet tables, whose \
+         days are replaced in place and keep no earlier version"
+    )]
+    AsOfParquet {
+        /// The lake.
+        url: String,
+    },
 }
 
 fn unknown_column(column: &str, similar: &[String], columns: &[String]) -> String {

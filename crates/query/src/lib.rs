@@ -32,4 +32,4 @@ pub use error::{Error, Result};
 pub use format::{Format, write, write_parquet};
 pub use html::{HtmlPage, applicable_params};
 pub use params::{Param, ReportParams};
-pub use session::{LakeSession, PARTITION_COLUMN};
+pub use session::{AsOf, LakeSession, PARTITION_COLUMN};

@@ -12,7 +12,56 @@ use datafusion::datasource::listing::{
 use datafusion::execution::context::{SQLOptions, SessionContext};
 use datafusion::prelude::{DataFrame, SessionConfig};
 use datafusion::scalar::ScalarValue;
-use pstn_lake_sink::Lake;
+use pstn_lake_sink::{Lake, TableFormat};
+
+/// A snapshot of a Delta lake's tables other than the latest (`--as-of`).
+#[cfg(feature = "delta")]
+pub use pstn_lake_sink::AsOf;
+
+/// A snapshot of a Delta lake's tables other than the latest: this build has no Delta support,
+/// so there is none.
+#[cfg(not(feature = "delta"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOf {}
+
+#[cfg(not(feature = "delta"))]
+impl std::str::FromStr for AsOf {
+    type Err = String;
+
+    fn from_str(_: &str) -> std::result::Result<Self, String> {
+        Err(
+            "this pstn-lake was built without Delta support (the `delta` cargo feature), \
+             which --as-of needs"
+                .into(),
+        )
+    }
+}
+
+/// The Delta table's provider (its latest snapshot, or `as_of`), or `None` when the lake has no
+/// such table yet (it is then registered as an empty listing, as on a Parquet lake).
+#[cfg(feature = "delta")]
+async fn delta_provider(
+    lake: &Lake,
+    table: &str,
+    as_of: Option<AsOf>,
+) -> Result<Option<Arc<dyn datafusion::catalog::TableProvider>>> {
+    let Some(delta) = pstn_lake_sink::delta_table(lake, table, as_of).await? else {
+        return Ok(None);
+    };
+    Ok(Some(delta.table_provider().await?))
+}
+
+#[cfg(not(feature = "delta"))]
+async fn delta_provider(
+    lake: &Lake,
+    _: &str,
+    _: Option<AsOf>,
+) -> Result<Option<Arc<dyn datafusion::catalog::TableProvider>>> {
+    Err(pstn_lake_sink::Error::NoDelta {
+        url: lake.url().to_string(),
+    }
+    .into())
+}
 
 use crate::{Error, Result};
 
@@ -32,6 +81,23 @@ impl LakeSession {
     /// other folders in the lake's root (`pstn_calls.bak`, `tmp`) are not tables, and their names
     /// never reach SQL.
     pub async fn open(lake: &Lake, known: &[(String, SchemaRef)]) -> Result<LakeSession> {
+        Self::open_as_of(lake, known, None).await
+    }
+
+    /// Opens a session over `lake` as [`LakeSession::open`] does; on a Delta lake, each table is
+    /// its latest snapshot, or the snapshot `as_of` names (a version, or the latest commit at or
+    /// before a time). On a Parquet lake, `as_of` is refused: its days are replaced in place.
+    pub async fn open_as_of(
+        lake: &Lake,
+        known: &[(String, SchemaRef)],
+        as_of: Option<AsOf>,
+    ) -> Result<LakeSession> {
+        let format = lake.table_format().await?;
+        if format == TableFormat::Parquet && as_of.is_some() {
+            return Err(Error::AsOfParquet {
+                url: lake.url().to_string(),
+            });
+        }
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_collect_statistics(true)
@@ -49,6 +115,16 @@ impl LakeSession {
                 .pop_if_empty()
                 .push(name)
                 .push("");
+            if format == TableFormat::Delta
+                && let Some(provider) = delta_provider(lake, name, as_of).await?
+            {
+                ctx.register_table(
+                    datafusion::common::TableReference::bare(name.as_str()),
+                    provider,
+                )?;
+                registered.push(name.clone());
+                continue;
+            }
             let table_url = ListingTableUrl::parse(url.as_str())?;
             let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
                 .with_file_extension(".parquet")

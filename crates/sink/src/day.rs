@@ -155,7 +155,7 @@ fn conform(spec: &TableSpec, batch: &RecordBatch, path: &str) -> Result<RecordBa
 }
 
 /// How many times a day is read and merged again when another writer replaced it in between.
-const MAX_ATTEMPTS: usize = 8;
+pub(crate) const MAX_ATTEMPTS: usize = 8;
 
 /// Merges `new` rows into `day` and replaces the day's object atomically.
 ///
@@ -278,7 +278,7 @@ fn rows_with_keys(
 }
 
 /// A short, growing, jittered pause before merging again, so racing writers spread out.
-async fn backoff(attempt: usize) {
+pub(crate) async fn backoff(attempt: usize) {
     let jitter = uuid::Uuid::new_v4().as_u128() as u8;
     let millis = backoff_millis(attempt, jitter);
     tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
@@ -610,7 +610,11 @@ pub(crate) async fn write_new_day_encoded(
 }
 
 /// Encodes a day as one Parquet file in memory, on a blocking thread (it is CPU work).
-async fn encode(spec: &TableSpec, batches: Vec<RecordBatch>, name: String) -> Result<Vec<u8>> {
+pub(crate) async fn encode(
+    spec: &TableSpec,
+    batches: Vec<RecordBatch>,
+    name: String,
+) -> Result<Vec<u8>> {
     let spec = spec.clone();
     tokio::task::spawn_blocking(move || {
         encode_into(&spec, writer_properties(&spec), batches, &name, Vec::new())

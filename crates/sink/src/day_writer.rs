@@ -187,11 +187,22 @@ struct Part {
 }
 
 /// A day's parts, finished: what [`DayWriter::commit`] puts in place or merges.
-enum Finished {
+pub(crate) enum Finished {
     /// The day's file, its size and its rows (unique and in order).
     Day(PathBuf, u64, usize),
     /// Parts to read back and merge with what the lake holds.
     Parts(Vec<PathBuf>),
+}
+
+/// A day's new rows encoded in the spool, waiting for their commit (the spool folder lives while
+/// this does).
+#[cfg(feature = "delta")]
+pub(crate) struct SpooledDay {
+    pub(crate) day: NaiveDate,
+    /// Rows handed in for the day (before de-duplication).
+    pub(crate) rows_in: usize,
+    pub(crate) finished: Finished,
+    _spool: Arc<Spool>,
 }
 
 /// One day of one table, written as its rows arrive (see the module documentation).
@@ -399,11 +410,57 @@ impl DayWriter {
         Ok(Finished::Day(path, size, rows))
     }
 
+    /// Finishes encoding the day's rows in the spool, for a table format that commits them
+    /// itself (Delta: see `crate::delta`). `None` for a day that received no rows.
+    #[cfg(feature = "delta")]
+    pub(crate) async fn into_spooled(mut self) -> Result<Option<SpooledDay>> {
+        let (rows_in, day) = (self.rows_in, self.day);
+        if rows_in == 0 {
+            return Ok(None);
+        }
+        let spool = Arc::clone(&self.spool);
+        let finished = tokio::task::spawn_blocking(move || self.finish())
+            .await
+            .map_err(|e| Error::Spool(std::io::Error::other(e)))??;
+        Ok(Some(SpooledDay {
+            day,
+            rows_in,
+            finished,
+            _spool: spool,
+        }))
+    }
+
+    /// Commits the day to its Delta table, as a transaction of its own.
+    #[cfg(feature = "delta")]
+    async fn commit_delta(self, lake: &Lake) -> Result<DayCommit> {
+        let (day, spec) = (self.day, self.spec.clone());
+        let spooled: Vec<SpooledDay> = self.into_spooled().await?.into_iter().collect();
+        let commits = crate::delta::commit(lake, &spec, spooled).await?;
+        Ok(commits.into_iter().next().unwrap_or(DayCommit {
+            day,
+            rows_before: 0,
+            rows_in: 0,
+            rows_after: 0,
+            bytes: 0,
+            merged: false,
+        }))
+    }
+
+    #[cfg(not(feature = "delta"))]
+    async fn commit_delta(self, lake: &Lake) -> Result<DayCommit> {
+        Err(Error::NoDelta {
+            url: lake.url().to_string(),
+        })
+    }
+
     /// Writes the day into the lake, atomically: as encoded when the lake does not hold the day
     /// and the rows came in order or in one part, otherwise merged with what it holds (see
     /// [`write_day`]). A day that received no rows is left as it is.
     pub async fn commit(mut self, lake: &Lake) -> Result<DayCommit> {
         let (rows_in, day, spec) = (self.rows_in, self.day, self.spec.clone());
+        if lake.table_format().await? == crate::TableFormat::Delta {
+            return self.commit_delta(lake).await;
+        }
         if rows_in == 0 {
             return Ok(DayCommit {
                 day,

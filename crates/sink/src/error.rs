@@ -150,6 +150,67 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+
+    /// The record of the lake's table format cannot be read.
+    #[error(
+        "the lake's format record `{path}` is unreadable: {reason}; it holds \
+         {{\"table_format\": \"parquet\"}} or {{\"table_format\": \"delta\"}}, whichever the tables are"
+    )]
+    Format {
+        /// The record.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A command asked for a table format other than the lake's.
+    #[error(
+        "the lake {url} holds {recorded} tables, not {wanted} (a lake has one table format, \
+         chosen when it is created): leave out --table-format to use {recorded}, or give a new \
+         lake's location for {wanted} tables"
+    )]
+    FormatMismatch {
+        /// The lake.
+        url: String,
+        /// The lake's format.
+        recorded: crate::TableFormat,
+        /// The format asked for.
+        wanted: crate::TableFormat,
+    },
+
+    /// The lake holds Delta tables and this build of pstn-lake was made without Delta support.
+    #[error(
+        "the lake {url} holds Delta tables, and this pstn-lake was built without Delta support \
+         (the `delta` cargo feature, on by default): build it with `--features delta`"
+    )]
+    NoDelta {
+        /// The lake.
+        url: String,
+    },
+
+    /// An earlier snapshot of a Delta table cannot be read.
+    #[error(
+        "{table} has no snapshot {as_of}: {reason} (`pstn-lake history` lists the versions; a \
+         version older than the last vacuum's retention can no longer be read)"
+    )]
+    AsOf {
+        /// The table.
+        table: String,
+        /// The snapshot asked for.
+        as_of: String,
+        /// delta-rs's reason.
+        reason: String,
+    },
+
+    /// Delta Lake (delta-rs) failed.
+    #[error("Delta table {table}: {source}")]
+    #[cfg(feature = "delta")]
+    Delta {
+        /// The table's location.
+        table: String,
+        /// delta-rs's error.
+        source: deltalake::DeltaTableError,
+    },
 }
 
 /// The sink crate's result type.

@@ -123,6 +123,8 @@ pub struct Lake {
     /// Set when this process's hold on the lake lock was taken over by another writer (shared by
     /// every clone): no commit is made after that.
     fence: Arc<Fence>,
+    /// The lake's table format once read (see `crate::format`): it never changes.
+    pub(crate) format: Arc<std::sync::OnceLock<crate::TableFormat>>,
 }
 
 /// Whether the writer still holds the lake lock (see [`crate::LakeLock`]).
@@ -184,6 +186,7 @@ impl Lake {
             url,
             folder,
             fence: Arc::default(),
+            format: Arc::default(),
         })
     }
 
@@ -198,6 +201,7 @@ impl Lake {
             url,
             folder: None,
             fence: Arc::default(),
+            format: Arc::default(),
         }
     }
 
@@ -315,9 +319,17 @@ impl Lake {
         Ok(names)
     }
 
-    /// The days a table holds, in order.
+    /// The days a table holds, in order (of a Delta table: its latest snapshot's).
     pub async fn days(&self, table: &str) -> Result<Vec<NaiveDate>> {
-        self.partition_days(&self.table_path(table)).await
+        match self.table_format().await? {
+            crate::TableFormat::Parquet => self.partition_days(&self.table_path(table)).await,
+            #[cfg(feature = "delta")]
+            crate::TableFormat::Delta => crate::delta::days(self, table).await,
+            #[cfg(not(feature = "delta"))]
+            crate::TableFormat::Delta => Err(Error::NoDelta {
+                url: self.url().to_string(),
+            }),
+        }
     }
 
     /// The `call_date=YYYY-MM-DD` folders directly under `prefix`, as days in order.

@@ -21,7 +21,10 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::day_writer::Spool;
 use crate::lake::SPOOL_DIR;
-use crate::{DayCommit, DayWriter, EncodeSlots, Lake, Result, STATE_DIR, TableSpec, split_by_day};
+use crate::{
+    DayCommit, DayWriter, EncodeSlots, Lake, Result, STATE_DIR, TableFormat, TableSpec,
+    split_by_day,
+};
 
 /// Default bytes of decoded rows held in memory before days are handed to the encoder early.
 pub const DEFAULT_MEMORY_BUDGET: usize = 128 * 1024 * 1024;
@@ -256,11 +259,16 @@ impl Landing {
         let writers = std::mem::take(&mut self.writers);
         let spooled_bytes = writers.values().map(DayWriter::spooled_bytes).sum();
         let lake = &self.lake;
-        let mut days: Vec<DayCommit> = futures::stream::iter(writers.into_values())
-            .map(|writer| writer.commit(lake))
-            .buffered(self.concurrency)
-            .try_collect()
-            .await?;
+        let mut days: Vec<DayCommit> = match lake.table_format().await? {
+            TableFormat::Parquet => {
+                futures::stream::iter(writers.into_values())
+                    .map(|writer| writer.commit(lake))
+                    .buffered(self.concurrency)
+                    .try_collect()
+                    .await?
+            }
+            TableFormat::Delta => commit_delta(lake, &self.spec, writers).await?,
+        };
         days.sort_by_key(|c| c.day);
         Ok(LandingSummary {
             merged_days: days.iter().filter(|c| c.merged).count(),
@@ -269,6 +277,31 @@ impl Landing {
             spooled_bytes,
         })
     }
+}
+
+/// Commits the days to a Delta table, as one transaction (see `crate::delta`).
+#[cfg(feature = "delta")]
+async fn commit_delta(
+    lake: &Lake,
+    spec: &TableSpec,
+    writers: BTreeMap<NaiveDate, DayWriter>,
+) -> Result<Vec<DayCommit>> {
+    let mut days = Vec::new();
+    for writer in writers.into_values() {
+        days.extend(writer.into_spooled().await?);
+    }
+    crate::delta::commit(lake, spec, days).await
+}
+
+#[cfg(not(feature = "delta"))]
+async fn commit_delta(
+    lake: &Lake,
+    _: &TableSpec,
+    _: BTreeMap<NaiveDate, DayWriter>,
+) -> Result<Vec<DayCommit>> {
+    Err(crate::Error::NoDelta {
+        url: lake.url().to_string(),
+    })
 }
 
 /// A landing's spool folder older than this is a crashed writer's leftover and is removed.

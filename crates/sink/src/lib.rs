@@ -24,8 +24,11 @@
 
 mod day;
 mod day_writer;
+#[cfg(feature = "delta")]
+mod delta;
 mod encode;
 mod error;
+mod format;
 mod lake;
 mod landing;
 mod local;
@@ -42,7 +45,12 @@ pub use chrono::NaiveDate;
 pub(crate) use day::write_day;
 pub use day::{DayCommit, read_day};
 pub use day_writer::{DayWriter, EncodeSlots, PART_ROWS};
+#[cfg(feature = "delta")]
+pub use delta::{AsOf, Commit, delta_schema, delta_table, history};
+#[cfg(feature = "delta")]
+pub use deltalake;
 pub use error::{Error, Result};
+pub use format::TableFormat;
 pub use lake::{DAY_FILE, Lake, PARTITION_COLUMN, STATE_DIR, day_folder};
 pub use landing::{Landing, LandingSummary};
 pub use lock::LakeLock;

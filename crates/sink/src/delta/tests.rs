@@ -1,0 +1,275 @@
+use std::sync::Mutex;
+
+use arrow::array::AsArray;
+use arrow::datatypes::Int64Type;
+use futures::stream::BoxStream;
+use object_store::memory::InMemory;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+};
+
+use super::*;
+use crate::test_util::{batch, spec};
+use crate::{Landing, TableFormat};
+
+/// A Delta lake over `store` (the in-memory store, or one wrapping it).
+async fn delta_lake(store: Arc<dyn ObjectStore>) -> Lake {
+    let lake = Lake::with_store(
+        store,
+        Path::from("lake"),
+        Url::parse("memory:///lake").unwrap(),
+    );
+    lake.settle_format(Some(TableFormat::Delta)).await.unwrap();
+    lake
+}
+
+async fn land(lake: &Lake, rows: &[(&str, i64, i64)]) -> Vec<DayCommit> {
+    let mut landing = Landing::new(lake.clone(), spec());
+    landing.push(&batch(rows)).unwrap();
+    landing.commit().await.unwrap().days
+}
+
+/// The table's rows in its latest snapshot, as (id, amount), sorted by id.
+async fn rows(lake: &Lake) -> Vec<(String, i64)> {
+    let table = open_table(lake, "calls").await.unwrap().unwrap();
+    let files: Vec<_> = table
+        .get_active_add_actions_by_partitions(&[])
+        .try_collect()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for file in files {
+        let bytes = read_table_file(lake, &spec(), &file.path()).await.unwrap();
+        for b in decode_parquet(&spec(), bytes, "test").unwrap() {
+            let ids = b.column(0).as_string::<i32>();
+            let amounts = b.column(2).as_primitive::<Int64Type>();
+            for i in 0..b.num_rows() {
+                out.push((ids.value(i).to_owned(), amounts.value(i)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn pairs(rows: &[(&str, i64)]) -> Vec<(String, i64)> {
+    rows.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+}
+
+#[tokio::test]
+async fn landing_twice_is_idempotent_and_new_rows_win_by_key() {
+    let lake = delta_lake(Arc::new(InMemory::new())).await;
+    let first = land(&lake, &[("a", 1, 1), ("b", 2, 2)]).await;
+    assert_eq!((first[0].rows_before, first[0].rows_after), (0, 2));
+    let again = land(&lake, &[("a", 1, 1), ("b", 2, 2)]).await;
+    assert_eq!((again[0].rows_before, again[0].rows_after), (2, 2));
+    land(&lake, &[("b", 2, 20), ("c", 3, 3)]).await;
+    assert_eq!(rows(&lake).await, pairs(&[("a", 1), ("b", 20), ("c", 3)]));
+    // One file a day in the snapshot; the replaced ones are removed from it (not deleted: an
+    // earlier version still reads them).
+    let table = open_table(&lake, "calls").await.unwrap().unwrap();
+    assert_eq!(table.version(), Some(3), "created, then three commits");
+    assert_eq!(table.get_file_uris().unwrap().count(), 1);
+    assert_eq!(
+        days(&lake, "calls").await.unwrap(),
+        [crate::test_util::day()]
+    );
+    // Version 1 still holds the first landing.
+    let first = delta_table(&lake, "calls", Some(AsOf::Version(1)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.get_file_uris().unwrap().count(), 1);
+    let err = delta_table(&lake, "calls", Some(AsOf::Version(9)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::AsOf { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn the_table_has_the_spec_s_columns_and_a_date_partition() {
+    let lake = delta_lake(Arc::new(InMemory::new())).await;
+    land(&lake, &[("a", 1, 1)]).await;
+    let table = open_table(&lake, "calls").await.unwrap().unwrap();
+    let snapshot = table.snapshot().unwrap();
+    assert_eq!(snapshot.metadata().partition_columns(), &[PARTITION_COLUMN]);
+    let schema: Vec<String> = snapshot
+        .schema()
+        .fields()
+        .map(|f| format!("{} {:?}", f.name(), f.data_type()))
+        .collect();
+    assert_eq!(
+        schema,
+        [
+            "id Primitive(String)",
+            "start Primitive(Timestamp)",
+            "amount Primitive(Long)",
+            "call_date Primitive(Date)"
+        ]
+    );
+}
+
+/// A store that lets another writer commit to the table just before this writer's next commit
+/// (the put of a `_delta_log/N.json`): the race Delta's conflict check must catch.
+#[derive(Debug)]
+struct RacingStore {
+    inner: InMemory,
+    race: Mutex<Option<Vec<(&'static str, i64, i64)>>>,
+}
+
+impl std::fmt::Display for RacingStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RacingStore")
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for RacingStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        let commit = location.as_ref().contains("/_delta_log/")
+            && location.extension() == Some("json")
+            && matches!(opts.mode, PutMode::Create);
+        let race = if commit {
+            self.race.lock().unwrap().take()
+        } else {
+            None
+        };
+        if let Some(theirs) = race {
+            let other = Lake::with_store(
+                Arc::new(self.inner.clone()),
+                Path::from("lake"),
+                Url::parse("memory:///lake").unwrap(),
+            );
+            land(&other, &theirs).await;
+        }
+        self.inner.put_opts(location, payload, opts).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+    async fn rename_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: RenameOptions,
+    ) -> object_store::Result<()> {
+        self.inner.rename_opts(from, to, options).await
+    }
+}
+
+#[tokio::test]
+async fn a_commit_that_loses_to_another_writer_is_merged_again_never_overwriting_its_rows() {
+    let inner = InMemory::new();
+    let store = Arc::new(RacingStore {
+        inner: inner.clone(),
+        race: Mutex::new(None),
+    });
+    let lake = delta_lake(Arc::clone(&store) as Arc<dyn ObjectStore>).await;
+    land(&lake, &[("a", 1, 1), ("b", 2, 2)]).await;
+    // Between this writer's read of the day and its commit, another writer changes `b` and adds
+    // `c` to the same day.
+    *store.race.lock().unwrap() = Some(vec![("b", 2, 20), ("c", 3, 3)]);
+    let ours = land(&lake, &[("a", 1, 10), ("d", 4, 4)]).await;
+    assert!(store.race.lock().unwrap().is_none(), "the race happened");
+    assert_eq!(
+        rows(&lake).await,
+        pairs(&[("a", 10), ("b", 20), ("c", 3), ("d", 4)])
+    );
+    assert_eq!(ours[0].rows_before, 3, "merged with the other writer's day");
+    let table = open_table(&lake, "calls").await.unwrap().unwrap();
+    assert_eq!(
+        table.version(),
+        Some(3),
+        "created, ours, theirs, ours again"
+    );
+    // The losing attempt's data file was deleted: every data file in the store is one a
+    // version of the table added.
+    let all: Vec<String> = inner
+        .list(Some(&Path::from("lake/calls")))
+        .map_ok(|m| m.location.to_string())
+        .try_filter(|p| futures::future::ready(p.ends_with(".parquet")))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3, "{all:?}");
+}
+
+#[tokio::test]
+async fn days_of_one_landing_are_one_transaction() {
+    let lake = delta_lake(Arc::new(InMemory::new())).await;
+    let mut landing = Landing::new(lake.clone(), spec());
+    landing.push(&batch(&[("a", 1, 1)])).unwrap();
+    // The next day: 86,400 s later.
+    landing.push(&batch(&[("b", 86_400 + 5, 2)])).unwrap();
+    let summary = landing.commit().await.unwrap();
+    assert_eq!(summary.days.len(), 2);
+    let table = open_table(&lake, "calls").await.unwrap().unwrap();
+    assert_eq!(table.version(), Some(1), "one commit for both days");
+    assert_eq!(days(&lake, "calls").await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_history_lists_each_commit_with_its_days_and_rows() {
+    let lake = delta_lake(Arc::new(InMemory::new())).await;
+    land(&lake, &[("a", 1, 1), ("b", 2, 2)]).await;
+    land(&lake, &[("c", 3, 3)]).await;
+    let commits = history(&lake, "calls", None).await.unwrap();
+    let listed: Vec<(u64, &str, Option<&str>, Option<u64>)> = commits
+        .iter()
+        .map(|c| {
+            (
+                c.version,
+                c.operation.as_str(),
+                c.predicate.as_deref(),
+                c.rows,
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (2, "WRITE", Some("call_date IN ('1970-01-02')"), Some(3)),
+            (1, "WRITE", Some("call_date IN ('1970-01-02')"), Some(2)),
+            (0, "CREATE TABLE", None, None),
+        ]
+    );
+    assert!(commits.iter().all(|c| c.time.is_some()));
+    assert!(history(&lake, "nothing", None).await.unwrap().is_empty());
+}

@@ -1,0 +1,203 @@
+//! The lake's table format (Hive-partitioned Parquet or Delta Lake), chosen when the lake is
+//! created and recorded in `<lake>/_pstn_lake/format.json`, so every later command uses it
+//! without being told.
+
+use crate::day::{EncodedDay, Expected, Put, put_day};
+use crate::{Error, Lake, Result};
+
+/// The object under the state folder that records the lake's table format.
+const FORMAT_OBJECT: &str = "format.json";
+
+/// How a lake's tables are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TableFormat {
+    /// Hive-partitioned Parquet: one file a day, `<table>/call_date=D/data.parquet`.
+    #[default]
+    Parquet,
+    /// Delta Lake tables: `<table>/_delta_log/` plus the day partitions' data files.
+    Delta,
+}
+
+impl TableFormat {
+    /// The name used on the command line and in the record: `parquet` or `delta`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableFormat::Parquet => "parquet",
+            TableFormat::Delta => "delta",
+        }
+    }
+}
+
+impl std::fmt::Display for TableFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for TableFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "parquet" => Ok(TableFormat::Parquet),
+            "delta" => Ok(TableFormat::Delta),
+            other => Err(format!(
+                "`{other}` is not a table format: `parquet` or `delta`"
+            )),
+        }
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct FormatRecord {
+    table_format: TableFormat,
+}
+
+impl Lake {
+    /// The lake's table format: the one recorded when it was created, or Parquet for a lake
+    /// without a record (every lake written before Delta support, and a lake not created yet).
+    pub async fn table_format(&self) -> Result<TableFormat> {
+        if let Some(format) = self.format.get() {
+            return Ok(*format);
+        }
+        let recorded = self.recorded_format().await?;
+        // Only a record is remembered: a lake without one may still be created as Delta.
+        if let Some(format) = recorded {
+            let _ = self.format.set(format);
+        }
+        Ok(recorded.unwrap_or_default())
+    }
+
+    async fn recorded_format(&self) -> Result<Option<TableFormat>> {
+        let path = self.state_path(FORMAT_OBJECT);
+        let Some(bytes) = self.get_optional(&path).await? else {
+            return Ok(None);
+        };
+        let record: FormatRecord = serde_json::from_slice(&bytes).map_err(|e| Error::Format {
+            path: path.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(Some(record.table_format))
+    }
+
+    /// The format a writer lands in. A lake that has no record yet gets one: `wanted` when it
+    /// holds no table yet (a new lake; Parquet when `wanted` is `None`), Parquet when it already
+    /// holds tables (a lake written before formats were recorded). A `wanted` format other than
+    /// the lake's is refused ([`Error::FormatMismatch`]): a lake has one format.
+    pub async fn settle_format(&self, wanted: Option<TableFormat>) -> Result<TableFormat> {
+        for _ in 0..2 {
+            if let Some(recorded) = self.recorded_format().await? {
+                return match wanted {
+                    Some(w) if w != recorded => Err(Error::FormatMismatch {
+                        url: self.url().to_string(),
+                        recorded,
+                        wanted: w,
+                    }),
+                    _ => Ok(recorded),
+                };
+            }
+            let format = if self.tables().await?.is_empty() {
+                wanted.unwrap_or_default()
+            } else {
+                TableFormat::Parquet
+            };
+            let json = serde_json::to_vec_pretty(&FormatRecord {
+                table_format: format,
+            })
+            .expect("serialises");
+            let path = self.state_path(FORMAT_OBJECT);
+            match put_day(
+                self,
+                &path,
+                &Expected::Absent,
+                EncodedDay::Bytes(json.into()),
+            )
+            .await?
+            {
+                // Recorded; the check above now refuses a mismatch against the record.
+                Put::Done(..) => {}
+                // Another writer recorded the format meanwhile: its record decides.
+                Put::Conflict => {}
+            }
+        }
+        let recorded = self.recorded_format().await?.unwrap_or_default();
+        match wanted {
+            Some(w) if w != recorded => Err(Error::FormatMismatch {
+                url: self.url().to_string(),
+                recorded,
+                wanted: w,
+            }),
+            _ => Ok(recorded),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_new_lake_records_the_format_asked_for_and_keeps_it() {
+        let (_dir, lake) = crate::test_util::temp_lake();
+        assert_eq!(lake.table_format().await.unwrap(), TableFormat::Parquet);
+        assert_eq!(
+            lake.settle_format(Some(TableFormat::Delta)).await.unwrap(),
+            TableFormat::Delta
+        );
+        // Later commands use it without being told, and refuse the other one.
+        assert_eq!(lake.table_format().await.unwrap(), TableFormat::Delta);
+        assert_eq!(lake.settle_format(None).await.unwrap(), TableFormat::Delta);
+        let err = lake
+            .settle_format(Some(TableFormat::Parquet))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::FormatMismatch {
+                    recorded: TableFormat::Delta,
+                    wanted: TableFormat::Parquet,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("leave out --table-format"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lake_with_tables_but_no_record_is_parquet() {
+        let (_dir, lake) = crate::test_util::temp_lake();
+        let mut landing = crate::Landing::new(lake.clone(), crate::test_util::spec());
+        landing
+            .push(&crate::test_util::batch(&[("a", 1, 1)]))
+            .unwrap();
+        landing.commit().await.unwrap();
+        let err = lake
+            .settle_format(Some(TableFormat::Delta))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::FormatMismatch {
+                    recorded: TableFormat::Parquet,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(lake.table_format().await.unwrap(), TableFormat::Parquet);
+        assert_eq!("delta".parse::<TableFormat>().unwrap(), TableFormat::Delta);
+        assert!(
+            "orc"
+                .parse::<TableFormat>()
+                .unwrap_err()
+                .contains("`parquet` or `delta`")
+        );
+    }
+}
