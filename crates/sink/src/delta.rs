@@ -97,7 +97,7 @@ fn register_log_stores() {
 fn delta_error(url: &Url) -> impl Fn(DeltaTableError) -> Error + '_ {
     move |source| Error::Delta {
         table: url.to_string(),
-        source,
+        source: Box::new(source),
     }
 }
 

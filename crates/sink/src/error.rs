@@ -209,7 +209,7 @@ pub enum Error {
         /// The table's location.
         table: String,
         /// delta-rs's error.
-        source: deltalake::DeltaTableError,
+        source: Box<deltalake::DeltaTableError>,
     },
 }
 

@@ -110,12 +110,15 @@ async fn the_table_has_the_spec_s_columns_and_a_date_partition() {
     );
 }
 
+/// Rows `(id, second-of-day, amount)` another writer lands.
+type Rows = Vec<(&'static str, i64, i64)>;
+
 /// A store that lets another writer commit to the table just before this writer's next commit
 /// (the put of a `_delta_log/N.json`): the race Delta's conflict check must catch.
 #[derive(Debug)]
 struct RacingStore {
     inner: InMemory,
-    race: Mutex<Option<Vec<(&'static str, i64, i64)>>>,
+    race: Mutex<Option<Rows>>,
 }
 
 impl std::fmt::Display for RacingStore {
