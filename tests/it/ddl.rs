@@ -10,7 +10,7 @@ use crate::helpers::*;
 
 /// A temporary folder holding three simulated days (60 calls a day) of both tables' pages, under
 /// `pages/<table>/`.
-fn pages() -> tempfile::TempDir {
+pub(crate) fn pages() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let pages = dir.path().join("pages");
     run(&[

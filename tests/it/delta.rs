@@ -92,23 +92,6 @@ fn own_figures(lake: &Path, table: &str) -> String {
     .collect()
 }
 
-fn pages(dir: &Path) -> PathBuf {
-    let pages = dir.join("pages");
-    run(&[
-        "simulate",
-        "--write-pages",
-        pages.to_str().unwrap(),
-        "--days",
-        "3",
-        "--calls-per-day",
-        "60",
-        "--first-day",
-        "2026-03-01",
-    ])
-    .ok();
-    pages
-}
-
 fn ingest_as(pages: &Path, lake: &Path, format: &str) -> Run {
     run(&[
         "ingest",
@@ -122,8 +105,8 @@ fn ingest_as(pages: &Path, lake: &Path, format: &str) -> Run {
 
 #[test]
 fn a_delta_lake_holds_what_a_parquet_lake_holds_for_every_reader() {
-    let dir = tempfile::tempdir().unwrap();
-    let pages = pages(dir.path());
+    let dir = crate::ddl::pages();
+    let pages = dir.path().join("pages");
     let (delta, parquet) = (dir.path().join("delta"), dir.path().join("parquet"));
     ingest_as(&pages, &delta, "delta").ok();
     ingest_as(&pages, &parquet, "parquet").ok();

@@ -433,17 +433,13 @@ impl DayWriter {
     /// Commits the day to its Delta table, as a transaction of its own.
     #[cfg(feature = "delta")]
     async fn commit_delta(self, lake: &Lake) -> Result<DayCommit> {
-        let (day, spec) = (self.day, self.spec.clone());
+        let spec = self.spec.clone();
         let spooled: Vec<SpooledDay> = self.into_spooled().await?.into_iter().collect();
         let commits = crate::delta::commit(lake, &spec, spooled).await?;
-        Ok(commits.into_iter().next().unwrap_or(DayCommit {
-            day,
-            rows_before: 0,
-            rows_in: 0,
-            rows_after: 0,
-            bytes: 0,
-            merged: false,
-        }))
+        Ok(commits
+            .into_iter()
+            .next()
+            .expect("a day with rows is committed"))
     }
 
     #[cfg(not(feature = "delta"))]
@@ -458,9 +454,6 @@ impl DayWriter {
     /// [`write_day`]). A day that received no rows is left as it is.
     pub async fn commit(mut self, lake: &Lake) -> Result<DayCommit> {
         let (rows_in, day, spec) = (self.rows_in, self.day, self.spec.clone());
-        if lake.table_format().await? == crate::TableFormat::Delta {
-            return self.commit_delta(lake).await;
-        }
         if rows_in == 0 {
             return Ok(DayCommit {
                 day,
@@ -470,6 +463,9 @@ impl DayWriter {
                 bytes: 0,
                 merged: false,
             });
+        }
+        if lake.table_format().await? == crate::TableFormat::Delta {
+            return self.commit_delta(lake).await;
         }
         let spool = Arc::clone(&self.spool);
         let finished = tokio::task::spawn_blocking(move || self.finish())

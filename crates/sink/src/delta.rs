@@ -205,6 +205,8 @@ async fn open_or_create(lake: &Lake, spec: &TableSpec) -> Result<DeltaTable> {
     if let Some(table) = open_table(lake, &spec.name).await? {
         return Ok(table);
     }
+    // The lake's first Delta table records the lake's format (see `crate::format`).
+    lake.record_format(crate::TableFormat::Delta).await?;
     let (builder, url) = table_builder(lake, &spec.name)?;
     let fail = delta_error(&url);
     let schema: StructType = (&delta_schema(spec)).try_into_kernel().map_err(|e| {

@@ -81,55 +81,63 @@ impl Lake {
         Ok(Some(record.table_format))
     }
 
-    /// The format a writer lands in. A lake that has no record yet gets one: `wanted` when it
-    /// holds no table yet (a new lake; Parquet when `wanted` is `None`), Parquet when it already
-    /// holds tables (a lake written before formats were recorded). A `wanted` format other than
-    /// the lake's is refused ([`Error::FormatMismatch`]): a lake has one format.
+    /// The format a writer lands in: the recorded one, or for a lake without a record, `wanted`
+    /// when it holds no table yet (a new lake; Parquet when `wanted` is `None`) and Parquet when
+    /// it holds tables (every lake written before formats were recorded). A `wanted` format other
+    /// than the lake's is refused ([`Error::FormatMismatch`]): a lake has one format.
+    ///
+    /// Nothing is written here: a Parquet lake needs no record (none means Parquet), and a Delta
+    /// lake is recorded just before its first table is created (see [`Lake::record_format`]), so
+    /// a run that fails before landing anything leaves no lake behind.
     pub async fn settle_format(&self, wanted: Option<TableFormat>) -> Result<TableFormat> {
-        for _ in 0..2 {
-            if let Some(recorded) = self.recorded_format().await? {
-                return match wanted {
-                    Some(w) if w != recorded => Err(Error::FormatMismatch {
-                        url: self.url().to_string(),
-                        recorded,
-                        wanted: w,
-                    }),
-                    _ => Ok(recorded),
-                };
-            }
-            let format = if self.tables().await?.is_empty() {
-                wanted.unwrap_or_default()
-            } else {
-                TableFormat::Parquet
-            };
-            let json = serde_json::to_vec_pretty(&FormatRecord {
-                table_format: format,
-            })
-            .expect("serialises");
-            let path = self.state_path(FORMAT_OBJECT);
-            match put_day(
-                self,
-                &path,
-                &Expected::Absent,
-                EncodedDay::Bytes(json.into()),
-            )
-            .await?
-            {
-                // Recorded; the check above now refuses a mismatch against the record.
-                Put::Done(..) => {}
-                // Another writer recorded the format meanwhile: its record decides.
-                Put::Conflict => {}
-            }
+        let format = match self.recorded_format().await? {
+            Some(recorded) => recorded,
+            None if self.tables().await?.is_empty() => wanted.unwrap_or_default(),
+            None => TableFormat::Parquet,
+        };
+        if let Some(wanted) = wanted
+            && wanted != format
+        {
+            return Err(Error::FormatMismatch {
+                url: self.url().to_string(),
+                recorded: format,
+                wanted,
+            });
         }
-        let recorded = self.recorded_format().await?.unwrap_or_default();
-        match wanted {
-            Some(w) if w != recorded => Err(Error::FormatMismatch {
+        // Remembered for this run's commits (and every clone of this lake).
+        let _ = self.format.set(format);
+        Ok(format)
+    }
+
+    /// Records `format` as the lake's, unless a record exists already: then it must be the same
+    /// ([`Error::FormatMismatch`] otherwise, e.g. when another writer created the lake as the
+    /// other format meanwhile).
+    #[cfg_attr(not(feature = "delta"), allow(dead_code))]
+    pub(crate) async fn record_format(&self, format: TableFormat) -> Result<()> {
+        let json = serde_json::to_vec_pretty(&FormatRecord {
+            table_format: format,
+        })
+        .expect("serialises");
+        let path = self.state_path(FORMAT_OBJECT);
+        let recorded = match put_day(
+            self,
+            &path,
+            &Expected::Absent,
+            EncodedDay::Bytes(json.into()),
+        )
+        .await?
+        {
+            Put::Done(..) => format,
+            Put::Conflict => self.recorded_format().await?.unwrap_or_default(),
+        };
+        if recorded != format {
+            return Err(Error::FormatMismatch {
                 url: self.url().to_string(),
                 recorded,
-                wanted: w,
-            }),
-            _ => Ok(recorded),
+                wanted: format,
+            });
         }
+        Ok(())
     }
 }
 
@@ -137,18 +145,28 @@ impl Lake {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "delta")]
     #[tokio::test]
-    async fn a_new_lake_records_the_format_asked_for_and_keeps_it() {
-        let (_dir, lake) = crate::test_util::temp_lake();
+    async fn a_new_lake_records_the_format_asked_for_with_its_first_table_and_keeps_it() {
+        let (dir, lake) = crate::test_util::temp_lake();
         assert_eq!(lake.table_format().await.unwrap(), TableFormat::Parquet);
         assert_eq!(
             lake.settle_format(Some(TableFormat::Delta)).await.unwrap(),
             TableFormat::Delta
         );
+        // Nothing is written until a table is.
+        assert!(!dir.path().join("_pstn_lake/format.json").exists());
+        let mut landing = crate::Landing::new(lake.clone(), crate::test_util::spec());
+        landing
+            .push(&crate::test_util::batch(&[("a", 1, 1)]))
+            .unwrap();
+        landing.commit().await.unwrap();
+        assert!(dir.path().join("calls/_delta_log").is_dir());
         // Later commands use it without being told, and refuse the other one.
-        assert_eq!(lake.table_format().await.unwrap(), TableFormat::Delta);
-        assert_eq!(lake.settle_format(None).await.unwrap(), TableFormat::Delta);
-        let err = lake
+        let later = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        assert_eq!(later.table_format().await.unwrap(), TableFormat::Delta);
+        assert_eq!(later.settle_format(None).await.unwrap(), TableFormat::Delta);
+        let err = later
             .settle_format(Some(TableFormat::Parquet))
             .await
             .unwrap_err();
@@ -167,6 +185,26 @@ mod tests {
             err.to_string().contains("leave out --table-format"),
             "{err}"
         );
+        // A writer that settled on Parquet before the record appeared cannot record Delta's
+        // rival.
+        let err = later.record_format(TableFormat::Parquet).await.unwrap_err();
+        assert!(matches!(err, Error::FormatMismatch { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_parquet_lake_needs_no_record() {
+        let (dir, lake) = crate::test_util::temp_lake();
+        assert_eq!(
+            lake.settle_format(None).await.unwrap(),
+            TableFormat::Parquet
+        );
+        let mut landing = crate::Landing::new(lake.clone(), crate::test_util::spec());
+        landing
+            .push(&crate::test_util::batch(&[("a", 1, 1)]))
+            .unwrap();
+        landing.commit().await.unwrap();
+        assert!(!dir.path().join("_pstn_lake/format.json").exists());
+        assert_eq!(lake.table_format().await.unwrap(), TableFormat::Parquet);
     }
 
     #[tokio::test]
