@@ -58,15 +58,12 @@ impl Lake {
     /// The lake's table format: the one recorded when it was created, or Parquet for a lake
     /// without a record (every lake written before Delta support, and a lake not created yet).
     pub async fn table_format(&self) -> Result<TableFormat> {
-        if let Some(format) = self.format.get() {
-            return Ok(*format);
+        if let Some(format) = *self.format.lock().expect("not poisoned") {
+            return Ok(format);
         }
-        let recorded = self.recorded_format().await?;
-        // Only a record is remembered: a lake without one may still be created as Delta.
-        if let Some(format) = recorded {
-            let _ = self.format.set(format);
-        }
-        Ok(recorded.unwrap_or_default())
+        let format = self.recorded_format().await?.unwrap_or_default();
+        *self.format.lock().expect("not poisoned") = Some(format);
+        Ok(format)
     }
 
     async fn recorded_format(&self) -> Result<Option<TableFormat>> {
@@ -92,7 +89,10 @@ impl Lake {
     pub async fn settle_format(&self, wanted: Option<TableFormat>) -> Result<TableFormat> {
         let format = match self.recorded_format().await? {
             Some(recorded) => recorded,
-            None if self.tables().await?.is_empty() => wanted.unwrap_or_default(),
+            // Only Delta needs a lake without tables (listed only then).
+            None if wanted == Some(TableFormat::Delta) && self.tables().await?.is_empty() => {
+                TableFormat::Delta
+            }
             None => TableFormat::Parquet,
         };
         if let Some(wanted) = wanted
@@ -105,7 +105,7 @@ impl Lake {
             });
         }
         // Remembered for this run's commits (and every clone of this lake).
-        let _ = self.format.set(format);
+        *self.format.lock().expect("not poisoned") = Some(format);
         Ok(format)
     }
 

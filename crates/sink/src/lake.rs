@@ -123,8 +123,9 @@ pub struct Lake {
     /// Set when this process's hold on the lake lock was taken over by another writer (shared by
     /// every clone): no commit is made after that.
     fence: Arc<Fence>,
-    /// The lake's table format once read (see `crate::format`): it never changes.
-    pub(crate) format: Arc<std::sync::OnceLock<crate::TableFormat>>,
+    /// The lake's table format once read or settled (see `crate::format`), shared by every clone:
+    /// read once per process rather than before every day's commit.
+    pub(crate) format: Arc<std::sync::Mutex<Option<crate::TableFormat>>>,
 }
 
 /// Whether the writer still holds the lake lock (see [`crate::LakeLock`]).
