@@ -72,3 +72,102 @@ pub(crate) async fn contents(lake: &Lake) -> Vec<(String, i64)> {
     }
     out
 }
+
+/// What a [`HookedStore`] does before each put: a test's injected failure, or another writer's
+/// commit just before this writer's.
+#[async_trait::async_trait]
+pub(crate) trait PutHook: std::fmt::Debug + Send + Sync + 'static {
+    /// Runs before `location` is put to `inner`; an error fails the put.
+    async fn before_put(
+        &self,
+        inner: &object_store::memory::InMemory,
+        location: &object_store::path::Path,
+        opts: &object_store::PutOptions,
+    ) -> object_store::Result<()>;
+}
+
+/// An in-memory store whose puts go through a [`PutHook`] first; every other operation goes to
+/// the store as it is. The hook's fields are reached through the store (`Deref`).
+#[derive(Debug, Default)]
+pub(crate) struct HookedStore<H> {
+    pub(crate) inner: object_store::memory::InMemory,
+    pub(crate) hook: H,
+}
+
+impl<H> std::ops::Deref for HookedStore<H> {
+    type Target = H;
+
+    fn deref(&self) -> &H {
+        &self.hook
+    }
+}
+
+impl<H> std::fmt::Display for HookedStore<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HookedStore")
+    }
+}
+
+#[async_trait::async_trait]
+impl<H: PutHook> object_store::ObjectStore for HookedStore<H> {
+    async fn put_opts(
+        &self,
+        location: &object_store::path::Path,
+        payload: object_store::PutPayload,
+        opts: object_store::PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        self.hook.before_put(&self.inner, location, &opts).await?;
+        self.inner.put_opts(location, payload, opts).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        location: &object_store::path::Path,
+        opts: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+    async fn get_opts(
+        &self,
+        location: &object_store::path::Path,
+        options: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+    fn delete_stream(
+        &self,
+        locations: futures::stream::BoxStream<
+            'static,
+            object_store::Result<object_store::path::Path>,
+        >,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::path::Path>> {
+        self.inner.delete_stream(locations)
+    }
+    fn list(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&object_store::path::Path>,
+    ) -> object_store::Result<object_store::ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+    async fn copy_opts(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+        options: object_store::CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+    async fn rename_opts(
+        &self,
+        from: &object_store::path::Path,
+        to: &object_store::path::Path,
+        options: object_store::RenameOptions,
+    ) -> object_store::Result<()> {
+        self.inner.rename_opts(from, to, options).await
+    }
+}

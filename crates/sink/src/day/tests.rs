@@ -1,13 +1,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow::datatypes::Schema;
-use futures::stream::BoxStream;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
-};
+use object_store::{ObjectStore, PutOptions};
 
 use super::*;
 use crate::test_util::{batch, contents, day, spec};
@@ -95,18 +91,13 @@ async fn overlapping_landings_merge_and_new_rows_win() {
 
 /// A store that can fail a put (a full disk, a dropped connection), or let another writer
 /// commit the day just before this writer's put (the race a conditional write must catch).
+type FaultyStore = crate::test_util::HookedStore<Faults>;
+
 #[derive(Debug, Default)]
-struct FaultyStore {
-    inner: InMemory,
+struct Faults {
     fail_put: AtomicBool,
     /// Rows another writer commits to the day right before the next put of a day object.
     race: std::sync::Mutex<Option<Vec<RecordBatch>>>,
-}
-
-impl std::fmt::Display for FaultyStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FaultyStore")
-    }
 }
 
 fn injected() -> object_store::Error {
@@ -126,64 +117,22 @@ fn lake_over(store: Arc<dyn ObjectStore>) -> Lake {
 }
 
 #[async_trait::async_trait]
-impl ObjectStore for FaultyStore {
-    async fn put_opts(
+impl crate::test_util::PutHook for Faults {
+    async fn before_put(
         &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
+        inner: &InMemory,
+        _: &Path,
+        _: &PutOptions,
+    ) -> object_store::Result<()> {
         if self.fail_put.load(Ordering::SeqCst) {
             return Err(injected());
         }
         let race = self.race.lock().unwrap().take();
         if let Some(rows) = race {
-            let other = lake_over(Arc::new(self.inner.clone()));
+            let other = lake_over(Arc::new(inner.clone()));
             write_day(&other, &spec(), day(), rows).await.unwrap();
         }
-        self.inner.put_opts(location, payload, opts).await
-    }
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-    async fn get_opts(
-        &self,
-        location: &Path,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Path>>,
-    ) -> BoxStream<'static, object_store::Result<Path>> {
-        self.inner.delete_stream(locations)
-    }
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-    async fn copy_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
-    }
-    async fn rename_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: RenameOptions,
-    ) -> object_store::Result<()> {
-        self.inner.rename_opts(from, to, options).await
+        Ok(())
     }
 }
 

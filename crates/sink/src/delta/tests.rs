@@ -2,15 +2,11 @@ use std::sync::Mutex;
 
 use arrow::array::AsArray;
 use arrow::datatypes::Int64Type;
-use futures::stream::BoxStream;
 use object_store::memory::InMemory;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
-};
+use object_store::{ObjectStore, PutMode, PutOptions};
 
 use super::*;
-use crate::test_util::{batch, spec};
+use crate::test_util::{HookedStore, PutHook, batch, spec};
 use crate::{Landing, TableFormat};
 
 /// A Delta lake over `store` (the in-memory store, or one wrapping it).
@@ -113,28 +109,21 @@ async fn the_table_has_the_spec_s_columns_and_a_date_partition() {
 /// Rows `(id, second-of-day, amount)` another writer lands.
 type Rows = Vec<(&'static str, i64, i64)>;
 
-/// A store that lets another writer commit to the table just before this writer's next commit
-/// (the put of a `_delta_log/N.json`): the race Delta's conflict check must catch.
-#[derive(Debug)]
-struct RacingStore {
-    inner: InMemory,
+/// Lets another writer commit to the table just before this writer's next commit (the put of a
+/// `_delta_log/N.json`): the race Delta's conflict check must catch.
+#[derive(Debug, Default)]
+struct Race {
     race: Mutex<Option<Rows>>,
 }
 
-impl std::fmt::Display for RacingStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RacingStore")
-    }
-}
-
 #[async_trait::async_trait]
-impl ObjectStore for RacingStore {
-    async fn put_opts(
+impl PutHook for Race {
+    async fn before_put(
         &self,
+        inner: &InMemory,
         location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
+        opts: &PutOptions,
+    ) -> object_store::Result<()> {
         let commit = location.as_ref().contains("/_delta_log/")
             && location.extension() == Some("json")
             && matches!(opts.mode, PutMode::Create);
@@ -145,64 +134,22 @@ impl ObjectStore for RacingStore {
         };
         if let Some(theirs) = race {
             let other = Lake::with_store(
-                Arc::new(self.inner.clone()),
+                Arc::new(inner.clone()),
                 Path::from("lake"),
                 Url::parse("memory:///lake").unwrap(),
             );
             land(&other, &theirs).await;
         }
-        self.inner.put_opts(location, payload, opts).await
-    }
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-    async fn get_opts(
-        &self,
-        location: &Path,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Path>>,
-    ) -> BoxStream<'static, object_store::Result<Path>> {
-        self.inner.delete_stream(locations)
-    }
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-    async fn copy_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
-    }
-    async fn rename_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: RenameOptions,
-    ) -> object_store::Result<()> {
-        self.inner.rename_opts(from, to, options).await
+        Ok(())
     }
 }
 
 #[tokio::test]
 async fn a_commit_that_loses_to_another_writer_is_merged_again_never_overwriting_its_rows() {
     let inner = InMemory::new();
-    let store = Arc::new(RacingStore {
+    let store = Arc::new(HookedStore {
         inner: inner.clone(),
-        race: Mutex::new(None),
+        hook: Race::default(),
     });
     let lake = delta_lake(Arc::clone(&store) as Arc<dyn ObjectStore>).await;
     land(&lake, &[("a", 1, 1), ("b", 2, 2)]).await;
