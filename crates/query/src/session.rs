@@ -107,14 +107,7 @@ impl LakeSession {
         let tables: BTreeMap<&String, &SchemaRef> = known.iter().map(|(n, s)| (n, s)).collect();
         let mut registered = Vec::new();
         for (name, schema) in tables {
-            let mut url = lake.url().clone();
-            url.path_segments_mut()
-                .map_err(|()| Error::ReadOnly {
-                    what: "a lake URL without a path".into(),
-                })?
-                .pop_if_empty()
-                .push(name)
-                .push("");
+            let url = lake.table_url(name)?;
             if format == TableFormat::Delta
                 && let Some(provider) = delta_provider(lake, name, as_of).await?
             {

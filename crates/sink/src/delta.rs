@@ -45,20 +45,6 @@ use crate::day_writer::{Finished, SpooledDay};
 use crate::error::store;
 use crate::{DayCommit, Error, Lake, PARTITION_COLUMN, Result, TableSpec};
 
-/// The URL of a table of the lake (a folder URL, ending in `/`).
-pub(crate) fn table_url(lake: &Lake, table: &str) -> Result<Url> {
-    let mut url = lake.url().clone();
-    url.path_segments_mut()
-        .map_err(|()| Error::Location {
-            location: lake.url().to_string(),
-            reason: "a lake URL without a path".into(),
-        })?
-        .pop_if_empty()
-        .push(table)
-        .push("");
-    Ok(url)
-}
-
 /// delta-rs finds a log store for a URL by its scheme. `file` and `memory` are built in; for the
 /// object stores the lake opens itself (`crate::lake`), every scheme gets the default log store
 /// over that store, which commits with a conditional put (`If-None-Match: *` on S3 and Azure,
@@ -104,7 +90,7 @@ fn delta_error(url: &Url) -> impl Fn(DeltaTableError) -> Error + '_ {
 /// A table of the lake as delta-rs sees it (not loaded), over the lake's own store.
 pub(crate) fn table_builder(lake: &Lake, table: &str) -> Result<(DeltaTableBuilder, Url)> {
     register_log_stores();
-    let url = table_url(lake, table)?;
+    let url = lake.table_url(table)?;
     let builder = DeltaTableBuilder::from_url(url.clone())
         .map_err(delta_error(&url))?
         .with_storage_backend(Arc::clone(lake.store()), url.clone());
@@ -267,7 +253,7 @@ pub(crate) async fn commit(
         return Ok(Vec::new());
     }
     let mut table = open_or_create(lake, spec).await?;
-    let url = table_url(lake, &spec.name)?;
+    let url = lake.table_url(&spec.name)?;
     let fail = delta_error(&url);
     let day_list = days
         .iter()
@@ -350,7 +336,7 @@ async fn stage(
     written: &mut Vec<Path>,
     commits: &mut Vec<DayCommit>,
 ) -> Result<()> {
-    let url = table_url(lake, &spec.name)?;
+    let url = lake.table_url(&spec.name)?;
     let fail = delta_error(&url);
     for day in days {
         let date = day.day.format("%Y-%m-%d").to_string();
@@ -442,7 +428,7 @@ pub(crate) async fn days(lake: &Lake, table: &str) -> Result<Vec<NaiveDate>> {
     let Some(delta) = open_table(lake, table).await? else {
         return Ok(Vec::new());
     };
-    let url = table_url(lake, table)?;
+    let url = lake.table_url(table)?;
     let files: Vec<_> = delta
         .get_active_add_actions_by_partitions(&[])
         .try_collect()
@@ -485,7 +471,7 @@ pub async fn history(lake: &Lake, table: &str, limit: Option<usize>) -> Result<V
     let Some(delta) = open_table(lake, table).await? else {
         return Ok(Vec::new());
     };
-    let url = table_url(lake, table)?;
+    let url = lake.table_url(table)?;
     let latest = delta.version().unwrap_or_default();
     let infos: Vec<_> = delta
         .history(limit)

@@ -320,6 +320,20 @@ impl Lake {
         Ok(names)
     }
 
+    /// The URL of a table's folder (ending in `/`): what other engines and readers are given.
+    pub fn table_url(&self, table: &str) -> Result<Url> {
+        let mut url = self.url.clone();
+        url.path_segments_mut()
+            .map_err(|()| Error::Location {
+                location: self.url.to_string(),
+                reason: "a lake URL without a path".into(),
+            })?
+            .pop_if_empty()
+            .push(table)
+            .push("");
+        Ok(url)
+    }
+
     /// The days a table holds, in order (of a Delta table: its latest snapshot's).
     pub async fn days(&self, table: &str) -> Result<Vec<NaiveDate>> {
         match self.table_format().await? {
