@@ -641,6 +641,7 @@ impl OutputArgs {
 /// to disk, then renamed over `path` (a symbolic link at `path` is replaced, never written
 /// through). The one way `--output`, `--chart` and `--html` write their files; `what` names the
 /// option in errors.
+#[cfg(feature = "query")]
 pub fn write_file(
     path: &std::path::Path,
     what: &str,

@@ -11,6 +11,12 @@
 //!   `external_location` on HDFS and local folders, and `sync_partition_metadata` fails on it)
 //!   get the statements commented out: run `ddl` again once the table has a day.
 //!
+//! A Delta lake's tables are registered as Delta tables (DuckDB `delta_scan`, Spark `USING DELTA
+//! LOCATION`, Trino's `register_table`, Athena's `table_type = 'DELTA'`), whose schema and files
+//! every engine reads from the log: never as Parquet files, which would include the files earlier
+//! versions replaced. A Delta table without a day has no log yet, so its statements are left
+//! commented out for every engine.
+//!
 //! When that leaves nothing to register (DuckDB or Trino, and no chosen table has a day), `ddl`
 //! fails with a message rather than print a script that does nothing.
 
@@ -52,9 +58,10 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub schema: Option<String>,
 
-    /// Trino: the catalog of the Hive connector.
-    #[arg(long, default_value = "hive", value_name = "NAME")]
-    pub catalog: String,
+    /// Trino: the catalog of the Hive connector (default `hive`), or for a Delta lake of the
+    /// Delta Lake connector (default `delta`).
+    #[arg(long, value_name = "NAME")]
+    pub catalog: Option<String>,
 
     /// Where the engine finds the lake, when that is not `--lake` as written (a copy of a local
     /// lake on S3, a mount, another URL scheme). `--lake` is still read for the days it holds.
@@ -82,22 +89,15 @@ pub struct LakeDdl {
     pub store: Store,
     pub schema: Option<String>,
     pub catalog: String,
+    /// The lake holds Delta tables: each engine registers them as Delta tables.
+    pub delta: bool,
     pub tables: Vec<TableDdl>,
 }
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let lake = args.lake.open_existing().await?;
     lake.check().await?;
-    if lake.table_format().await? == pstn_lake_sink::TableFormat::Delta {
-        // Registering a Delta table as Parquet files would read the files earlier versions
-        // replaced, too.
-        bail!(
-            "{} holds Delta tables, which `ddl` does not print registrations for yet; engines \
-             open them as Delta tables at <lake>/<table>: DuckDB `delta_scan('<lake>/pstn_calls')`, \
-             Spark `CREATE TABLE pstn_calls USING DELTA LOCATION '<lake>/pstn_calls'`",
-            lake.url()
-        );
-    }
+    let delta = lake.table_format().await? == pstn_lake_sink::TableFormat::Delta;
     let store = match &args.location {
         Some(location) => Store::parse(location)
             .with_context(|| format!("--location `{location}` is not a lake location"))?,
@@ -133,11 +133,14 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         lake: args.location.clone().unwrap_or(args.lake.lake.clone()),
         store,
         schema: args.schema,
-        catalog: args.catalog,
+        catalog: args
+            .catalog
+            .unwrap_or_else(|| if delta { "delta" } else { "hive" }.to_owned()),
+        delta,
         tables: described,
     };
     let waiting: Vec<&TableDdl> = ddl.tables.iter().filter(|t| t.days.is_empty()).collect();
-    if let Some(reason) = engines::needs_a_day(ddl.engine)
+    if let Some(reason) = engines::needs_a_day(ddl.engine, ddl.delta)
         && waiting.len() == ddl.tables.len()
     {
         let names: Vec<&str> = waiting.iter().map(|t| t.table.name()).collect();

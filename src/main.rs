@@ -7,12 +7,16 @@ use clap::{Parser, Subcommand};
 
 mod alloc;
 mod common;
+#[cfg(feature = "delta")]
+mod convert;
 mod ddl;
 #[cfg(feature = "query")]
 mod demo;
 #[cfg(all(feature = "query", feature = "delta"))]
 mod history;
 mod ingest;
+#[cfg(feature = "delta")]
+mod optimize;
 mod rebuild;
 #[cfg(feature = "query")]
 mod report;
@@ -24,6 +28,8 @@ mod simulate;
 #[cfg(feature = "query")]
 mod sql;
 mod sync;
+#[cfg(feature = "delta")]
+mod vacuum;
 
 /// Land Microsoft Teams PSTN and Direct Routing call logs into a Parquet lake and report on them.
 #[derive(Debug, Parser)]
@@ -66,6 +72,15 @@ enum Command {
     /// List the commits of a Delta lake's tables: the versions `--as-of` reads.
     #[cfg(all(feature = "query", feature = "delta"))]
     History(history::Args),
+    /// Delete the data files of a Delta lake that replaced versions no longer need.
+    #[cfg(feature = "delta")]
+    Vacuum(vacuum::Args),
+    /// Compact the days of a Delta lake that hold many small files.
+    #[cfg(feature = "delta")]
+    Optimize(optimize::Args),
+    /// Make a Parquet lake a Delta lake in place (`--to delta`), without rewriting data files.
+    #[cfg(feature = "delta")]
+    Convert(convert::Args),
     /// Fetch call logs from Microsoft Graph into the lake, day by day (incremental and resumable).
     Sync(sync::Args),
     /// Land the tables again from the raw archive kept by `sync --keep-raw` (no Graph calls).
@@ -109,6 +124,12 @@ fn main() -> ExitCode {
             Command::Schema(args) => schema::run(args).await,
             #[cfg(all(feature = "query", feature = "delta"))]
             Command::History(args) => history::run(args).await,
+            #[cfg(feature = "delta")]
+            Command::Vacuum(args) => vacuum::run(args, &ui).await,
+            #[cfg(feature = "delta")]
+            Command::Optimize(args) => optimize::run(args, &ui).await,
+            #[cfg(feature = "delta")]
+            Command::Convert(args) => convert::run(args, &ui).await,
             Command::Sync(args) => sync::run(args, &ui).await,
             Command::Rebuild(args) => rebuild::run(args, &ui).await,
             Command::Simulate(args) => simulate::run(args, &ui).await,

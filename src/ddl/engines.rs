@@ -21,6 +21,16 @@ pub fn render(ddl: &LakeDdl) -> Result<String> {
         names.join(", "),
         ddl.lake
     )?;
+    if ddl.delta {
+        out.push_str(FABRIC);
+        match ddl.engine {
+            Engine::Duckdb => duckdb_delta(&mut out, ddl)?,
+            Engine::Spark => spark_delta(&mut out, ddl)?,
+            Engine::Trino => trino_delta(&mut out, ddl)?,
+            Engine::Athena => athena_delta(&mut out, ddl)?,
+        }
+        return Ok(out);
+    }
     match ddl.engine {
         Engine::Duckdb => duckdb(&mut out, ddl)?,
         Engine::Spark => spark(&mut out, ddl)?,
@@ -161,7 +171,13 @@ fn qualified(engine: Engine, schema: Option<&str>, table: &str) -> String {
 
 /// Why `engine` cannot register a table before the lake holds a day of it, or `None` when it
 /// can (the table then fills in as days land).
-pub fn needs_a_day(engine: Engine) -> Option<&'static str> {
+pub fn needs_a_day(engine: Engine, delta: bool) -> Option<&'static str> {
+    if delta {
+        // Every engine reads a Delta table's schema from its log: no log, no table.
+        return Some(
+            "an engine registers a Delta table from its log, which is written with its first day",
+        );
+    }
     match engine {
         Engine::Duckdb => Some("DuckDB cannot create a view over no files"),
         Engine::Trino => Some(
@@ -175,7 +191,7 @@ pub fn needs_a_day(engine: Engine) -> Option<&'static str> {
 /// What the statements do with `table`, of which the lake holds no day yet, and what to do
 /// once it has one: for the script's comment and the note on stderr.
 pub fn waiting(ddl: &LakeDdl, table: &TableDdl) -> String {
-    if let Some(reason) = needs_a_day(ddl.engine) {
+    if let Some(reason) = needs_a_day(ddl.engine, ddl.delta) {
         return format!(
             "{reason}, so its statements are left commented out: run pstn-lake ddl again once \
              it has a day"
@@ -228,6 +244,23 @@ fn duckdb(out: &mut String, ddl: &LakeDdl) -> Result<()> {
          -- instants, shown in the session's TimeZone: SET TimeZone = 'UTC' to see UTC),\n\
          -- administrative_unit_infos STRUCT(id VARCHAR)[], call_date DATE.\n",
     );
+    duckdb_store(out, ddl)?;
+    for table in &ddl.tables {
+        days_note(out, ddl, table)?;
+        let files = format!("{}/{PARTITION}=*/*.parquet", table.location);
+        let view = format!(
+            "CREATE OR REPLACE VIEW {} AS\nSELECT * FROM read_parquet({}, hive_partitioning = true, hive_types = {{'{PARTITION}': DATE}});",
+            ident(e, table.table.name()),
+            literal(&files)
+        );
+        // DuckDB checks the files when it creates the view: with none it fails.
+        statement(out, &view, !table.days.is_empty())?;
+    }
+    Ok(())
+}
+
+/// What DuckDB needs to reach the lake's store (extensions and a secret), as comments.
+fn duckdb_store(out: &mut String, ddl: &LakeDdl) -> Result<()> {
     match &ddl.store {
         Store::S3 { .. } => out.push_str(
             "-- S3 needs the httpfs extension and credentials, e.g.:\n\
@@ -254,16 +287,22 @@ fn duckdb(out: &mut String, ddl: &LakeDdl) -> Result<()> {
         ),
         Store::Local(_) => {}
     }
-    for table in &ddl.tables {
-        days_note(out, ddl, table)?;
-        let files = format!("{}/{PARTITION}=*/*.parquet", table.location);
-        let view = format!(
-            "CREATE OR REPLACE VIEW {} AS\nSELECT * FROM read_parquet({}, hive_partitioning = true, hive_types = {{'{PARTITION}': DATE}});",
-            ident(e, table.table.name()),
-            literal(&files)
+    Ok(())
+}
+
+/// What every Spark script says about S3, and the database it creates when `--schema` names one.
+fn spark_database(out: &mut String, ddl: &LakeDdl) -> Result<()> {
+    if let Store::S3 { .. } = ddl.store {
+        out.push_str(
+            "-- S3 is read through Hadoop's s3a:// (on EMR and Databricks s3:// works too).\n",
         );
-        // DuckDB checks the files when it creates the view: with none it fails.
-        statement(out, &view, !table.days.is_empty())?;
+    }
+    if let Some(schema) = &ddl.schema {
+        writeln!(
+            out,
+            "\nCREATE DATABASE IF NOT EXISTS {};",
+            ident(Engine::Spark, schema)
+        )?;
     }
     Ok(())
 }
@@ -278,14 +317,7 @@ fn spark(out: &mut String, ddl: &LakeDdl) -> Result<()> {
          -- shown in spark.sql.session.timeZone (SET spark.sql.session.timeZone = UTC to see UTC).\n\
          -- Money is DECIMAL(18,6), exact.\n",
     );
-    if let Store::S3 { .. } = ddl.store {
-        out.push_str(
-            "-- S3 is read through Hadoop's s3a:// (on EMR and Databricks s3:// works too).\n",
-        );
-    }
-    if let Some(schema) = &ddl.schema {
-        writeln!(out, "\nCREATE DATABASE IF NOT EXISTS {};", ident(e, schema))?;
-    }
+    spark_database(out, ddl)?;
     for table in &ddl.tables {
         days_note(out, ddl, table)?;
         let name = qualified(e, ddl.schema.as_deref(), table.table.name());
@@ -391,6 +423,117 @@ fn athena(out: &mut String, ddl: &LakeDdl) -> Result<()> {
             sql_type(e, &DataType::Date32)?,
             literal(&location),
         )?;
+    }
+    Ok(())
+}
+
+/// The Fabric note every Delta script starts with.
+const FABRIC: &str = "\
+-- Delta tables: each engine reads a table's schema, partitioning and current files from its\n\
+-- _delta_log. Microsoft Fabric needs no statement: a lakehouse lists the Delta tables under its\n\
+-- Tables/ folder on its own (sync straight into\n\
+-- abfss://WORKSPACE@onelake.dfs.fabric.microsoft.com/LAKEHOUSE.Lakehouse/Tables), and a lake\n\
+-- elsewhere (ADLS Gen2, S3, GCS) appears there through a OneLake shortcut to each table folder.\n";
+
+fn duckdb_delta(out: &mut String, ddl: &LakeDdl) -> Result<()> {
+    let e = Engine::Duckdb;
+    out.push_str(
+        "-- DuckDB: a view per table over delta_scan (the delta extension: INSTALL delta; once per\n\
+         -- machine), which reads the table's latest version each time the view is queried.\n\
+         -- Money DECIMAL(18,6), times TIMESTAMP WITH TIME ZONE (UTC instants), call_date DATE.\n\
+         LOAD delta;\n",
+    );
+    duckdb_store(out, ddl)?;
+    for table in &ddl.tables {
+        days_note(out, ddl, table)?;
+        let view = format!(
+            "CREATE OR REPLACE VIEW {} AS\nSELECT * FROM delta_scan({});",
+            ident(e, table.table.name()),
+            literal(&table.location)
+        );
+        statement(out, &view, !table.days.is_empty())?;
+    }
+    Ok(())
+}
+
+fn spark_delta(out: &mut String, ddl: &LakeDdl) -> Result<()> {
+    let e = Engine::Spark;
+    out.push_str(
+        "-- Spark SQL with Delta Lake (Databricks, or Spark with delta-spark and its session\n\
+         -- extension and catalog configured): tables over the Delta locations; the schema and the\n\
+         -- call_date partitioning come from the log, and new versions are seen without a repair.\n\
+         -- Time travel: SELECT … FROM name VERSION AS OF 12 (pstn-lake history lists versions).\n",
+    );
+    spark_database(out, ddl)?;
+    for table in &ddl.tables {
+        days_note(out, ddl, table)?;
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {}\nUSING DELTA\nLOCATION {};",
+            qualified(e, ddl.schema.as_deref(), table.table.name()),
+            literal(&table.location)
+        );
+        statement(out, &create, !table.days.is_empty())?;
+    }
+    Ok(())
+}
+
+fn trino_delta(out: &mut String, ddl: &LakeDdl) -> Result<()> {
+    let e = Engine::Trino;
+    let schema = ddl.schema.as_deref().unwrap_or("default");
+    writeln!(
+        out,
+        "-- Trino, Delta Lake connector (catalog {catalog}): register_table points a table at its\n\
+         -- Delta location; the schema and partitioning come from the log. The catalog needs\n\
+         -- delta.register-table-procedure.enabled=true. Times are TIMESTAMP(3) WITH TIME ZONE\n\
+         -- (the connector reads microseconds as milliseconds); money is decimal(18,6), exact.",
+        catalog = ddl.catalog
+    )?;
+    if let Store::Local(_) = ddl.store {
+        out.push_str(
+            "-- A local folder must be the same path on every Trino worker (or pass --location).\n",
+        );
+    }
+    if schema != "default" {
+        writeln!(
+            out,
+            "\nCREATE SCHEMA IF NOT EXISTS {}.{};",
+            ident(e, &ddl.catalog),
+            ident(e, schema)
+        )?;
+    }
+    for table in &ddl.tables {
+        days_note(out, ddl, table)?;
+        let call = format!(
+            "CALL {}.system.register_table(schema_name => {}, table_name => {}, table_location => {});",
+            ident(e, &ddl.catalog),
+            literal(schema),
+            literal(table.table.name()),
+            literal(&table.location),
+        );
+        statement(out, &call, !table.days.is_empty())?;
+    }
+    Ok(())
+}
+
+fn athena_delta(out: &mut String, ddl: &LakeDdl) -> Result<()> {
+    let e = Engine::Athena;
+    let schema = ddl.schema.as_deref().unwrap_or("default");
+    out.push_str(
+        "-- Amazon Athena (engine version 3): Delta tables in the Glue catalog, read natively; the\n\
+         -- schema and partitions come from the log, so no column list and no partition repair.\n\
+         -- Run the statements one at a time.\n",
+    );
+    if schema != "default" {
+        writeln!(out, "\nCREATE DATABASE IF NOT EXISTS {};", ident(e, schema))?;
+    }
+    for table in &ddl.tables {
+        days_note(out, ddl, table)?;
+        let create = format!(
+            "CREATE EXTERNAL TABLE IF NOT EXISTS {}\nLOCATION {}\nTBLPROPERTIES ('table_type' = 'DELTA');",
+            qualified(e, Some(schema), table.table.name()),
+            literal(&format!("{}/", table.location)),
+        );
+        statement(out, &create, !table.days.is_empty())?;
     }
     Ok(())
 }

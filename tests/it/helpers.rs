@@ -217,3 +217,14 @@ pub fn record_figures(name: &str, figures: &str) {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(format!("{name}.txt")), format!("{figures}\n")).unwrap();
 }
+
+/// The names of the catalog's reports (`pstn-lake report --list`).
+pub fn report_names() -> Vec<String> {
+    run(&["report", "--list"])
+        .ok()
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}

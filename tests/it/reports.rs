@@ -387,13 +387,7 @@ fn from_and_to_prune_day_partitions_in_every_report() {
         assert!(file.is_file(), "{}", file.display());
         std::fs::write(file, b"not parquet").unwrap();
     };
-    let names: Vec<String> = run(&["report", "--list"])
-        .ok()
-        .stdout
-        .lines()
-        .filter(|l| !l.starts_with(' '))
-        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-        .collect();
+    let names = report_names();
     let report = |name: &str, range: &[&str]| {
         let mut args = vec!["report", name, "--lake", lake.to_str().unwrap()];
         args.extend_from_slice(range);

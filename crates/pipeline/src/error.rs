@@ -264,6 +264,20 @@ pub enum Error {
         /// The lake.
         lake: String,
     },
+
+    // vacuum, optimize
+    /// A Delta upkeep command on a Parquet lake.
+    #[error(
+        "{url} holds Parquet tables: `{command}` is for Delta lakes (a Parquet lake keeps one \
+         file a day, replaced in place, and no old versions); `pstn-lake convert --to delta` \
+         makes it a Delta lake"
+    )]
+    NotDelta {
+        /// The lake.
+        url: String,
+        /// The command.
+        command: String,
+    },
 }
 
 impl From<pstn_lake_sink::Error> for Error {

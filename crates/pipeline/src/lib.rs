@@ -26,6 +26,8 @@ mod days;
 mod error;
 mod ingest;
 mod lake;
+#[cfg(feature = "delta")]
+pub mod maintain;
 mod plan;
 mod progress;
 mod rebuild;

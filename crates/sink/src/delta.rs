@@ -150,6 +150,18 @@ pub async fn delta_table(
         .await
         .map_err(delta_error(&url))?
     {
+        // A Delta lake's table folder with Parquet days but no log is a `convert` that stopped
+        // halfway: read as an empty table, or written as a new one, its days would be lost.
+        if !lake
+            .partition_days(&lake.table_path(table))
+            .await?
+            .is_empty()
+        {
+            return Err(Error::Unconverted {
+                table: table.to_owned(),
+                lake: lake.url().to_string(),
+            });
+        }
         return Ok(None);
     }
     let (builder, _) = table_builder(lake, table)?;
@@ -158,14 +170,18 @@ pub async fn delta_table(
         Some(AsOf::Version(v)) => builder.with_version(v),
         Some(AsOf::Time(t)) => builder.with_timestamp(t),
     };
-    builder.load().await.map(Some).map_err(|e| match as_of {
+    let delta = builder.load().await.map_err(|e| match as_of {
         Some(as_of) => Error::AsOf {
             table: url.to_string(),
             as_of: as_of.to_string(),
             reason: e.to_string(),
         },
         None => delta_error(&url)(e),
-    })
+    })?;
+    if let Some(as_of) = as_of {
+        maintain::check_files(lake, table, &delta, &as_of.to_string()).await?;
+    }
+    Ok(Some(delta))
 }
 
 /// The table's latest snapshot, or `None` when the lake has no Delta table of that name yet.
@@ -510,6 +526,9 @@ pub async fn history(lake: &Lake, table: &str, limit: Option<usize>) -> Result<V
         })
         .collect())
 }
+
+mod maintain;
+pub use maintain::{Converted, Optimized, Vacuum, Vacuumed, convert, optimize, vacuum};
 
 #[cfg(test)]
 mod tests;

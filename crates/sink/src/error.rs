@@ -202,6 +202,61 @@ pub enum Error {
         reason: String,
     },
 
+    /// An earlier snapshot of a Delta table was found, but `vacuum` has deleted files it needs.
+    #[error(
+        "{table} {as_of} can no longer be read: {missing} of its {files} data files were deleted \
+         by a vacuum (e.g. {first}); `vacuum` keeps the files of replaced versions for \
+         --retain-hours (168 by default). `pstn-lake history` lists the versions: read a later one"
+    )]
+    Vacuumed {
+        /// The table.
+        table: String,
+        /// The snapshot asked for.
+        as_of: String,
+        /// Its data files that are gone.
+        missing: usize,
+        /// Its data files.
+        files: usize,
+        /// One of the missing files (relative to the table).
+        first: String,
+    },
+
+    /// A Delta lake's table folder holds Parquet days but no Delta log: a `convert --to delta`
+    /// that stopped before it reached this table. Neither reading nor writing it as Delta is safe.
+    #[error(
+        "{table} holds Parquet days but no Delta log yet: a `pstn-lake convert --to delta` of \
+         this lake stopped before converting it. Run `pstn-lake convert --to delta --lake {lake}` \
+         again to finish (it converts only what is left, without rewriting data files)"
+    )]
+    Unconverted {
+        /// The table.
+        table: String,
+        /// The lake.
+        lake: String,
+    },
+
+    /// `convert` found no table in the lake.
+    #[error("the lake {url} holds no table to convert (land days first, or check --lake)")]
+    NothingToConvert {
+        /// The lake.
+        url: String,
+    },
+
+    /// `vacuum` was asked to keep removed files for less than the table's retention.
+    #[error(
+        "{table}: --retain-hours {hours} is shorter than the table's deleted-file retention \
+         ({min} hours, `delta.deletedFileRetentionDuration`): a reader or writer still using a \
+         snapshot that old would fail. Pass --force if no such reader or writer can run"
+    )]
+    Retention {
+        /// The table.
+        table: String,
+        /// The retention asked for.
+        hours: i64,
+        /// The table's retention.
+        min: i64,
+    },
+
     /// Delta Lake (delta-rs) failed.
     #[error("Delta table {table}: {source}")]
     #[cfg(feature = "delta")]

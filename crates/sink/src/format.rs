@@ -137,6 +137,8 @@ impl Lake {
                 wanted: format,
             });
         }
+        // `convert` records Delta in a run that settled on Parquet.
+        *self.format.lock().expect("not poisoned") = Some(format);
         Ok(())
     }
 }

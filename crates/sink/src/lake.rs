@@ -397,6 +397,35 @@ impl Lake {
 mod tests {
     use super::*;
 
+    /// A Fabric lakehouse's `Tables` folder in OneLake opens as an Azure store on the Fabric
+    /// endpoint (`object_store` reads the workspace as the container and `onelake` as the account),
+    /// with the lakehouse path as the lake's root and each table a folder under it.
+    #[test]
+    fn a_onelake_url_opens_on_the_fabric_endpoint() {
+        let lake = Lake::open(
+            "abfss://Finance@onelake.dfs.fabric.microsoft.com/Telephony.Lakehouse/Tables",
+        )
+        .unwrap();
+        let store = format!("{:?}", lake.store());
+        // OneLake's Blob API, which `object_store` speaks to it.
+        assert!(
+            store.contains(r#"host: Some(Domain("onelake.blob.fabric.microsoft.com"))"#),
+            "{store}"
+        );
+        assert!(
+            store.contains(r#"account: "onelake", container: "Finance""#),
+            "{store}"
+        );
+        assert_eq!(
+            lake.table_path("pstn_calls").as_ref(),
+            "Telephony.Lakehouse/Tables/pstn_calls"
+        );
+        assert_eq!(
+            lake.table_url("pstn_calls").unwrap().as_str(),
+            "abfss://Finance@onelake.dfs.fabric.microsoft.com/Telephony.Lakehouse/Tables/pstn_calls/"
+        );
+    }
+
     #[test]
     fn local_paths_and_urls_open() {
         let dir = tempfile::tempdir().unwrap();

@@ -46,7 +46,10 @@ pub(crate) use day::write_day;
 pub use day::{DayCommit, read_day};
 pub use day_writer::{DayWriter, EncodeSlots, PART_ROWS};
 #[cfg(feature = "delta")]
-pub use delta::{AsOf, Commit, delta_schema, delta_table, history};
+pub use delta::{
+    AsOf, Commit, Converted, Optimized, Vacuum, Vacuumed, convert, delta_schema, delta_table,
+    history, optimize, vacuum,
+};
 #[cfg(feature = "delta")]
 pub use deltalake;
 pub use error::{Error, Result};
