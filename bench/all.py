@@ -8,7 +8,7 @@ command, commit, time and load average. With --write FILE it writes FILE (BENCHM
 scratch out of those results: a fixed header, the commit, machine, each script's time, load and
 command, the summary and each script's output, so that every number in that file is one a script
 printed. A script whose run was disturbed (the machine is shared) can be run again alone with
---only; --write then takes the newest result of each script, all four from the same commit. Use a
+--only; --write then takes the newest result of each script, all five from the same commit. Use a
 release build with every feature, and the same CARGO_TARGET_DIR for the decode `cargo bench`:
 
     CARGO_TARGET_DIR=T cargo build --release
@@ -60,13 +60,17 @@ SECTIONS = {
     "query": ("Query: `report charges-by-country` against the DuckDB CLI",
               "The query lake is synced from the unthrottled simulator on every run (the sync's peak RSS is a "
               "target), then both engines answer the report as whole processes over the same files."),
+    "delta": ("Delta beside Parquet",
+              "The same pages landed with `--table-format parquet` and `--table-format delta`, and the query "
+              "benchmark's lake answered as Parquet and, copied and made Delta by `convert --to delta` (the same "
+              "data files), as Delta: what the Delta format costs or saves in pstn-lake itself."),
     "sync": ("Sync against a rate-limited Graph",
              "The simulator delays each page and answers requests beyond its rate with 429 and Retry-After, like "
              "Graph; the rate is pages over the whole sync's wall time."),
 }
 
 
-KEYS = ["land", "decode", "query", "sync"]
+KEYS = ["land", "decode", "query", "delta", "sync"]
 
 
 def sh(*cmd):
@@ -180,6 +184,10 @@ def main():
         "query": ([sys.executable, f"{HERE}/query.py", "--bin", args.bin, "--lake",
                    f"{args.work}/query-{query_days}x{query_calls}", "--days", str(query_days),
                    "--calls-per-day", str(query_calls), "--runs", "3" if q else "5"], {}),
+        "delta": ([sys.executable, f"{HERE}/delta.py", "--bin", args.bin, "--work", f"{args.work}/delta",
+                   "--query-lake", f"{args.work}/query-{query_days}x{query_calls}", "--runs", "1" if q else "3"]
+                  + (["--days", "2", "--rows-per-day", "10000", "--query-days", str(query_days),
+                      "--query-calls-per-day", str(query_calls)] if q else []), {}),
         "sync": ([sys.executable, f"{HERE}/sync.py", "--bin", args.bin]
                  + (["--days", "5", "--calls-per-day", "5000"] if q else []), {}),
     }
@@ -251,6 +259,14 @@ def main():
         r = ratio(query, r"^DuckDB / pstn-lake wall-time ratio:")
         table.append(f"| charges-by-country, {query_days * query_calls:,} rows, whole process | {ours_q:.3f} s "
                      f"| DuckDB CLI {duck_q:.3f} s | {r:.2f}x | ≥ 1x | {yes(r >= 1)} |")
+    if "delta" in out:
+        delta = out["delta"]
+        p, d = cell(delta, "parquet", 1, "| format"), cell(delta, "delta", 1, "| format")
+        table.append(f"| landing {land_rows:,} rows into Delta tables (wall) | {d:.2f} s | Parquet lake {p:.2f} s "
+                     f"| {p / d:.2f}x | none (shown beside Parquet) | n/a |")
+        p, d = cell(delta, "all days", 1, "| range"), cell(delta, "all days", 2, "| range")
+        table.append(f"| charges-by-country, {query_days * query_calls:,} rows, Delta lake | {d:.3f} s "
+                     f"| Parquet lake {p:.3f} s | {p / d:.2f}x | none (shown beside Parquet) | n/a |")
     if "sync" in out:
         limit = float(re.search(r"([\d,]+) requests/min", out["sync"]).group(1).replace(",", ""))
         sync_wall = cell(out["sync"], "default (4)", 1, "| concurrency")
@@ -291,7 +307,7 @@ def main():
             doc.append(f"| {key} | {r['started']}–{r['ended']} | {r['load_start']} | {r['load_end']} "
                        f"| {r.get('scheduling', 'not recorded')} |")
         doc.append("")
-        doc.append("Commands, from the repository's root: `bench/all.py` runs the four below it (or those named by "
+        doc.append("Commands, from the repository's root: `bench/all.py` runs the five below it (or those named by "
                    "`--only`; each result keeps its own time, load and priority, above) and writes this file from "
                    "the newest result of each:")
         doc.append("")
