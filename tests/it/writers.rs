@@ -540,29 +540,7 @@ fn a_local_commit_fsyncs_the_file_renames_fsyncs_the_folder_then_records_the_day
         ),
     ] {
         let trace = dir.path().join(format!("{what}.trace"));
-        let mut cmd = Command::new("strace");
-        cmd.args([
-            "-f",
-            "-y",
-            "-qq",
-            "-e",
-            "trace=fsync,fdatasync,rename,renameat,renameat2,write",
-            "-s",
-            "1000000",
-            "-o",
-        ])
-        .arg(&trace)
-        .arg(env!("CARGO_BIN_EXE_pstn-lake"))
-        .args(&args)
-        .env_remove("PSTN_LAKE")
-        .stdin(Stdio::null());
-        graph_env(&mut cmd, &sim);
-        let out = cmd.output().expect("strace runs (apt-get install strace)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        traced(&trace, &args, &sim);
         let events = read_trace(&trace);
         let days: Vec<(usize, String, String)> = events
             .iter()
@@ -617,6 +595,96 @@ fn a_local_commit_fsyncs_the_file_renames_fsyncs_the_folder_then_records_the_day
     rt.block_on(sim.shutdown());
 }
 
+/// Runs `pstn-lake ARGS…` under `strace` (fsyncs, renames and writes, with file paths), writing
+/// the trace to `trace`; the run must succeed.
+fn traced(trace: &Path, args: &[String], sim: &RunningSim) {
+    let mut cmd = Command::new("strace");
+    cmd.args([
+        "-f",
+        "-y",
+        "-qq",
+        "-e",
+        "trace=fsync,fdatasync,rename,renameat,renameat2,write",
+        "-s",
+        "1000000",
+        "-o",
+    ])
+    .arg(trace)
+    .arg(env!("CARGO_BIN_EXE_pstn-lake"))
+    .args(args)
+    .env_remove("PSTN_LAKE")
+    .stdin(Stdio::null());
+    graph_env(&mut cmd, sim);
+    let out = cmd.output().expect("strace runs (apt-get install strace)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// On a local Delta lake, delta-rs writes its commits through `object_store`, which does not
+/// fsync: pstn-lake fsyncs each commit file and `_delta_log/` before the sync state records the
+/// day the commit holds (seen by the kernel, `strace`). Every state written records at most as
+/// many days of a table as the table has commits on disk (its creation, then one per day).
+#[test]
+fn a_local_delta_commit_is_on_disk_before_the_state_records_its_day() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sim = simulator(&rt, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let mut args = sync_args(&sim, lake.to_str().unwrap(), "2026-05-01", "2026-05-03");
+    args.extend(["--table-format".to_owned(), "delta".to_owned()]);
+    let trace = dir.path().join("delta.trace");
+    traced(&trace, &args, &sim);
+    let events = read_trace(&trace);
+    let lake = std::fs::canonicalize(&lake).unwrap();
+    let mut states = 0;
+    for (i, event) in events.iter().enumerate() {
+        let Event::Rename { to, written, .. } = event else {
+            continue;
+        };
+        if !to.ends_with("/sync-state.json") {
+            continue;
+        }
+        states += 1;
+        for table in ["pstn_calls", "direct_routing_calls"] {
+            let recorded = complete_days(written, table);
+            if recorded == 0 {
+                continue;
+            }
+            let log = format!("{}/{table}/_delta_log", lake.display());
+            let commits: Vec<(usize, &String)> = events[..i]
+                .iter()
+                .enumerate()
+                .filter_map(|(k, e)| match e {
+                    Event::Fsync(p)
+                        if p.starts_with(&format!("{log}/")) && p.ends_with(".json") =>
+                    {
+                        Some((k, p))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let distinct: BTreeSet<&String> = commits.iter().map(|(_, p)| *p).collect();
+            assert!(
+                distinct.len() > recorded,
+                "a state records {recorded} days of {table} with only {} commits fsynced: {distinct:?}",
+                distinct.len()
+            );
+            let last = commits.last().unwrap().0;
+            assert!(
+                events[last..i]
+                    .iter()
+                    .any(|e| matches!(e, Event::Fsync(p) if *p == log)),
+                "{table}: `_delta_log/` is fsynced after its last commit, before the state"
+            );
+        }
+    }
+    assert!(states >= 3, "the sync recorded its days: {events:?}");
+    rt.block_on(sim.shutdown());
+}
+
 #[derive(Debug)]
 enum Event {
     Fsync(String),
@@ -639,13 +707,22 @@ fn table_and_day(path: &str) -> (String, String) {
     (parts.next().unwrap().to_owned(), day)
 }
 
-/// Whether a sync state, as `strace` quoted its bytes, records `day` of `table` complete.
-fn records(quoted: &str, table: &str, day: &str) -> bool {
+/// A sync state as `strace` quoted its bytes.
+fn state_of(quoted: &str) -> serde_json::Value {
     let json = quoted.replace("\\n", "\n").replace("\\\"", "\"");
-    let Ok(state) = serde_json::from_str::<serde_json::Value>(&json) else {
-        panic!("a sync state that is not JSON: {json}");
-    };
-    state["tables"][table]["complete_days"]
+    serde_json::from_str(&json).unwrap_or_else(|_| panic!("a sync state that is not JSON: {json}"))
+}
+
+/// How many days of `table` a sync state (as `strace` quoted it) records complete.
+fn complete_days(quoted: &str, table: &str) -> usize {
+    state_of(quoted)["tables"][table]["complete_days"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+/// Whether a sync state (as `strace` quoted it) records `day` of `table` complete.
+fn records(quoted: &str, table: &str, day: &str) -> bool {
+    state_of(quoted)["tables"][table]["complete_days"]
         .as_array()
         .is_some_and(|days| days.iter().any(|d| d == day))
 }

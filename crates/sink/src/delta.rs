@@ -216,7 +216,7 @@ async fn open_or_create(lake: &Lake, spec: &TableSpec) -> Result<DeltaTable> {
             "the schema has no Delta equivalent: {e}"
         )))
     })?;
-    builder
+    let table = builder
         .build()
         .map_err(&fail)?
         .create()
@@ -225,7 +225,51 @@ async fn open_or_create(lake: &Lake, spec: &TableSpec) -> Result<DeltaTable> {
         // Another writer creating it at the same moment wins; its table is then loaded.
         .with_save_mode(SaveMode::Ignore)
         .await
-        .map_err(fail)
+        .map_err(fail)?;
+    make_durable(lake, &spec.name, table.version().unwrap_or_default()).await?;
+    Ok(table)
+}
+
+/// On a local lake, puts the commit of `version` on disk before anything is recorded as done:
+/// delta-rs writes `_delta_log/N.json` (and every 100 versions a checkpoint and
+/// `_last_checkpoint`) through `object_store`'s local store, which does not fsync, so a power cut
+/// after the sync state recorded a day could otherwise lose the commit that holds it. Fsyncs those
+/// files, then `_delta_log/`, the table's folder and the lake's (the folders of the first commit
+/// are new entries). Object stores need nothing: a PUT that returned is durable.
+pub(crate) async fn make_durable(lake: &Lake, table: &str, version: u64) -> Result<()> {
+    let Some(folder) = lake.file_of(&lake.table_path(table)) else {
+        return Ok(());
+    };
+    let log = folder.join("_delta_log");
+    let lake_folder = lake.folder().map(std::path::Path::to_path_buf);
+    let synced = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        for name in [
+            format!("{version:020}.json"),
+            format!("{version:020}.checkpoint.parquet"),
+            "_last_checkpoint".to_owned(),
+        ] {
+            match std::fs::File::open(log.join(&name)) {
+                Ok(file) => file.sync_all()?,
+                // A checkpoint is written every 100 versions only.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !name.ends_with(".json") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        crate::local::sync_dir(&log)?;
+        crate::local::sync_dir(&folder)?;
+        if let Some(lake_folder) = lake_folder {
+            crate::local::sync_dir(&lake_folder)?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::Spool(std::io::Error::other(e)))?;
+    synced.map_err(|e| {
+        store("writing", &lake.table_path(table))(object_store::Error::Generic {
+            store: "local",
+            source: format!("making commit {version} durable: {e}").into(),
+        })
+    })
 }
 
 /// The bytes of a file of the table (`path` relative to the table's folder).
@@ -319,7 +363,10 @@ pub(crate) async fn commit(
         .build(Some(snapshot), table.log_store(), operation)
         .await;
         match committed {
-            Ok(_) => return Ok(commits),
+            Ok(done) => {
+                make_durable(lake, &spec.name, done.version()).await?;
+                return Ok(commits);
+            }
             Err(DeltaTableError::Transaction {
                 source: TransactionError::CommitConflict(conflict),
             }) => {

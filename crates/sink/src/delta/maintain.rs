@@ -171,6 +171,7 @@ async fn convert_table(lake: &Lake, table: &str) -> Result<Option<Converted>> {
         .with_partition_strategy(PartitionStrategy::Hive)
         .await
         .map_err(&fail)?;
+    super::make_durable(lake, table, converted.version().unwrap_or_default()).await?;
     Ok(Some(Converted {
         files: converted.get_file_uris().map_err(fail)?.count(),
     }))
