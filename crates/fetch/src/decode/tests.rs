@@ -437,6 +437,63 @@ fn malformed_pages_are_refused() {
     );
 }
 
+/// What a page, its `value` or a row should have been is said in the error (serde's "expected
+/// …", from each visitor's `expecting`).
+#[test]
+fn errors_say_what_the_page_its_value_and_a_row_should_be() {
+    // The parser's reason, which the CLI prints under "the page is not valid JSON".
+    let reason = |page: &str| match field_error(page) {
+        Error::Json { source, .. } => source.to_string(),
+        other => panic!("{other:?}"),
+    };
+    let e = reason("[1, 2]");
+    assert!(
+        e.contains("expected a Graph page: an object with a `value` array"),
+        "{e}"
+    );
+    let e = reason(&format!(
+        r#"{{"@odata.context":"{PSTN_CONTEXT}","value":5}}"#
+    ));
+    assert!(
+        e.contains("expected `value`: an array of call-log rows"),
+        "{e}"
+    );
+    let e = reason(&pstn_page("5"));
+    assert!(e.contains("expected a call-log row (a JSON object)"), "{e}");
+}
+
+/// Pages with an escaped string go to the general (serde) path: there too a bad value names its
+/// row's id, and a page cut off inside a value is the page's fault (JSON), not the field's.
+#[test]
+fn the_general_path_names_the_row_id_and_blames_a_cut_off_page_not_its_field() {
+    let e = field_error(&pstn_page(
+        r#"{"id":"x","note":"a\nb"},{"id":"y","note":"c\nd","duration":"sixty"}"#,
+    ));
+    assert!(
+        matches!(&e, Error::Field { row: 1, id: Some(id), field, .. } if id == "y" && field == "duration"),
+        "{e}"
+    );
+    // Its values land as the fast path's do: the administrative units' ids, for one.
+    let page = PageDecoder::new()
+        .decode(
+            pstn_page(r#"{"id":"u","note":"a\nb","administrativeUnitInfos":[{"id":"au-1"},{"id":"au-2"}]}"#)
+                .as_bytes(),
+        )
+        .unwrap();
+    let units = one(&page.batches[0], "administrative_unit_infos");
+    let units = units.as_any().downcast_ref::<ListArray>().unwrap().value(0);
+    let units = units.as_struct().column(0).as_string::<i32>().clone();
+    assert_eq!(
+        units.iter().collect::<Vec<_>>(),
+        [Some("au-1"), Some("au-2")]
+    );
+    let cut = format!(
+        r#"{{"@odata.context":"{PSTN_CONTEXT}","value":[{{"id":"a","note":"a\nb","callType":"gro"#
+    );
+    let e = field_error(&cut);
+    assert!(matches!(e, Error::Json { .. }), "{e:?}");
+}
+
 #[test]
 fn table_hint_decodes_pages_without_context() {
     let page =
