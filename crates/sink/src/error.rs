@@ -235,6 +235,19 @@ pub enum Error {
         lake: String,
     },
 
+    /// `convert` found a Parquet file outside a table's day folders, which a Delta table cannot
+    /// hold as it is.
+    #[error(
+        "cannot convert {table}: `{file}` is not a day's file (`call_date=YYYY-MM-DD/<name>.parquet`); \
+         move it out of the table's folder and run convert again (nothing was changed)"
+    )]
+    Unconvertible {
+        /// The table.
+        table: String,
+        /// The file, relative to the table's folder.
+        file: String,
+    },
+
     /// `convert` found no table in the lake.
     #[error("the lake {url} holds no table to convert (land days first, or check --lake)")]
     NothingToConvert {

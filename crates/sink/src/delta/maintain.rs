@@ -139,7 +139,14 @@ pub struct Converted {
 /// `convert` that stops halfway loses nothing and is finished by running it again. Run it under
 /// the lake's lock.
 pub async fn convert(lake: &Lake) -> Result<Vec<(String, Option<Converted>)>> {
-    let tables = lake.tables().await?;
+    // Everything is checked before anything is written: once the lake is recorded as Delta, a
+    // table that cannot be converted would leave it refusing that table until it is.
+    let mut tables = Vec::new();
+    for table in lake.tables().await? {
+        if has_log(lake, &table).await? || check_layout(lake, &table).await? > 0 {
+            tables.push(table);
+        }
+    }
     if tables.is_empty() {
         return Err(Error::NothingToConvert {
             url: lake.url().to_string(),
@@ -152,6 +159,54 @@ pub async fn convert(lake: &Lake) -> Result<Vec<(String, Option<Converted>)>> {
         converted.push((table, outcome));
     }
     Ok(converted)
+}
+
+async fn has_log(lake: &Lake, table: &str) -> Result<bool> {
+    let (builder, url) = table_builder(lake, table)?;
+    let fail = delta_error(&url);
+    builder
+        .build()
+        .map_err(&fail)?
+        .log_store()
+        .is_delta_table_location()
+        .await
+        .map_err(fail)
+}
+
+/// The Parquet files of a table not converted yet, each of which must be a day's file,
+/// `<table>/call_date=YYYY-MM-DD/<name>.parquet`, as delta-rs's conversion takes every `.parquet`
+/// file below the table's folder: any other is refused here, naming it, before the lake is
+/// touched ([`Error::Unconvertible`]). Files outside that shape that are not Parquet are left
+/// alone (and stay outside the table).
+async fn check_layout(lake: &Lake, table: &str) -> Result<usize> {
+    let root = lake.table_path(table);
+    let prefix = format!("{root}/");
+    let files: Vec<String> = lake
+        .store()
+        .list(Some(&root))
+        .map_ok(|meta| meta.location.to_string())
+        .try_collect()
+        .await
+        .map_err(store("listing", &root))?;
+    let mut parquet = 0;
+    for file in files.iter().filter(|f| f.ends_with(".parquet")) {
+        let relative = file.strip_prefix(&prefix).unwrap_or(file);
+        let day = match relative.split('/').collect::<Vec<_>>().as_slice() {
+            [folder, _name] => folder
+                .strip_prefix(PARTITION_COLUMN)
+                .and_then(|d| d.strip_prefix('='))
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+            _ => None,
+        };
+        if day.is_none() {
+            return Err(Error::Unconvertible {
+                table: table.to_owned(),
+                file: relative.to_owned(),
+            });
+        }
+        parquet += 1;
+    }
+    Ok(parquet)
 }
 
 /// Makes the Parquet table `table` a Delta table in place: one commit adding every data file of
@@ -229,6 +284,7 @@ mod tests {
 
     use arrow::array::{Date32Array, RecordBatch};
     use deltalake::protocol::SaveMode;
+    use object_store::ObjectStoreExt;
     use object_store::memory::InMemory;
     use object_store::path::Path;
     use url::Url;
@@ -354,6 +410,42 @@ mod tests {
             convert(&memory_lake()).await.unwrap_err(),
             Error::NothingToConvert { .. }
         ));
+    }
+
+    #[tokio::test]
+    async fn convert_checks_every_table_before_it_changes_the_lake() {
+        let lake = memory_lake();
+        land(&lake, &spec(), &[("a", 1, 10)]).await;
+        land(&lake, &other(), &[("c", 3, 30)]).await;
+        // A folder without Parquet files is no table to convert; a Parquet file outside the day
+        // folders cannot be part of one.
+        let put = |path: &str| {
+            let store = Arc::clone(lake.store());
+            let path = Path::from(format!("lake/{path}"));
+            async move {
+                store
+                    .put(&path, bytes::Bytes::from_static(b"x").into())
+                    .await
+                    .unwrap()
+            }
+        };
+        put("notes/readme.txt").await;
+        put("other/export.parquet").await;
+        let before = objects(&lake).await;
+        let err = convert(&lake).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Unconvertible { table, file } if table == "other" && file == "export.parquet"),
+            "{err}"
+        );
+        assert_eq!(objects(&lake).await, before, "nothing was changed");
+        assert_eq!(lake.table_format().await.unwrap(), TableFormat::Parquet);
+        lake.store()
+            .delete(&Path::from("lake/other/export.parquet"))
+            .await
+            .unwrap();
+        let converted = convert(&lake).await.unwrap();
+        let names: Vec<&str> = converted.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(names, ["calls", "other"], "notes/ is not a table");
     }
 
     #[tokio::test]
