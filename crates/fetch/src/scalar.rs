@@ -370,6 +370,10 @@ pub(crate) mod tests {
             "2019-11-01T00:00:25.105Z",
             "2026-11-27T23:59:59.9999999Z",
             "2024-02-29T12:00:00Z",
+            // Leap years: every fourth, not every hundredth, every four hundredth.
+            "2000-02-29T00:00:00Z",
+            "2196-02-29T00:00:00Z",
+            "2026-04-30T00:00:00Z",
             "1970-01-01T00:00:00Z",
             "2200-12-31T23:59:59.999999Z",
             "1970-01-01T01:00:00+01:00",
@@ -394,6 +398,18 @@ pub(crate) mod tests {
             "2019-11-01 00:00:00Z",
             "2019-13-01T00:00:00Z",
             "2019-02-30T00:00:00Z",
+            // February 29th of a year that is not a leap year; the 31st of a 30-day month.
+            "2019-02-29T00:00:00Z",
+            "2100-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-06-31T00:00:00Z",
+            "2026-09-31T00:00:00Z",
+            "2026-11-31T00:00:00Z",
+            // Each separator in its place.
+            "2019/11-01T00:00:00Z",
+            "2019-11/01T00:00:00Z",
+            "2019-11-01T00-00:00Z",
+            "2019-11-01T00:00-00Z",
             "2019-11-01T00:00:00",
             "2019-11-01T00:00:00.Z",
             "2019-11-01T00:00:00Zjunk",
@@ -406,6 +422,8 @@ pub(crate) mod tests {
         ] {
             assert!(parse_timestamp_micros(bad).is_err(), "{bad:?} accepted");
         }
+        // A leap second is the next minute's first second.
+        assert_eq!(ts("2016-12-31T23:59:60Z"), ts("2017-01-01T00:00:00Z"));
         for far in [
             "1969-12-31T23:59:59.5Z",
             "1970-01-01T00:59:59+01:00",
