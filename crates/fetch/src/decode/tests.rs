@@ -936,12 +936,35 @@ fn rows_that_cannot_be_landed_are_set_aside_verbatim_and_the_others_kept() {
     assert!(decoded.bad_rows[0].message.contains("integer digits"));
     assert!(decoded.bad_rows[1].message.contains("belongs to no day"));
     assert!(decoded.bad_rows[4].message.contains("sixty"));
+    // How a set-aside row is named in the summary and the quarantine.
+    assert_eq!(
+        decoded.bad_rows[4].to_string(),
+        format!(
+            "row 5 (id f) field `duration`: {}",
+            decoded.bad_rows[4].message
+        )
+    );
+    assert_eq!(
+        decoded.bad_rows[2].to_string(),
+        format!("row 3 field `id`: {}", decoded.bad_rows[2].message)
+    );
     // The kept rows decode exactly as they do alone.
     let alone = PageDecoder::new()
         .decode(pstn_page(&[rows[0], rows[6]].join(",")).as_bytes())
         .unwrap();
     assert_eq!(decoded.batches, alone.batches);
 
+    // A row that is not an object is the only fault of its page: it is set aside too (the
+    // whole page's error is JSON's, about that row's type).
+    let decoded = decoder
+        .decode(pstn_page(&format!("{},{}", rows[0], rows[4])).as_bytes())
+        .unwrap();
+    assert_eq!(ids(&decoded), ["a"]);
+    assert_eq!(decoded.bad_rows.len(), 1);
+    assert_eq!(
+        (decoded.bad_rows[0].row, decoded.bad_rows[0].json.as_str()),
+        (1, rows[4])
+    );
     // A page that decodes whole is taken as it is; a page at fault is still an error.
     let clean = pstn_page(&[rows[0], rows[6]].join(","));
     let decoded = decoder.decode(clean.as_bytes()).unwrap();
