@@ -954,6 +954,23 @@ fn rows_that_cannot_be_landed_are_set_aside_verbatim_and_the_others_kept() {
         .unwrap();
     assert_eq!(decoded.batches, alone.batches);
 
+    // An empty id is no id either (only a null one was checked above).
+    let decoded = decoder
+        .decode(
+            pstn_page(&format!(
+                r#"{},{{"id":"","startDateTime":"2026-11-01T08:00:00Z"}}"#,
+                rows[0]
+            ))
+            .as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(ids(&decoded), ["a"]);
+    let bad: Vec<(usize, &str)> = decoded
+        .bad_rows
+        .iter()
+        .map(|b| (b.row, b.field.as_str()))
+        .collect();
+    assert_eq!(bad, [(1, "id")], "{:?}", decoded.bad_rows);
     // A row that is not an object is the only fault of its page: it is set aside too (the
     // whole page's error is JSON's, about that row's type).
     let decoded = decoder
