@@ -45,6 +45,18 @@ pub struct TableFormatArg {
     pub table_format: Option<pstn_lake_sink::TableFormat>,
 }
 
+/// `--from`/`--to`: a range of UTC days, both ends inclusive and optional.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct DayRange {
+    /// First day (UTC, YYYY-MM-DD), inclusive.
+    #[arg(long, value_parser = parse_date)]
+    pub from: Option<NaiveDate>,
+
+    /// Last day (UTC, YYYY-MM-DD), inclusive.
+    #[arg(long, value_parser = parse_date)]
+    pub to: Option<NaiveDate>,
+}
+
 impl LakeArg {
     /// Opens the lake.
     pub fn open(&self) -> Result<Lake> {

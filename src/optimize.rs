@@ -1,10 +1,8 @@
 //! `pstn-lake optimize`: compact the days of a Delta lake that hold many small files (the work
 //! is [`pstn_lake_pipeline::maintain::optimize`]).
 
+use crate::common::{LakeArg, Ui};
 use anyhow::Result;
-use chrono::NaiveDate;
-
-use crate::common::{LakeArg, Ui, parse_date};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -12,13 +10,9 @@ use crate::common::{LakeArg, Ui, parse_date};
 other engines' appends. The replaced files stay for `vacuum` (and `--as-of`)."
 )]
 pub struct Args {
-    /// First day (UTC, YYYY-MM-DD) to compact, inclusive (default: every day).
-    #[arg(long, value_parser = parse_date)]
-    pub from: Option<NaiveDate>,
-
-    /// Last day (UTC, YYYY-MM-DD) to compact, inclusive.
-    #[arg(long, value_parser = parse_date)]
-    pub to: Option<NaiveDate>,
+    /// The days to compact (default: every day).
+    #[command(flatten)]
+    pub range: crate::common::DayRange,
 
     #[command(flatten)]
     pub lake: LakeArg,
@@ -26,7 +20,8 @@ pub struct Args {
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let lake = args.lake.open_existing().await?;
-    let done = pstn_lake_pipeline::maintain::optimize(&lake, args.from, args.to).await?;
+    let done =
+        pstn_lake_pipeline::maintain::optimize(&lake, args.range.from, args.range.to).await?;
     for (table, optimized) in done {
         ui.summary(format_args!(
             "{table}: {} days compacted, {} files into {}",

@@ -3,11 +3,10 @@
 //! [`pstn_lake_pipeline::rebuild`]).
 
 use anyhow::Result;
-use chrono::NaiveDate;
 use pstn_lake_fetch::Table;
 use pstn_lake_pipeline::Days;
 
-use crate::common::{LakeArg, RowsQuarantined, Ui, parse_date};
+use crate::common::{LakeArg, RowsQuarantined, Ui};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -23,13 +22,8 @@ pub struct Args {
     )]
     pub tables: Vec<Table>,
 
-    /// First day (UTC, YYYY-MM-DD), inclusive.
-    #[arg(long, value_parser = parse_date)]
-    pub from: Option<NaiveDate>,
-
-    /// Last day (UTC, YYYY-MM-DD), inclusive.
-    #[arg(long, value_parser = parse_date)]
-    pub to: Option<NaiveDate>,
+    #[command(flatten)]
+    pub range: crate::common::DayRange,
 
     #[command(flatten)]
     pub lake: LakeArg,
@@ -39,8 +33,8 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let lake = args.lake.open()?;
     let days = Days::default()
         .with_tables(args.tables.iter().copied())
-        .with_from(args.from)
-        .with_to(args.to);
+        .with_from(args.range.from)
+        .with_to(args.range.to);
     let outcome = pstn_lake_pipeline::rebuild(&lake, &days, ui).await;
     ui.clear_progress();
     let report = outcome?;

@@ -4,10 +4,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use chrono::NaiveDate;
 use pstn_lake_query::{Chart, ChartFormat, LakeSession, Report, ReportParams};
 
-use crate::common::{LakeArg, OutputArgs, Ui, parse_date, to_stdout};
+use crate::common::{LakeArg, OutputArgs, Ui, to_stdout};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,13 +21,8 @@ pub struct Args {
     #[arg(long)]
     pub show_sql: bool,
 
-    /// First day (UTC, YYYY-MM-DD), inclusive.
-    #[arg(long, value_parser = parse_date)]
-    pub from: Option<NaiveDate>,
-
-    /// Last day (UTC, YYYY-MM-DD), inclusive.
-    #[arg(long, value_parser = parse_date)]
-    pub to: Option<NaiveDate>,
+    #[command(flatten)]
+    pub range: crate::common::DayRange,
 
     /// Only calls charged in this currency (ISO 4217: EUR, USD, ...).
     #[arg(long, value_name = "CODE")]
@@ -88,7 +82,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     if args.show_sql {
         return to_stdout(|out| Ok(out.write_all(report.sql.as_bytes())?));
     }
-    if let (Some(from), Some(to)) = (args.from, args.to)
+    if let (Some(from), Some(to)) = (args.range.from, args.range.to)
         && from > to
     {
         bail!("--from {from} is after --to {to}");
@@ -128,8 +122,8 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
 impl Args {
     fn params(&self) -> ReportParams {
         ReportParams {
-            from: self.from,
-            to: self.to,
+            from: self.range.from,
+            to: self.range.to,
             currency: self.currency.clone(),
             country: self.country.clone(),
             user: self.user.clone(),
