@@ -134,6 +134,19 @@ impl std::str::FromStr for AsOf {
     }
 }
 
+/// Whether the table's folder holds a Delta log (a commit).
+pub(crate) async fn has_log(lake: &Lake, table: &str) -> Result<bool> {
+    let (builder, url) = table_builder(lake, table)?;
+    let fail = delta_error(&url);
+    builder
+        .build()
+        .map_err(&fail)?
+        .log_store()
+        .is_delta_table_location()
+        .await
+        .map_err(fail)
+}
+
 /// The table's snapshot (the latest, or `as_of`), or `None` when the lake has no Delta table of
 /// that name yet. Other engines' readers of the table are delta-rs's DataFusion provider:
 /// `delta.table_provider()`.
@@ -142,14 +155,7 @@ pub async fn delta_table(
     table: &str,
     as_of: Option<AsOf>,
 ) -> Result<Option<DeltaTable>> {
-    let (builder, url) = table_builder(lake, table)?;
-    let delta = builder.build().map_err(delta_error(&url))?;
-    if !delta
-        .log_store()
-        .is_delta_table_location()
-        .await
-        .map_err(delta_error(&url))?
-    {
+    if !has_log(lake, table).await? {
         // A Delta lake's table folder with Parquet days but no log is a `convert` that stopped
         // halfway: read as an empty table, or written as a new one, its days would be lost.
         if !lake
@@ -164,7 +170,7 @@ pub async fn delta_table(
         }
         return Ok(None);
     }
-    let (builder, _) = table_builder(lake, table)?;
+    let (builder, url) = table_builder(lake, table)?;
     let builder = match as_of {
         None => builder,
         Some(AsOf::Version(v)) => builder.with_version(v),

@@ -14,7 +14,7 @@ use deltalake::table::config::TablePropertiesExt;
 use deltalake::{DeltaTable, FilterOp, FilterValue};
 use futures::TryStreamExt;
 
-use super::{delta_error, open_table, table_builder};
+use super::{delta_error, has_log, open_table, table_builder};
 use crate::error::store;
 use crate::{Error, Lake, PARTITION_COLUMN, Result};
 
@@ -161,18 +161,6 @@ pub async fn convert(lake: &Lake) -> Result<Vec<(String, Option<Converted>)>> {
     Ok(converted)
 }
 
-async fn has_log(lake: &Lake, table: &str) -> Result<bool> {
-    let (builder, url) = table_builder(lake, table)?;
-    let fail = delta_error(&url);
-    builder
-        .build()
-        .map_err(&fail)?
-        .log_store()
-        .is_delta_table_location()
-        .await
-        .map_err(fail)
-}
-
 /// The Parquet files of a table not converted yet, each of which must be a day's file,
 /// `<table>/call_date=YYYY-MM-DD/<name>.parquet`, as delta-rs's conversion takes every `.parquet`
 /// file below the table's folder: any other is refused here, naming it, before the lake is
@@ -214,12 +202,12 @@ async fn check_layout(lake: &Lake, table: &str) -> Result<usize> {
 /// `call_date` as a `DATE` partition. `None` when it is a Delta table already (a `convert` run
 /// again after it stopped halfway goes on with the tables it had not reached).
 async fn convert_table(lake: &Lake, table: &str) -> Result<Option<Converted>> {
+    if has_log(lake, table).await? {
+        return Ok(None);
+    }
     let (builder, url) = table_builder(lake, table)?;
     let fail = delta_error(&url);
     let log_store = builder.build().map_err(&fail)?.log_store();
-    if log_store.is_delta_table_location().await.map_err(&fail)? {
-        return Ok(None);
-    }
     let converted = ConvertToDeltaBuilder::new()
         .with_log_store(log_store)
         .with_partition_schema([StructField::new(PARTITION_COLUMN, DeltaType::DATE, true)])
