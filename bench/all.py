@@ -259,6 +259,11 @@ def main():
         r = ratio(query, r"^DuckDB / pstn-lake wall-time ratio:")
         table.append(f"| charges-by-country, {query_days * query_calls:,} rows, whole process | {ours_q:.3f} s "
                      f"| DuckDB CLI {duck_q:.3f} s | {r:.2f}x | ≥ 1x | {yes(r >= 1)} |")
+        ours_s = cell(query, '`pstn-lake sql --lake LAKE "SELECT 1"`', 1, "| command")
+        duck_s = cell(query, '`duckdb -c "SELECT 1"`', 1, "| command")
+        size = re.search(r"the binary is ([\d,.]+) MB", query).group(1)
+        table.append(f"| start-up, `sql \"SELECT 1\"`, whole process (binary {size} MB) | {ours_s:.1f} ms "
+                     f"| DuckDB CLI {duck_s:.1f} ms | {duck_s / ours_s:.2f}x | none (reported) | n/a |")
     if "delta" in out:
         delta = out["delta"]
         p, d = cell(delta, "parquet", 1, "| format"), cell(delta, "delta", 1, "| format")

@@ -11,10 +11,12 @@ since that sync is the memory target "10 M rows stays bounded by about one day's
 each --runs times as whole processes (process start included), checks that both print the same
 rows and exact sums, and prints the median wall time and the ratio. It then runs the report for
 one day under EXPLAIN ANALYZE and prints the scan's metrics, which show that only that day's file
-was opened.
+was opened. Last, start-up: the binary's size and the wall time of `pstn-lake --version` and
+`pstn-lake sql --lake LAKE "SELECT 1"` against `duckdb -c "SELECT 1"` (median of 20 runs each).
 
-DuckDB is its native CLI (PyPI `duckdb-cli`, the `duckdb` command), so neither side pays for a
-Python interpreter.
+DuckDB is its native CLI (PyPI `duckdb-cli`), so neither side pays for a Python interpreter: the
+`duckdb` command that package puts on PATH is a Python launcher that starts the native binary
+beside it, so the benchmark runs that binary directly (see `duckdb_cli()`).
 
     python3 bench/query.py --bin <release pstn-lake>                 # 10 M rows, 5 runs
     python3 bench/query.py --bin <pstn-lake> --days 10 --calls-per-day 20000 --runs 3   # quick look
@@ -66,6 +68,26 @@ def measured(cmd, env=None):
     return wall, usage.ru_maxrss / 1024.0, out.decode()
 
 
+def duckdb_cli():
+    """The native DuckDB CLI. PyPI's `duckdb-cli` installs `duckdb` as a Python script that starts
+    `<site-packages>/duckdb_cli/duckdb`; timing the script would add a Python start-up (tens of ms) to
+    every DuckDB run. The script's own interpreter says where that package is."""
+    path = shutil.which("duckdb")
+    if not path:
+        sys.exit("the DuckDB CLI is needed: python3 -m pip install duckdb-cli")
+    with open(path, "rb") as f:
+        first = f.readline()
+    if not first.startswith(b"#!"):
+        return path
+    python = first[2:].decode().strip().split()[0]
+    found = subprocess.run([python, "-c", "import duckdb_cli, os; print(os.path.dirname(duckdb_cli.__file__))"],
+                           capture_output=True, text=True)
+    native = os.path.join(found.stdout.strip(), "duckdb")
+    if found.returncode != 0 or not os.path.isfile(native):
+        sys.exit(f"{path} is a script and the native DuckDB CLI beside its package was not found")
+    return native
+
+
 def land(binary, lake, days, calls):
     port = free_port()
     sim = subprocess.Popen([binary, "simulate", "--port", str(port), "--days", str(days),
@@ -103,8 +125,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--lake", help="reuse (or create) the lake here instead of a temporary folder")
     args = ap.parse_args()
-    if not shutil.which("duckdb"):
-        sys.exit("the DuckDB CLI is needed: python3 -m pip install duckdb-cli")
+    duckdb = duckdb_cli()
 
     lake = args.lake or tempfile.mkdtemp(prefix="pstn-lake-query-")
     rows = args.days * args.calls_per_day
@@ -128,7 +149,7 @@ def main():
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(lake, "pstn_calls")) for f in fs)
 
     ours_cmd = [args.bin, "report", "charges-by-country", "--lake", lake, "--format", "csv"]
-    duck_cmd = ["duckdb", "-csv", "-c", DUCKDB_SQL.format(lake=lake)]
+    duck_cmd = [duckdb, "-csv", "-c", DUCKDB_SQL.format(lake=lake)]
     times = {"pstn-lake": [], "DuckDB": []}
     outputs = {}
     for run in range(args.runs):
@@ -188,8 +209,30 @@ def main():
             m = re.search(rf"{metric}=([^,\]]+)", line)
             if m:
                 print(f"- {metric} = {m.group(1)}")
+    startup(args.bin, duckdb, lake)
     if not args.lake:
         shutil.rmtree(lake, ignore_errors=True)
+
+
+def startup(binary, duckdb, lake, runs=20):
+    """Start-up cost: what a script calling pstn-lake many times, or a shell user, pays per call.
+    `sql` opens the lake (its tables are registered before the statement runs), so it is timed on the
+    benchmark's lake; DuckDB opens nothing."""
+    cmds = [("pstn-lake --version", [binary, "--version"]),
+            ('pstn-lake sql --lake LAKE "SELECT 1"', [binary, "sql", "--lake", lake, "SELECT 1"]),
+            ('duckdb -c "SELECT 1"', [duckdb, "-c", "SELECT 1"])]
+    for _, cmd in cmds:  # once each, so that the files are in the page cache for every measured run
+        measured(cmd)
+    times = {name: sorted(measured(cmd)[0] for _ in range(runs)) for name, cmd in cmds}
+    print()
+    print(f"Start-up, whole process, median and best of {runs} runs; the binary is "
+          f"{os.path.getsize(binary) / 1e6:,.1f} MB ({binary}), the DuckDB CLI "
+          f"{os.path.getsize(duckdb) / 1e6:,.1f} MB ({duckdb}):")
+    print()
+    print("| command | median (ms) | best (ms) |")
+    print("|---|---:|---:|")
+    for name, t in times.items():
+        print(f"| `{name}` | {statistics.median(t) * 1e3:.1f} | {t[0] * 1e3:.1f} |")
 
 
 if __name__ == "__main__":
