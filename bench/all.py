@@ -32,6 +32,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -141,6 +142,17 @@ def scheduling():
     return f"nice {nice}, session autogroup nice {group_nice}" if autogroup else f"nice {nice}, no autogroup"
 
 
+def cpu_probe():
+    """Seconds for a fixed single-core workload (ten million Python additions), timed before each
+    script. The machine is shared and its speed varies (the same build has landed 1 M rows in 1.1 s
+    and in 2.5 s on different days, DuckDB's time moving with it), so load averages alone do not say
+    how fast it was: runs are comparable when their probes are."""
+    start, total = time.perf_counter(), 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - start
+
+
 def machine():
     model = "unknown CPU"
     with open("/proc/cpuinfo") as f:
@@ -195,6 +207,7 @@ def main():
         if key == "query":
             # Synced again on every run: the sync's peak RSS is one of the targets.
             shutil.rmtree(cmds["query"][0][cmds["query"][0].index("--lake") + 1], ignore_errors=True)
+        probe = cpu_probe()
         started, uptime_start = datetime.datetime.now(datetime.timezone.utc), sh("uptime")
         print(f"# {uptime_start}", flush=True)
         commands = {}
@@ -203,7 +216,7 @@ def main():
         print(f"# {uptime_end}", flush=True)
         result = {"key": key, "command": commands[key], "output": output, "commit": rev, "dirty": dirty,
                   "quick": q, "bin": args.bin, "started": f"{started:%Y-%m-%d %H:%M}", "ended": f"{ended:%H:%M}",
-                  "scheduling": scheduling(),
+                  "scheduling": scheduling(), "cpu_probe": round(probe, 2),
                   "load_start": uptime_start.split("load average:")[-1].strip(),
                   "load_end": uptime_end.split("load average:")[-1].strip()}
         with open(os.path.join(results_dir, f"{key}{'-quick' if q else ''}.json"), "w") as f:
@@ -305,12 +318,16 @@ def main():
                    "each session's autogroup nice, whatever the nice of the processes in them; a negative one lets "
                    "the other jobs' sessions yield to the benchmark.")
         doc.append("")
-        doc.append("| script | run (UTC) | load at the start | load at the end | priority |")
-        doc.append("|---|---|---|---|---|")
+        doc.append("CPU probe: seconds for ten million Python additions on one core, timed just before the "
+                   "script (lower is faster; the machine's speed varies between runs, see `cpu_probe` in "
+                   "`bench/all.py`).")
+        doc.append("")
+        doc.append("| script | run (UTC) | load at the start | load at the end | priority | CPU probe (s) |")
+        doc.append("|---|---|---|---|---|---:|")
         for key in KEYS:
             r = saved[key]
             doc.append(f"| {key} | {r['started']}–{r['ended']} | {r['load_start']} | {r['load_end']} "
-                       f"| {r.get('scheduling', 'not recorded')} |")
+                       f"| {r.get('scheduling', 'not recorded')} | {r.get('cpu_probe', 'not recorded')} |")
         doc.append("")
         doc.append("Commands, from the repository's root: `bench/all.py` runs the five below it (or those named by "
                    "`--only`; each result keeps its own time, load and priority, above) and writes this file from "
