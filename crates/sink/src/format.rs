@@ -147,6 +147,20 @@ impl Lake {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_format_is_named_as_the_command_line_takes_it() {
+        for (format, name) in [
+            (TableFormat::Parquet, "parquet"),
+            (TableFormat::Delta, "delta"),
+        ] {
+            assert_eq!(format.name(), name);
+            assert_eq!(format.to_string(), name);
+            assert_eq!(name.parse::<TableFormat>(), Ok(format));
+        }
+        let err = "iceberg".parse::<TableFormat>().unwrap_err();
+        assert!(err.contains("`iceberg`"), "{err}");
+    }
+
     #[cfg(feature = "delta")]
     #[tokio::test]
     async fn a_new_lake_records_the_format_asked_for_with_its_first_table_and_keeps_it() {
