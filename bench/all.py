@@ -144,8 +144,8 @@ def scheduling():
 
 def cpu_probe():
     """Seconds for a fixed single-core workload (ten million Python additions), timed before each
-    script. The machine is shared and its speed varies (the same build has landed 1 M rows in 1.1 s
-    and in 2.5 s on different days, DuckDB's time moving with it), so load averages alone do not say
+    script. The machine is shared and its speed varies (1 M rows have landed in 1.1 s and in 2.5 s
+    eight hours apart, DuckDB's time moving with pstn-lake's), so load averages alone do not say
     how fast it was: runs are comparable when their probes are."""
     start, total = time.perf_counter(), 0
     for i in range(10_000_000):
