@@ -49,6 +49,9 @@ async fn rows(lake: &Lake) -> Vec<(String, i64)> {
     out
 }
 
+/// The log file of the first commit after the table's creation, in a [`delta_lake`]'s store.
+const FIRST_COMMIT: &str = "lake/calls/_delta_log/00000000000000000001.json";
+
 fn pairs(rows: &[(&str, i64)]) -> Vec<(String, i64)> {
     rows.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
 }
@@ -245,7 +248,7 @@ async fn a_table_on_each_object_store_s_url_commits_through_the_lake_s_own_store
         lake.settle_format(Some(TableFormat::Delta)).await.unwrap();
         land(&lake, &[("a", 1, 1), ("b", 2, 2)]).await;
         assert_eq!(rows(&lake).await, pairs(&[("a", 1), ("b", 2)]), "{url}");
-        let commit = Path::from("lake/calls/_delta_log/00000000000000000001.json");
+        let commit = Path::from(FIRST_COMMIT);
         assert!(store.head(&commit).await.is_ok(), "{url}: no {commit}");
     }
 }
@@ -283,9 +286,7 @@ async fn a_commit_adds_each_day_s_file_with_its_rows_and_time() {
     let first = land(&lake, &[("a", 1, 1), ("b", 2, 2)]).await;
     assert!(!first[0].merged, "a new day in order is not merged");
     let log = store
-        .get(&Path::from(
-            "lake/calls/_delta_log/00000000000000000001.json",
-        ))
+        .get(&Path::from(FIRST_COMMIT))
         .await
         .unwrap()
         .bytes()
