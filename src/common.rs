@@ -445,6 +445,35 @@ impl RowsQuarantined {
     }
 }
 
+/// A sync left out tables Graph refused, and landed the others (exit code
+/// [`PARTIAL_EXIT_CODE`]).
+#[derive(Debug, thiserror::Error)]
+#[error("partial sync: Graph refused {} (named above); the other tables landed", tables.join(", "))]
+pub struct TablesSkipped {
+    /// The tables left out.
+    pub tables: Vec<String>,
+}
+
+/// The exit code of a partial sync ([`TablesSkipped`]).
+pub const PARTIAL_EXIT_CODE: u8 = 4;
+
+impl TablesSkipped {
+    /// `Err` when the sync left out tables.
+    pub fn check(report: &SyncReport) -> Result<()> {
+        if !report.is_partial() {
+            return Ok(());
+        }
+        Err(TablesSkipped {
+            tables: report
+                .skipped_tables
+                .keys()
+                .map(|t| t.to_string())
+                .collect(),
+        }
+        .into())
+    }
+}
+
 /// The run was stopped by Ctrl-C (exit code 130) or SIGTERM (exit code 143).
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted: {0}")]

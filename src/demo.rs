@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use chrono::{Duration, Utc};
-use pstn_lake_fetch::{ApiVersion, Credentials, GraphConfig};
+use pstn_lake_fetch::{ApiVersion, Credentials, GraphConfig, Table};
 use pstn_lake_graph_sim::{SimConfig, TenantConfig, Traffic};
 use pstn_lake_pipeline::{Days, SyncOptions};
 use pstn_lake_query::{Format, LakeSession, ReportParams};
@@ -62,6 +62,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let options = SyncOptions::default()
         .with_days(
             Days::default()
+                .with_tables(Table::ALL)
                 .with_from(Some(first_day))
                 .with_to(Some(tenant.last_day())),
         )

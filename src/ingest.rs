@@ -31,6 +31,12 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
+    /// The UTC day that pages of pstn_dialout_report were requested for (their rows are totals
+    /// over the request's window and do not say which): ingest one day's pages at a time. Other
+    /// tables' rows carry their own day and ignore it.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::common::parse_date)]
+    pub day: Option<chrono::NaiveDate>,
+
     /// Megabytes of decoded rows held in memory before the largest held day is encoded early
     /// (days are encoded to a local temporary folder as soon as they stop receiving rows anyway);
     /// 0 (encode each day at once) to 1048576.
@@ -45,6 +51,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let options = IngestOptions::default()
         .with_table(args.table)
         .with_threads(args.threads)
+        .with_day(args.day)
         .with_memory_budget(usize::try_from(args.memory_mb << 20).unwrap_or(usize::MAX))
         .with_table_format(args.table_format.table_format);
     let outcome = pstn_lake_pipeline::ingest(&lake, &inputs, &options, &Shown(ui)).await;

@@ -142,6 +142,10 @@ fn main() -> ExitCode {
             eprintln!("error: {}", common::message(&e));
             ExitCode::from(common::QUARANTINED_EXIT_CODE)
         }
+        Err(e) if e.downcast_ref::<common::TablesSkipped>().is_some() => {
+            eprintln!("error: {}", common::message(&e));
+            ExitCode::from(common::PARTIAL_EXIT_CODE)
+        }
         Err(e) if e.downcast_ref::<common::Interrupted>().is_some() => {
             eprintln!("{}", common::message(&e));
             ExitCode::from(common::interrupted_exit_code())

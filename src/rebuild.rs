@@ -15,11 +15,7 @@ landed are in <lake>/_pstn_lake/quarantine/ (named in the summary)."
 )]
 pub struct Args {
     /// Tables to rebuild, comma-separated (default: every table with an archive).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "pstn_calls,direct_routing_calls"
-    )]
+    #[arg(long, value_delimiter = ',')]
     pub tables: Vec<Table>,
 
     #[command(flatten)]

@@ -100,6 +100,20 @@ pub async fn run(args: Args) -> Result<()> {
             "(unknown properties, JSON)",
             "",
         );
+        for column in table.derived_columns() {
+            let ty = table
+                .schema()
+                .field_with_name(column)
+                .expect("a derived column is in the schema")
+                .data_type()
+                .to_string();
+            let what = if column == pstn_lake_fetch::ROW_KEY {
+                "(pstn-lake: the row's key, from its identifying values)"
+            } else {
+                "(pstn-lake: the requested window)"
+            };
+            push(column.into(), ty, what, "");
+        }
         push(
             pstn_lake_sink::PARTITION_COLUMN.into(),
             DataType::Date32.to_string(),
@@ -130,8 +144,19 @@ fn note(table: Table, column: &str) -> &'static str {
             "ByotIn/ByotOut: in/out through your SBC; ...UserForwarding, \
              ...UserTransfer: forwarded or transferred by a user"
         }
-        (_, "charge" | "connection_charge") => "in `currency`; sum only within one currency",
-        (_, "duration") => "seconds",
+        (_, "charge" | "connection_charge" | "call_charge" | "total_call_charge") => {
+            "in `currency`; sum only within one currency"
+        }
+        (_, "duration" | "total_call_seconds") => "seconds",
+        (Table::SmsLogs, "sms_id") => "not unique: `id` is the key",
+        (Table::PstnBlockedUsers, "user_block_mode") => "blocked, unblocked",
+        (Table::PstnBlockedUsers, "row_key") => "remediation_id|user_id|block_date_time",
+        (Table::PstnDialoutReport, "row_key") => {
+            "user_id|usage_location|destination_context|currency (unique within its day)"
+        }
+        (Table::PstnDialoutReport, "from_date_time" | "to_date_time") => {
+            "the UTC day the totals are for: [from, to)"
+        }
         _ => "",
     }
 }

@@ -9,7 +9,7 @@ use pstn_lake_fetch::{ApiVersion, Cloud, Credentials, GraphConfig, Table};
 use pstn_lake_pipeline::{Days, SyncOptions};
 use url::Url;
 
-use crate::common::{LakeArg, RowsQuarantined, Ui, ctrl_c, parse_date, synced};
+use crate::common::{LakeArg, RowsQuarantined, TablesSkipped, Ui, ctrl_c, parse_date, synced};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = SYNC_HELP)]
@@ -23,12 +23,11 @@ pub struct Args {
     #[arg(long, value_parser = parse_date)]
     pub to: Option<NaiveDate>,
 
-    /// Tables to sync, comma-separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "pstn_calls,direct_routing_calls"
-    )]
+    /// Tables to sync, comma-separated: pstn_calls, direct_routing_calls, and (Graph beta only,
+    /// whatever --api says) sms_logs, pstn_blocked_users, pstn_dialout_report. A table named once
+    /// is fetched by every later sync of the lake. Default: the tables the lake holds, else
+    /// pstn_calls and direct_routing_calls.
+    #[arg(long, value_delimiter = ',')]
     pub tables: Vec<Table>,
 
     #[command(flatten)]
@@ -93,13 +92,17 @@ Credentials (from the environment only, never from arguments):
   AZURE_CLIENT_CERTIFICATE_PATH  a PEM file with the certificate and its RSA private key
   AZURE_AUTHORITY_HOST           another login host (optional; --login-url overrides it)
 
-Permission: the app registration needs the Microsoft Graph CallRecords.Read.All application
-permission (not delegated), with admin consent granted for the tenant.
+Permissions: the app registration needs the Microsoft Graph CallRecords.Read.All application
+permission (not delegated; every table), with admin consent granted for the tenant. Least
+privileged, CallRecord-PstnCalls.Read.All covers pstn_calls and pstn_blocked_users only. A table Graph refuses
+(403, or a beta function the cloud lacks) is named with the permission to grant and left out; the
+other tables land, and the exit code is 4.
 
 The lake's storage variables: see --lake.
 
 Exit codes: 0 done; 1 error (finished days stay committed); 3 done, but rows that could not be
 landed are in <lake>/_pstn_lake/quarantine/ (named in the summary; --strict stops instead);
+4 partial: a table was refused by Graph (named in the summary), the others landed;
 130 Ctrl-C; 143 SIGTERM.";
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
@@ -151,5 +154,6 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     .await;
     let report = synced(outcome, ui)?;
     ui.summary(&report);
-    RowsQuarantined::check(&report.quarantined, &args.lake.lake)
+    RowsQuarantined::check(&report.quarantined, &args.lake.lake)?;
+    TablesSkipped::check(&report)
 }

@@ -405,9 +405,9 @@ fn bad_input_fails_with_file_row_and_field_and_changes_nothing() {
     ])
     .ok();
     assert!(other.join("pstn_calls").is_dir());
-    let out = run(&["ingest", &good, "--table", "sms_logs", "--lake", &lake]).fails();
+    let out = run(&["ingest", &good, "--table", "sms_log", "--lake", &lake]).fails();
     assert!(
-        out.stderr.contains("unknown table `sms_logs`"),
+        out.stderr.contains("unknown table `sms_log`"),
         "{}",
         out.stderr
     );

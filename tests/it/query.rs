@@ -529,7 +529,7 @@ fn sql_errors_say_what_is_wrong() {
         ),
         (
             "SELECT * FROM pstn_call",
-            "there is no table `pstn_call`: the lake's tables are direct_routing_calls, pstn_calls",
+            "there is no table `pstn_call`: the lake's tables are direct_routing_calls, pstn_blocked_users, pstn_calls, pstn_dialout_report, sms_logs",
         ),
         (
             "SELEC 1",

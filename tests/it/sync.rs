@@ -1472,6 +1472,40 @@ async fn a_v1_sync_does_not_null_the_beta_columns_of_a_beta_lake() {
     sim.shutdown().await;
 }
 
+/// A table Graph refuses (403) is named with the permission to grant and left out; the other
+/// tables land and the exit code is 4 ("partial"), which `sync --help` documents.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_table_makes_a_partial_sync_with_exit_code_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let sim = start(
+        config("2026-06-01", 2, 10)
+            .with_missing_permission(pstn_lake_graph_sim::Function::DialoutReport),
+    )
+    .await;
+    let range = ["--from", "2026-06-01", "--to", "2026-06-02"];
+    let tables = ["--tables", "pstn_calls,sms_logs,pstn_dialout_report"];
+    let out = sync(&sim, &lake, &[&range[..], &tables[..]].concat()).await;
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    for needed in [
+        "pstn_dialout_report was not synced",
+        "grant the app registration the CallRecords.Read.All application permission",
+        "partial sync: Graph refused pstn_dialout_report",
+    ] {
+        assert!(
+            out.stderr.contains(needed),
+            "`{needed}` not in:\n{}",
+            out.stderr
+        );
+    }
+    assert!(lake.join("pstn_calls").is_dir() && lake.join("sms_logs").is_dir());
+    assert!(!lake.join("pstn_dialout_report").exists());
+    // The refused table stays enabled: a sync without --tables asks for it again.
+    let out = sync(&sim, &lake, &range).await;
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    sim.shutdown().await;
+}
+
 /// A failed first `sync` or `rebuild` leaves no lake folder behind, and a reading command there
 /// then says "no lake here".
 #[tokio::test(flavor = "multi_thread")]

@@ -258,7 +258,8 @@ impl GraphClient {
     }
 
     /// The URL of a window: `{graph}/{api}/communications/callRecords/microsoft.graph.callRecords.getPstnCalls(fromDateTime=…,toDateTime=…)`.
-    /// Date-times are unquoted UTC literals, as Graph requires.
+    /// Date-times are unquoted UTC literals, as Graph requires. A [beta-only](Table::beta_only)
+    /// table is asked of beta whatever the configured version.
     pub fn window_url(
         &self,
         table: Table,
@@ -268,7 +269,11 @@ impl GraphClient {
         let base = self.config.graph_url.as_str().trim_end_matches('/');
         let text = format!(
             "{base}/{}/communications/callRecords/microsoft.graph.callRecords.{}(fromDateTime={}T00:00:00Z,toDateTime={}T00:00:00Z)",
-            self.config.api.path(),
+            if table.beta_only() {
+                ApiVersion::Beta.path()
+            } else {
+                self.config.api.path()
+            },
             table.graph_function(),
             from.format("%Y-%m-%d"),
             to_exclusive.format("%Y-%m-%d"),
@@ -298,7 +303,9 @@ impl GraphClient {
         let next_day = day.succ_opt().expect("a day before the end of time");
         Ok(DayPages {
             client: self,
-            decoder: PageDecoder::new().with_table(Some(table)),
+            decoder: PageDecoder::new()
+                .with_table(Some(table))
+                .with_window(day, next_day),
             seen: HashSet::new(),
             next: Some(self.window_url(table, day, next_day)?),
             number: 0,
@@ -453,9 +460,18 @@ impl GraphClient {
             _ => {
                 let text = response.text().await.unwrap_or_default();
                 let message = graph_message(&text);
+                // The function is in the URL this client built (`….getSmsLog(fromDateTime=…)`).
+                let permission = Table::ALL
+                    .into_iter()
+                    .find(|t| url.path().contains(&format!(".{}(", t.graph_function())))
+                    .map_or(Table::PstnCalls.permission(), Table::permission);
                 let url = redact_query(url);
                 Err(match status {
-                    403 => Error::Forbidden { url, message },
+                    403 => Error::Forbidden {
+                        url,
+                        permission,
+                        message,
+                    },
                     _ => Error::Graph {
                         url,
                         status,
@@ -755,9 +771,11 @@ mod tests {
             matches!(&e, Error::Forbidden { message, .. } if message == "Forbidden: no role"),
             "{e:?}"
         );
+        // The test's window is of pstn_calls: the least privileged permission for it.
         assert!(
             e.to_string()
-                .contains("CallRecords.Read.All application permission")
+                .contains("CallRecord-PstnCalls.Read.All application permission"),
+            "{e}"
         );
         assert_eq!(gets.load(Ordering::SeqCst), 1);
         server.abort();

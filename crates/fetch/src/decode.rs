@@ -18,6 +18,7 @@ use arrow::array::{
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::SchemaRef;
+use chrono::NaiveDate;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -43,6 +44,15 @@ pub struct PageDecoder {
     table: Option<Table>,
     batch_size: usize,
     set_aside_bad_rows: bool,
+    window: Option<Window>,
+}
+
+/// The window a page's rows were requested for, in microseconds since the Unix epoch (UTC):
+/// `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    from: i64,
+    to: i64,
 }
 
 impl Default for PageDecoder {
@@ -58,7 +68,26 @@ impl PageDecoder {
             table: None,
             batch_size: DEFAULT_BATCH_SIZE,
             set_aside_bad_rows: false,
+            window: None,
         }
+    }
+
+    /// The UTC days `[from, to_exclusive)` the pages were requested for. A table whose rows are
+    /// totals over the window ([`Table::is_window_totals`]) records it in
+    /// [`WINDOW_COLUMNS`](crate::WINDOW_COLUMNS); without it their rows belong to no day. Other
+    /// tables ignore it.
+    pub fn with_window(mut self, from: NaiveDate, to_exclusive: NaiveDate) -> Self {
+        let micros = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .expect("midnight exists")
+                .and_utc()
+                .timestamp_micros()
+        };
+        self.window = Some(Window {
+            from: micros(from),
+            to: micros(to_exclusive),
+        });
+        self
     }
 
     /// Decode every page as this table (a page whose `@odata.context` names another table is refused).
@@ -204,7 +233,7 @@ impl PageDecoder {
                 // `value` came before `@odata.context`: decode it now that the table is known.
                 let mut de = serde_json::Deserializer::from_str(raw.get());
                 RowsSeed {
-                    columns: Columns::new(table, self.batch_size),
+                    columns: Columns::new(table, self),
                     failure: &failure,
                 }
                 .deserialize(&mut de)
@@ -388,7 +417,7 @@ impl<'de> Visitor<'de> for PageSeed<'_> {
                     value = match known {
                         Some(table) => {
                             PageValue::Decoded(Box::new(map.next_value_seed(RowsSeed {
-                                columns: Columns::new(table, self.decoder.batch_size),
+                                columns: Columns::new(table, self.decoder),
                                 failure: self.failure,
                             })?))
                         }
@@ -456,6 +485,7 @@ struct Columns {
     batches: Vec<RecordBatch>,
     unknown: BTreeMap<String, u64>,
     current_id: Option<String>,
+    window: Option<Window>,
 }
 
 enum Builder {
@@ -554,7 +584,8 @@ impl IdListBuilder {
 }
 
 impl Columns {
-    fn new(table: Table, batch_size: usize) -> Self {
+    fn new(table: Table, decoder: &PageDecoder) -> Self {
+        let batch_size = decoder.batch_size;
         let properties = table.properties();
         let capacity = batch_size.min(DEFAULT_BATCH_SIZE);
         Columns {
@@ -582,6 +613,7 @@ impl Columns {
             batches: Vec::new(),
             unknown: BTreeMap::new(),
             current_id: None,
+            window: decoder.window.filter(|_| table.is_window_totals()),
         }
     }
 
@@ -658,6 +690,7 @@ impl Columns {
         }
         let mut arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
         arrays.push(Arc::new(self.extra.finish()));
+        derived::append(self.table, self.window, &self.schema, &mut arrays);
         self.batches
             .push(RecordBatch::try_new(Arc::clone(&self.schema), arrays)?);
         self.in_batch = 0;
@@ -667,7 +700,7 @@ impl Columns {
     fn finish(mut self, next_link: Option<String>) -> Result<DecodedPage> {
         self.flush()?;
         debug_assert_eq!(
-            self.schema.field(self.schema.fields().len() - 1).name(),
+            self.schema.field(self.properties.len()).name(),
             EXTRA_PROPERTIES
         );
         Ok(DecodedPage {
@@ -970,6 +1003,7 @@ impl<'de> Visitor<'de> for IdListVisitor<'_> {
 }
 
 mod bad_rows;
+mod derived;
 mod fast;
 
 pub use bad_rows::{BadRow, Unlandable, day_properties, first_unlandable_row};

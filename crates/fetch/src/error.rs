@@ -134,11 +134,13 @@ pub enum Error {
 
     /// Graph refused access: a permission is missing.
     #[error(
-        "Graph refused access to {url} (403 {message}): grant the app registration the CallRecords.Read.All application permission (not delegated) and admin consent in Entra ID"
+        "Graph refused access to {url} (403 {message}): grant the app registration the {permission} application permission (not delegated) and admin consent in Entra ID"
     )]
     Forbidden {
         /// The request URL (without query).
         url: String,
+        /// The least privileged permission the request needs.
+        permission: &'static str,
         /// Graph's error.
         message: String,
     },

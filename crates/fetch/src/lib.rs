@@ -35,5 +35,6 @@ pub use pages::{SplitPages, split_pages};
 pub use retry::{RetryConfig, Throttle, parse_retry_after};
 pub use scalar::{parse_decimal, parse_timestamp_micros};
 pub use table::{
-    EXTRA_PROPERTIES, Kind, MONEY_PRECISION, MONEY_SCALE, Property, Table, data_type, snake_case,
+    EXTRA_PROPERTIES, Kind, MONEY_PRECISION, MONEY_SCALE, Property, ROW_KEY, Table, WINDOW_COLUMNS,
+    data_type, snake_case,
 };

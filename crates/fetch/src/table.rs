@@ -120,24 +120,101 @@ const DIRECT_ROUTING: &[Property] = &[
     beta("administrativeUnitInfos", IdList),
 ];
 
-/// A lake table fed by one Graph call-log function.
+/// `microsoft.graph.callRecords.smsLogRow` (beta only): its own properties, then those of the
+/// beta base type `callLogRow`.
+const SMS: &[Property] = &[
+    beta("id", Str),
+    beta("userId", Str),
+    beta("userPrincipalName", Str),
+    beta("userDisplayName", Str),
+    beta("sentDateTime", Timestamp),
+    beta("callCharge", Money),
+    beta("currency", Str),
+    beta("smsType", Str),
+    beta("smsUnits", Int32),
+    beta("smsId", Str),
+    beta("sourceNumber", Str),
+    beta("destinationNumber", Str),
+    beta("destinationContext", Str),
+    beta("destinationName", Str),
+    beta("licenseCapability", Str),
+    beta("tenantCountryCode", Str),
+    beta("userCountryCode", Str),
+    beta("otherPartyCountryCode", Str),
+    beta("administrativeUnitInfos", IdList),
+];
+
+/// `microsoft.graph.callRecords.pstnBlockedUsersLogRow` (beta only; it has no `id`).
+const BLOCKED_USERS: &[Property] = &[
+    beta("remediationId", Str),
+    beta("userId", Str),
+    beta("userPrincipalName", Str),
+    beta("userDisplayName", Str),
+    beta("blockDateTime", Timestamp),
+    beta("userBlockMode", Str),
+    beta("blockReason", Str),
+    beta("userTelephoneNumber", Str),
+];
+
+/// `microsoft.graph.callRecords.pstnOnlineMeetingDialoutReport` (beta only): totals over the
+/// requested window, with neither an `id` nor a date-time of their own.
+const DIALOUT_REPORT: &[Property] = &[
+    beta("userId", Str),
+    beta("userPrincipalName", Str),
+    beta("userDisplayName", Str),
+    beta("usageLocation", Str),
+    beta("destinationContext", Str),
+    beta("currency", Str),
+    beta("totalCallCharge", Money),
+    beta("totalCalls", Int32),
+    beta("totalCallSeconds", Int32),
+];
+
+/// The column pstn-lake derives as the key of a table whose Graph rows have no `id`: the values
+/// that identify a row, joined by `|` (see [`Table::key_parts`]).
+pub const ROW_KEY: &str = "row_key";
+
+/// The columns of a window's bounds, which pstn-lake adds to the rows of a report that Graph
+/// returns as totals over the requested window ([`Table::is_window_totals`]).
+pub const WINDOW_COLUMNS: [&str; 2] = ["from_date_time", "to_date_time"];
+
+/// A lake table fed by one Graph `callRecords` function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
     /// `getPstnCalls`: Calling Plan and Operator Connect calls.
     PstnCalls,
     /// `getDirectRoutingCalls`: calls through the customer's own SBCs.
     DirectRoutingCalls,
+    /// `getSmsLog` (beta): SMS sent and received, with their charges.
+    SmsLogs,
+    /// `getPstnBlockedUsersLog` (beta): users Microsoft blocked from (or unblocked for) PSTN calls.
+    PstnBlockedUsers,
+    /// `getPstnOnlineMeetingDialoutReport` (beta): Communication Credits spent on meeting
+    /// dial-outs, as totals per user, location, destination context and currency for each day.
+    PstnDialoutReport,
 }
 
 impl Table {
     /// Every table, in a stable order.
-    pub const ALL: [Table; 2] = [Table::PstnCalls, Table::DirectRoutingCalls];
+    pub const ALL: [Table; 5] = [
+        Table::PstnCalls,
+        Table::DirectRoutingCalls,
+        Table::SmsLogs,
+        Table::PstnBlockedUsers,
+        Table::PstnDialoutReport,
+    ];
+
+    /// The two call tables: what a sync of a new lake fetches when no table is named.
+    pub const CALLS: [Table; 2] = [Table::PstnCalls, Table::DirectRoutingCalls];
 
     /// The lake table name (`pstn_calls`).
     pub fn name(self) -> &'static str {
         match self {
             Table::PstnCalls => "pstn_calls",
             Table::DirectRoutingCalls => "direct_routing_calls",
+            Table::SmsLogs => "sms_logs",
+            Table::PstnBlockedUsers => "pstn_blocked_users",
+            Table::PstnDialoutReport => "pstn_dialout_report",
         }
     }
 
@@ -151,6 +228,9 @@ impl Table {
         match self {
             Table::PstnCalls => "getPstnCalls",
             Table::DirectRoutingCalls => "getDirectRoutingCalls",
+            Table::SmsLogs => "getSmsLog",
+            Table::PstnBlockedUsers => "getPstnBlockedUsersLog",
+            Table::PstnDialoutReport => "getPstnOnlineMeetingDialoutReport",
         }
     }
 
@@ -159,6 +239,25 @@ impl Table {
         match self {
             Table::PstnCalls => "pstnCallLogRow",
             Table::DirectRoutingCalls => "directRoutingLogRow",
+            Table::SmsLogs => "smsLogRow",
+            Table::PstnBlockedUsers => "pstnBlockedUsersLogRow",
+            Table::PstnDialoutReport => "pstnOnlineMeetingDialoutReport",
+        }
+    }
+
+    /// Whether only Graph's beta API has the function: such a table is always fetched from beta,
+    /// whatever API version the lake's call tables use.
+    pub fn beta_only(self) -> bool {
+        !matches!(self, Table::PstnCalls | Table::DirectRoutingCalls)
+    }
+
+    /// The least privileged application permission the function needs (what to grant after a 403).
+    pub fn permission(self) -> &'static str {
+        match self {
+            Table::PstnCalls | Table::PstnBlockedUsers => "CallRecord-PstnCalls.Read.All",
+            Table::DirectRoutingCalls | Table::SmsLogs | Table::PstnDialoutReport => {
+                "CallRecords.Read.All"
+            }
         }
     }
 
@@ -176,7 +275,60 @@ impl Table {
         match self {
             Table::PstnCalls => PSTN,
             Table::DirectRoutingCalls => DIRECT_ROUTING,
+            Table::SmsLogs => SMS,
+            Table::PstnBlockedUsers => BLOCKED_USERS,
+            Table::PstnDialoutReport => DIALOUT_REPORT,
         }
+    }
+
+    /// Whether Graph's rows are totals over the requested window rather than events: pstn-lake
+    /// fetches such a table one UTC day per request and records the day in
+    /// [`WINDOW_COLUMNS`] (saved pages of it are ingested with the day they cover).
+    pub fn is_window_totals(self) -> bool {
+        matches!(self, Table::PstnDialoutReport)
+    }
+
+    /// The Utf8 column that identifies a row within a day: `id`, or [`ROW_KEY`] for a table
+    /// whose Graph rows have none.
+    pub fn key(self) -> &'static str {
+        if self.key_parts().is_empty() {
+            "id"
+        } else {
+            ROW_KEY
+        }
+    }
+
+    /// For a table whose Graph rows have no `id`, the columns whose values, joined by `|` (a
+    /// null as nothing, a timestamp as RFC 3339 with microseconds), make its [`ROW_KEY`]:
+    /// - blocked users: the remediation (Graph's unique id of a block or unblock action), the user
+    ///   and the time, so that an action naming several users, or the same id reused for the
+    ///   unblock, keeps each row;
+    /// - the dial-out report: Graph's grouping (user, location, destination context, currency);
+    ///   the day is the partition.
+    pub fn key_parts(self) -> &'static [&'static str] {
+        match self {
+            Table::PstnBlockedUsers => &["remediation_id", "user_id", "block_date_time"],
+            Table::PstnDialoutReport => &[
+                "user_id",
+                "usage_location",
+                "destination_context",
+                "currency",
+            ],
+            _ => &[],
+        }
+    }
+
+    /// The columns pstn-lake adds after [`EXTRA_PROPERTIES`]: the window's bounds of a
+    /// [window-totals](Table::is_window_totals) table, then the [`ROW_KEY`] when there is one.
+    pub fn derived_columns(self) -> Vec<&'static str> {
+        let mut columns = Vec::new();
+        if self.is_window_totals() {
+            columns.extend(WINDOW_COLUMNS);
+        }
+        if !self.key_parts().is_empty() {
+            columns.push(ROW_KEY);
+        }
+        columns
     }
 
     /// Timestamp columns whose UTC date places a row in its `call_date` partition, first non-null wins.
@@ -185,18 +337,27 @@ impl Table {
             Table::PstnCalls => &["start_date_time"],
             // Direct Routing failures may have no start time: they are placed by their invite time.
             Table::DirectRoutingCalls => &["start_date_time", "invite_date_time"],
+            Table::SmsLogs => &["sent_date_time"],
+            Table::PstnBlockedUsers => &["block_date_time"],
+            Table::PstnDialoutReport => &["from_date_time"],
         }
+    }
+
+    /// The timestamp column a day's rows are sorted by (then by key).
+    pub fn sort_by(self) -> &'static str {
+        self.partition_columns()[0]
     }
 
     /// The exact Arrow schema of a decoded page (the lake files add nothing: `call_date` is the
     /// Hive partition directory).
     pub fn schema(self) -> SchemaRef {
-        static PSTN_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| build_schema(PSTN));
-        static DR_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| build_schema(DIRECT_ROUTING));
-        match self {
-            Table::PstnCalls => Arc::clone(&PSTN_SCHEMA),
-            Table::DirectRoutingCalls => Arc::clone(&DR_SCHEMA),
-        }
+        static SCHEMAS: LazyLock<Vec<SchemaRef>> =
+            LazyLock::new(|| Table::ALL.into_iter().map(build_schema).collect());
+        let i = Table::ALL
+            .iter()
+            .position(|t| *t == self)
+            .expect("every table is in ALL");
+        Arc::clone(&SCHEMAS[i])
     }
 }
 
@@ -211,7 +372,8 @@ impl std::str::FromStr for Table {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Table::from_name(s).ok_or_else(|| {
-            format!("unknown table `{s}`: expected one of pstn_calls, direct_routing_calls")
+            let names: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
+            format!("unknown table `{s}`: expected one of {}", names.join(", "))
         })
     }
 }
@@ -242,12 +404,18 @@ pub fn data_type(kind: Kind) -> DataType {
     }
 }
 
-fn build_schema(properties: &[Property]) -> SchemaRef {
-    let mut fields: Vec<Field> = properties
+/// The Graph properties in order, then [`EXTRA_PROPERTIES`], then the derived columns.
+fn build_schema(table: Table) -> SchemaRef {
+    let mut fields: Vec<Field> = table
+        .properties()
         .iter()
         .map(|p| Field::new(snake_case(p.graph_name), data_type(p.kind), true))
         .collect();
     fields.push(Field::new(EXTRA_PROPERTIES, DataType::Utf8, true));
+    for column in table.derived_columns() {
+        let kind = if column == ROW_KEY { Str } else { Timestamp };
+        fields.push(Field::new(column, data_type(kind), true));
+    }
     Arc::new(Schema::new(fields))
 }
 

@@ -32,9 +32,10 @@ pub(crate) struct DayPlan {
 const STEPS: u128 = 1 << 40;
 const SLOT_TAG: u64 = 0x534c_4f54;
 
-/// The key time of row `index` of `n` on `day_num`, in ticks since the Unix epoch: its start, or
-/// for a Direct Routing row without a start, its invite. The first row of a day is at exactly
-/// midnight and the last at the day's final tick (Direct Routing: final millisecond).
+/// The key time of row `index` of `n` on `day_num`, in ticks since the Unix epoch: its start (for
+/// a Direct Routing row without a start, its invite; for an SMS, its `sentDateTime`). The first
+/// row of a day is at exactly midnight and the last at the day's final tick (Direct Routing:
+/// final millisecond).
 pub(crate) fn key_ticks(
     seed: u64,
     function: Function,
@@ -45,8 +46,8 @@ pub(crate) fn key_ticks(
     let n = plan.n;
     // Direct Routing timestamps have millisecond precision.
     let unit = match function {
-        Function::Pstn => 1,
         Function::DirectRouting => TICKS_PER_MS,
+        _ => 1,
     };
     let units_per_day = TICKS_PER_DAY / unit;
     let in_day = if index == 0 {
@@ -81,34 +82,25 @@ pub(crate) fn key_ticks(
     day_num * TICKS_PER_DAY + in_day * unit
 }
 
-/// The rows a query selects, day by day: `from <= key <= to` when the function's `toDateTime`
-/// is inclusive (PSTN), `from <= key < to` otherwise, among the days in `days`, each laid out as
-/// `plan` says.
-pub(crate) fn select<'a>(
-    seed: u64,
+/// The rows whose key lies in `from..=last`, day by day, among the days in `days`: day `d` holds
+/// `count(d)` rows whose keys `key(d, i)` never decrease with `i`.
+pub(crate) fn select(
     days: Range<i64>,
-    plan: impl Fn(i64) -> &'a DayPlan,
-    function: Function,
+    count: impl Fn(i64) -> u32,
+    key: impl Fn(i64, u32) -> i64,
     from: i64,
-    to: i64,
+    last: i64,
 ) -> Vec<Segment> {
-    let last_tick = if function.to_is_inclusive() {
-        to
-    } else {
-        to - 1
-    };
-    if last_tick < from {
+    if last < from {
         return Vec::new();
     }
     let lo = from.div_euclid(TICKS_PER_DAY).max(days.start);
-    let hi = last_tick.div_euclid(TICKS_PER_DAY).min(days.end - 1);
+    let hi = last.div_euclid(TICKS_PER_DAY).min(days.end - 1);
     let mut segments = Vec::new();
     for day_num in lo..=hi {
-        let plan = plan(day_num);
-        let n = plan.n;
-        let key = |i: u32| key_ticks(seed, function, day_num, i, plan);
-        let start = partition(n, |i| key(i) < from);
-        let end = partition(n, |i| key(i) <= last_tick);
+        let n = count(day_num);
+        let start = partition(n, |i| key(day_num, i) < from);
+        let end = partition(n, |i| key(day_num, i) <= last);
         if start < end {
             segments.push(Segment {
                 day_num,
@@ -152,7 +144,7 @@ mod tests {
 
     #[test]
     fn times_are_sorted_and_pinned_to_the_day_edges() {
-        for function in Function::ALL {
+        for function in [Function::Pstn, Function::DirectRouting, Function::Sms] {
             for n in [1, 2, 3, 10, 1000] {
                 let times: Vec<i64> = (0..n)
                     .map(|i| key_ticks(9, function, 20_000, i, &plan(n)))
@@ -161,10 +153,10 @@ mod tests {
                 assert_eq!(times[0], 20_000 * TICKS_PER_DAY);
                 if n > 1 {
                     let last = *times.last().unwrap();
-                    let unit = if function == Function::Pstn {
-                        1
-                    } else {
+                    let unit = if function == Function::DirectRouting {
                         TICKS_PER_MS
+                    } else {
+                        1
                     };
                     assert_eq!(last, 20_001 * TICKS_PER_DAY - unit);
                     assert!(

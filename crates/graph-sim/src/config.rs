@@ -44,6 +44,10 @@ pub struct SimConfig {
     pub repeat_next_link: bool,
     /// Every Graph request is answered 403 `Authorization_RequestDenied` (permission not granted).
     pub forbidden: bool,
+    /// Functions whose requests are answered 403 `Authorization_RequestDenied`, as with
+    /// [`SimConfig::forbidden`], while the others answer as usual (a permission the application
+    /// lacks for some functions only).
+    pub missing_permissions: Vec<Function>,
     /// Values to serve instead of the generated ones (a row Graph serves that a client cannot
     /// land), in every page.
     pub bad_values: Vec<BadValue>,
@@ -81,6 +85,7 @@ impl Default for SimConfig {
             next_link_host_override: None,
             repeat_next_link: false,
             forbidden: false,
+            missing_permissions: Vec::new(),
             bad_values: Vec::new(),
         }
     }
@@ -174,6 +179,16 @@ impl SimConfig {
     /// Answers every Graph request 403.
     pub fn with_forbidden(mut self, forbidden: bool) -> Self {
         self.forbidden = forbidden;
+        self
+    }
+
+    /// Answers every request for `function` 403 `Authorization_RequestDenied` (counted in
+    /// [`SimStats::forbidden`](crate::SimStats::forbidden)); the other functions answer as usual.
+    /// Call it once for each function to refuse.
+    pub fn with_missing_permission(mut self, function: Function) -> Self {
+        if !self.missing_permissions.contains(&function) {
+            self.missing_permissions.push(function);
+        }
         self
     }
 

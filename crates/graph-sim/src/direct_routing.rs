@@ -51,7 +51,8 @@ pub(crate) fn write_row(
     };
 
     let (call_type, inbound, _) = CALL_TYPES[rng.weighted(&CALL_TYPES.map(|c| c.2))];
-    let user = people::user(seed, t.pick_user(key, &mut rng));
+    let user_index = t.pick_user(key, &mut rng);
+    let user = people::user(seed, user_index);
     // Calls to numbers nobody holds have no user.
     let unassigned = inbound && !successful && failure.0 == 404;
     let other_index = if rng.chance(15) {
@@ -157,12 +158,12 @@ pub(crate) fn write_row(
     obj.close();
 
     RowFacts {
-        id,
-        charge_e4: None,
-        connection_charge_e4: None,
-        currency: None,
+        id: Some(id),
         duration: Some(duration as i32),
-        fraud: false,
+        user: (!unassigned).then_some(user_index),
+        at: start,
+        international: other_index != user.country_index,
+        ..RowFacts::default()
     }
 }
 

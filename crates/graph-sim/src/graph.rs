@@ -1,4 +1,5 @@
-//! Graph call-log requests: faults, authentication, permission, throttling, then pages.
+//! Graph call-records requests: faults, authentication, permission, throttling, the URL, the
+//! function's permission, then pages.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -148,13 +149,7 @@ async fn serve(
         Some(TokenState::Valid) => {}
     }
     if shared.config.forbidden {
-        shared.stats.update(|s| s.forbidden += 1);
-        return Err(graph_error(
-            StatusCode::FORBIDDEN,
-            "Authorization_RequestDenied",
-            "Insufficient privileges to complete the operation.",
-            ids,
-        ));
+        return Err(forbidden(shared, ids));
     }
     if let Err(wait) = admit(shared) {
         return Err(throttled(shared, wait, ids));
@@ -170,6 +165,9 @@ async fn serve(
         }
         Err(Refusal::BadArgument(message)) => return Err(bad_request(shared, &message, ids)),
     };
+    if shared.config.missing_permissions.contains(&query.function) {
+        return Err(forbidden(shared, ids));
+    }
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
@@ -301,6 +299,17 @@ fn unauthorized(shared: &Shared, message: &str, ids: &RequestIds) -> Response {
         .headers_mut()
         .insert(WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
     response
+}
+
+/// 403: the application lacks the permission (for the tenant, or for the function).
+fn forbidden(shared: &Shared, ids: &RequestIds) -> Response {
+    shared.stats.update(|s| s.forbidden += 1);
+    graph_error(
+        StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+        ids,
+    )
 }
 
 fn bad_request(shared: &Shared, message: &str, ids: &RequestIds) -> Response {

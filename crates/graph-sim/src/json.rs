@@ -54,6 +54,16 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, value_e4: u64, scale: u8) {
     }
 }
 
+/// The scale an amount of `value_e4` ten-thousandths of a currency with `minor_digits` minor
+/// digits is written at: the fewest fraction digits that write it exactly, but not fewer than
+/// the currency's (`0.0075`, `12.50`, `0.00`; `0` for a currency without minor units).
+pub(crate) fn amount_scale(value_e4: u64, minor_digits: u8) -> u8 {
+    let exact = (0..4u8)
+        .find(|&scale| value_e4.is_multiple_of(10u64.pow(4 - u32::from(scale))))
+        .unwrap_or(4);
+    exact.max(minor_digits)
+}
+
 /// Appends `s` as a JSON string literal, escaping what JSON requires.
 pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
@@ -245,6 +255,17 @@ mod tests {
         assert_eq!(text(|o| push_decimal(o, 120_000, 0)), "12");
         assert_eq!(text(|o| push_decimal(o, 1_000, 1)), "0.1");
         assert_eq!(text(|o| push_decimal(o, 570, 4)), "0.0570");
+    }
+
+    #[test]
+    fn amounts_take_the_fewest_exact_digits_but_the_currencys() {
+        let written = |v: u64, minor: u8| text(|o| push_decimal(o, v, amount_scale(v, minor)));
+        assert_eq!(written(75, 2), "0.0075");
+        assert_eq!(written(1_230, 2), "0.123");
+        assert_eq!(written(125_000, 2), "12.50");
+        assert_eq!(written(0, 2), "0.00");
+        assert_eq!(written(0, 0), "0");
+        assert_eq!(written(30_000, 0), "3");
     }
 
     #[test]

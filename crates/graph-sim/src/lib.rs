@@ -1,11 +1,21 @@
-//! `pstn-lake-graph-sim`: a deterministic Microsoft Graph call-log emulator.
+//! `pstn-lake-graph-sim`: a deterministic Microsoft Graph call-records emulator.
 //!
-//! It serves `getPstnCalls` and `getDirectRoutingCalls` (v1.0 and beta) over real HTTP the way
-//! Graph does: client-credentials tokens (secret or certificate assertion), unquoted date-time
-//! literals, the 90-day limit, 1,000-row pages with `@odata.nextLink` in Microsoft's documented
-//! `from=…,to=…` form, the PSTN inclusive `toDateTime`, throttling with `Retry-After`, and
-//! injected faults (5xx, 429, dropped connections, truncated bodies, expired tokens, requests held
-//! until the test releases them). Every row
+//! It serves, under `/communications/callRecords/`:
+//!
+//! - `getPstnCalls` and `getDirectRoutingCalls`, on v1.0 and beta (beta rows carry the beta-only
+//!   properties too);
+//! - on beta only, `getSmsLog` (the SMS the same users send and receive),
+//!   `getPstnBlockedUsersLog` (users blocked after the toll-fraud episodes hidden in the PSTN
+//!   rows, and one blocked on Microsoft's own signals) and `getPstnOnlineMeetingDialoutReport`
+//!   (the totals of the PSTN rows' conference dial-outs in the requested window). On v1.0 these
+//!   three answer 400 `Resource not found for the segment '…'.`, as Graph does.
+//!
+//! It serves them over real HTTP the way Graph does: client-credentials tokens (secret or
+//! certificate assertion), unquoted date-time literals, the 90-day limit, 1,000-row pages with
+//! `@odata.nextLink` in Microsoft's documented `from=…,to=…` form, the PSTN inclusive
+//! `toDateTime` (the others' is exclusive), throttling with `Retry-After`, permissions missing
+//! tenant-wide or for one function (403), and injected faults (5xx, 429, dropped connections,
+//! truncated bodies, expired tokens, requests held until the test releases them). Every row
 //! is a pure function of (seed, function, day, index), so a test knows exactly what a correct
 //! client must land: [`Tenant::expected`].
 //!
@@ -33,10 +43,12 @@
 //! Without a server, [`Tenant::write_pages`] produces the same page bodies for benchmarks.
 
 mod auth;
+mod blocked;
 mod clock;
 mod config;
 mod conn;
 mod data;
+mod dialout;
 mod direct_routing;
 mod faults;
 mod fraud;
@@ -49,6 +61,7 @@ mod pstn;
 mod rhythm;
 mod rng;
 mod server;
+mod sms;
 mod stats;
 mod tenant;
 

@@ -1,6 +1,7 @@
 //! Parsing Graph function-call URLs:
-//! `/{v1.0|beta}/communications/callRecords/[microsoft.graph.callRecords.]getPstnCalls(fromDateTime=…,toDateTime=…)?$skip=N`,
-//! and the `from=`/`to=` form of Microsoft's documented next links.
+//! `/{v1.0|beta}/communications/callRecords/[microsoft.graph.callRecords.]getPstnCalls(fromDateTime=…,toDateTime=…)?$skip=N`
+//! (or another [`Function`]'s name; the beta-only ones on beta only), and the `from=`/`to=` form
+//! of Microsoft's documented next links.
 
 use chrono::{DateTime, NaiveDate};
 
@@ -30,7 +31,8 @@ pub(crate) struct CallQuery {
 /// Why a Graph URL was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
-    /// Not a call-log function at all (Graph: 400 "Resource not found for the segment").
+    /// Not a call-records function at all, or a beta-only one on v1.0 (Graph: 400 "Resource not
+    /// found for the segment").
     UnknownSegment(String),
     /// The function was found but its arguments are wrong (400 BadRequest).
     BadArgument(String),
@@ -49,11 +51,10 @@ pub(crate) fn parse(path: &str, query: Option<&str>) -> Result<CallQuery, Refusa
             })?,
     );
     let (name, args) = call.split_once('(').unwrap_or((&call, ""));
-    let function = match name.strip_prefix(NAMESPACE).unwrap_or(name) {
-        "getPstnCalls" => Function::Pstn,
-        "getDirectRoutingCalls" => Function::DirectRouting,
-        _ => return Err(Refusal::UnknownSegment(name.to_owned())),
-    };
+    let function = Function::from_graph_name(name.strip_prefix(NAMESPACE).unwrap_or(name))
+        // v1.0 does not know the beta-only functions at all.
+        .filter(|f| version == ApiVersion::Beta || !f.beta_only())
+        .ok_or_else(|| Refusal::UnknownSegment(name.to_owned()))?;
     let args = args.strip_suffix(')').ok_or_else(|| {
         Refusal::BadArgument(format!(
             "Syntax error: the parameter list of '{name}' is not closed with ')'."
@@ -227,6 +228,36 @@ mod tests {
     }
 
     #[test]
+    fn beta_only_functions_parse_on_beta_and_are_unknown_on_v1() {
+        let args = format!("fromDateTime={DAY1},toDateTime=2026-11-02T00:00:00Z");
+        for f in [
+            Function::Sms,
+            Function::BlockedUsers,
+            Function::DialoutReport,
+        ] {
+            for name in [
+                f.graph_name().to_owned(),
+                format!("{NAMESPACE}{}", f.graph_name()),
+            ] {
+                let beta = format!("/beta/communications/callRecords/{name}({args})");
+                let q = parse(&beta, Some("$skip=3")).unwrap();
+                assert_eq!((q.function, q.version, q.skip), (f, ApiVersion::Beta, 3));
+                assert_eq!(
+                    parse(&path(&name, &args), None),
+                    Err(Refusal::UnknownSegment(name.clone()))
+                );
+            }
+        }
+        for f in Function::CALLS {
+            let beta = format!(
+                "/beta/communications/callRecords/{}({args})",
+                f.graph_name()
+            );
+            assert_eq!(parse(&beta, None).unwrap().function, f);
+        }
+    }
+
+    #[test]
     fn bad_arguments_are_refused() {
         let bad = |args: &str| {
             matches!(
@@ -254,6 +285,10 @@ mod tests {
         );
         assert!(matches!(
             parse("/v1.0/communications/callRecords/getSmsLog()", None),
+            Err(Refusal::UnknownSegment(_))
+        ));
+        assert!(matches!(
+            parse("/v1.0/communications/callRecords/getCallLog()", None),
             Err(Refusal::UnknownSegment(_))
         ));
         assert!(matches!(

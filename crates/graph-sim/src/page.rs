@@ -1,8 +1,30 @@
 //! One page of a Graph collection response, rendered straight to bytes.
 
+use std::sync::Arc;
+
 use crate::clock::Segment;
+use crate::dialout::{self, Total};
 use crate::json;
 use crate::tenant::{ApiVersion, Function, Tenant};
+
+/// The rows a query selects, in page order.
+#[derive(Clone, Debug)]
+pub(crate) enum Selection {
+    /// Rows of days, by index (every function but the dial-out report).
+    Days(Vec<Segment>),
+    /// The dial-out report's totals over the query's window.
+    Totals(Arc<[Total]>),
+}
+
+impl Selection {
+    /// How many rows it holds.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            Self::Days(segments) => segments.iter().map(|s| u64::from(s.end - s.start)).sum(),
+            Self::Totals(totals) => totals.len() as u64,
+        }
+    }
+}
 
 /// The most a page reserves up front (bigger pages grow as needed).
 pub(crate) const MAX_RESERVE: usize = 64 << 20;
@@ -39,9 +61,9 @@ pub(crate) struct Page {
 ///
 /// Odd pages (1st, 3rd, …) put `@odata.nextLink` before `value`, even pages after it: Graph's key
 /// order varies and clients must not depend on it.
-pub(crate) fn render(tenant: &Tenant, selection: &[Segment], request: &PageRequest<'_>) -> Page {
+pub(crate) fn render(tenant: &Tenant, selection: &Selection, request: &PageRequest<'_>) -> Page {
     let page_size = request.page_size.max(1);
-    let total: u64 = selection.iter().map(|s| u64::from(s.end - s.start)).sum();
+    let total = selection.len();
     let rows = total.saturating_sub(request.skip).min(page_size as u64) as usize;
     let next_skip = (request.skip + (rows as u64) < total).then_some(request.skip + rows as u64);
     let link_skip = if request.repeat_next_link {
@@ -70,7 +92,18 @@ pub(crate) fn render(tenant: &Tenant, selection: &[Segment], request: &PageReque
         json::push_str(&mut body, link);
     }
     body.extend_from_slice(b",\"value\":[");
-    write_rows(tenant, selection, request, rows, &mut body);
+    match selection {
+        Selection::Days(segments) => write_rows(tenant, segments, request, rows, &mut body),
+        Selection::Totals(totals) => {
+            let first = request.skip.min(totals.len() as u64) as usize;
+            for (k, total) in totals[first..first + rows].iter().enumerate() {
+                if k > 0 {
+                    body.push(b',');
+                }
+                dialout::write_total(tenant, total, &mut body);
+            }
+        }
+    }
     body.push(b']');
     if let (Some(link), false) = (&link, link_first) {
         body.extend_from_slice(b",\"@odata.nextLink\":");

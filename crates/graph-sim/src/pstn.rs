@@ -57,19 +57,15 @@ pub(crate) fn write_row(
     let start = t.slot_ticks(Function::Pstn, day_num, index);
     let episode = t.fraud_episode(day_num, index, start);
 
-    let (call_type, call_type_name, user) = match episode {
+    let (call_type, call_type_name, user_index) = match episode {
         // A compromised account dials out.
-        Some(e) => (CallType::UserOut, "user_out", people::user(seed, e.user)),
+        Some(e) => (CallType::UserOut, "user_out", e.user),
         None => {
-            let weights = CALL_TYPES.map(|(_, _, w)| w);
-            let (call_type, name, _) = CALL_TYPES[rng.weighted(&weights)];
-            (
-                call_type,
-                name,
-                people::user(seed, t.pick_user(start, &mut rng)),
-            )
+            let (call_type, name) = ordinary_call_type(&mut rng);
+            (call_type, name, t.pick_user(start, &mut rng))
         }
     };
+    let user = people::user(seed, user_index);
     let usage = user.country;
 
     // The other party: usually in the same country. Those who work with other countries call
@@ -215,13 +211,37 @@ pub(crate) fn write_row(
     obj.close();
 
     RowFacts {
-        id,
+        id: Some(id),
         charge_e4: Some(charge),
         connection_charge_e4: Some(connection),
         currency: Some(usage.currency),
         duration: Some(duration as i32),
         fraud: episode.is_some(),
+        user: (!call_type.bot()).then_some(user_index),
+        at: Some(start),
+        usage_location: Some(usage.code),
+        destination_context: context,
+        international,
+        ..RowFacts::default()
     }
+}
+
+/// The call type of a row outside fraud episodes: the first draw of the row's random stream.
+fn ordinary_call_type(rng: &mut Rng) -> (CallType, &'static str) {
+    let weights = CALL_TYPES.map(|(_, _, w)| w);
+    let (call_type, name, _) = CALL_TYPES[rng.weighted(&weights)];
+    (call_type, name)
+}
+
+/// Whether row `index` of `day_num` is a conference dial-out (`conf_out`), found without writing
+/// the row.
+pub(crate) fn is_conf_out(t: &Tenant, day_num: i64, index: u32) -> bool {
+    let start = t.slot_ticks(Function::Pstn, day_num, index);
+    if t.fraud_episode(day_num, index, start).is_some() {
+        return false;
+    }
+    let mut rng = Rng::new(t.row_seed(Function::Pstn, day_num, index));
+    ordinary_call_type(&mut rng).0 == CallType::ConfOut
 }
 
 /// `callId` is not unique: about 3% of rows repeat the previous row's call id (a transfer or a

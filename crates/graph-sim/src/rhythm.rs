@@ -15,8 +15,9 @@ pub enum Traffic {
     Flat,
     /// A business: weekdays busy and weekends quiet, slow holidays (Thanksgiving, Christmas to
     /// New Year, late summer), 3% growth a month, and a few toll-fraud episodes (see
-    /// [`Tenant::fraud_episodes`](crate::Tenant::fraud_episodes)). `calls_per_day` is the average
-    /// over the tenant's days before holidays and episodes.
+    /// [`Tenant::fraud_episodes`](crate::Tenant::fraud_episodes)), each followed by a block of
+    /// the user in the blocked-users log. `calls_per_day` is the average over the tenant's days
+    /// before holidays and episodes.
     Business,
 }
 

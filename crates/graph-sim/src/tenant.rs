@@ -1,17 +1,19 @@
 //! The simulated tenant: its configuration and the deterministic call-log rows it holds.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
+use crate::blocked::{self, Block};
 use crate::clock::{self, DayPlan, Segment};
 use crate::data::{HIGH_COST, TRUNKS};
+use crate::dialout::{self, Total};
 use crate::fraud::{self, Episode};
-use crate::json::{self, TICKS_PER_DAY};
-use crate::page::{self, PageRequest};
+use crate::json::{self, TICKS_PER_DAY, TICKS_PER_SEC};
+use crate::page::{self, PageRequest, Selection};
 use crate::rhythm::{self, Traffic, UserPicker};
 use crate::rng::{Rng, hash, mix};
-use crate::{direct_routing, people, pstn};
+use crate::{direct_routing, people, pstn, sms};
 
 /// What the tenant looks like: which days hold calls and how many.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,8 +25,9 @@ pub struct TenantConfig {
     pub first_day: NaiveDate,
     /// How many consecutive days hold calls.
     pub days: u32,
-    /// Rows each day holds, for each function: exactly with [`Traffic::Flat`], on average with
-    /// [`Traffic::Business`].
+    /// Rows each day holds, for each call function ([`Function::CALLS`]): exactly with
+    /// [`Traffic::Flat`], on average with [`Traffic::Business`]. The SMS log holds a twentieth
+    /// of that (at least one a day when this is not 0).
     pub calls_per_day: u32,
     /// The shape of the traffic over the days (default [`Traffic::Flat`]).
     pub traffic: Traffic,
@@ -92,25 +95,51 @@ impl TenantConfig {
     }
 }
 
-/// A Graph call-log function.
+/// A Graph call-records function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Function {
     /// `getPstnCalls`: Calling Plan, Operator Connect and conferencing rows (`pstnCallLogRow`).
     Pstn,
     /// `getDirectRoutingCalls`: rows of the customer's own SBCs (`directRoutingLogRow`).
     DirectRouting,
+    /// `getSmsLog` (beta only): text messages the users sent and received (`smsLogRow`).
+    Sms,
+    /// `getPstnBlockedUsersLog` (beta only): users blocked from, and unblocked for, PSTN calls
+    /// (`pstnBlockedUsersLogRow`).
+    BlockedUsers,
+    /// `getPstnOnlineMeetingDialoutReport` (beta only): audio-conferencing dial-out totals over
+    /// the requested window, by user, usage location, destination context and currency
+    /// (`pstnOnlineMeetingDialoutReport`).
+    DialoutReport,
 }
 
 impl Function {
-    /// Both functions.
-    pub const ALL: [Function; 2] = [Function::Pstn, Function::DirectRouting];
+    /// Every function.
+    pub const ALL: [Function; 5] = [
+        Function::Pstn,
+        Function::DirectRouting,
+        Function::Sms,
+        Function::BlockedUsers,
+        Function::DialoutReport,
+    ];
+
+    /// The two call-log functions.
+    pub const CALLS: [Function; 2] = [Function::Pstn, Function::DirectRouting];
 
     /// The function's name in a URL (`getPstnCalls`).
     pub fn graph_name(self) -> &'static str {
         match self {
             Self::Pstn => "getPstnCalls",
             Self::DirectRouting => "getDirectRoutingCalls",
+            Self::Sms => "getSmsLog",
+            Self::BlockedUsers => "getPstnBlockedUsersLog",
+            Self::DialoutReport => "getPstnOnlineMeetingDialoutReport",
         }
+    }
+
+    /// The function whose URL name is `name` (without the `microsoft.graph.callRecords.` namespace).
+    pub(crate) fn from_graph_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.graph_name() == name)
     }
 
     /// The row type's name (`pstnCallLogRow`), without the `microsoft.graph.callRecords.` namespace.
@@ -118,18 +147,31 @@ impl Function {
         match self {
             Self::Pstn => "pstnCallLogRow",
             Self::DirectRouting => "directRoutingLogRow",
+            Self::Sms => "smsLogRow",
+            Self::BlockedUsers => "pstnBlockedUsersLogRow",
+            Self::DialoutReport => "pstnOnlineMeetingDialoutReport",
         }
     }
 
-    /// Whether `toDateTime` is inclusive: the PSTN documentation says so, Direct Routing's says exclusive.
+    /// Whether `toDateTime` is inclusive: the PSTN documentation says so; Direct Routing's says
+    /// exclusive, and the beta-only functions are served exclusive too.
     pub fn to_is_inclusive(self) -> bool {
         matches!(self, Self::Pstn)
+    }
+
+    /// Whether Graph serves the function only on `beta` (on `v1.0` it answers 400 "Resource not
+    /// found for the segment").
+    pub fn beta_only(self) -> bool {
+        matches!(self, Self::Sms | Self::BlockedUsers | Self::DialoutReport)
     }
 
     pub(crate) fn tag(self) -> u64 {
         match self {
             Self::Pstn => 1,
             Self::DirectRouting => 2,
+            Self::Sms => 3,
+            Self::BlockedUsers => 4,
+            Self::DialoutReport => 5,
         }
     }
 }
@@ -163,22 +205,45 @@ impl ApiVersion {
 }
 
 /// What a correct client must land for one row.
+///
+/// Which fields are set depends on the function; those a function's rows do not have are `None`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub struct ExpectedRow {
-    /// The row's `id`.
+    /// The row's `id`; a blocked-users row's `remediationId`; for a dial-out total, which has no
+    /// id, `"{userId}|{usageLocation}|{destinationContext}|{currency}"`.
     pub id: String,
-    /// The row's day: the UTC date of its start (of its invite when the start is null).
+    /// The row's day: the UTC date of its start (of its invite when the start is null), of its
+    /// `sentDateTime` (SMS) or `blockDateTime` (blocked users); for a dial-out total, the day
+    /// whose one-day window it totals.
     pub day: NaiveDate,
-    /// `charge` in millionths of the currency (PSTN only).
+    /// `charge` (PSTN), `callCharge` (SMS) or `totalCallCharge` (dial-out report), in millionths
+    /// of the currency.
     pub charge_micros: Option<i128>,
     /// `connectionCharge` in millionths of the currency (PSTN only).
     pub connection_charge_micros: Option<i128>,
-    /// `currency` (PSTN only).
+    /// `currency` (PSTN, SMS, dial-out report).
     pub currency: Option<String>,
-    /// `duration` in seconds.
+    /// `duration` in seconds (PSTN, Direct Routing); `totalCallSeconds` (dial-out report).
     pub duration: Option<i32>,
     /// Whether the row is a call of a toll-fraud episode ([`Tenant::fraud_episodes`]).
     pub fraud: bool,
+    /// `userPrincipalName` (`None` where the row names no user: bots, unassigned numbers).
+    pub user_principal_name: Option<String>,
+    /// `userId` (`None` where the row names no user).
+    pub user_id: Option<String>,
+    /// `smsUnits` (SMS); `totalCalls` (dial-out report).
+    pub units: Option<i32>,
+    /// `userBlockMode`, `blocked` or `unblocked` (blocked users).
+    pub block_mode: Option<String>,
+    /// `sentDateTime` (SMS), `blockDateTime` (blocked users), `startDateTime` (PSTN, and Direct
+    /// Routing when not null).
+    pub at: Option<DateTime<Utc>>,
+    /// `usageLocation` (dial-out report); `usageCountryCode` (PSTN).
+    pub usage_location: Option<String>,
+    /// `destinationContext`: `Domestic` or `International` (SMS, dial-out report); PSTN rows'
+    /// value as served, often null.
+    pub destination_context: Option<String>,
 }
 
 /// A toll-fraud episode of a [`Traffic::Business`] tenant: the calls a compromised account made.
@@ -195,15 +260,27 @@ pub struct FraudEpisode {
     pub to: DateTime<Utc>,
 }
 
-/// The facts of one generated row that [`ExpectedRow`] reports.
-#[derive(Clone, Copy, Debug)]
+/// The facts of one generated row that [`ExpectedRow`] reports (and the dial-out report sums).
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct RowFacts {
-    pub id: (u64, u64),
+    /// The row's GUID (`id`, or `remediationId`); `None` for a dial-out total.
+    pub id: Option<(u64, u64)>,
     pub charge_e4: Option<u64>,
     pub connection_charge_e4: Option<u64>,
     pub currency: Option<&'static str>,
     pub duration: Option<i32>,
     pub fraud: bool,
+    /// The user (`0..USERS`) the row names, if any.
+    pub user: Option<u64>,
+    /// The row's time (see [`ExpectedRow::at`]), in ticks.
+    pub at: Option<i64>,
+    pub units: Option<i32>,
+    pub block_mode: Option<&'static str>,
+    pub usage_location: Option<&'static str>,
+    /// `destinationContext` as written.
+    pub destination_context: Option<&'static str>,
+    /// Whether the other party is in another country than the usage country.
+    pub international: bool,
 }
 
 /// A deterministic tenant: every row is a pure function of (seed, function, day, index).
@@ -212,11 +289,20 @@ pub struct Tenant {
     config: TenantConfig,
     first_day_num: i64,
     pub(crate) trunks: Vec<&'static str>,
-    /// Each day's plan, PSTN then Direct Routing.
-    plans: Arc<[Vec<DayPlan>; 2]>,
+    /// Each day's plan for the call functions, in [`Function::CALLS`] order.
+    plans: Arc<[Vec<DayPlan>; Function::CALLS.len()]>,
+    /// Each day's plan of SMS.
+    sms_plans: Arc<[DayPlan]>,
     picker: Arc<UserPicker>,
     episodes: Arc<[Episode]>,
+    /// The served block and unblock actions, in time order.
+    blocks: Arc<[Block]>,
+    /// The dial-out totals of the last window asked for: pages of one window come one by one.
+    dialout_cache: Arc<Mutex<Option<DialoutWindow>>>,
 }
+
+/// A window of the dial-out report (`from`, `to`, in ticks) and its totals.
+type DialoutWindow = (i64, i64, Arc<[Total]>);
 
 const ID_TAG: u64 = 0x4944;
 
@@ -233,29 +319,38 @@ impl Tenant {
             Traffic::Flat => Arc::new([]),
             Traffic::Business => fraud::episodes(config.seed, first_day_num, config.days).into(),
         };
+        let (calls, sms) = plans(&config, first_day_num, &episodes);
         Self {
-            plans: Arc::new(plans(&config, first_day_num, &episodes)),
+            plans: Arc::new(calls),
+            sms_plans: sms.into(),
             picker: Arc::new(UserPicker::new(config.seed, config.traffic)),
+            blocks: blocked::blocks(
+                config.seed,
+                config.traffic,
+                first_day_num,
+                config.days,
+                &episodes,
+            )
+            .into(),
             episodes,
+            dialout_cache: Arc::default(),
             first_day_num,
             config,
             trunks,
         }
     }
 
-    /// Rows `function` holds on `day` (0 outside the tenant's days).
+    /// Rows `function` holds on `day` (0 outside the tenant's days); for the dial-out report, the
+    /// totals of the one-day window `[day, day + 1)`.
     pub fn calls_on(&self, function: Function, day: NaiveDate) -> u32 {
-        self.plan(function, day_number(day)).map_or(0, |p| p.n)
+        self.rows_on(function, day_number(day))
     }
 
     /// The toll-fraud episodes hidden in the PSTN rows (none for [`Traffic::Flat`]), in order;
-    /// [`ExpectedRow::fraud`] marks their calls.
+    /// [`ExpectedRow::fraud`] marks their calls, and each leads to a `blocked` row of
+    /// [`Function::BlockedUsers`].
     pub fn fraud_episodes(&self) -> Vec<FraudEpisode> {
-        const TICKS_PER_HOUR: i64 = TICKS_PER_DAY / 24;
-        let time = |hour: i64| {
-            DateTime::from_timestamp(hour * TICKS_PER_HOUR / json::TICKS_PER_SEC, 0)
-                .unwrap_or_default()
-        };
+        let time = |hour: i64| ticks_to_utc(hour * TICKS_PER_HOUR);
         self.episodes
             .iter()
             .map(|e| FraudEpisode {
@@ -286,10 +381,12 @@ impl Tenant {
         self.holds_day_num(day_number(day))
     }
 
-    /// Writes the rows of `day` as a JSON array (`[]` for a day without calls), in start-time order.
+    /// Writes the rows of `day` as a JSON array (`[]` for a day without rows), in time order; for
+    /// the dial-out report, the totals of the one-day window `[day, day + 1)`, in page order.
+    /// `version` only shapes the call functions' rows: beta-only functions have one form.
     pub fn rows(&self, function: Function, version: ApiVersion, day: NaiveDate) -> Vec<u8> {
         let day_num = day_number(day);
-        let n = self.plan(function, day_num).map_or(0, |p| p.n);
+        let n = self.rows_on(function, day_num);
         let mut out = Vec::with_capacity((n as usize * 1100 + 2).min(page::MAX_RESERVE));
         out.push(b'[');
         for index in 0..n {
@@ -302,7 +399,8 @@ impl Tenant {
         out
     }
 
-    /// Appends row `index` of `day` as a JSON object; `None` when the tenant has no such row.
+    /// Appends row `index` of `day` (as [`Tenant::rows`] orders them) as a JSON object; `None`
+    /// when the tenant has no such row.
     pub fn row_json(
         &self,
         function: Function,
@@ -312,20 +410,29 @@ impl Tenant {
         out: &mut Vec<u8>,
     ) -> Option<()> {
         let day_num = day_number(day);
-        let n = self.plan(function, day_num).map_or(0, |p| p.n);
-        (index < n).then(|| {
+        (index < self.rows_on(function, day_num)).then(|| {
             self.write_row(function, version, day_num, index, out);
         })
     }
 
-    /// The rows whose day (start date, or invite date when the start is null) lies in
-    /// `from..=to_inclusive`, in order: what a correct client must land for those days.
+    /// The rows whose day ([`ExpectedRow::day`]) lies in `from..=to_inclusive`, in order: what a
+    /// correct client must land for those days.
+    ///
+    /// For the dial-out report, whose rows are totals over the requested window, these are the
+    /// rows of each day's own one-day window `[day 00:00, day + 1 00:00)`, day by day: what a
+    /// client that asks for one day at a time lands.
     pub fn expected(
         &self,
         function: Function,
         from: NaiveDate,
         to_inclusive: NaiveDate,
     ) -> Vec<ExpectedRow> {
+        let users: Vec<(String, String)> = (0..people::USERS)
+            .map(|u| {
+                let user = people::user(self.config.seed, u);
+                (user.upn(), json::guid_string(user.id.0, user.id.1))
+            })
+            .collect();
         let mut scratch = Vec::with_capacity(2048);
         let mut rows = Vec::new();
         let (lo, hi) = (
@@ -334,19 +441,41 @@ impl Tenant {
         );
         for day_num in lo..=hi.min(self.end_day_num() - 1) {
             let day = date_of(day_num);
-            for index in 0..self.plan(function, day_num).map_or(0, |p| p.n) {
+            if function == Function::DialoutReport {
+                let totals =
+                    self.dialout_totals(day_num * TICKS_PER_DAY, (day_num + 1) * TICKS_PER_DAY);
+                rows.extend(
+                    totals
+                        .iter()
+                        .map(|t| t.expected(&users[t.user as usize], day)),
+                );
+                continue;
+            }
+            for index in 0..self.rows_on(function, day_num) {
                 scratch.clear();
                 let facts = self.write_row(function, ApiVersion::V1, day_num, index, &mut scratch);
+                let user = facts.user.map(|u| &users[u as usize]);
+                let owned = |s: Option<&str>| s.map(str::to_owned);
                 rows.push(ExpectedRow {
-                    id: json::guid_string(facts.id.0, facts.id.1),
+                    id: facts
+                        .id
+                        .map(|(hi, lo)| json::guid_string(hi, lo))
+                        .unwrap_or_default(),
                     day,
                     charge_micros: facts.charge_e4.map(|v| i128::from(v) * 100),
                     connection_charge_micros: facts
                         .connection_charge_e4
                         .map(|v| i128::from(v) * 100),
-                    currency: facts.currency.map(str::to_owned),
+                    currency: owned(facts.currency),
                     duration: facts.duration,
                     fraud: facts.fraud,
+                    user_principal_name: user.map(|u| u.0.clone()),
+                    user_id: user.map(|u| u.1.clone()),
+                    units: facts.units,
+                    block_mode: owned(facts.block_mode),
+                    at: facts.at.map(ticks_to_utc),
+                    usage_location: owned(facts.usage_location),
+                    destination_context: owned(facts.destination_context),
                 });
             }
         }
@@ -359,7 +488,12 @@ impl Tenant {
     ///
     /// Like the server (and Graph), PSTN pages also hold the first row of the day after
     /// `to_inclusive` when the tenant has one, since PSTN's `toDateTime` is inclusive and that row
-    /// starts at exactly midnight. No 90-day limit applies here.
+    /// starts at exactly midnight. No 90-day limit applies here. A beta-only function's pages
+    /// are its `beta` pages whatever `version` says.
+    ///
+    /// The dial-out report's rows are totals over the whole window: to write each day's own
+    /// totals (what [`Tenant::expected`] lists), call this one day at a time
+    /// (`from == to_inclusive`).
     pub fn write_pages(
         &self,
         function: Function,
@@ -369,6 +503,11 @@ impl Tenant {
         page_size: usize,
         mut sink: impl FnMut(Vec<u8>),
     ) {
+        let version = if function.beta_only() {
+            ApiVersion::Beta
+        } else {
+            version
+        };
         let from_ticks = day_number(from) * TICKS_PER_DAY;
         let to_ticks = (day_number(to_inclusive) + 1) * TICKS_PER_DAY;
         let selection = self.select(function, from_ticks, to_ticks);
@@ -396,19 +535,33 @@ impl Tenant {
         }
     }
 
-    /// The rows a query selects: `from <= key <= to` for PSTN, `from <= key < to` for Direct
-    /// Routing, where the key is the start (or the invite when the start is null), in ticks.
-    pub(crate) fn select(&self, function: Function, from: i64, to: i64) -> Vec<Segment> {
+    /// The rows a query selects: `from <= key <= to` for PSTN, `from <= key < to` for the others,
+    /// where the key is the start (or the invite when the start is null), the `sentDateTime` or
+    /// the `blockDateTime`, in ticks. The dial-out report's rows are the window's totals.
+    pub(crate) fn select(&self, function: Function, from: i64, to: i64) -> Selection {
+        match function {
+            Function::DialoutReport => Selection::Totals(self.dialout_totals(from, to)),
+            _ => Selection::Days(self.select_days(function, from, to, function.to_is_inclusive())),
+        }
+    }
+
+    /// The rows of `function` (not the dial-out report) whose key lies in `from..=to` when
+    /// `inclusive`, `from..to` otherwise, day by day.
+    pub(crate) fn select_days(
+        &self,
+        function: Function,
+        from: i64,
+        to: i64,
+        inclusive: bool,
+    ) -> Vec<Segment> {
+        let last = if inclusive { to } else { to - 1 };
         let days = self.first_day_num..self.end_day_num();
-        let plans = &self.plans[function_slot(function)];
-        let first = self.first_day_num;
         clock::select(
-            self.config.seed,
             days,
-            |day_num| &plans[(day_num - first) as usize],
-            function,
+            |day_num| self.rows_on(function, day_num),
+            |day_num, index| self.key_ticks(function, day_num, index),
             from,
-            to,
+            last,
         )
     }
 
@@ -425,6 +578,16 @@ impl Tenant {
             Function::Pstn => pstn::write_row(self, version, day_num, index, out),
             Function::DirectRouting => {
                 direct_routing::write_row(self, version, day_num, index, out)
+            }
+            Function::Sms => sms::write_row(self, day_num, index, out),
+            Function::BlockedUsers => {
+                let id = self.row_id(function, day_num, index);
+                blocked::write_row(self, &self.blocks_on(day_num)[index as usize], id, out)
+            }
+            Function::DialoutReport => {
+                let totals =
+                    self.dialout_totals(day_num * TICKS_PER_DAY, (day_num + 1) * TICKS_PER_DAY);
+                dialout::write_total(self, &totals[index as usize], out)
             }
         }
     }
@@ -443,35 +606,57 @@ impl Tenant {
         ])
     }
 
-    /// The row's `id`: the first half is a bijection of (function, day, index), so ids never collide.
+    /// The row's `id`: the first half is a bijection of (function, day, index), so ids never
+    /// collide. (The function takes bit 32 and bits 57 on: PSTN and Direct Routing keep the ids
+    /// they had when there were only those two.)
     pub(crate) fn row_id(&self, function: Function, day_num: i64, index: u32) -> (u64, u64) {
-        let key =
-            ((day_num as u64 & 0xff_ffff) << 33) | ((function.tag() & 1) << 32) | u64::from(index);
+        let tag = function.tag();
+        let key = (((tag - 1) >> 1) << 57)
+            | ((day_num as u64 & 0xff_ffff) << 33)
+            | ((tag & 1) << 32)
+            | u64::from(index);
         let hi = mix(key ^ mix(self.config.seed ^ ID_TAG));
         let lo = hash(&[
             self.config.seed,
             ID_TAG,
-            function.tag(),
+            tag,
             day_num as u64,
             u64::from(index),
         ]);
         (hi, lo)
     }
 
-    /// The start time of a row, in ticks since the Unix epoch.
+    /// The start (sent, block) time of a row, in ticks since the Unix epoch.
     pub(crate) fn slot_ticks(&self, function: Function, day_num: i64, index: u32) -> i64 {
+        self.key_ticks(function, day_num, index)
+    }
+
+    /// The time that places a row in a query's range (not for the dial-out report).
+    fn key_ticks(&self, function: Function, day_num: i64, index: u32) -> i64 {
+        if function == Function::BlockedUsers {
+            return self
+                .blocks_on(day_num)
+                .get(index as usize)
+                .map_or(day_num * TICKS_PER_DAY, |b| b.ticks);
+        }
         match self.plan(function, day_num) {
             Some(plan) => clock::key_ticks(self.config.seed, function, day_num, index, plan),
             None => day_num * TICKS_PER_DAY,
         }
     }
 
-    /// Rows `function` holds on `day_num`.
+    /// Rows `function` holds on `day_num` (the dial-out report: the totals of that day's window).
     pub(crate) fn rows_on(&self, function: Function, day_num: i64) -> u32 {
-        self.plan(function, day_num).map_or(0, |p| p.n)
+        match function {
+            Function::BlockedUsers => self.blocks_on(day_num).len() as u32,
+            Function::DialoutReport if self.holds_day_num(day_num) => self
+                .dialout_totals(day_num * TICKS_PER_DAY, (day_num + 1) * TICKS_PER_DAY)
+                .len() as u32,
+            _ => self.plan(function, day_num).map_or(0, |p| p.n),
+        }
     }
 
-    /// The user (`0..USERS`) making an ordinary call that starts at `ticks`.
+    /// The user (`0..USERS`) making an ordinary call (or sending an SMS) that starts at `ticks`.
     pub(crate) fn pick_user(&self, ticks: i64, rng: &mut Rng) -> u64 {
         self.picker.pick(ticks, rng)
     }
@@ -479,7 +664,7 @@ impl Tenant {
     /// The fraud episode row `index` of `day_num`, starting at `ticks`, belongs to, if any.
     pub(crate) fn fraud_episode(&self, day_num: i64, index: u32, ticks: i64) -> Option<&Episode> {
         let plan = self.plan(Function::Pstn, day_num)?;
-        let hour = (ticks - day_num * TICKS_PER_DAY) / (TICKS_PER_DAY / 24);
+        let hour = (ticks - day_num * TICKS_PER_DAY) / TICKS_PER_HOUR;
         let hour = usize::try_from(hour).ok().filter(|&h| h < 24)?;
         let fraud = plan.fraud[hour];
         (fraud > 0
@@ -493,9 +678,41 @@ impl Tenant {
             .then(|| &self.episodes[usize::from(plan.episode[hour])])
     }
 
+    /// The dial-out totals of the window `from..to` (ticks), from the cache when it is the last
+    /// window asked for.
+    pub(crate) fn dialout_totals(&self, from: i64, to: i64) -> Arc<[Total]> {
+        let cache = || {
+            self.dialout_cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some((f, t, totals)) = cache().as_ref()
+            && (*f, *t) == (from, to)
+        {
+            return totals.clone();
+        }
+        // Computed without the lock: concurrent windows do not wait for each other.
+        let totals: Arc<[Total]> = dialout::totals(self, from, to).into();
+        *cache() = Some((from, to, totals.clone()));
+        totals
+    }
+
+    /// The served block actions of `day_num`, in time order.
+    fn blocks_on(&self, day_num: i64) -> &[Block] {
+        let (from, to) = (day_num * TICKS_PER_DAY, (day_num + 1) * TICKS_PER_DAY);
+        let lo = self.blocks.partition_point(|b| b.ticks < from);
+        let hi = self.blocks.partition_point(|b| b.ticks < to);
+        &self.blocks[lo..hi]
+    }
+
     fn plan(&self, function: Function, day_num: i64) -> Option<&DayPlan> {
         let k = usize::try_from(day_num - self.first_day_num).ok()?;
-        self.plans[function_slot(function)].get(k)
+        match function {
+            Function::Pstn => self.plans[0].get(k),
+            Function::DirectRouting => self.plans[1].get(k),
+            Function::Sms => self.sms_plans.get(k),
+            Function::BlockedUsers | Function::DialoutReport => None,
+        }
     }
 
     fn end_day_num(&self) -> i64 {
@@ -508,20 +725,20 @@ impl Tenant {
 }
 
 const FRAUD_TAG: u64 = 0x4652_4144;
+const TICKS_PER_HOUR: i64 = TICKS_PER_DAY / 24;
 
-fn function_slot(function: Function) -> usize {
-    match function {
-        Function::Pstn => 0,
-        Function::DirectRouting => 1,
-    }
-}
-
-/// Each day's plan for PSTN (fraud episodes' calls added to their hours) and Direct Routing.
-fn plans(config: &TenantConfig, first_day_num: i64, episodes: &[Episode]) -> [Vec<DayPlan>; 2] {
+/// Each day's plan for the call functions (PSTN with fraud episodes' calls added to their hours,
+/// then Direct Routing) and for SMS.
+fn plans(
+    config: &TenantConfig,
+    first_day_num: i64,
+    episodes: &[Episode],
+) -> ([Vec<DayPlan>; Function::CALLS.len()], Vec<DayPlan>) {
     let utc_hours = UserPicker::utc_hours(config.seed);
     let base_sum: u64 = utc_hours.iter().sum();
     let mut pstn = Vec::with_capacity(config.days as usize);
     let mut direct_routing = Vec::with_capacity(config.days as usize);
+    let mut sms_plans = Vec::with_capacity(config.days as usize);
     for day_num in first_day_num..first_day_num + i64::from(config.days) {
         let permille = rhythm::day_permille(
             config.seed,
@@ -537,6 +754,10 @@ fn plans(config: &TenantConfig, first_day_num: i64, episodes: &[Episode]) -> [Ve
             fraud: [0; 24],
             episode: [0; 24],
         };
+        sms_plans.push(DayPlan {
+            n: sms::per_day(config.calls_per_day, permille),
+            ..plan.clone()
+        });
         direct_routing.push(plan.clone());
         let mut plan = plan;
         for (k, episode) in episodes.iter().enumerate() {
@@ -558,7 +779,7 @@ fn plans(config: &TenantConfig, first_day_num: i64, episodes: &[Episode]) -> [Ve
         }
         pstn.push(plan);
     }
-    [pstn, direct_routing]
+    ([pstn, direct_routing], sms_plans)
 }
 
 /// Days since 1970-01-01.
@@ -570,6 +791,12 @@ pub(crate) fn day_number(day: NaiveDate) -> i64 {
 pub(crate) fn date_of(day_num: i64) -> NaiveDate {
     let (y, m, d) = json::civil_from_days(day_num);
     NaiveDate::from_ymd_opt(y as i32, m, d).unwrap_or(NaiveDate::MIN)
+}
+
+/// The UTC time of `ticks` (100 ns since the Unix epoch).
+pub(crate) fn ticks_to_utc(ticks: i64) -> DateTime<Utc> {
+    let nanos = (ticks.rem_euclid(TICKS_PER_SEC) * 100) as u32;
+    DateTime::from_timestamp(ticks.div_euclid(TICKS_PER_SEC), nanos).unwrap_or_default()
 }
 
 /// `YYYY-MM-DDT00:00:00Z` for a midnight.
@@ -602,7 +829,11 @@ mod tests {
     #[test]
     fn days_are_deterministic_per_seed() {
         let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
-        for f in Function::ALL {
+        // A flat tenant blocks nobody: its blocked-users log is `[]` whatever the seed.
+        for f in Function::ALL
+            .into_iter()
+            .filter(|&f| f != Function::BlockedUsers)
+        {
             for v in [ApiVersion::V1, ApiVersion::Beta] {
                 let a = tenant(7, 50).rows(f, v, day);
                 assert_eq!(a, tenant(7, 50).rows(f, v, day));
@@ -616,12 +847,12 @@ mod tests {
         let t = tenant(1, 500);
         let last = t.config().last_day();
         let mut ids = std::collections::HashSet::new();
-        for f in Function::ALL {
+        for f in [Function::Pstn, Function::DirectRouting, Function::Sms] {
             for row in t.expected(f, t.config().first_day, last) {
                 assert!(ids.insert(row.id), "duplicate id");
             }
         }
-        assert_eq!(ids.len(), 2 * 3 * 500);
+        assert_eq!(ids.len(), 2 * 3 * 500 + 3 * 25);
     }
 
     #[test]
@@ -646,12 +877,14 @@ mod tests {
         let t = tenant(3, 40);
         let d = day_number(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap());
         let (from, to) = (d * TICKS_PER_DAY, (d + 1) * TICKS_PER_DAY);
-        let total = |s: Vec<Segment>| s.iter().map(|s| s.end - s.start).sum::<u32>();
-        assert_eq!(total(t.select(Function::Pstn, from, to)), 41);
-        assert_eq!(total(t.select(Function::DirectRouting, from, to)), 40);
-        assert_eq!(total(t.select(Function::Pstn, from, from)), 1);
-        assert_eq!(total(t.select(Function::DirectRouting, from, from)), 0);
-        assert_eq!(total(t.select(Function::Pstn, to, from)), 0);
+        let total = |f: Function, from: i64, to: i64| t.select(f, from, to).len();
+        assert_eq!(total(Function::Pstn, from, to), 41);
+        assert_eq!(total(Function::DirectRouting, from, to), 40);
+        assert_eq!(total(Function::Sms, from, to), 2);
+        assert_eq!(total(Function::Pstn, from, from), 1);
+        assert_eq!(total(Function::DirectRouting, from, from), 0);
+        assert_eq!(total(Function::Sms, from, from), 0);
+        assert_eq!(total(Function::Pstn, to, from), 0);
     }
 }
 

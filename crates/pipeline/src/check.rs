@@ -67,13 +67,18 @@ pub(crate) fn check_rows(page: &DecodedPage, input: &str, number: usize) -> Resu
                     page: number,
                     row,
                 },
+                Unlandable::NoDay if page.table.is_window_totals() => Error::NoWindowDay {
+                    input,
+                    page: number,
+                    table: page.table,
+                },
                 Unlandable::NoDay => Error::NoDay {
                     input,
                     page: number,
                     row,
                     id: batch
-                        .column_by_name("id")
-                        .expect("every table has an id")
+                        .column_by_name(page.table.key())
+                        .expect("every table has a key")
                         .as_string::<i32>()
                         .value(i)
                         .to_owned(),

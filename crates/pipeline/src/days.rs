@@ -12,10 +12,11 @@ pub struct Days {
 }
 
 impl Default for Days {
-    /// Every table, no bound.
+    /// No table named (the command's default: for a sync the tables the lake holds, for a
+    /// rebuild every table), no bound.
     fn default() -> Self {
         Days {
-            tables: Table::ALL.to_vec(),
+            tables: Vec::new(),
             from: None,
             to: None,
         }
@@ -23,7 +24,7 @@ impl Default for Days {
 }
 
 impl Days {
-    /// The tables.
+    /// The tables (for a sync, none: the tables the lake holds, else the two call tables).
     pub fn with_tables(mut self, tables: impl IntoIterator<Item = Table>) -> Self {
         self.tables = tables.into_iter().collect();
         self

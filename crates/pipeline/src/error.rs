@@ -198,6 +198,21 @@ pub enum Error {
         row: usize,
     },
 
+    /// Pages of a window-totals table were given without the day they cover.
+    #[error(
+        "page {page} of `{input}`: {table} rows are totals over the day they were requested for, \
+         which a page does not say: ingest them with `--day YYYY-MM-DD` (the UTC day of the \
+         request's fromDateTime), one day's pages at a time"
+    )]
+    NoWindowDay {
+        /// The input.
+        input: String,
+        /// The page's number in the input, from 1.
+        page: usize,
+        /// The table.
+        table: Table,
+    },
+
     /// A row has no date-time that places it in a `call_date` day.
     #[error(
         "page {page} of `{input}`: row {row} (id {id}) {}, so the row belongs to no call_date day",

@@ -117,6 +117,7 @@ pub struct IngestOptions {
     threads: Option<usize>,
     memory_budget: usize,
     table_format: Option<TableFormat>,
+    day: Option<NaiveDate>,
 }
 
 impl Default for IngestOptions {
@@ -127,6 +128,7 @@ impl Default for IngestOptions {
             threads: None,
             memory_budget: 128 * 1024 * 1024,
             table_format: None,
+            day: None,
         }
     }
 }
@@ -135,6 +137,14 @@ impl IngestOptions {
     /// The table of pages without an `@odata.context`.
     pub fn with_table(mut self, table: Option<Table>) -> Self {
         self.table = table;
+        self
+    }
+
+    /// The UTC day the pages of a window-totals table (`pstn_dialout_report`, whose rows are
+    /// totals over the requested window and say nothing of it) were requested for; other tables'
+    /// rows carry their own day and ignore it.
+    pub fn with_day(mut self, day: Option<NaiveDate>) -> Self {
+        self.day = day;
         self
     }
 
@@ -276,7 +286,10 @@ async fn land(
         ..IngestReport::default()
     };
     let mut landings: BTreeMap<Table, Landing> = BTreeMap::new();
-    let decoder = PageDecoder::new().with_table(options.table);
+    let mut decoder = PageDecoder::new().with_table(options.table);
+    if let Some(day) = options.day {
+        decoder = decoder.with_window(day, day.succ_opt().expect("a day before the end of time"));
+    }
     let decoded = decode_in_order(inputs, &decoder, options.threads, |i, pages| {
         for page in pages {
             report.pages += 1;

@@ -46,4 +46,4 @@ pub use pstn_lake_fetch::{ApiVersion, Credentials, GraphConfig, Table};
 pub use pstn_lake_sink::{Lake, TableFormat};
 pub use rebuild::{RebuildReport, rebuild};
 pub use spec::table_spec;
-pub use sync::{SyncOptions, SyncReport, api_version, sync};
+pub use sync::{SkippedTable, SyncOptions, SyncReport, api_version, sync};

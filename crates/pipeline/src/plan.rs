@@ -160,7 +160,8 @@ mod tests {
 
     #[test]
     fn a_first_sync_without_from_fetches_the_last_30_days_to_today() {
-        let plan = plan(&SyncOptions::default(), &SyncState::default(), day(TODAY));
+        let options = SyncOptions::default().with_days(Days::default().with_tables(Table::CALLS));
+        let plan = plan(&options, &SyncState::default(), day(TODAY));
         let days = days_of(&plan, Table::PstnCalls);
         assert_eq!(days.len(), 30);
         assert_eq!(days.first(), Some(&day("2026-05-22")));
@@ -256,6 +257,7 @@ mod tests {
         let state = complete(&["2026-06-01", "2026-06-02"]);
         let options = SyncOptions::default().with_days(
             Days::default()
+                .with_tables(Table::CALLS)
                 .with_from(Some(day("2026-06-01")))
                 .with_to(Some(day("2026-06-03"))),
         );

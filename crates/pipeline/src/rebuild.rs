@@ -46,7 +46,12 @@ pub async fn rebuild(lake: &Lake, days: &Days, progress: &dyn Progress) -> Resul
         lake.check().await?;
         let report = locked(lake, "rebuild", None, async {
             let mut report = RebuildReport::default();
-            for &table in &days.tables {
+            let tables = if days.tables.is_empty() {
+                Table::ALL.to_vec()
+            } else {
+                days.tables.clone()
+            };
+            for &table in &tables {
                 rebuild_table(lake, table, days, progress, &mut report).await?;
             }
             Ok(report)
@@ -111,6 +116,10 @@ async fn rebuild_day(
         return Ok(None);
     };
     let name = format!("the raw archive of {table} for {day}");
+    // The day's window, which a window-totals table's rows do not carry.
+    let decoder = &decoder
+        .clone()
+        .with_window(day, day.succ_opt().expect("a day before the end of time"));
     let pages = match archive.pages()? {
         RawPages::Pages(pages) => decoder.decode_each(pages, &name)?,
         // Written before archives recorded page boundaries.

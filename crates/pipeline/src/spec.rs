@@ -19,9 +19,9 @@ pub fn table_spec(table: Table) -> TableSpec {
     TableSpec::new(
         table.name(),
         schema,
-        "id",
+        table.key(),
         table.partition_columns().iter().copied(),
-        "start_date_time",
+        table.sort_by(),
     )
     .with_no_statistics(no_statistics)
     .with_no_dictionary(no_dictionary)
@@ -33,7 +33,13 @@ pub fn table_spec(table: Table) -> TableSpec {
 fn without_dictionary(column: &str) -> bool {
     matches!(
         column,
-        "id" | "call_id" | "correlation_id" | "transferor_correlation_id" | "conference_id"
+        "id" | "call_id"
+            | "correlation_id"
+            | "transferor_correlation_id"
+            | "conference_id"
+            | "remediation_id"
+            | "sms_id"
+            | pstn_lake_fetch::ROW_KEY
     ) || column.ends_with("_number")
         || column.ends_with("_address")
         || column.ends_with("_date_time")
@@ -45,6 +51,7 @@ fn without_dictionary(column: &str) -> bool {
 /// statistics.
 fn without_statistics(column: &str) -> bool {
     column == "id"
+        || column == pstn_lake_fetch::ROW_KEY
         || column.ends_with("_id")
         || column.ends_with("_number")
         || column.ends_with("_address")

@@ -212,6 +212,24 @@ pub struct SyncReport {
     pub unknown: BTreeMap<String, u64>,
     /// Rows that could not be landed, kept in the lake's quarantine instead (by table and day).
     pub quarantined: Vec<Quarantined>,
+    /// Tables left out of this run because Graph refused them (a permission the app lacks, a
+    /// beta function the cloud does not have): the other tables landed. A run with any is
+    /// partial.
+    pub skipped_tables: BTreeMap<Table, SkippedTable>,
+}
+
+/// A table a sync left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedTable {
+    /// Why: what Graph answered, and what to do.
+    pub reason: String,
+}
+
+impl SyncReport {
+    /// Whether some tables were left out ([`SyncReport::skipped_tables`]).
+    pub fn is_partial(&self) -> bool {
+        !self.skipped_tables.is_empty()
+    }
 }
 
 impl std::fmt::Display for SyncReport {
@@ -248,7 +266,11 @@ impl std::fmt::Display for SyncReport {
             )?;
         }
         write_unknown(f, &self.unknown)?;
-        write_quarantined(f, &self.quarantined)
+        write_quarantined(f, &self.quarantined)?;
+        for (table, skipped) in &self.skipped_tables {
+            write!(f, "\n  {table} was not synced: {}", skipped.reason)?;
+        }
+        Ok(())
     }
 }
 
@@ -321,6 +343,22 @@ pub async fn sync(
         locked(lake, options.command, options.table_format, async {
             // Read under the lock: another run may have just finished days.
             let mut state = SyncState::load(lake).await?;
+            let resolved;
+            let options = if options.days.tables.is_empty() {
+                resolved = options.clone().with_days(
+                    options
+                        .days
+                        .clone()
+                        .with_tables(held_tables(lake, &state).await?),
+                );
+                &resolved
+            } else {
+                // Naming a table enables it: later runs without a list fetch it too.
+                for table in &options.days.tables {
+                    state.enable(table.name());
+                }
+                options
+            };
             let api = api_version(options, &mut state, lake)?;
             let client = GraphClient::new(
                 graph.with_api(api).with_keep_raw(options.keep_raw),
@@ -350,12 +388,30 @@ pub async fn sync(
                 progress,
                 strict: options.strict,
                 quarantined: quarantined.into_iter().collect(),
+                skipped: std::sync::Mutex::new(BTreeMap::new()),
+                first_refusal: std::sync::Mutex::new(None),
+                tables: options.days.tables.len(),
             };
             run.all(plan.jobs, options.concurrency, stop).await
         })
         .await
     })
     .await
+}
+
+/// The tables a sync fetches when none is named: those the lake holds (a folder of rows, or days
+/// or an enabling recorded in the sync state), else the two call tables.
+async fn held_tables(lake: &Lake, state: &SyncState) -> Result<Vec<Table>> {
+    let folders = lake.tables().await?;
+    let held: Vec<Table> = Table::ALL
+        .into_iter()
+        .filter(|t| state.holds(t.name()) || folders.iter().any(|f| f == t.name()))
+        .collect();
+    Ok(if held.is_empty() {
+        Table::CALLS.to_vec()
+    } else {
+        held
+    })
 }
 
 /// The Graph API version to sync with: the option, else the one the lake recorded, else v1.0. A
@@ -408,6 +464,12 @@ struct Run<'a> {
     strict: bool,
     /// The (table, day) pairs the quarantine held rows of when the run started.
     quarantined: BTreeSet<(Table, NaiveDate)>,
+    /// Tables Graph refused in this run, whose remaining days are left out.
+    skipped: std::sync::Mutex<BTreeMap<Table, SkippedTable>>,
+    /// The first refusal, which is the run's error when Graph refused every table of it.
+    first_refusal: std::sync::Mutex<Option<Error>>,
+    /// How many tables the run syncs.
+    tables: usize,
 }
 
 impl Run<'_> {
@@ -430,10 +492,41 @@ impl Run<'_> {
             () = stop => Err(Error::Interrupted),
         };
         let mut report = self.report.into_inner().expect("not poisoned");
+        report.skipped_tables = self.skipped.into_inner().expect("not poisoned");
         report.add_client_stats(client, self.started.elapsed());
+        // Nothing can land when Graph refuses every table: that is the run's error, not a
+        // partial run.
+        let first_refusal = self.first_refusal.into_inner().expect("not poisoned");
+        let outcome = match (outcome, first_refusal) {
+            (Ok(()), Some(refusal)) if report.skipped_tables.len() == self.tables => Err(refusal),
+            (outcome, _) => outcome,
+        };
         // Days finish in any order; the summary lists their rows in order.
         (report.quarantined).sort_by_key(|q| (q.table, q.day, q.page, q.row.row));
         finish(report, outcome)
+    }
+}
+
+/// Why Graph refuses `table` to this app or cloud, when `error` says so: a 403 (a permission the
+/// app lacks), or a 400 or 404 for a beta-only function (the cloud does not have it). Such a
+/// table is left out; the others land.
+fn refusal(table: Table, error: &Error) -> Option<String> {
+    let Error::Fetch { source, .. } = error else {
+        return None;
+    };
+    match source.as_ref() {
+        e @ pstn_lake_fetch::Error::Forbidden { .. } => Some(format!(
+            "{e}; the other tables landed, and the next sync fetches {table} again"
+        )),
+        pstn_lake_fetch::Error::Graph {
+            status: 400 | 404,
+            message,
+            ..
+        } if table.beta_only() => Some(format!(
+            "Graph's beta API in this cloud does not serve {} ({message}); the other tables landed",
+            table.graph_function()
+        )),
+        _ => None,
     }
 }
 
@@ -450,8 +543,36 @@ fn finish(report: SyncReport, outcome: Result<()>) -> Result<SyncReport> {
 }
 
 impl Run<'_> {
-    /// Fetches one (table, day), lands it, records it, and counts it.
+    /// Fetches one (table, day), lands it, records it, and counts it; a table Graph refuses is
+    /// left out of the rest of the run ([`refusal`]).
     async fn day(&self, table: Table, day: NaiveDate) -> Result<()> {
+        if self
+            .skipped
+            .lock()
+            .expect("not poisoned")
+            .contains_key(&table)
+        {
+            return Ok(());
+        }
+        match self.land(table, day).await {
+            Err(e) => match refusal(table, &e) {
+                Some(reason) => {
+                    let mut skipped = self.skipped.lock().expect("not poisoned");
+                    skipped.entry(table).or_insert(SkippedTable { reason });
+                    self.first_refusal
+                        .lock()
+                        .expect("not poisoned")
+                        .get_or_insert(e);
+                    Ok(())
+                }
+                None => Err(e),
+            },
+            ok => ok,
+        }
+    }
+
+    /// Fetches one (table, day), lands it, records it, and counts it.
+    async fn land(&self, table: Table, day: NaiveDate) -> Result<()> {
         let spec = table_spec(table);
         let chunks = day_chunks(self.client, &spec, table, day, self.strict)?;
         let landed = land_day(

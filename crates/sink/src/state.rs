@@ -139,6 +139,16 @@ impl SyncState {
         t.last_commit = Some(Utc::now());
     }
 
+    /// Records `table` as one the lake's syncs fetch, even before a day of it completes.
+    pub fn enable(&mut self, table: &str) {
+        self.tables.entry(table.to_owned()).or_default();
+    }
+
+    /// Whether the state knows `table` (enabled, or a day of it completed).
+    pub fn holds(&self, table: &str) -> bool {
+        self.tables.contains_key(table)
+    }
+
     /// The latest completed day of `table`.
     pub fn last_complete(&self, table: &str) -> Option<NaiveDate> {
         self.tables.get(table)?.complete_days.last().copied()

@@ -58,7 +58,7 @@ impl Unlandable {
     /// The Graph property at fault (the first day column for [`Unlandable::NoDay`]).
     pub fn field(self, table: Table) -> &'static str {
         match self {
-            Unlandable::NoId => "id",
+            Unlandable::NoId => table.key(),
             Unlandable::NoDay => day_properties(table)[0],
         }
     }
@@ -67,6 +67,11 @@ impl Unlandable {
     pub fn message(self, table: Table) -> String {
         match self {
             Unlandable::NoId => "missing, null or empty: every row needs its id".to_owned(),
+            Unlandable::NoDay if table.is_window_totals() => format!(
+                "unknown: {table} rows are totals over the requested window, which a page does not \
+                 carry; sync fetches one day per request, and saved pages are ingested with the \
+                 day they cover (`ingest --day YYYY-MM-DD`)"
+            ),
             Unlandable::NoDay => match &day_properties(table)[1..] {
                 [] => "missing or null: the row belongs to no day".to_owned(),
                 others => format!(
@@ -78,7 +83,8 @@ impl Unlandable {
     }
 }
 
-/// The Graph properties that place a row of `table` in its day, first non-null wins.
+/// The Graph properties that place a row of `table` in its day, first non-null wins (for a
+/// window-totals table, the request's `fromDateTime`).
 pub fn day_properties(table: Table) -> Vec<&'static str> {
     let schema = table.schema();
     table
@@ -86,7 +92,10 @@ pub fn day_properties(table: Table) -> Vec<&'static str> {
         .iter()
         .map(|c| {
             let i = schema.index_of(c).expect("a day column of the table");
-            table.properties()[i].graph_name
+            table
+                .properties()
+                .get(i)
+                .map_or("fromDateTime", |p| p.graph_name)
         })
         .collect()
 }
@@ -96,7 +105,7 @@ pub fn day_properties(table: Table) -> Vec<&'static str> {
 pub fn first_unlandable_row(table: Table, batch: &RecordBatch) -> Option<(usize, Unlandable)> {
     let schema = batch.schema();
     let column = |name: &str| schema.index_of(name).expect("a column of the table");
-    let ids = batch.column(column("id")).as_string::<i32>();
+    let ids = batch.column(column(table.key())).as_string::<i32>();
     let days: Vec<usize> = table
         .partition_columns()
         .iter()

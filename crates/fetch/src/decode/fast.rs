@@ -42,7 +42,7 @@ pub(super) fn decode(decoder: &PageDecoder, text: &str) -> Option<(DecodedPage, 
                 let table = decoder
                     .table
                     .or_else(|| context.flatten().and_then(Table::from_odata_context))?;
-                let mut c = Columns::new(table, decoder.batch_size);
+                let mut c = Columns::new(table, decoder);
                 rows(s, &mut c)?;
                 columns = Some(c);
             }

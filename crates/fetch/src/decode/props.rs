@@ -436,6 +436,7 @@ fn expected_batch(page: &Page) -> RecordBatch {
         })
         .collect();
     let mut extra = StringBuilder::new();
+    let mut row_keys = StringBuilder::new();
     for row in &page.rows {
         let mut cells = vec![Cell::Null; properties.len()];
         let mut unknown = Vec::new();
@@ -450,6 +451,7 @@ fn expected_batch(page: &Page) -> RecordBatch {
             }
         }
         extra.append_option((!unknown.is_empty()).then(|| format!("{{{}}}", unknown.join(","))));
+        row_keys.append_value(expected_row_key(page.table, &cells));
         for ((cell, builder), property) in cells.into_iter().zip(&mut builders).zip(properties) {
             let any = builder.as_any_mut();
             match property.kind {
@@ -513,7 +515,43 @@ fn expected_batch(page: &Page) -> RecordBatch {
     }
     let mut columns: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish()).collect();
     columns.push(Arc::new(extra.finish()));
+    let rows = page.rows.len();
+    for column in page.table.derived_columns() {
+        columns.push(if column == crate::ROW_KEY {
+            Arc::new(row_keys.finish())
+        } else {
+            // Decoded without a window: the bounds are unknown.
+            Arc::new(
+                arrow::array::TimestampMicrosecondArray::from(vec![None; rows])
+                    .with_timezone("UTC"),
+            )
+        });
+    }
     RecordBatch::try_new(page.table.schema(), columns).unwrap()
+}
+
+/// The row key a row of `table` with these cells must get: its key parts' texts joined by `|`.
+fn expected_row_key(table: Table, cells: &[Cell]) -> String {
+    let parts: Vec<String> = table
+        .key_parts()
+        .iter()
+        .map(|part| {
+            let i = table
+                .properties()
+                .iter()
+                .position(|p| crate::snake_case(p.graph_name) == *part)
+                .unwrap();
+            match &cells[i] {
+                Cell::Str(s) => s.clone(),
+                Cell::Ts(Some(micros)) => chrono::DateTime::from_timestamp_micros(*micros)
+                    .unwrap()
+                    .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                    .to_string(),
+                _ => String::new(),
+            }
+        })
+        .collect();
+    parts.join("|")
 }
 
 /// Rows of the table's schema, in batches of at most `batch_size`.

@@ -1,6 +1,7 @@
 //! Integration tests: the simulator over real loopback HTTP, driven with reqwest.
 
 mod auth;
+mod beta;
 mod errors;
 mod faults;
 mod paging;

@@ -50,6 +50,9 @@ pub fn function(table: Table) -> Function {
     match table {
         Table::PstnCalls => Function::Pstn,
         Table::DirectRoutingCalls => Function::DirectRouting,
+        Table::SmsLogs => Function::Sms,
+        Table::PstnBlockedUsers => Function::BlockedUsers,
+        Table::PstnDialoutReport => Function::DialoutReport,
     }
 }
 

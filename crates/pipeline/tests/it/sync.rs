@@ -33,7 +33,7 @@ async fn a_sync_reports_the_rows_the_simulator_served_and_a_second_run_skips_the
     )
     .await
     .unwrap();
-    let want: BTreeMap<Table, u64> = Table::ALL
+    let want: BTreeMap<Table, u64> = Table::CALLS
         .into_iter()
         .map(|t| (t, expected_rows(&sim, t, "2026-06-02", "2026-06-03")))
         .collect();
@@ -59,7 +59,7 @@ async fn a_sync_reports_the_rows_the_simulator_served_and_a_second_run_skips_the
     let mut days = progress.days.lock().unwrap().clone();
     days.sort();
     assert_eq!(days.len(), 4);
-    for table in Table::ALL {
+    for table in Table::CALLS {
         let landed: u64 = days.iter().filter(|d| d.0 == table).map(|d| d.2).sum();
         assert_eq!(landed, want[&table], "{table}");
     }
@@ -126,7 +126,7 @@ async fn kept_pages_rebuild_the_same_rows_without_graph() {
     )
     .await
     .unwrap();
-    for table in Table::ALL {
+    for table in Table::CALLS {
         std::fs::remove_dir_all(dir.path().join("lake").join(table.name())).unwrap();
     }
     let requests = sim.stats().requests;
@@ -135,7 +135,7 @@ async fn kept_pages_rebuild_the_same_rows_without_graph() {
     assert_eq!(rebuilt.rows, synced.rows);
     assert_eq!(
         rebuilt.days,
-        Table::ALL.into_iter().map(|t| (t, 2)).collect()
+        Table::CALLS.into_iter().map(|t| (t, 2)).collect()
     );
     assert!(
         rebuilt.to_string().starts_with(&format!(
