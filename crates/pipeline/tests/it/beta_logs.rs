@@ -25,6 +25,24 @@ fn business() -> pstn_lake_graph_sim::SimConfig {
         .with_tenant(TenantConfig::new(7, day(FIRST), 35, 100).with_traffic(Traffic::Business))
 }
 
+/// A sync of `sim` into `lake` as `options` say, run to its end.
+async fn sync_sim(
+    sim: &pstn_lake_graph_sim::RunningSim,
+    lake: &pstn_lake_pipeline::Lake,
+    options: &SyncOptions,
+    progress: &dyn pstn_lake_pipeline::Progress,
+) -> pstn_lake_pipeline::Result<pstn_lake_pipeline::SyncReport> {
+    sync(
+        lake,
+        graph(sim),
+        credentials(sim),
+        options,
+        progress,
+        std::future::pending(),
+    )
+    .await
+}
+
 fn every_day(tables: &[Table]) -> Days {
     Days::default()
         .with_tables(tables.iter().copied())
@@ -108,16 +126,7 @@ async fn the_beta_logs_land_exactly_the_simulators_rows_and_money_and_a_refetch_
     let options = SyncOptions::default()
         .with_days(every_day(&Table::ALL))
         .with_today(day("2026-08-01"));
-    let report = sync(
-        &lake,
-        graph(&sim),
-        credentials(&sim),
-        &options,
-        &NoProgress,
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
+    let report = sync_sim(&sim, &lake, &options, &NoProgress).await.unwrap();
     assert!(!report.is_partial(), "{report}");
     let logs = [
         Table::SmsLogs,
@@ -173,13 +182,11 @@ async fn the_beta_logs_land_exactly_the_simulators_rows_and_money_and_a_refetch_
         }
         all
     };
-    let again = sync(
+    let again = sync_sim(
+        &sim,
         &lake,
-        graph(&sim),
-        credentials(&sim),
         &options.clone().with_refetch(true),
         &NoProgress,
-        std::future::pending(),
     )
     .await
     .unwrap();
@@ -197,16 +204,7 @@ async fn a_table_graph_refuses_is_left_out_naming_its_permission_and_the_others_
     let options = SyncOptions::default()
         .with_days(every_day(&[Table::PstnCalls, Table::SmsLogs]))
         .with_today(day("2026-08-01"));
-    let report = sync(
-        &lake,
-        graph(&sim),
-        credentials(&sim),
-        &options,
-        &NoProgress,
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
+    let report = sync_sim(&sim, &lake, &options, &NoProgress).await.unwrap();
     assert!(report.is_partial());
     let reason = &report.skipped_tables[&Table::SmsLogs].reason;
     assert!(
@@ -231,13 +229,11 @@ async fn a_table_graph_refuses_is_left_out_naming_its_permission_and_the_others_
 
     // Refused alone, nothing can land: the run fails with Graph's refusal.
     let (_dir2, other) = crate::helpers::lake();
-    let err = sync(
+    let err = sync_sim(
+        &sim,
         &other,
-        graph(&sim),
-        credentials(&sim),
         &options.clone().with_days(every_day(&[Table::SmsLogs])),
         &NoProgress,
-        std::future::pending(),
     )
     .await
     .unwrap_err();
@@ -272,16 +268,7 @@ async fn a_sync_without_tables_fetches_those_the_lake_holds_and_a_table_named_on
         let (lake, sim) = (&lake, &sim);
         async move {
             let progress = Recorder::default();
-            sync(
-                lake,
-                graph(sim),
-                credentials(sim),
-                &options,
-                &progress,
-                std::future::pending(),
-            )
-            .await
-            .unwrap();
+            sync_sim(sim, lake, &options, &progress).await.unwrap();
             let tables: BTreeSet<Table> =
                 progress.days.lock().unwrap().iter().map(|d| d.0).collect();
             tables
