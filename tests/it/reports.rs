@@ -18,16 +18,35 @@ fn reports_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reports")
 }
 
-/// Lands the fixture pages into `dir/lake` with `pstn-lake ingest`.
+/// Lands the fixture pages into `dir/lake` with `pstn-lake ingest`: `fixture/` at once, then each
+/// day's dial-out report in `fixture-dialout/` with its day (the file's name).
 fn fixture_lake(dir: &Path) -> PathBuf {
     let lake = dir.join("lake");
+    let lake_arg = lake.to_str().unwrap();
     run(&[
         "ingest",
         reports_dir().join("fixture").to_str().unwrap(),
         "--lake",
-        lake.to_str().unwrap(),
+        lake_arg,
     ])
     .ok();
+    let mut days: Vec<PathBuf> = std::fs::read_dir(reports_dir().join("fixture-dialout"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    days.sort();
+    for page in days {
+        let day = page.file_stem().unwrap().to_str().unwrap().to_owned();
+        run(&[
+            "ingest",
+            page.to_str().unwrap(),
+            "--day",
+            &day,
+            "--lake",
+            lake_arg,
+        ])
+        .ok();
+    }
     lake
 }
 
@@ -395,12 +414,18 @@ fn from_and_to_prune_day_partitions_in_every_report() {
     };
     damage("pstn_calls", "2026-11-30");
     damage("direct_routing_calls", "2026-11-09");
+    damage("sms_logs", "2026-11-30");
+    damage("pstn_blocked_users", "2026-11-26");
+    damage("pstn_dialout_report", "2026-11-20");
     for name in &names {
         report(name, &["--to", "2026-11-08"]).ok();
         let out = report(name, &[]).fails();
         assert!(out.stderr.contains("arquet"), "{name}: {}", out.stderr);
     }
+    // blocked-users reads the calls of the 7 days before --from: 2026-09-24 on.
     damage("pstn_calls", "2026-09-01");
+    damage("sms_logs", "2026-09-02");
+    damage("pstn_blocked_users", "2026-09-25");
     for name in names.iter().filter(|n| *n != "toll-fraud-signals") {
         report(name, &["--from", "2026-10-01", "--to", "2026-11-08"]).ok();
     }

@@ -66,6 +66,54 @@ def load(name):
 PSTN = load("pstn.json")
 DR = load("direct_routing.json")
 
+
+def micro_timestamp(text):
+    """A date-time as the lake holds it: Graph's 7th fractional digit (100 ns) truncated."""
+    if text is None:
+        return None
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = "".join(c for c in rest if c.isdigit())
+        text = f"{head}.{digits[:6]}{rest[len(digits):]}"
+    return timestamp(text)
+
+
+def load_log(path, day_of, key_of, money_keys, day=None):
+    """The rows of a beta-only log, keyed as the lake keys them (later rows win)."""
+    rows = {}
+    for page in pages(path):
+        for row in page["value"]:
+            row = dict(row)
+            for key in ("sentDateTime", "blockDateTime"):
+                if key in row:
+                    row[key] = micro_timestamp(row[key])
+            for key in money_keys:
+                if row.get(key) is not None:
+                    row[key] = Decimal(row[key])
+            row["call_date"] = day or day_of(row).date()
+            rows[(row["call_date"], key_of(row))] = row
+    return list(rows.values())
+
+
+SMS = load_log(FIXTURE / "sms.json", lambda r: r["sentDateTime"], lambda r: r["id"], ["callCharge"])
+BLOCKS = load_log(
+    FIXTURE / "blocked.json",
+    lambda r: r["blockDateTime"],
+    lambda r: (r.get("remediationId"), r.get("userId"), r["blockDateTime"]),
+    [],
+)
+DIALOUT = [
+    row
+    for path in sorted((HERE / "fixture-dialout").glob("*.json"))
+    for row in load_log(
+        path,
+        None,
+        lambda r: (r.get("userId"), r.get("usageLocation"), r.get("destinationContext"), r.get("currency")),
+        ["totalCallCharge"],
+        day=dt.date.fromisoformat(path.stem),
+    )
+]
+
 # ---------------------------------------------------------------------------------------------
 # Values that print the way the reports print them
 
@@ -593,8 +641,95 @@ def toll_fraud_signals(p):
     return columns, p.head(rows)
 
 
+def month_text(day):
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def sms_charges(p):
+    groups = defaultdict(list)
+    for r in SMS:
+        if (
+            p.days(r)
+            and (p.currency is None or r["currency"] == p.currency)
+            and (p.country is None or r.get("userCountryCode") == p.country)
+            and p.user_ok(r)
+        ):
+            groups[(month_text(r["call_date"]), r.get("currency"), r.get("smsType"),
+                    r.get("destinationContext"))].append(r)
+    rows = [
+        [month, currency, kind, context, len(sms),
+         sum(r["smsUnits"] for r in sms if r.get("smsUnits") is not None),
+         money(dsum(r.get("callCharge") for r in sms))]
+        for (month, currency, kind, context), sms in sorted(
+            groups.items(), key=lambda kv: (kv[0][0],) + nulls_last(*kv[0][1:]))
+    ]
+    columns = ["month", "currency", "sms_type", "destination_context", "messages", "units", "charge"]
+    return columns, p.head(rows)
+
+
+def credits_dialout(p):
+    groups = defaultdict(list)
+    for r in DIALOUT:
+        if (
+            p.days(r)
+            and (p.currency is None or r["currency"] == p.currency)
+            and (p.country is None or r.get("usageLocation") == p.country)
+            and p.user_ok(r)
+        ):
+            groups[(month_text(r["call_date"]), r.get("currency"), r.get("destinationContext"))].append(r)
+    rows = [
+        [month, currency, context,
+         len({r["userId"] for r in totals if r.get("userId") is not None}),
+         sum(r["totalCalls"] for r in totals if r.get("totalCalls") is not None),
+         minutes(sum(r["totalCallSeconds"] for r in totals if r.get("totalCallSeconds") is not None)),
+         money(dsum(r.get("totalCallCharge") for r in totals))]
+        for (month, currency, context), totals in sorted(
+            groups.items(), key=lambda kv: (kv[0][0],) + nulls_last(*kv[0][1:]))
+    ]
+    columns = ["month", "currency", "destination_context", "organizers", "calls", "minutes", "charge"]
+    return columns, p.head(rows)
+
+
+def block_key(b):
+    """The lake's row_key of a block: remediation|user|time (RFC 3339, microseconds)."""
+    at = b["blockDateTime"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"{b.get('remediationId') or ''}|{b.get('userId') or ''}|{at}"
+
+
+def blocked_users(p):
+    rows = []
+    blocks = [b for b in BLOCKS if p.days(b) and p.user_ok(b)]
+    for b in sorted(blocks, key=lambda b: (b["blockDateTime"], block_key(b))):
+        at = b["blockDateTime"]
+        calls = [
+            c for c in PSTN
+            if b.get("userId") is not None and c.get("userId") == b["userId"]
+            and c["startDateTime"] is not None
+            and at - dt.timedelta(days=7) <= c["startDateTime"] < at
+        ]
+        head = [at, b.get("userPrincipalName"), b.get("userBlockMode"), b.get("blockReason"),
+                b.get("userTelephoneNumber")]
+        if not calls:
+            rows.append(head + [0, 0, minutes(0), None, None])
+            continue
+        by_currency = defaultdict(list)
+        for c in calls:
+            by_currency[c.get("currency")].append(c)
+        for currency in sorted(by_currency, key=nulls_last):
+            group = by_currency[currency]
+            rows.append(head + [
+                len(group), sum(1 for c in group if international(c)), minutes(seconds(group)),
+                money(sum((total(c) for c in group), Decimal(0))), currency,
+            ])
+    columns = ["block_utc", "user_principal_name", "mode", "reason", "telephone_number", "calls_7d",
+               "international_7d", "minutes_7d", "charge_7d", "currency"]
+    return columns, p.head(rows)
+
+
 REPORTS = {
+    "blocked-users": blocked_users,
     "charges-by-country": charges_by_country,
+    "credits-dialout": credits_dialout,
     "charges-by-user": charges_by_user,
     "daily-volume": daily_volume,
     "direct-routing-quality": direct_routing_quality,
@@ -603,6 +738,7 @@ REPORTS = {
     "international-outbound": international_outbound,
     "monthly-cost": monthly_cost,
     "operator-summary": operator_summary,
+    "sms-charges": sms_charges,
     "toll-fraud-signals": toll_fraud_signals,
     "top-destinations": top_destinations,
 }

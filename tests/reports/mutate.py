@@ -326,6 +326,10 @@ def main():
         lake = str(Path(tmp) / "lake")
         subprocess.run([args.bin, "ingest", str(HERE / "fixture"), "--lake", lake],
                        check=True, capture_output=True)
+        # Each day's dial-out report with its day (the file's name), as tests/it/reports.rs does.
+        for page in sorted((HERE / "fixture-dialout").glob("*.json")):
+            subprocess.run([args.bin, "ingest", str(page), "--day", page.stem, "--lake", lake],
+                           check=True, capture_output=True)
         runner = Runner(args.bin, lake)
 
         # The harness must reproduce every expected block with the unmutated SQL.

@@ -8,6 +8,7 @@ use crate::{Error, LakeSession, Param, ReportParams, Result};
 
 /// The report files, by name (sorted). The first header comment line is the report's description.
 const REPORTS: &[(&str, &str)] = &[
+    ("blocked-users", include_str!("../sql/blocked-users.sql")),
     (
         "charges-by-country",
         include_str!("../sql/charges-by-country.sql"),
@@ -15,6 +16,10 @@ const REPORTS: &[(&str, &str)] = &[
     (
         "charges-by-user",
         include_str!("../sql/charges-by-user.sql"),
+    ),
+    (
+        "credits-dialout",
+        include_str!("../sql/credits-dialout.sql"),
     ),
     ("daily-volume", include_str!("../sql/daily-volume.sql")),
     (
@@ -38,6 +43,7 @@ const REPORTS: &[(&str, &str)] = &[
         "operator-summary",
         include_str!("../sql/operator-summary.sql"),
     ),
+    ("sms-charges", include_str!("../sql/sms-charges.sql")),
     (
         "toll-fraud-signals",
         include_str!("../sql/toll-fraud-signals.sql"),
