@@ -367,10 +367,22 @@ def monthly_cost(p):
     for r in PSTN:
         if p.pstn(r):
             groups[(month_of(r["call_date"]), r["currency"])].append(r)
-    totals = {k: sum((total(r) for r in calls), Decimal(0)) for k, calls in groups.items()}
-    first = min((m for m, _ in groups), default=None)
+    sms, dialout = defaultdict(list), defaultdict(list)
+    for r in SMS:
+        if (p.days(r) and (p.currency is None or r["currency"] == p.currency)
+                and (p.country is None or r.get("userCountryCode") == p.country) and p.user_ok(r)):
+            sms[(month_of(r["call_date"]), r.get("currency"))].append(r.get("callCharge"))
+    for r in DIALOUT:
+        if (p.days(r) and (p.currency is None or r["currency"] == p.currency)
+                and (p.country is None or r.get("usageLocation") == p.country) and p.user_ok(r)):
+            dialout[(month_of(r["call_date"]), r.get("currency"))].append(r.get("totalCallCharge"))
+    keys = set(groups) | set(sms) | set(dialout)
+    # A month without calls in a currency has a call total of 0.
+    totals = {k: sum((total(r) for r in groups.get(k, [])), Decimal(0)) for k in keys}
+    first = min((m for m, _ in keys), default=None)
     rows = []
-    for (month, currency), calls in sorted(groups.items(), key=lambda kv: (kv[0][0], nulls_last(kv[0][1]))):
+    for month, currency in sorted(keys, key=lambda k: (k[0], nulls_last(k[1]))):
+        calls = groups.get((month, currency), [])
         t = totals[(month, currency)]
         if month == first:
             previous = None
@@ -382,10 +394,13 @@ def monthly_cost(p):
             f"{month[0]:04d}-{month[1]:02d}", currency, len(calls), minutes(seconds(calls)),
             money(dsum(r.get("charge") for r in calls)),
             money(dsum(r.get("connectionCharge") for r in calls)),
-            money(t), money(previous), money(change), pct,
+            money(t),
+            money(dsum(sms.get((month, currency), []))),
+            money(dsum(dialout.get((month, currency), []))),
+            money(previous), money(change), pct,
         ])
     columns = ["month", "currency", "calls", "minutes", "charge", "connection_charge", "total_charge",
-               "previous_total", "change", "change_pct"]
+               "sms_charge", "dialout_charge", "previous_total", "change", "change_pct"]
     return columns, p.head(rows)
 
 

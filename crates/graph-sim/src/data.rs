@@ -398,3 +398,141 @@ pub(crate) static HIGH_COST: [HighCost; 6] = [
     high_cost("LV", "Latvia", "+371", 8, 700),
     high_cost("CK", "Cook Islands", "+682", 5, 1_500),
 ];
+
+/// A department of the tenant's directory.
+#[derive(Debug)]
+pub(crate) struct Department {
+    /// `department`.
+    pub name: &'static str,
+    /// `employeeOrgData.division`.
+    pub division: &'static str,
+    /// `employeeOrgData.costCenter`.
+    pub cost_center: &'static str,
+    /// `jobTitle`s of its people.
+    pub titles: &'static [&'static str],
+    /// Relative weight of the department among users.
+    pub weight: u32,
+}
+
+const fn dept(
+    name: &'static str,
+    division: &'static str,
+    cost_center: &'static str,
+    titles: &'static [&'static str],
+    weight: u32,
+) -> Department {
+    Department {
+        name,
+        division,
+        cost_center,
+        titles,
+        weight,
+    }
+}
+
+/// The tenant's departments.
+pub(crate) static DEPARTMENTS: [Department; 10] = [
+    dept(
+        "Sales",
+        "Sales",
+        "CC-1200",
+        &["Account Executive", "Sales Manager", "Sales Representative"],
+        12,
+    ),
+    dept(
+        "Marketing",
+        "Sales",
+        "CC-1300",
+        &["Marketing Manager", "Content Strategist"],
+        5,
+    ),
+    dept(
+        "Customer Support",
+        "Operations",
+        "CC-2100",
+        &[
+            "Support Engineer",
+            "Support Team Lead",
+            "Customer Success Manager",
+        ],
+        10,
+    ),
+    dept(
+        "Logistics",
+        "Operations",
+        "CC-2200",
+        &["Logistics Coordinator", "Warehouse Manager"],
+        4,
+    ),
+    dept(
+        "Engineering",
+        "Research & Development",
+        "CC-3100",
+        &[
+            "Software Engineer",
+            "Senior Software Engineer",
+            "Engineering Manager",
+        ],
+        10,
+    ),
+    dept(
+        "Product Management",
+        "Research & Development",
+        "CC-3200",
+        &["Product Manager", "Program Manager"],
+        4,
+    ),
+    dept(
+        "Finance",
+        "Corporate",
+        "CC-4100",
+        &["Accountant", "Financial Analyst", "Controller"],
+        4,
+    ),
+    dept(
+        "Human Resources",
+        "Corporate",
+        "CC-4200",
+        &["HR Business Partner", "Recruiter"],
+        3,
+    ),
+    dept("Legal", "Corporate", "CC-4300", &["Legal Counsel"], 2),
+    dept(
+        "IT",
+        "Corporate",
+        "CC-4400",
+        &["Systems Administrator", "Teams Voice Administrator"],
+        4,
+    ),
+];
+
+/// Department weights in [`DEPARTMENTS`] order.
+pub(crate) fn department_weights() -> [u32; DEPARTMENTS.len()] {
+    let mut w = [0; DEPARTMENTS.len()];
+    for (slot, department) in w.iter_mut().zip(DEPARTMENTS.iter()) {
+        *slot = department.weight;
+    }
+    w
+}
+
+/// The tenant's offices in each country, in [`COUNTRIES`] order: (country code, `companyName`
+/// of the users there, cities with an office, in the country's [`Country::utc_offset_min`]).
+pub(crate) static OFFICES: [(&str, &str, &[&str]); COUNTRIES.len()] = [
+    ("US", "Contoso Ltd", &["New York", "Boston", "Atlanta"]),
+    ("GB", "Contoso Ltd", &["London", "Manchester"]),
+    (
+        "DE",
+        "Contoso GmbH",
+        &["Berlin", "Munich", "Frankfurt am Main"],
+    ),
+    ("FR", "Contoso SAS", &["Paris", "Lyon"]),
+    ("NL", "Contoso B.V.", &["Amsterdam", "Rotterdam"]),
+    ("SE", "Contoso Ltd", &["Stockholm"]),
+    ("IT", "Contoso Ltd", &["Milan", "Rome"]),
+    ("JP", "Contoso Japan K.K.", &["Tokyo", "Osaka"]),
+    ("AU", "Contoso Ltd", &["Sydney", "Melbourne"]),
+    ("CA", "Contoso Ltd", &["Toronto", "Montreal"]),
+    ("CH", "Contoso Schweiz AG", &["Zurich", "Geneva"]),
+    ("IN", "Contoso Ltd", &["Bengaluru", "Mumbai"]),
+    ("ES", "Contoso Ltd", &["Madrid", "Barcelona"]),
+];

@@ -49,6 +49,11 @@ impl User {
         format!("{}.{}@{DOMAIN}", self.first.1, self.last.1)
     }
 
+    /// The user's display name: `userDisplayName` in rows, `displayName` in the directory.
+    pub(crate) fn display_name(&self) -> String {
+        format!("{} {}", self.first.0, self.last.0)
+    }
+
     /// Writes `userId`, `userPrincipalName` and `userDisplayName`.
     pub(crate) fn write_fields(&self, obj: &mut Obj<'_>) {
         obj.guid("userId", self.id.0, self.id.1);

@@ -1,13 +1,18 @@
--- Monthly cost: PSTN calls, minutes and charges per month and currency, with the change from the previous month.
+-- Monthly cost: PSTN calls, minutes and charges per month and currency, with the change from the previous month, and the month's SMS and meeting dial-out charges beside them.
 -- Chart: line x=month y=total_charge split=currency
 -- Parameters: --from/--to ($from, $to): first and last call_date (UTC days, inclusive; they prune
---   whole day partitions), all days when not given. --currency, --country (usage_country_code),
---   --user (user_principal_name in any case, or user_id): only those calls. --limit: at most N rows.
--- month is the UTC calendar month (YYYY-MM). One row per month and currency that has calls; money
--- is never added across currencies. total_charge = charge + connection_charge (a missing amount
--- counts as 0). previous_total is the same currency's total_charge in the calendar month before
+--   whole day partitions), all days when not given. --currency, --country (usage_country_code;
+--   for SMS user_country_code, for dial-outs usage_location), --user (user_principal_name in any
+--   case, or user_id): only those calls, SMS and dial-outs. --limit: at most N rows.
+-- month is the UTC calendar month (YYYY-MM). One row per month and currency that has calls, SMS
+-- (sms_logs) or meeting dial-outs (pstn_dialout_report); money is never added across currencies.
+-- total_charge = charge + connection_charge of the calls (a missing amount counts as 0; 0 in a
+-- month without calls in the currency, whose calls is 0 and charge and connection_charge empty).
+-- sms_charge is the exact sum of the SMS' call_charge, dialout_charge that of the dial-outs'
+-- total_call_charge (Communication Credits), each empty when there is none; they are not in
+-- total_charge. previous_total is the same currency's total_charge in the calendar month before
 -- (0 when that month had no calls in the currency); it, change and change_pct are empty in the
--- first month of the report (the month of its earliest call), whose previous month it does not
+-- first month of the report (the month of its earliest row), whose previous month it does not
 -- cover. change = total_charge - previous_total (exact); change_pct = 100 * change /
 -- previous_total, rounded half away from zero to 1 decimal, empty when previous_total is 0.
 -- minutes = seconds / 60, rounded half away from zero to 2 decimals.
@@ -19,17 +24,63 @@ WITH calls AS (
       AND ($country IS NULL OR usage_country_code = $country)
       AND ($user IS NULL OR lower(user_principal_name) = lower($user) OR user_id = $user)
 ),
-monthly AS (
+call_months AS (
     SELECT
         CAST(date_trunc('month', call_date) AS DATE)             AS month_start,
         currency,
         count(*)                                                  AS calls,
-        coalesce(sum(CAST(duration AS BIGINT)), 0)               AS seconds,
+        sum(CAST(duration AS BIGINT))                             AS seconds,
         sum(charge)                                               AS charge,
         sum(connection_charge)                                    AS connection_charge,
         sum(coalesce(charge, 0) + coalesce(connection_charge, 0)) AS total_charge
     FROM calls
     GROUP BY CAST(date_trunc('month', call_date) AS DATE), currency
+),
+sms AS (
+    SELECT CAST(date_trunc('month', call_date) AS DATE) AS month_start, currency,
+           sum(call_charge) AS sms_charge
+    FROM sms_logs
+    WHERE call_date BETWEEN $from AND $to
+      AND ($currency IS NULL OR currency = $currency)
+      AND ($country IS NULL OR user_country_code = $country)
+      AND ($user IS NULL OR lower(user_principal_name) = lower($user) OR user_id = $user)
+    GROUP BY CAST(date_trunc('month', call_date) AS DATE), currency
+),
+dialout AS (
+    SELECT CAST(date_trunc('month', call_date) AS DATE) AS month_start, currency,
+           sum(total_call_charge) AS dialout_charge
+    FROM pstn_dialout_report
+    WHERE call_date BETWEEN $from AND $to
+      AND ($currency IS NULL OR currency = $currency)
+      AND ($country IS NULL OR usage_location = $country)
+      AND ($user IS NULL OR lower(user_principal_name) = lower($user) OR user_id = $user)
+    GROUP BY CAST(date_trunc('month', call_date) AS DATE), currency
+),
+months AS (
+    SELECT month_start, currency FROM call_months
+    UNION
+    SELECT month_start, currency FROM sms
+    UNION
+    SELECT month_start, currency FROM dialout
+),
+monthly AS (
+    SELECT
+        m.month_start,
+        m.currency,
+        coalesce(c.calls, 0)                                      AS calls,
+        coalesce(c.seconds, 0)                                    AS seconds,
+        c.charge,
+        c.connection_charge,
+        coalesce(c.total_charge, CAST(0 AS DECIMAL(28, 6)))       AS total_charge,
+        s.sms_charge,
+        d.dialout_charge
+    FROM months m
+    LEFT JOIN call_months c
+      ON c.month_start = m.month_start AND c.currency IS NOT DISTINCT FROM m.currency
+    LEFT JOIN sms s
+      ON s.month_start = m.month_start AND s.currency IS NOT DISTINCT FROM m.currency
+    LEFT JOIN dialout d
+      ON d.month_start = m.month_start AND d.currency IS NOT DISTINCT FROM m.currency
 ),
 with_previous AS (
     SELECT
@@ -59,6 +110,8 @@ SELECT
     charge,
     connection_charge,
     total_charge,
+    sms_charge,
+    dialout_charge,
     previous_total,
     total_charge - previous_total                                 AS change,
     round(100 * (total_charge - previous_total) / nullif(previous_total, 0), 1) AS change_pct
