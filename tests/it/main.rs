@@ -4,6 +4,7 @@ mod corpus;
 mod ddl;
 mod delta;
 mod demo;
+mod fraud;
 mod helpers;
 mod html;
 mod ingest;

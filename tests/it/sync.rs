@@ -16,7 +16,7 @@ use crate::helpers::*;
 
 const SECRET: &str = "s3cr3t-Value~that.must-never.leak";
 
-fn day(s: &str) -> NaiveDate {
+pub(crate) fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 

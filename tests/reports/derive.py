@@ -600,7 +600,9 @@ def median(values):
     return ((values[n // 2 - 1] + values[n // 2]) / 2).quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
 
 
-def toll_fraud_signals(p):
+def signals_of(p):
+    """Every toll-fraud signal over --from/--to, before the currency, country and user filters:
+    (signal, call row, detail)."""
     history = [r for r in PSTN if outbound(r) and r["call_date"] <= p.end]
     selected = [r for r in history if r["call_date"] >= p.start]
     signals = []  # (signal, row, detail)
@@ -639,6 +641,22 @@ def toll_fraud_signals(p):
     for r in firsts.values():
         if r["call_date"] >= p.start:
             signals.append(("new_destination", r, f"first call from this user to {r['destinationName']}"))
+    return signals
+
+
+def first_block_after(row):
+    """When Microsoft first blocked the call's user (same userId) at or after the call's start."""
+    times = [
+        b["blockDateTime"] for b in BLOCKS
+        if row.get("userId") is not None and b.get("userId") == row["userId"]
+        and (b.get("userBlockMode") or "").lower() == "blocked"
+        and b["blockDateTime"] >= row["startDateTime"]
+    ]
+    return min(times) if times else None
+
+
+def toll_fraud_signals(p):
+    signals = signals_of(p)
     keep = [
         (s, r, d) for s, r, d in signals
         if (p.currency is None or r["currency"] == p.currency)
@@ -648,11 +666,12 @@ def toll_fraud_signals(p):
     keep.sort(key=lambda x: (x[1]["startDateTime"], x[0], x[1]["id"]))
     rows = [
         [s, r["startDateTime"], upn(r), r.get("calleeNumber"), r.get("destinationName") or "",
-         r.get("usageCountryCode"), r.get("duration"), money(r.get("charge")), r["currency"], d]
+         r.get("usageCountryCode"), r.get("duration"), money(r.get("charge")), r["currency"], d,
+         first_block_after(r)]
         for s, r, d in keep
     ]
     columns = ["signal", "start_utc", "user_principal_name", "callee_number", "destination", "country",
-               "duration_seconds", "charge", "currency", "detail"]
+               "duration_seconds", "charge", "currency", "detail", "blocked_utc"]
     return columns, p.head(rows)
 
 
@@ -741,6 +760,33 @@ def blocked_users(p):
     return columns, p.head(rows)
 
 
+def fraud_signal_check(p):
+    signals = signals_of(p)
+    blocks = [
+        b for b in BLOCKS
+        if p.days(b) and (b.get("userBlockMode") or "").lower() == "blocked" and p.user_ok(b)
+    ]
+    rows = []
+    for b in sorted(blocks, key=lambda b: (b["blockDateTime"], block_key(b))):
+        before = sorted(
+            ((r["startDateTime"], s, r["id"]) for s, r, _ in signals
+             if b.get("userId") is not None and r.get("userId") == b["userId"]
+             and r["startDateTime"] < b["blockDateTime"]),
+        )
+        head = [b["blockDateTime"], b.get("userPrincipalName"), b.get("blockReason"), len(before)]
+        if not before:
+            rows.append(head + [None, None, None])
+            continue
+        start, signal, _ = before[0]
+        delta = b["blockDateTime"] - start
+        micros = (delta.days * 86400 + delta.seconds) * 10**6 + delta.microseconds
+        days = Decimal(micros) / Decimal(86400 * 10**6)
+        rows.append(head + [signal, start, rounded(days, 1)])
+    columns = ["block_utc", "user_principal_name", "reason", "signals_before", "first_signal",
+               "first_signal_utc", "days_earlier"]
+    return columns, p.head(rows)
+
+
 REPORTS = {
     "blocked-users": blocked_users,
     "charges-by-country": charges_by_country,
@@ -750,6 +796,7 @@ REPORTS = {
     "direct-routing-quality": direct_routing_quality,
     "duration-by-call-type": duration_by_call_type,
     "duration-by-user": duration_by_user,
+    "fraud-signal-check": fraud_signal_check,
     "international-outbound": international_outbound,
     "monthly-cost": monthly_cost,
     "operator-summary": operator_summary,

@@ -38,6 +38,32 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SQL_DIR = ROOT / "crates" / "query" / "sql"
 
+
+FRAGMENT_DIR = SQL_DIR / "fragments"
+
+
+def fragment_text(name):
+    return (FRAGMENT_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def expand(sql, fragments=None):
+    """`sql` as `pstn-lake report` runs it: each `{fragment}` (sql/fragments/) in place, from
+    `fragments` (name -> text) where given, else from its file."""
+    for path in sorted(FRAGMENT_DIR.glob("*.sql")):
+        text = (fragments or {}).get(path.stem) or fragment_text(path.stem)
+        sql = sql.replace("{" + path.stem + "}", text.rstrip())
+    return sql
+
+
+def report_sql(name):
+    """A report's own file (fragments not in place: each source line is mutated once)."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def including(fragment, names):
+    """The reports among `names` that put `{fragment}` in their SQL."""
+    return [n for n in names if "{" + fragment + "}" in report_sql(n)]
+
 # (report, line, the mutant's description) -> why no input can tell it from the original.
 EQUIVALENT = {
     ("charges-by-user", 34, "swap: `user_id` -> `user_principal_name`"):
@@ -56,9 +82,9 @@ EQUIVALENT = {
     **{("duration-by-call-type", line, "swap: `max(` -> `min(`"):
         "one row per position in a group (row_number), and the fractions are constant per group: "
         "max and min of one value agree" for line in range(53, 59)},
-    **{("toll-fraud-signals", line, "swap: `UNION ALL` -> `UNION`"):
+    **{("fragments/signals", line, "swap: `UNION ALL` -> `UNION`"):
         "each branch has its own `signal` literal and gives at most one row per call id, so no two "
-        "rows are ever identical and UNION removes nothing" for line in (105, 113, 122)},
+        "rows are ever identical and UNION removes nothing" for line in (87, 95, 104)},
 }
 
 # Every other mutant is killed by some .slt case (the test fails when the score drops under --min).
@@ -334,20 +360,37 @@ def main():
 
         # The harness must reproduce every expected block with the unmutated SQL.
         for name in names:
-            sql = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+            sql = expand(report_sql(name))
             for command, expected in cases(name):
                 code, out, err = runner.run(sql, command)
                 if code != 0 or out != expected:
                     print(f"baseline differs: {name}: {command}\n{err}{out}\nexpected:\n{expected}")
                     return 1
 
+        # A job: (unit, line, what, [(report, its SQL with the mutant)]). A report's own lines are
+        # mutated in it; a fragment's lines once, run through every report that includes it
+        # (killed when any of their cases tells the mutant apart).
         jobs = []
         for name in names:
-            sql = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-            for line, what, mutated in mutants(sql):
-                jobs.append((name, line, what, mutated))
+            for line, what, mutated in mutants(report_sql(name)):
+                jobs.append((name, line, what, [(name, expand(mutated))]))
+        for path in sorted(FRAGMENT_DIR.glob("*.sql")):
+            users = including(path.stem, names)
+            if not users:
+                continue
+            for line, what, mutated in mutants(fragment_text(path.stem)):
+                runs = [(n, expand(report_sql(n), {path.stem: mutated})) for n in users]
+                jobs.append((f"fragments/{path.stem}", line, what, runs))
+
+        def verdict(job):
+            verdicts = [runner.verdict(sql, cases(report)) for report, sql in job[3]]
+            for v in ("killed", "survived"):
+                if v in verdicts:
+                    return v
+            return "stillborn"
+
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-            verdicts = list(pool.map(lambda j: runner.verdict(j[3], cases(j[0])), jobs))
+            verdicts = list(pool.map(verdict, jobs))
 
     counts = {"killed": 0, "survived": 0, "stillborn": 0, "equivalent": 0}
     per_report = {}

@@ -51,6 +51,12 @@ pub struct SimConfig {
     /// Values to serve instead of the generated ones (a row Graph serves that a client cannot
     /// land), in every page.
     pub bad_values: Vec<BadValue>,
+    /// The application lacks `User.Read.All`: `/users` and `/users/delta` are answered 403
+    /// `Authorization_RequestDenied`, the call records as usual.
+    pub missing_user_read_all: bool,
+    /// A `/users/delta` state token issued more than this many days of directory time before the
+    /// simulator's directory day is refused 410 `SyncStateNotFound` (default 30).
+    pub delta_token_max_age_days: u32,
 }
 
 /// A property of a row served with a bad value (or without it), in every page of a function.
@@ -87,6 +93,8 @@ impl Default for SimConfig {
             forbidden: false,
             missing_permissions: Vec::new(),
             bad_values: Vec::new(),
+            missing_user_read_all: false,
+            delta_token_max_age_days: 30,
         }
     }
 }
@@ -189,6 +197,21 @@ impl SimConfig {
         if !self.missing_permissions.contains(&function) {
             self.missing_permissions.push(function);
         }
+        self
+    }
+
+    /// Answers `/users` and `/users/delta` 403 `Authorization_RequestDenied` (counted in
+    /// [`SimStats::forbidden`](crate::SimStats::forbidden)), as Graph does without
+    /// `User.Read.All`; the call records answer as usual.
+    pub fn with_missing_user_read_all(mut self) -> Self {
+        self.missing_user_read_all = true;
+        self
+    }
+
+    /// Refuses `/users/delta` state tokens issued more than `days` days of directory time before
+    /// the simulator's directory day with 410 `SyncStateNotFound`.
+    pub fn with_delta_token_max_age_days(mut self, days: u32) -> Self {
+        self.delta_token_max_age_days = days;
         self
     }
 

@@ -1,7 +1,8 @@
-//! Graph call-records requests: faults, authentication, permission, throttling, the URL, the
-//! function's permission, then pages.
+//! Graph requests: faults, authentication, permission, throttling, the URL, the function's (or
+//! the directory's) permission, then pages of call records or of the user directory.
 
 use std::io;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -18,6 +19,7 @@ use crate::faults::Fault;
 use crate::odata::{self, Refusal};
 use crate::page::{self, PageRequest};
 use crate::server::{RequestIds, Shared, graph_error, json_response};
+use crate::users::{self, UsersQuery};
 
 /// The content type Graph sends with collection pages.
 const ODATA_JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
@@ -154,17 +156,19 @@ async fn serve(
     if let Err(wait) = admit(shared) {
         return Err(throttled(shared, wait, ids));
     }
-    let query = match odata::parse(parts.uri.path(), parts.uri.query()) {
-        Ok(query) => query,
-        Err(Refusal::UnknownSegment(segment)) => {
-            return Err(bad_request(
-                shared,
-                &format!("Resource not found for the segment '{segment}'."),
-                ids,
-            ));
-        }
-        Err(Refusal::BadArgument(message)) => return Err(bad_request(shared, &message, ids)),
-    };
+    let prefer = parts
+        .headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    let key = users::token_key(shared.tenant.seed());
+    if let Some(query) = users::parse(parts.uri.path(), parts.uri.query(), Some(&prefer), key) {
+        return serve_users(shared, query, key, ids).await;
+    }
+    let query = odata::parse(parts.uri.path(), parts.uri.query())
+        .map_err(|refusal| refused(shared, refusal, ids))?;
     if shared.config.missing_permissions.contains(&query.function) {
         return Err(forbidden(shared, ids));
     }
@@ -201,6 +205,61 @@ async fn serve(
         with_bad_values(page.body, &bad)
     };
     Ok((json_response(StatusCode::OK, body, ODATA_JSON), page.rows))
+}
+
+/// A page of `/users` or `/users/delta` (`User.Read.All` checked first), or a refusal.
+async fn serve_users(
+    shared: &Shared,
+    query: Result<UsersQuery, Refusal>,
+    key: u64,
+    ids: &RequestIds,
+) -> Result<(Response, usize), Response> {
+    if shared.config.missing_user_read_all {
+        return Err(forbidden(shared, ids));
+    }
+    let query = query.map_err(|refusal| refused(shared, refusal, ids))?;
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+    let env = users::Env {
+        context_base: &shared.base_url,
+        next_base: shared
+            .config
+            .next_link_host_override
+            .as_deref()
+            .unwrap_or(&shared.base_url),
+        directory_day: shared.directory_day.load(Ordering::SeqCst),
+        max_age_days: shared.config.delta_token_max_age_days,
+        repeat_next_link: shared.config.repeat_next_link,
+        key,
+    };
+    let page = users::render(&shared.tenant, &query, &env)
+        .map_err(|refusal| refused(shared, refusal, ids))?;
+    Ok((
+        json_response(StatusCode::OK, page.body, ODATA_JSON),
+        page.rows,
+    ))
+}
+
+/// The response to a refused URL: 400, or 410 for a lost sync state.
+fn refused(shared: &Shared, refusal: Refusal, ids: &RequestIds) -> Response {
+    match refusal {
+        Refusal::UnknownSegment(segment) => bad_request(
+            shared,
+            &format!("Resource not found for the segment '{segment}'."),
+            ids,
+        ),
+        Refusal::BadArgument(message) => bad_request(shared, &message, ids),
+        Refusal::SyncStateNotFound => {
+            shared.stats.update(|s| s.sync_resets += 1);
+            graph_error(
+                StatusCode::GONE,
+                "SyncStateNotFound",
+                "The sync state generation is not found. Please restart the sync.",
+                ids,
+            )
+        }
+    }
 }
 
 /// The page `body` with the configured bad values in place (a placeholder string is set through

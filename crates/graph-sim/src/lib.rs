@@ -1,6 +1,6 @@
 //! `pstn-lake-graph-sim`: a deterministic Microsoft Graph call-records emulator.
 //!
-//! It serves, under `/communications/callRecords/`:
+//! It serves, under `/{v1.0|beta}/communications/callRecords/`:
 //!
 //! - `getPstnCalls` and `getDirectRoutingCalls`, on v1.0 and beta (beta rows carry the beta-only
 //!   properties too);
@@ -10,14 +10,32 @@
 //!   (the totals of the PSTN rows' conference dial-outs in the requested window). On v1.0 these
 //!   three answer 400 `Resource not found for the segment '…'.`, as Graph does.
 //!
+//! and the tenant's user directory (the users the rows name, with department, cost center,
+//! office…), on v1.0 and beta:
+//!
+//! - `GET /users`: `$select` (`id` always comes; without it, every property the simulator
+//!   models), `$top` (default 100, at most 999) or `Prefer: odata.maxpagesize`, and
+//!   `@odata.nextLink`s with an opaque `$skiptoken`;
+//! - `GET /users/delta`: a first round over every user whose last page carries
+//!   `@odata.deltaLink` (`…/users/delta?$deltatoken=…`); a delta link serves the users changed
+//!   since the day it was issued, in full, then a fresh delta link; a token older than
+//!   [`SimConfig::with_delta_token_max_age_days`] (30 days of directory time by default) or not
+//!   issued by the simulator gets 410 `SyncStateNotFound`.
+//!
+//! The directory served is that of the server's directory day (the tenant's last day until
+//! [`RunningSim::set_directory_day`]); [`Tenant::directory`] and [`Tenant::directory_changes`]
+//! say exactly what it holds on each day: users who move department, one disabled, one created.
+//! Both need `User.Read.All` ([`SimConfig::with_missing_user_read_all`] refuses them alone).
+//!
 //! It serves them over real HTTP the way Graph does: client-credentials tokens (secret or
 //! certificate assertion), unquoted date-time literals, the 90-day limit, 1,000-row pages with
 //! `@odata.nextLink` in Microsoft's documented `from=…,to=…` form, the PSTN inclusive
 //! `toDateTime` (the others' is exclusive), throttling with `Retry-After`, permissions missing
-//! tenant-wide or for one function (403), and injected faults (5xx, 429, dropped connections,
-//! truncated bodies, expired tokens, requests held until the test releases them). Every row
-//! is a pure function of (seed, function, day, index), so a test knows exactly what a correct
-//! client must land: [`Tenant::expected`].
+//! tenant-wide, for one function or for the directory (403), and injected faults (5xx, 429,
+//! dropped connections, truncated bodies, expired tokens, requests held until the test releases
+//! them), the directory requests included. Every row is a pure function of (seed, function,
+//! day, index), so a test knows exactly what a correct client must land: [`Tenant::expected`]
+//! (and [`Tenant::directory`] for the directory).
 //!
 //! Tests, `pstn-lake demo`, `pstn-lake simulate` and the benchmarks use it.
 //!
@@ -50,6 +68,7 @@ mod conn;
 mod data;
 mod dialout;
 mod direct_routing;
+mod directory;
 mod faults;
 mod fraud;
 mod graph;
@@ -64,8 +83,10 @@ mod server;
 mod sms;
 mod stats;
 mod tenant;
+mod users;
 
 pub use config::{BadValue, SimConfig};
+pub use directory::{DirectoryChange, DirectoryChangeKind, DirectoryUser};
 pub use faults::{Fault, FaultPlan};
 pub use rhythm::Traffic;
 pub use server::{RunningSim, start};

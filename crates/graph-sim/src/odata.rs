@@ -36,6 +36,9 @@ pub(crate) enum Refusal {
     UnknownSegment(String),
     /// The function was found but its arguments are wrong (400 BadRequest).
     BadArgument(String),
+    /// A delta round's state token is too old or was not issued by the simulator (410 Gone
+    /// `SyncStateNotFound`: the client must restart the sync).
+    SyncStateNotFound,
 }
 
 /// Parses the raw (still percent-encoded) path and query of a Graph request.

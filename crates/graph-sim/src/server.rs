@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
+use chrono::NaiveDate;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -24,7 +25,7 @@ use crate::graph;
 use crate::json;
 use crate::rng::hash;
 use crate::stats::{Recorder, SimStats};
-use crate::tenant::Tenant;
+use crate::tenant::{Tenant, date_of, day_number};
 
 /// State shared by all requests.
 #[derive(Debug)]
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     pub admitted: Mutex<VecDeque<Instant>>,
     /// Set once requests a [`Fault::Hold`] holds may go on.
     pub released: tokio::sync::watch::Sender<bool>,
+    /// The day (day number) whose directory `/users` serves.
+    pub directory_day: AtomicI64,
     request_ids: AtomicU64,
     nonce: u64,
 }
@@ -57,6 +60,7 @@ pub async fn start(config: SimConfig, addr: SocketAddr) -> Result<RunningSim, io
     let tokens = Tokens::new();
     let shared = Arc::new(Shared {
         tenant: Tenant::new(config.tenant.clone()),
+        directory_day: AtomicI64::new(day_number(config.tenant.last_day())),
         config,
         base_url: format!("http://{addr}"),
         stats: Recorder::default(),
@@ -138,6 +142,20 @@ impl RunningSim {
     /// A snapshot of the counters.
     pub fn stats(&self) -> SimStats {
         self.shared.stats.snapshot()
+    }
+
+    /// Sets the day whose directory ([`Tenant::directory`]) `/users` and `/users/delta` serve
+    /// from now on (it starts as the tenant's last day): a test can sync the directory, move the
+    /// day on, and sync again. Delta links issued before then serve the changes in between.
+    pub fn set_directory_day(&self, day: NaiveDate) {
+        self.shared
+            .directory_day
+            .store(day_number(day), Ordering::SeqCst);
+    }
+
+    /// The day whose directory `/users` serves.
+    pub fn directory_day(&self) -> NaiveDate {
+        date_of(self.shared.directory_day.load(Ordering::SeqCst))
     }
 
     /// Lets every request a [`Fault::Hold`] holds go on, and every later one pass without a

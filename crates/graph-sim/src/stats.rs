@@ -31,6 +31,8 @@ pub struct SimStats {
     pub forbidden: u64,
     /// 400 responses sent (Graph and token endpoint).
     pub bad_requests: u64,
+    /// 410 `SyncStateNotFound` responses sent (delta tokens too old or not issued).
+    pub sync_resets: u64,
     /// The most Graph requests in progress at once.
     pub max_in_flight: u64,
     /// Requests of any kind that carried an `Authorization` header.

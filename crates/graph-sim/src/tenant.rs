@@ -8,6 +8,7 @@ use crate::blocked::{self, Block};
 use crate::clock::{self, DayPlan, Segment};
 use crate::data::{HIGH_COST, TRUNKS};
 use crate::dialout::{self, Total};
+use crate::directory::{Directory, DirectoryChange, DirectoryUser};
 use crate::fraud::{self, Episode};
 use crate::json::{self, TICKS_PER_DAY, TICKS_PER_SEC};
 use crate::page::{self, PageRequest, Selection};
@@ -299,6 +300,8 @@ pub struct Tenant {
     blocks: Arc<[Block]>,
     /// The dial-out totals of the last window asked for: pages of one window come one by one.
     dialout_cache: Arc<Mutex<Option<DialoutWindow>>>,
+    /// The user directory and its changes.
+    directory: Arc<Directory>,
 }
 
 /// A window of the dial-out report (`from`, `to`, in ticks) and its totals.
@@ -334,6 +337,7 @@ impl Tenant {
             .into(),
             episodes,
             dialout_cache: Arc::default(),
+            directory: Arc::new(Directory::new(config.seed, first_day_num, config.days)),
             first_day_num,
             config,
             trunks,
@@ -364,6 +368,42 @@ impl Tenant {
                 to: time(e.hours.last().map_or(0, |h| h.0 + 1)),
             })
             .collect()
+    }
+
+    /// The user directory on `day` (00:00 UTC, the changes of that day applied), sorted by `id`:
+    /// what `GET /users` serves when the simulator's directory day is `day`
+    /// ([`RunningSim::set_directory_day`](crate::RunningSim::set_directory_day)).
+    ///
+    /// Users `0..64` are the users of the rows, with their `userId`, `userPrincipalName` and
+    /// `userDisplayName`. Days before the first one have the first day's directory, days after
+    /// the last one the last day's. See [`Tenant::directory_changes`] for what changes when.
+    pub fn directory(&self, day: NaiveDate) -> Vec<DirectoryUser> {
+        self.directory.at(day_number(day))
+    }
+
+    /// Every change of the directory over the tenant's days, in (day, user id) order, each on a
+    /// day from the tenant's second to its last (none when the tenant has fewer than 2 days):
+    ///
+    /// - 4 users move department ([`Moved`]: department, cost center and division change);
+    /// - 1 other user is disabled ([`Disabled`]), each of these 5 on a day of its own drawn from
+    ///   the seed (two may share a day);
+    /// - a 65th user, who never places a call, is created on the middle day,
+    ///   `first_day + days / 2` ([`Created`]); the directory does not hold it before (and never
+    ///   does in a tenant of fewer than 2 days).
+    ///
+    /// Which users, which departments and which days follow from the seed (and the number of
+    /// days) alone.
+    ///
+    /// [`Moved`]: crate::DirectoryChangeKind::Moved
+    /// [`Disabled`]: crate::DirectoryChangeKind::Disabled
+    /// [`Created`]: crate::DirectoryChangeKind::Created
+    pub fn directory_changes(&self) -> Vec<DirectoryChange> {
+        self.directory.changes()
+    }
+
+    /// The directory's model.
+    pub(crate) fn user_directory(&self) -> &Directory {
+        &self.directory
     }
 
     /// The configuration the tenant was built from.
@@ -885,6 +925,95 @@ mod tests {
         assert_eq!(total(Function::DirectRouting, from, from), 0);
         assert_eq!(total(Function::Sms, from, from), 0);
         assert_eq!(total(Function::Pstn, to, from), 0);
+    }
+}
+
+#[cfg(test)]
+mod directory_tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::Value;
+
+    use super::*;
+    use crate::DirectoryChangeKind;
+
+    fn month() -> Tenant {
+        let first = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        Tenant::new(TenantConfig::new(42, first, 30, 300))
+    }
+
+    #[test]
+    fn directory_users_are_the_users_of_the_rows() {
+        let t = month();
+        let directory = t.directory(t.config().last_day());
+        let by_id: BTreeMap<&str, &DirectoryUser> =
+            directory.iter().map(|u| (u.id.as_str(), u)).collect();
+        let mut seen = BTreeMap::new();
+        for function in [Function::Pstn, Function::DirectRouting, Function::Sms] {
+            for day in t.days().take(3) {
+                let rows: Value = serde_json::from_slice(&t.rows(function, ApiVersion::V1, day))
+                    .expect("rows are JSON");
+                for row in rows.as_array().unwrap() {
+                    let Some(id) = row["userId"].as_str().filter(|id| !id.is_empty()) else {
+                        continue;
+                    };
+                    let user = by_id
+                        .get(id)
+                        .unwrap_or_else(|| panic!("{id} not in directory"));
+                    assert_eq!(row["userPrincipalName"], user.user_principal_name.as_str());
+                    assert_eq!(row["userDisplayName"], user.display_name.as_str());
+                    seen.insert(id.to_owned(), ());
+                }
+            }
+        }
+        assert!(seen.len() > 40, "{}", seen.len());
+        // The created user places no call.
+        let created = (t.directory_changes().into_iter())
+            .find(|c| c.change == DirectoryChangeKind::Created)
+            .unwrap();
+        assert!(!seen.contains_key(&created.user_id));
+        assert_eq!(t.directory(t.config().first_day), {
+            let mut d = t.directory(t.config().first_day);
+            d.retain(|u| u.id != created.user_id);
+            d
+        });
+        assert_eq!(directory.len(), 65);
+    }
+
+    #[test]
+    fn directory_changes_fall_inside_the_tenant_and_hold_from_their_day() {
+        let t = month();
+        let changes = t.directory_changes();
+        let (first, last) = (t.config().first_day, t.config().last_day());
+        let moves = changes
+            .iter()
+            .filter(|c| matches!(c.change, DirectoryChangeKind::Moved { .. }))
+            .count();
+        assert_eq!((moves, changes.len()), (4, 6));
+        for change in &changes {
+            assert!(first < change.day && change.day <= last, "{change:?}");
+            let find = |day: NaiveDate| {
+                t.directory(day)
+                    .into_iter()
+                    .find(|u| u.id == change.user_id)
+            };
+            let before = find(change.day - Duration::days(1));
+            let from_day = find(change.day);
+            assert_ne!(before, from_day, "{change:?}");
+            assert_eq!(from_day, find(last + Duration::days(100)));
+            if let DirectoryChangeKind::Moved {
+                to_department,
+                to_cost_center,
+                ..
+            } = &change.change
+            {
+                let user = from_day.unwrap();
+                assert_eq!(user.department.as_ref(), Some(to_department));
+                assert_eq!(user.cost_center.as_ref(), Some(to_cost_center));
+            }
+        }
+        assert!(changes.windows(2).all(|w| w[0].day <= w[1].day));
+        assert_eq!(t.directory(first - Duration::days(9)), t.directory(first));
     }
 }
 

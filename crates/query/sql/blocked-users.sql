@@ -1,4 +1,5 @@
 -- Blocked users: each time Microsoft blocked (or unblocked) a user's PSTN calling, with the user's PSTN calls in the 7 days before.
+-- Chart: bar x=block_utc y=calls_7d unit=calls
 -- Parameters: --from/--to ($from, $to): first and last call_date (the UTC day of block_date_time,
 --   inclusive), all days when not given. --user (user_principal_name in any case, or user_id):
 --   only that user's blocks. --limit: at most N rows.

@@ -35,6 +35,10 @@ const REPORTS: &[(&str, &str)] = &[
         include_str!("../sql/duration-by-user.sql"),
     ),
     (
+        "fraud-signal-check",
+        include_str!("../sql/fraud-signal-check.sql"),
+    ),
+    (
         "international-outbound",
         include_str!("../sql/international-outbound.sql"),
     ),
@@ -53,6 +57,27 @@ const REPORTS: &[(&str, &str)] = &[
         include_str!("../sql/top-destinations.sql"),
     ),
 ];
+
+/// SQL shared by reports, put in place of `{name}` in a report's file (after `WITH`: CTEs), so
+/// that two reports asking about the same thing compute it one way. `--show-sql` prints the
+/// report as run, fragments in place.
+const FRAGMENTS: &[(&str, &str)] = &[("signals", include_str!("../sql/fragments/signals.sql"))];
+
+/// The reports' SQL with their fragments in place, by name.
+static EXPANDED: std::sync::LazyLock<Vec<(&'static str, String)>> =
+    std::sync::LazyLock::new(|| {
+        REPORTS
+            .iter()
+            .map(|(name, sql)| (*name, expand(sql)))
+            .collect()
+    });
+
+/// `sql` with each `{fragment}` replaced by its text.
+fn expand(sql: &str) -> String {
+    FRAGMENTS.iter().fold(sql.to_owned(), |sql, (name, text)| {
+        sql.replace(&format!("{{{name}}}"), text.trim_end())
+    })
+}
 
 /// A report: a named, parameterised SQL query over the lake.
 #[derive(Debug, Clone)]
@@ -100,8 +125,9 @@ pub struct ChartSpec {
 
 /// Every report, sorted by name.
 pub fn reports() -> Vec<Report> {
-    REPORTS
+    EXPANDED
         .iter()
+        .map(|(name, sql)| (*name, sql.as_str()))
         .map(|(name, sql)| Report {
             name,
             description: description(sql),

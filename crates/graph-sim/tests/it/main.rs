@@ -5,6 +5,7 @@ mod beta;
 mod errors;
 mod faults;
 mod paging;
+mod users;
 
 use chrono::NaiveDate;
 use pstn_lake_graph_sim::{ApiVersion, Function, RunningSim, SimConfig, TenantConfig};
