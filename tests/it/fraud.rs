@@ -85,7 +85,10 @@ async fn the_check_finds_every_taken_over_account_signalled_before_microsoft_blo
         let block = time(&row["block_utc"]).unwrap();
         assert!(block > e.to, "{row}");
         let first_signal = time(&row["first_signal_utc"]).expect("signalled first");
-        assert!(first_signal < e.from + chrono::Duration::hours(1), "{row} {e:?}");
+        assert!(
+            first_signal < e.from + chrono::Duration::hours(1),
+            "{row} {e:?}"
+        );
         let micros = (block - first_signal).num_microseconds().unwrap();
         let days = (micros as f64 / 86_400e6 * 10.0).round() / 10.0;
         assert_eq!(row["days_earlier"].as_f64(), Some(days), "{row}");
