@@ -791,7 +791,19 @@ fn from_and_to_prune_delta_partitions_in_every_report() {
         b"not parquet",
     )
     .unwrap();
-    let names = report_names();
+    // This lake holds the two call tables only: the reports whose rows come from the beta logs
+    // (no block, no signal to check, no SMS or dial-out) read nothing here. Their pruning is shown
+    // on the Parquet lake (tests/it/reports.rs) through the same session.
+    let beta_log_reports = [
+        "blocked-users",
+        "credits-dialout",
+        "fraud-signal-check",
+        "sms-charges",
+    ];
+    let names: Vec<String> = report_names()
+        .into_iter()
+        .filter(|n| !beta_log_reports.contains(&n.as_str()))
+        .collect();
     for name in &names {
         let at = lake.to_str().unwrap();
         run(&["report", name, "--lake", at, "--to", "2026-03-02"]).ok();

@@ -23,8 +23,9 @@
 --     not even before --from. On a new lake every first call to a country is new.
 -- start_utc: the call's start (UTC). detail: why the call is flagged. blocked_utc: when Microsoft
 -- blocked the call's user (same user_id; pstn_blocked_users, `sync --tables pstn_blocked_users`),
--- the first block at or after the call's start, on any day the lake holds; empty when the user
--- was not (yet) blocked. Ordered by start, signal.
+-- the first block at or after the call's start, on any day the lake holds (past --to: this
+-- table is not pruned by the range); empty when the user was not (yet) blocked. Ordered by start,
+-- signal.
 WITH {signals},
 -- The first time Microsoft blocked the call's user (by user_id) at or after the call's start.
 later_blocks AS (
