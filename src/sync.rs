@@ -25,8 +25,8 @@ pub struct Args {
 
     /// Tables to sync, comma-separated: pstn_calls, direct_routing_calls, and (Graph beta only,
     /// whatever --api says) sms_logs, pstn_blocked_users, pstn_dialout_report. A table named once
-    /// is fetched by every later sync of the lake. Default: the tables the lake holds, else
-    /// pstn_calls and direct_routing_calls.
+    /// is fetched by every later sync of the lake. Default: pstn_calls, direct_routing_calls and
+    /// every other table the lake holds.
     #[arg(long, value_delimiter = ',')]
     pub tables: Vec<Table>,
 

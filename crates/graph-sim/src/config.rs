@@ -48,6 +48,9 @@ pub struct SimConfig {
     /// [`SimConfig::forbidden`], while the others answer as usual (a permission the application
     /// lacks for some functions only).
     pub missing_permissions: Vec<Function>,
+    /// Functions this cloud does not have: answered 400 "Resource not found for the segment", as
+    /// Graph answers a function it does not know (a beta function not yet in a national cloud).
+    pub unavailable: Vec<Function>,
     /// Values to serve instead of the generated ones (a row Graph serves that a client cannot
     /// land), in every page.
     pub bad_values: Vec<BadValue>,
@@ -92,6 +95,7 @@ impl Default for SimConfig {
             repeat_next_link: false,
             forbidden: false,
             missing_permissions: Vec::new(),
+            unavailable: Vec::new(),
             bad_values: Vec::new(),
             missing_user_read_all: false,
             delta_token_max_age_days: 30,
@@ -196,6 +200,15 @@ impl SimConfig {
     pub fn with_missing_permission(mut self, function: Function) -> Self {
         if !self.missing_permissions.contains(&function) {
             self.missing_permissions.push(function);
+        }
+        self
+    }
+
+    /// Answers `function` with Graph's 400 for a function it does not know, as a national cloud
+    /// without a beta function does (may be called several times).
+    pub fn with_unavailable(mut self, function: Function) -> Self {
+        if !self.unavailable.contains(&function) {
+            self.unavailable.push(function);
         }
         self
     }

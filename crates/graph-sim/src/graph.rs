@@ -169,6 +169,10 @@ async fn serve(
     }
     let query = odata::parse(parts.uri.path(), parts.uri.query())
         .map_err(|refusal| refused(shared, refusal, ids))?;
+    if shared.config.unavailable.contains(&query.function) {
+        let segment = query.function.graph_name().to_owned();
+        return Err(refused(shared, Refusal::UnknownSegment(segment), ids));
+    }
     if shared.config.missing_permissions.contains(&query.function) {
         return Err(forbidden(shared, ids));
     }
@@ -184,11 +188,7 @@ async fn serve(
             function: query.function,
             version: query.version,
             context_base: &shared.base_url,
-            next_base: shared
-                .config
-                .next_link_host_override
-                .as_deref()
-                .unwrap_or(&shared.base_url),
+            next_base: next_base(shared),
             from_literal: &query.from_literal,
             to_literal: &query.to_literal,
             skip: query.skip,
@@ -207,6 +207,16 @@ async fn serve(
     Ok((json_response(StatusCode::OK, body, ODATA_JSON), page.rows))
 }
 
+/// The base of next and delta links: the configured override (a test's hostile host), else the
+/// simulator's own URL.
+fn next_base(shared: &Shared) -> &str {
+    shared
+        .config
+        .next_link_host_override
+        .as_deref()
+        .unwrap_or(&shared.base_url)
+}
+
 /// A page of `/users` or `/users/delta` (`User.Read.All` checked first), or a refusal.
 async fn serve_users(
     shared: &Shared,
@@ -223,11 +233,7 @@ async fn serve_users(
     }
     let env = users::Env {
         context_base: &shared.base_url,
-        next_base: shared
-            .config
-            .next_link_host_override
-            .as_deref()
-            .unwrap_or(&shared.base_url),
+        next_base: next_base(shared),
         directory_day: shared.directory_day.load(Ordering::SeqCst),
         max_age_days: shared.config.delta_token_max_age_days,
         repeat_next_link: shared.config.repeat_next_link,

@@ -12,8 +12,8 @@ pub struct Days {
 }
 
 impl Default for Days {
-    /// No table named (the command's default: for a sync the tables the lake holds, for a
-    /// rebuild every table), no bound.
+    /// No table named (the command's default: for a sync the two call tables and every other
+    /// table the lake holds, for a rebuild every table), no bound.
     fn default() -> Self {
         Days {
             tables: Vec::new(),
@@ -24,7 +24,7 @@ impl Default for Days {
 }
 
 impl Days {
-    /// The tables (for a sync, none: the tables the lake holds, else the two call tables).
+    /// The tables (for a sync, none: the two call tables and every other table the lake holds).
     pub fn with_tables(mut self, tables: impl IntoIterator<Item = Table>) -> Self {
         self.tables = tables.into_iter().collect();
         self

@@ -353,12 +353,13 @@ pub async fn sync(
                 );
                 &resolved
             } else {
-                // Naming a table enables it: later runs without a list fetch it too.
-                for table in &options.days.tables {
-                    state.enable(table.name());
-                }
                 options
             };
+            // The run's tables are enabled (saved with the first day recorded): later runs
+            // without a list fetch them too, even one whose every day failed this time.
+            for table in &options.days.tables {
+                state.enable(table.name());
+            }
             let api = api_version(options, &mut state, lake)?;
             let client = GraphClient::new(
                 graph.with_api(api).with_keep_raw(options.keep_raw),
@@ -399,19 +400,20 @@ pub async fn sync(
     .await
 }
 
-/// The tables a sync fetches when none is named: those the lake holds (a folder of rows, or days
-/// or an enabling recorded in the sync state), else the two call tables.
+/// The tables a sync fetches when none is named: the two call tables, and every other table the
+/// lake holds (a folder of rows, or days or an enabling recorded in the sync state). The call
+/// tables are always there, so a first run that failed before recording anything of one of them
+/// does not drop it from the nightly runs; the beta-only logs are fetched once a sync named them.
 async fn held_tables(lake: &Lake, state: &SyncState) -> Result<Vec<Table>> {
     let folders = lake.tables().await?;
-    let held: Vec<Table> = Table::ALL
+    Ok(Table::ALL
         .into_iter()
-        .filter(|t| state.holds(t.name()) || folders.iter().any(|f| f == t.name()))
-        .collect();
-    Ok(if held.is_empty() {
-        Table::CALLS.to_vec()
-    } else {
-        held
-    })
+        .filter(|t| {
+            Table::CALLS.contains(t)
+                || state.holds(t.name())
+                || folders.iter().any(|f| f == t.name())
+        })
+        .collect())
 }
 
 /// The Graph API version to sync with: the option, else the one the lake recorded, else v1.0. A

@@ -392,3 +392,24 @@ async fn saved_dialout_pages_land_with_their_day_and_without_it_are_refused_nami
     assert_eq!(got, want);
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_beta_function_the_cloud_lacks_is_left_out_saying_so() {
+    let sim = start(business().with_unavailable(Function::DialoutReport)).await;
+    let (_dir, lake) = lake();
+    let options = SyncOptions::default()
+        .with_days(every_day(&[Table::PstnCalls, Table::PstnDialoutReport]))
+        .with_today(day("2026-08-01"));
+    let report = sync_sim(&sim, &lake, &options, &NoProgress).await.unwrap();
+    let reason = &report.skipped_tables[&Table::PstnDialoutReport].reason;
+    assert!(
+        reason.contains("does not serve getPstnOnlineMeetingDialoutReport")
+            && reason.contains("Resource not found for the segment"),
+        "{reason}"
+    );
+    assert_eq!(
+        report.rows[&Table::PstnCalls],
+        expected_rows(&sim, Table::PstnCalls, FIRST, LAST)
+    );
+    sim.shutdown().await;
+}

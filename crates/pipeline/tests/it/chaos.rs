@@ -539,11 +539,13 @@ async fn seeded_store_and_graph_faults_never_leave_a_day_partial() {
         "a multipart upload"
     );
     // Enough of each fault that the schedules mean something (seeded: the counts vary only a
-    // little, with the order concurrent days reach the store).
+    // little, with the order concurrent days reach the store, and move when a run's store
+    // operations change: a sync without tables lists the lake's tables once, which took the
+    // faults on a day's file from 39 to 29 of 300 schedules).
     assert!(
         schedules < 300
             || (store_faults > 150
-                && counts.on_days.load(Ordering::Relaxed) > 30
+                && counts.on_days.load(Ordering::Relaxed) > 20
                 && totals.graph_faults > 150
                 && totals.failed_runs > 100),
         "too few faults to mean anything: {store_faults} store, {} Graph, {} failed runs",
