@@ -413,3 +413,39 @@ async fn a_beta_function_the_cloud_lacks_is_left_out_saying_so() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn saved_sms_and_blocked_users_pages_land_exactly_the_simulators_rows_twice_alike() {
+    let sim = start(business()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_lake_dir, lake) = lake();
+    // Each log's pages for the tenant's whole range, as a user would have saved them.
+    let mut inputs = Vec::new();
+    for (function, name) in [(Function::Sms, "sms"), (Function::BlockedUsers, "blocked")] {
+        let mut n = 0;
+        sim.tenant().write_pages(
+            function,
+            ApiVersion::Beta,
+            day(FIRST),
+            day(LAST),
+            50,
+            |page| {
+                n += 1;
+                let path = dir.path().join(format!("{name}-{n:03}.json"));
+                std::fs::write(&path, page).unwrap();
+                inputs.push(Input::File(path));
+            },
+        );
+    }
+    for _ in 0..2 {
+        ingest(&lake, &inputs, &IngestOptions::default(), &NoProgress)
+            .await
+            .unwrap();
+    }
+    for table in [Table::SmsLogs, Table::PstnBlockedUsers] {
+        let want = expected(&sim, table);
+        assert!(!want.is_empty(), "{table}");
+        assert_eq!(landed(&lake, table).await, want, "{table}");
+    }
+    sim.shutdown().await;
+}
