@@ -241,14 +241,19 @@ class Params:
         upn = row.get("userPrincipalName")
         return (upn is not None and upn.lower() == self.user.lower()) or row.get("userId") == self.user
 
-    def pstn(self, row):
-        """The PSTN filters: days, currency, usage country, user."""
+    def selects(self, row, country_key):
+        """The filters every money report shares: days, currency, the country in `country_key`,
+        user."""
         return (
             self.days(row)
-            and (self.currency is None or row["currency"] == self.currency)
-            and (self.country is None or row["usageCountryCode"] == self.country)
+            and (self.currency is None or row.get("currency") == self.currency)
+            and (self.country is None or row.get(country_key) == self.country)
             and self.user_ok(row)
         )
+
+    def pstn(self, row):
+        """The PSTN filters: days, currency, usage country, user."""
+        return self.selects(row, "usageCountryCode")
 
     def head(self, rows):
         return rows if self.limit is None else rows[: self.limit]
@@ -369,12 +374,10 @@ def monthly_cost(p):
             groups[(month_of(r["call_date"]), r["currency"])].append(r)
     sms, dialout = defaultdict(list), defaultdict(list)
     for r in SMS:
-        if (p.days(r) and (p.currency is None or r["currency"] == p.currency)
-                and (p.country is None or r.get("userCountryCode") == p.country) and p.user_ok(r)):
+        if p.selects(r, "userCountryCode"):
             sms[(month_of(r["call_date"]), r.get("currency"))].append(r.get("callCharge"))
     for r in DIALOUT:
-        if (p.days(r) and (p.currency is None or r["currency"] == p.currency)
-                and (p.country is None or r.get("usageLocation") == p.country) and p.user_ok(r)):
+        if p.selects(r, "usageLocation"):
             dialout[(month_of(r["call_date"]), r.get("currency"))].append(r.get("totalCallCharge"))
     keys = set(groups) | set(sms) | set(dialout)
     # A month without calls in a currency has a call total of 0.
@@ -682,12 +685,7 @@ def month_text(day):
 def sms_charges(p):
     groups = defaultdict(list)
     for r in SMS:
-        if (
-            p.days(r)
-            and (p.currency is None or r["currency"] == p.currency)
-            and (p.country is None or r.get("userCountryCode") == p.country)
-            and p.user_ok(r)
-        ):
+        if p.selects(r, "userCountryCode"):
             groups[(month_text(r["call_date"]), r.get("currency"), r.get("smsType"),
                     r.get("destinationContext"))].append(r)
     rows = [
@@ -704,12 +702,7 @@ def sms_charges(p):
 def credits_dialout(p):
     groups = defaultdict(list)
     for r in DIALOUT:
-        if (
-            p.days(r)
-            and (p.currency is None or r["currency"] == p.currency)
-            and (p.country is None or r.get("usageLocation") == p.country)
-            and p.user_ok(r)
-        ):
+        if p.selects(r, "usageLocation"):
             groups[(month_text(r["call_date"]), r.get("currency"), r.get("destinationContext"))].append(r)
     rows = [
         [month, currency, context,

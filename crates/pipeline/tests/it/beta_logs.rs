@@ -43,6 +43,13 @@ async fn sync_sim(
     .await
 }
 
+/// A sync of `tables` over the tenant's days, as of a day after them (every day is over).
+fn every_day_options(tables: &[Table]) -> SyncOptions {
+    SyncOptions::default()
+        .with_days(every_day(tables))
+        .with_today(day("2026-08-01"))
+}
+
 fn every_day(tables: &[Table]) -> Days {
     Days::default()
         .with_tables(tables.iter().copied())
@@ -123,9 +130,7 @@ async fn the_beta_logs_land_exactly_the_simulators_rows_and_money_and_a_refetch_
     let sim = start(business()).await;
     let (_dir, lake) = lake();
     // The lake's call tables sync with v1.0; the beta-only logs are asked of beta all the same.
-    let options = SyncOptions::default()
-        .with_days(every_day(&Table::ALL))
-        .with_today(day("2026-08-01"));
+    let options = every_day_options(&Table::ALL);
     let report = sync_sim(&sim, &lake, &options, &NoProgress).await.unwrap();
     assert!(!report.is_partial(), "{report}");
     let logs = [
@@ -201,9 +206,7 @@ async fn the_beta_logs_land_exactly_the_simulators_rows_and_money_and_a_refetch_
 async fn a_table_graph_refuses_is_left_out_naming_its_permission_and_the_others_land() {
     let sim = start(business().with_missing_permission(Function::Sms)).await;
     let (_dir, lake) = lake();
-    let options = SyncOptions::default()
-        .with_days(every_day(&[Table::PstnCalls, Table::SmsLogs]))
-        .with_today(day("2026-08-01"));
+    let options = every_day_options(&[Table::PstnCalls, Table::SmsLogs]);
     let report = sync_sim(&sim, &lake, &options, &NoProgress).await.unwrap();
     assert!(report.is_partial());
     let reason = &report.skipped_tables[&Table::SmsLogs].reason;
@@ -397,9 +400,7 @@ async fn saved_dialout_pages_land_with_their_day_and_without_it_are_refused_nami
 async fn a_beta_function_the_cloud_lacks_is_left_out_saying_so() {
     let sim = start(business().with_unavailable(Function::DialoutReport)).await;
     let (_dir, lake) = lake();
-    let options = SyncOptions::default()
-        .with_days(every_day(&[Table::PstnCalls, Table::PstnDialoutReport]))
-        .with_today(day("2026-08-01"));
+    let options = every_day_options(&[Table::PstnCalls, Table::PstnDialoutReport]);
     let report = sync_sim(&sim, &lake, &options, &NoProgress).await.unwrap();
     let reason = &report.skipped_tables[&Table::PstnDialoutReport].reason;
     assert!(
