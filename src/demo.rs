@@ -50,7 +50,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
 
     let lake = prepare(&args.lake).await?;
     ui.summary(format!(
-        "2/3 syncing both tables into the lake at {}",
+        "2/3 syncing every table into the lake at {}",
         args.lake.display()
     ));
 

@@ -32,8 +32,9 @@ pub struct Args {
     pub threads: Option<usize>,
 
     /// The UTC day that pages of pstn_dialout_report were requested for (their rows are totals
-    /// over the request's window and do not say which): ingest one day's pages at a time. Other
-    /// tables' rows carry their own day and ignore it.
+    /// over the request's window and do not say which), or, with --table users, the day saved
+    /// /users pages listed the whole directory (landed as that day's snapshot): one day's pages
+    /// at a time. Other tables' rows carry their own day and ignore it.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::common::parse_date)]
     pub day: Option<chrono::NaiveDate>,
 

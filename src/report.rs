@@ -41,6 +41,18 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
 
+    /// charges-by-department: group the users by department (the default), cost-center,
+    /// division, company, office, country (the directory's) or admin-unit (the administrative
+    /// unit on the call rows).
+    #[arg(long, value_name = "WHAT")]
+    pub by: Option<String>,
+
+    /// charges-by-department: a CSV file with the header `user,group`, one row per user (a user
+    /// principal name, any case, or a user id) and the group to charge; it wins over the
+    /// directory, for shops without departments or cost centers in Entra ID.
+    #[arg(long, value_name = "FILE.csv")]
+    pub mapping: Option<PathBuf>,
+
     /// Also draw the report as a bar or line chart (as the Chart line of its SQL header says)
     /// into FILE.svg or FILE.png; the report is still printed.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["list", "show_sql"])]
@@ -90,6 +102,12 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let params = args.params();
     // Refuse options the report does not take, and malformed values, before touching the lake.
     report.bind(&params)?;
+    if args.mapping.is_some() && !report.sql.contains(pstn_lake_query::MAPPING_TABLE) {
+        bail!(
+            "report {name} does not take --mapping (charges-by-department does): it groups no users"
+        );
+    }
+    let mapping = args.mapping()?;
     args.output.resolve()?;
     let chart = match &args.chart {
         Some(path) => Some((
@@ -102,6 +120,9 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
     let lake = args.lake.open_existing().await?;
     lake.check().await?;
     let session = args.as_of.session(&lake).await?;
+    if let Some(rows) = &mapping {
+        session.set_mapping(rows)?;
+    }
     let (schema, batches) = session
         .run_report(&report, &params)
         .await
@@ -128,7 +149,16 @@ impl Args {
             country: self.country.clone(),
             user: self.user.clone(),
             limit: self.limit,
+            by: self.by.clone(),
         }
+    }
+
+    /// The `--mapping` file's rows, read before the lake is touched.
+    fn mapping(&self) -> Result<Option<Vec<(String, String)>>> {
+        Ok(match &self.mapping {
+            Some(path) => Some(pstn_lake_query::read_mapping(path)?),
+            None => None,
+        })
     }
 }
 
@@ -145,9 +175,13 @@ async fn write_html(args: &Args, path: &Path, ui: &Ui) -> Result<()> {
     for report in &reports {
         report.bind(&pstn_lake_query::applicable_params(report, &params).0)?;
     }
+    let mapping = args.mapping()?;
     let lake = args.lake.open_existing().await?;
     lake.check().await?;
     let session = args.as_of.session(&lake).await?;
+    if let Some(rows) = &mapping {
+        session.set_mapping(rows)?;
+    }
     write_page(&session, &reports, &args.lake.lake, &params, path, ui).await
 }
 

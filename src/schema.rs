@@ -87,10 +87,16 @@ pub async fn run(args: Args) -> Result<()> {
         };
         for p in table.properties() {
             let api = if p.beta { "beta" } else { "v1.0, beta" };
+            let graph = match (table, p.graph_name) {
+                (Table::Users, name @ ("costCenter" | "division")) => {
+                    format!("employeeOrgData.{name}")
+                }
+                (_, name) => name.to_owned(),
+            };
             push(
                 snake_case(p.graph_name),
                 data_type(p.kind).to_string(),
-                p.graph_name,
+                &graph,
                 api,
             );
         }
@@ -109,15 +115,21 @@ pub async fn run(args: Args) -> Result<()> {
                 .to_string();
             let what = if column == pstn_lake_fetch::ROW_KEY {
                 "(pstn-lake: the row's key, from its identifying values)"
+            } else if column == pstn_lake_fetch::REMOVED {
+                "(pstn-lake: why the user left the directory; @removed.reason, or missing)"
             } else {
                 "(pstn-lake: the requested window)"
             };
             push(column.into(), ty, what, "");
         }
         push(
-            pstn_lake_sink::PARTITION_COLUMN.into(),
+            pstn_lake_sink::partition_column(table.name()).into(),
             DataType::Date32.to_string(),
-            "(partition: UTC day of the call)",
+            if table.is_snapshot() {
+                "(partition: UTC day of the snapshot)"
+            } else {
+                "(partition: UTC day of the call)"
+            },
             "",
         );
     }

@@ -23,10 +23,12 @@ pub struct Args {
     #[arg(long, value_parser = parse_date)]
     pub to: Option<NaiveDate>,
 
-    /// Tables to sync, comma-separated: pstn_calls, direct_routing_calls, and (Graph beta only,
-    /// whatever --api says) sms_logs, pstn_blocked_users, pstn_dialout_report. A table named once
-    /// is fetched by every later sync of the lake. Default: pstn_calls, direct_routing_calls and
-    /// every other table the lake holds.
+    /// Tables to sync, comma-separated: pstn_calls, direct_routing_calls, (Graph beta only,
+    /// whatever --api says) sms_logs, pstn_blocked_users, pstn_dialout_report, and users (the
+    /// directory from /users/delta, needs User.Read.All: a snapshot for today in
+    /// snapshot_date=, written only when something changed; --from/--to do not apply to it). A
+    /// table named once is fetched by every later sync of the lake. Default: pstn_calls,
+    /// direct_routing_calls and every other table the lake holds.
     #[arg(long, value_delimiter = ',')]
     pub tables: Vec<Table>,
 

@@ -7,8 +7,13 @@ use arrow::datatypes::{DataType, Field};
 
 use super::{Engine, LakeDdl, Store, TableDdl};
 
-/// The partition column every table has (a `DATE`; the folder `call_date=YYYY-MM-DD`).
-use pstn_lake_sink::PARTITION_COLUMN as PARTITION;
+impl TableDdl {
+    /// The table's partition column (a `DATE`; the folders `call_date=YYYY-MM-DD`, or
+    /// `snapshot_date=` for the directory's snapshots).
+    fn partition(&self) -> &'static str {
+        pstn_lake_sink::partition_column(self.table.name())
+    }
+}
 
 /// Every statement for the lake, with comments saying what each engine does with the types.
 pub fn render(ddl: &LakeDdl) -> Result<String> {
@@ -154,7 +159,7 @@ fn columns(engine: Engine, table: &TableDdl, with_partition: bool) -> Result<Str
     if with_partition {
         lines.push(format!(
             "  {} {}",
-            ident(engine, PARTITION),
+            ident(engine, table.partition()),
             sql_type(engine, &DataType::Date32)?
         ));
     }
@@ -247,9 +252,10 @@ fn duckdb(out: &mut String, ddl: &LakeDdl) -> Result<()> {
     duckdb_store(out, ddl)?;
     for table in &ddl.tables {
         days_note(out, ddl, table)?;
-        let files = format!("{}/{PARTITION}=*/*.parquet", table.location);
+        let partition = table.partition();
+        let files = format!("{}/{partition}=*/*.parquet", table.location);
         let view = format!(
-            "CREATE OR REPLACE VIEW {} AS\nSELECT * FROM read_parquet({}, hive_partitioning = true, hive_types = {{'{PARTITION}': DATE}});",
+            "CREATE OR REPLACE VIEW {} AS\nSELECT * FROM read_parquet({}, hive_partitioning = true, hive_types = {{'{partition}': DATE}});",
             ident(e, table.table.name()),
             literal(&files)
         );
@@ -327,7 +333,7 @@ fn spark(out: &mut String, ddl: &LakeDdl) -> Result<()> {
             out,
             "CREATE TABLE IF NOT EXISTS {name} (\n{}\n)\nUSING PARQUET\nPARTITIONED BY ({})\nLOCATION {};",
             columns(e, table, true)?,
-            ident(e, PARTITION),
+            ident(e, table.partition()),
             literal(&table.location)
         )?;
         statement(
@@ -369,7 +375,7 @@ fn trino(out: &mut String, ddl: &LakeDdl) -> Result<()> {
              CALL {}.system.sync_partition_metadata(schema_name => {}, table_name => {}, mode => 'FULL');",
             ident(e, table.table.name()),
             columns(e, table, true)?,
-            literal(PARTITION),
+            literal(table.partition()),
             literal(&table.location),
             ident(e, &ddl.catalog),
             literal(schema),
@@ -400,15 +406,17 @@ fn athena(out: &mut String, ddl: &LakeDdl) -> Result<()> {
             .first()
             .map_or_else(|| "NOW-1YEARS".to_owned(), ToString::to_string);
         let location = format!("{}/", table.location);
-        let template = format!("{location}{PARTITION}=${{{PARTITION}}}/");
+        let partition = table.partition();
+        let template = format!("{location}{partition}=${{{partition}}}/");
+        let projection = |key: &str| format!("projection.{partition}.{key}");
         let properties = [
-            ("projection.enabled", "true".to_owned()),
-            ("projection.call_date.type", "date".to_owned()),
-            ("projection.call_date.format", "yyyy-MM-dd".to_owned()),
-            ("projection.call_date.range", format!("{start},NOW")),
-            ("projection.call_date.interval", "1".to_owned()),
-            ("projection.call_date.interval.unit", "DAYS".to_owned()),
-            ("storage.location.template", template),
+            ("projection.enabled".to_owned(), "true".to_owned()),
+            (projection("type"), "date".to_owned()),
+            (projection("format"), "yyyy-MM-dd".to_owned()),
+            (projection("range"), format!("{start},NOW")),
+            (projection("interval"), "1".to_owned()),
+            (projection("interval.unit"), "DAYS".to_owned()),
+            ("storage.location.template".to_owned(), template),
         ]
         .iter()
         .map(|(k, v)| format!("  {} = {}", literal(k), literal(v)))
@@ -419,7 +427,7 @@ fn athena(out: &mut String, ddl: &LakeDdl) -> Result<()> {
             "CREATE EXTERNAL TABLE IF NOT EXISTS {} (\n{}\n)\nPARTITIONED BY ({} {})\nSTORED AS PARQUET\nLOCATION {}\nTBLPROPERTIES (\n{properties}\n);",
             qualified(e, Some(schema), table.table.name()),
             columns(e, table, false)?,
-            ident(e, PARTITION),
+            ident(e, table.partition()),
             sql_type(e, &DataType::Date32)?,
             literal(&location),
         )?;

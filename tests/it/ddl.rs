@@ -198,17 +198,26 @@ fn every_engine_runs_on_a_lake_holding_some_of_the_tables() {
     // Spark and Athena register every table, the ones without a day empty: Spark leaves only
     // its MSCK REPAIR commented out (see the Spark test), Athena's projection needs nothing.
     let spark = ddl(&empty, &["--engine", "spark", "--schema", "telephony"]).ok();
-    // Every table pstn-lake knows: the two call tables and the three beta-only logs.
+    // Every table pstn-lake knows: the two call tables, the three beta-only logs and the
+    // directory.
     assert_eq!(
         spark.stdout.matches("\nCREATE TABLE IF NOT EXISTS").count(),
-        5
+        6
     );
     assert_eq!(
         spark
             .stdout
             .matches("\n-- MSCK REPAIR TABLE `telephony`.")
             .count(),
-        5
+        6
+    );
+    // The directory's partition is its snapshot day.
+    assert!(
+        spark
+            .stdout
+            .contains("PARTITIONED BY (`snapshot_date`)\nLOCATION"),
+        "{}",
+        spark.stdout
     );
     assert!(
         spark.stderr.contains(
@@ -268,7 +277,7 @@ fn every_engine_runs_on_a_lake_holding_some_of_the_tables() {
     let out = ddl(&empty, &["--engine", "duckdb"]).fails();
     assert!(
         out.stderr
-            .contains("holds no day of pstn_calls or direct_routing_calls or sms_logs or pstn_blocked_users or pstn_dialout_report yet, and DuckDB cannot create a view over no files"),
+            .contains("holds no day of pstn_calls or direct_routing_calls or sms_logs or pstn_blocked_users or pstn_dialout_report or users yet, and DuckDB cannot create a view over no files"),
         "{}",
         out.stderr
     );

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `pstn-lake` binary: real processes, real files, real Parquet readers.
 
+mod chargeback;
 mod corpus;
 mod ddl;
 mod delta;

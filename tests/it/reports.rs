@@ -4,9 +4,10 @@
 //! without the SQL under test, by `tests/reports/derive.py` (plain Python over the fixture JSON)
 //! and in part by hand; the `.slt` files are the checked-in truth.
 //!
-//! A case: a command line (arguments split on whitespace; the runner adds `--lake`), a `----`
-//! line, and the expected standard output up to the next blank line. `---- error` instead means
-//! the command must fail and its standard error must contain the text that follows.
+//! A case: a command line (arguments split on whitespace; the runner adds `--lake`; a
+//! `--mapping` file is relative to the repository root), a `----` line, and the expected standard
+//! output up to the next blank line. `---- error` instead means the command must fail and its
+//! standard error must contain the text that follows.
 //! `PSTN_LAKE_SLT=monthly` runs only the files whose name contains `monthly`.
 
 use std::path::{Path, PathBuf};
@@ -18,8 +19,20 @@ fn reports_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reports")
 }
 
+/// The `.json` files of `tests/reports/<name>`, in name (date) order.
+fn fixture_days(name: &str) -> Vec<PathBuf> {
+    let mut days: Vec<PathBuf> = std::fs::read_dir(reports_dir().join(name))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    days.sort();
+    days
+}
+
 /// Lands the fixture pages into `dir/lake` with `pstn-lake ingest`: `fixture/` at once, then each
-/// day's dial-out report in `fixture-dialout/` with its day (the file's name).
+/// day's dial-out report in `fixture-dialout/` with its day (the file's name), then each
+/// directory listing in `fixture-users/` as the `users` snapshot of its day, in date order.
 fn fixture_lake(dir: &Path) -> PathBuf {
     let lake = dir.join("lake");
     let lake_arg = lake.to_str().unwrap();
@@ -30,16 +43,25 @@ fn fixture_lake(dir: &Path) -> PathBuf {
         lake_arg,
     ])
     .ok();
-    let mut days: Vec<PathBuf> = std::fs::read_dir(reports_dir().join("fixture-dialout"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    days.sort();
-    for page in days {
+    for page in fixture_days("fixture-dialout") {
         let day = page.file_stem().unwrap().to_str().unwrap().to_owned();
         run(&[
             "ingest",
             page.to_str().unwrap(),
+            "--day",
+            &day,
+            "--lake",
+            lake_arg,
+        ])
+        .ok();
+    }
+    for listing in fixture_days("fixture-users") {
+        let day = listing.file_stem().unwrap().to_str().unwrap().to_owned();
+        run(&[
+            "ingest",
+            listing.to_str().unwrap(),
+            "--table",
+            "users",
             "--day",
             &day,
             "--lake",
@@ -153,8 +175,20 @@ fn reports_match_their_slt_files() {
         }
         for case in parse(&file) {
             ran += 1;
-            let mut args: Vec<&str> = case.command.split_whitespace().collect();
-            args.extend(["--lake", lake.to_str().unwrap()]);
+            let words: Vec<&str> = case.command.split_whitespace().collect();
+            // A file a case names (`--mapping FILE.csv`) is relative to the repository root,
+            // whatever directory the test runs in.
+            let mut args: Vec<String> = Vec::new();
+            for (i, word) in words.iter().enumerate() {
+                if i > 0 && words[i - 1] == "--mapping" && Path::new(word).is_relative() {
+                    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(word);
+                    args.push(file.to_str().unwrap().to_owned());
+                } else {
+                    args.push((*word).to_owned());
+                }
+            }
+            args.extend(["--lake".to_owned(), lake.to_str().unwrap().to_owned()]);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let out = run(&args);
             let at = format!("{name}:{}: pstn-lake {}", case.line, case.command);
             if case.fails {

@@ -53,6 +53,7 @@ SELECT count(*) AS n FROM pstn_calls WHERE call_date = DATE '2026-11-01'
          pstn_calls,3,2026-11-01,2026-11-03,4\n\
          pstn_dialout_report,0,,,0\n\
          sms_logs,0,,,0\n\
+         users,0,,,0\n\
          s\nstill; here\n\
          [{\"total\":2.005000}]\n\
          [{\"n\":2}]\n"

@@ -75,7 +75,7 @@ async fn command_output(mut cmd: Command) -> Run {
 }
 
 /// A sync of `sim` into `lake` through the library, as `pstn-lake sync` runs it.
-async fn sync_lib(sim: &RunningSim, lake: &Path, options: &SyncOptions) -> SyncReport {
+pub(crate) async fn sync_lib(sim: &RunningSim, lake: &Path, options: &SyncOptions) -> SyncReport {
     try_sync_lib(sim, lake, graph_config(sim), options)
         .await
         .unwrap()

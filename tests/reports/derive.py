@@ -2,8 +2,9 @@
 """Derives the expected output of every case in tests/reports/*.slt from the fixture pages alone.
 
 This is the independent side of the report tests: plain Python over the Graph JSON in
-tests/reports/fixture/, exact money with decimal.Decimal, no SQL and no DataFusion. Each report
-is implemented here from the rules its crates/query/sql/*.sql header states, not from its SQL.
+tests/reports/fixture/, fixture-dialout/ and fixture-users/ (and a case's --mapping CSV), exact
+money with decimal.Decimal, no SQL and no DataFusion. Each report is implemented here from the
+rules its crates/query/sql/*.sql header states, not from its SQL.
 
     python3 tests/reports/derive.py            # check: every expected block agrees (exit 1 if not)
     python3 tests/reports/derive.py --write    # rewrite the expected blocks from the fixture
@@ -11,6 +12,7 @@ is implemented here from the rules its crates/query/sql/*.sql header states, not
 `---- error` cases are not derived (they check messages); they are left as they are.
 """
 
+import csv
 import datetime as dt
 import json
 import sys
@@ -19,6 +21,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent  # paths in .slt command lines are relative to the repository
 FIXTURE = HERE / "fixture"
 
 # ---------------------------------------------------------------------------------------------
@@ -114,6 +117,37 @@ DIALOUT = [
     )
 ]
 
+
+# What `--by` groups users by: the user's property (costCenter and division are employeeOrgData's).
+BY = {
+    "department": lambda u, org: u.get("department"),
+    "cost-center": lambda u, org: org.get("costCenter"),
+    "division": lambda u, org: org.get("division"),
+    "company": lambda u, org: u.get("companyName"),
+    "office": lambda u, org: u.get("officeLocation"),
+    "country": lambda u, org: u.get("country"),
+}
+
+
+def load_directory():
+    """The directory snapshots (day -> user id -> {--by value: the user's value}), as
+    `ingest FILE --table users --day DAY` lands the fixture-users/DAY.json listings in date order:
+    each lists the whole directory on its day; a user it leaves out that an earlier snapshot held
+    stays, with their last values."""
+    snapshots, held = {}, {}
+    for path in sorted((HERE / "fixture-users").glob("*.json")):
+        listed = {}
+        for page in pages(path):
+            for user in page["value"]:
+                org = user.get("employeeOrgData") or {}
+                listed[user["id"]] = {by: value(user, org) for by, value in BY.items()}
+        held = {**held, **listed}
+        snapshots[dt.date.fromisoformat(path.stem)] = held
+    return snapshots
+
+
+DIRECTORY = load_directory()
+
 # ---------------------------------------------------------------------------------------------
 # Values that print the way the reports print them
 
@@ -205,12 +239,21 @@ def render(columns, rows, fmt):
 # Parameters and the filters every report shares
 
 
+def read_mapping(path):
+    """A --mapping CSV: a `user,group` header, then a user (user principal name or user id) and
+    its group per line."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert [c.strip().lower() for c in rows[0][:2]] == ["user", "group"], rows[0]
+    return [(r[0].strip(), r[1].strip()) for r in rows[1:] if any(c.strip() for c in r)]
+
+
 class Params:
     def __init__(self, words):
         self.report = words[1]
         self.start = dt.date.min
         self.end = dt.date.max
-        self.currency = self.country = self.user = self.limit = None
+        self.currency = self.country = self.user = self.limit = self.by = self.mapping = None
         self.format = "csv"
         it = iter(words[2:])
         for word in it:
@@ -229,6 +272,10 @@ class Params:
                 self.limit = int(value)
             elif word == "--format":
                 self.format = value
+            elif word == "--by":
+                self.by = value.strip().lower()
+            elif word == "--mapping":
+                self.mapping = read_mapping(ROOT / value)
             else:
                 raise SystemExit(f"derive.py does not know {word}")
 
@@ -780,9 +827,86 @@ def fraud_signal_check(p):
     return columns, p.head(rows)
 
 
+def snapshot_of(day):
+    """The directory of `day`: the latest snapshot on or before it, else the first one (None when
+    the lake holds none)."""
+    days = sorted(DIRECTORY)
+    on_or_before = [d for d in days if d <= day]
+    if on_or_before:
+        return DIRECTORY[on_or_before[-1]]
+    return DIRECTORY[days[0]] if days else None
+
+
+def charged_to(row, p):
+    """The group a PSTN call, SMS or dial-out (`row`) is charged to, in the header's order."""
+    user_id = row.get("userId") or None  # Graph writes "" on conferencing rows
+    upn = row.get("userPrincipalName")
+    for user, group in p.mapping or []:
+        if upn is not None and user.lower() == upn.lower():
+            return group
+    for user, group in p.mapping or []:
+        if user_id is not None and user == user_id:
+            return group
+    if user_id is None:
+        return NO_USER
+    by = p.by or "department"
+    if by == "admin-unit":
+        units = row.get("administrativeUnitInfos") or []
+        return (units[0].get("id") if units else None) or "(not set)"
+    directory = snapshot_of(row["call_date"])
+    if directory is None or user_id not in directory:
+        return "(not in directory)"
+    return directory[user_id][by] or "(not set)"  # null or empty
+
+
+def charges_by_department(p):
+    groups = defaultdict(lambda: {"users": set(), "calls": 0, "call": Decimal(0), "sms": 0,
+                                  "sms_charge": Decimal(0), "dialout_calls": 0, "dialout": Decimal(0)})
+
+    def selected(r):
+        return p.days(r) and (p.currency is None or r.get("currency") == p.currency)
+
+    def group(r):
+        g = groups[(r.get("currency"), charged_to(r, p))]
+        if r.get("userId"):
+            g["users"].add(r["userId"])
+        return g
+
+    for r in filter(selected, PSTN):
+        g = group(r)
+        g["calls"] += 1
+        g["call"] += total(r)
+    for r in filter(selected, SMS):
+        g = group(r)
+        g["sms"] += 1
+        g["sms_charge"] += r.get("callCharge") or Decimal(0)
+    for r in filter(selected, DIALOUT):
+        g = group(r)  # a dial-out carries no administrative unit: (not set) by admin-unit
+        g["dialout_calls"] += r.get("totalCalls") or 0
+        g["dialout"] += r.get("totalCallCharge") or Decimal(0)
+    for g in groups.values():
+        g["total"] = g["call"] + g["sms_charge"] + g["dialout"]
+    currency_total = defaultdict(Decimal)
+    for (currency, _), g in groups.items():
+        currency_total[currency] += g["total"]
+    ordered = sorted(groups.items(), key=lambda kv: (nulls_last(kv[0][0]), -kv[1]["total"], kv[0][1]))
+    rows = []
+    for (currency, name), g in ordered:
+        whole = currency_total[currency]
+        rows.append([
+            currency, name, len(g["users"]), g["calls"], money(g["call"]), g["sms"], money(g["sms_charge"]),
+            g["dialout_calls"], money(g["dialout"]), money(g["total"]),
+            rounded(100 * g["total"] / whole, 1) if whole else None,
+        ])
+    columns = ["currency", "charged_to", "users", "calls", "call_charge", "sms", "sms_charge", "dialout_calls",
+               "dialout_charge", "total_charge", "share_pct"]
+    return columns, p.head(rows)
+
+
 REPORTS = {
     "blocked-users": blocked_users,
     "charges-by-country": charges_by_country,
+    "charges-by-department": charges_by_department,
     "credits-dialout": credits_dialout,
     "charges-by-user": charges_by_user,
     "daily-volume": daily_volume,

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use url::Url;
 
 use crate::auth::{Credentials, TokenSource};
+use crate::directory::DirectoryPage;
 use crate::retry::{RetryConfig, Throttle, parse_retry_after};
 use crate::{
     ApiVersion, DecodedPage, Error, NextLinkRefusal, PageDecoder, RequestError, Result, Table,
@@ -191,16 +192,71 @@ impl DayPages<'_> {
             .bytes
             .fetch_add(body.len() as u64, Ordering::Relaxed);
         if let Some(link) = &page.next_link {
-            let next = next_link_url(link, &client.config.graph_url)?;
-            if self.seen.contains(next.as_str()) {
-                return Err(Error::NextLink {
-                    link: redact_query(&next),
-                    reason: NextLinkRefusal::Repeats,
-                });
-            }
-            self.next = Some(next);
+            self.next = Some(unseen_link(link, &client.config.graph_url, &self.seen)?);
         }
         Ok(Some((body, page)))
+    }
+}
+
+/// A next link to follow: on the Graph origin ([`next_link_url`]) and not one of the pages
+/// `seen` already (a server sending a page's own link again would page forever).
+fn unseen_link(link: &str, graph_url: &Url, seen: &HashSet<String>) -> Result<Url> {
+    let next = next_link_url(link, graph_url)?;
+    if seen.contains(next.as_str()) {
+        return Err(Error::NextLink {
+            link: redact_query(&next),
+            reason: NextLinkRefusal::Repeats,
+        });
+    }
+    Ok(next)
+}
+
+/// The pages of one read of the user directory ([`GraphClient::directory_pages`]).
+pub struct DirectoryPages<'a> {
+    client: &'a GraphClient,
+    seen: HashSet<String>,
+    next: Option<Url>,
+    number: usize,
+}
+
+impl DirectoryPages<'_> {
+    /// The next page, decoded; `None` after the page that carried the delta link. Its next and
+    /// delta links are checked as a call-log page's next link is
+    /// ([`DayPages::next_page`]): on the Graph origin, never a page seen before.
+    pub async fn next_page(&mut self) -> Result<Option<DirectoryPage>> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        let client = self.client;
+        if self.number >= client.config.max_pages_per_day {
+            return Err(Error::TooManyPages {
+                url: redact_query(&url),
+                limit: client.config.max_pages_per_day,
+                rows: 0,
+            });
+        }
+        self.seen.insert(url.as_str().to_owned());
+        self.number += 1;
+        let (body, page) = client
+            .get_decoded(&url, self.number, crate::directory::decode_page)
+            .await?;
+        client.stats.pages.fetch_add(1, Ordering::Relaxed);
+        (client.stats.rows).fetch_add(page.rows.len() as u64, Ordering::Relaxed);
+        (client.stats.bytes).fetch_add(body.len() as u64, Ordering::Relaxed);
+        match (&page.next_link, &page.delta_link) {
+            (Some(link), _) => {
+                self.next = Some(unseen_link(link, &client.config.graph_url, &self.seen)?);
+            }
+            (None, Some(link)) => {
+                next_link_url(link, &client.config.graph_url)?;
+            }
+            (None, None) => {
+                return Err(Error::NoDeltaLink {
+                    url: redact_query(&url),
+                });
+            }
+        }
+        Ok(Some(page))
     }
 }
 
@@ -313,6 +369,32 @@ impl GraphClient {
         })
     }
 
+    /// The pages of a read of the user directory: from `delta_link` (the link the last read ended
+    /// with: only the users changed since), or, without one, a full round of
+    /// `{graph}/v1.0/users/delta` with the [`Table::Users`] properties selected. The link must be
+    /// on the Graph origin. A link Graph no longer knows is refused with 410 Gone
+    /// ([`Error::Graph`] with `status` 410): start again without one.
+    pub fn directory_pages(&self, delta_link: Option<&str>) -> Result<DirectoryPages<'_>> {
+        let start = match delta_link {
+            Some(link) => next_link_url(link, &self.config.graph_url)?,
+            None => {
+                let base = self.config.graph_url.as_str().trim_end_matches('/');
+                let text = format!(
+                    "{base}/{}/users/delta?$select={}",
+                    ApiVersion::V1.path(),
+                    crate::directory::SELECT.join(",")
+                );
+                Url::parse(&text).map_err(|source| Error::Url { url: text, source })?
+            }
+        };
+        Ok(DirectoryPages {
+            client: self,
+            seen: HashSet::new(),
+            next: Some(start),
+            number: 0,
+        })
+    }
+
     /// Whether pages' bodies are meant to be kept (`--keep-raw`).
     pub fn keeps_raw(&self) -> bool {
         self.config.keep_raw
@@ -327,10 +409,22 @@ impl GraphClient {
         decoder: &PageDecoder,
         number: usize,
     ) -> Result<(bytes::Bytes, DecodedPage)> {
+        self.get_decoded(url, number, |body| decoder.decode(body))
+            .await
+    }
+
+    /// GETs one page and decodes it with `decode`, as [`GraphClient::get_page`] says: a body that
+    /// is not well-formed JSON is fetched again, twice at most.
+    async fn get_decoded<T>(
+        &self,
+        url: &Url,
+        number: usize,
+        decode: impl Fn(&[u8]) -> Result<T>,
+    ) -> Result<(bytes::Bytes, T)> {
         let mut tries = 0;
         loop {
             let body = self.get(url).await?;
-            match decoder.decode(&body) {
+            match decode(&body) {
                 Ok(page) => return Ok((body, page)),
                 Err(Error::Json { .. }) if tries < 2 => {
                     tries += 1;
@@ -461,9 +555,7 @@ impl GraphClient {
                 let text = response.text().await.unwrap_or_default();
                 let message = graph_message(&text);
                 // The function is in the URL this client built (`….getSmsLog(fromDateTime=…)`).
-                let permission = Table::ALL
-                    .into_iter()
-                    .find(|t| url.path().contains(&format!(".{}(", t.graph_function())))
+                let permission = Table::from_url_path(url.path())
                     .map_or(Table::PstnCalls.permission(), Table::permission);
                 let url = redact_query(url);
                 Err(match status {

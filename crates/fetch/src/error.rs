@@ -194,6 +194,14 @@ pub enum Error {
         rows: u64,
     },
 
+    /// The last page of a user directory read carried neither `@odata.nextLink` nor
+    /// `@odata.deltaLink`: the next read could not start where this one ended.
+    #[error("the user directory page from {url} ends the read without an @odata.deltaLink")]
+    NoDeltaLink {
+        /// The page's URL (without query).
+        url: String,
+    },
+
     /// An `@odata.nextLink` cannot be followed.
     #[error("refusing the @odata.nextLink {link}")]
     NextLink {

@@ -15,6 +15,7 @@ mod auth;
 mod client;
 mod cloud;
 mod decode;
+pub mod directory;
 mod error;
 mod pages;
 mod retry;
@@ -23,7 +24,8 @@ mod table;
 
 pub use auth::{CertificateError, Credentials, Secret, TokenSource, certificate_secret};
 pub use client::{
-    DayPages, FetchStats, GraphClient, GraphConfig, MAX_PAGE_BYTES, MAX_PAGES_PER_DAY, Window,
+    DayPages, DirectoryPages, FetchStats, GraphClient, GraphConfig, MAX_PAGE_BYTES,
+    MAX_PAGES_PER_DAY, Window,
 };
 pub use cloud::{ApiVersion, Cloud};
 pub use decode::{
@@ -35,6 +37,6 @@ pub use pages::{SplitPages, split_pages};
 pub use retry::{RetryConfig, Throttle, parse_retry_after};
 pub use scalar::{parse_decimal, parse_timestamp_micros};
 pub use table::{
-    EXTRA_PROPERTIES, Kind, MONEY_PRECISION, MONEY_SCALE, Property, ROW_KEY, Table, WINDOW_COLUMNS,
-    data_type, snake_case,
+    EXTRA_PROPERTIES, Kind, MONEY_PRECISION, MONEY_SCALE, Property, REMOVED, ROW_KEY, Table,
+    WINDOW_COLUMNS, data_type, snake_case,
 };

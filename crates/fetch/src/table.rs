@@ -170,6 +170,33 @@ const DIALOUT_REPORT: &[Property] = &[
     beta("totalCallSeconds", Int32),
 ];
 
+/// `microsoft.graph.user` (v1.0), the properties a chargeback needs. `costCenter` and `division`
+/// are those of the user's `employeeOrgData` (a complex property, read into these two columns).
+/// Read by [`crate::directory`], not by the call-log page decoder.
+const USERS: &[Property] = &[
+    p("id", Str),
+    p("userPrincipalName", Str),
+    p("displayName", Str),
+    p("department", Str),
+    p("jobTitle", Str),
+    p("companyName", Str),
+    p("officeLocation", Str),
+    p("city", Str),
+    p("country", Str),
+    p("usageLocation", Str),
+    p("employeeId", Str),
+    p("costCenter", Str),
+    p("division", Str),
+    p("accountEnabled", Bool),
+];
+
+/// The column of a directory snapshot that says a user left the directory: Graph's
+/// `@removed.reason` from `/users/delta` (`changed`: deleted, restorable for 30 days; `deleted`:
+/// gone for good), `missing` when a full listing no longer held the user; null while the user is
+/// in the directory. Such a user stays in later snapshots with their last values, so calls landed
+/// late are still charged to their last department.
+pub const REMOVED: &str = "removed";
+
 /// The column pstn-lake derives as the key of a table whose Graph rows have no `id`: the values
 /// that identify a row, joined by `|` (see [`Table::key_parts`]).
 pub const ROW_KEY: &str = "row_key";
@@ -192,11 +219,25 @@ pub enum Table {
     /// `getPstnOnlineMeetingDialoutReport` (beta): Communication Credits spent on meeting
     /// dial-outs, as totals per user, location, destination context and currency for each day.
     PstnDialoutReport,
+    /// `GET /users/delta` (v1.0): the user directory, one snapshot a day it changed, in
+    /// `snapshot_date=` partitions (department, cost center, office: who pays for the calls).
+    Users,
 }
 
 impl Table {
     /// Every table, in a stable order.
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
+        Table::PstnCalls,
+        Table::DirectRoutingCalls,
+        Table::SmsLogs,
+        Table::PstnBlockedUsers,
+        Table::PstnDialoutReport,
+        Table::Users,
+    ];
+
+    /// The tables fed by a `callRecords` log function, one UTC day per request: every table but
+    /// the directory.
+    pub const LOGS: [Table; 5] = [
         Table::PstnCalls,
         Table::DirectRoutingCalls,
         Table::SmsLogs,
@@ -215,7 +256,15 @@ impl Table {
             Table::SmsLogs => "sms_logs",
             Table::PstnBlockedUsers => "pstn_blocked_users",
             Table::PstnDialoutReport => "pstn_dialout_report",
+            Table::Users => "users",
         }
+    }
+
+    /// Whether each partition holds a snapshot of the whole table on its day
+    /// (`snapshot_date=`, the lake's `SNAPSHOT_TABLES`), rather than the rows of its day
+    /// (`call_date=`).
+    pub fn is_snapshot(self) -> bool {
+        matches!(self, Table::Users)
     }
 
     /// The table with this lake name.
@@ -231,6 +280,7 @@ impl Table {
             Table::SmsLogs => "getSmsLog",
             Table::PstnBlockedUsers => "getPstnBlockedUsersLog",
             Table::PstnDialoutReport => "getPstnOnlineMeetingDialoutReport",
+            Table::Users => "users/delta",
         }
     }
 
@@ -242,13 +292,17 @@ impl Table {
             Table::SmsLogs => "smsLogRow",
             Table::PstnBlockedUsers => "pstnBlockedUsersLogRow",
             Table::PstnDialoutReport => "pstnOnlineMeetingDialoutReport",
+            Table::Users => "user",
         }
     }
 
     /// Whether only Graph's beta API has the function: such a table is always fetched from beta,
     /// whatever API version the lake's call tables use.
     pub fn beta_only(self) -> bool {
-        !matches!(self, Table::PstnCalls | Table::DirectRoutingCalls)
+        !matches!(
+            self,
+            Table::PstnCalls | Table::DirectRoutingCalls | Table::Users
+        )
     }
 
     /// The least privileged application permission the function needs (what to grant after a 403).
@@ -258,14 +312,24 @@ impl Table {
             Table::DirectRoutingCalls | Table::SmsLogs | Table::PstnDialoutReport => {
                 "CallRecords.Read.All"
             }
+            Table::Users => "User.Read.All",
         }
+    }
+
+    /// The table a request URL this client built asks for (`….getSmsLog(fromDateTime=…)`,
+    /// `…/users/delta`).
+    pub fn from_url_path(path: &str) -> Option<Table> {
+        Table::LOGS
+            .into_iter()
+            .find(|t| path.contains(&format!(".{}(", t.graph_function())))
+            .or_else(|| path.contains("/users").then_some(Table::Users))
     }
 
     /// The table an `@odata.context` URL describes
     /// (`…/$metadata#Collection(microsoft.graph.callRecords.pstnCallLogRow)`).
     pub fn from_odata_context(context: &str) -> Option<Table> {
         let fragment = context.rsplit_once('#').map_or(context, |(_, f)| f);
-        Table::ALL
+        Table::LOGS
             .into_iter()
             .find(|t| fragment.contains(&format!("callRecords.{})", t.row_type())))
     }
@@ -278,6 +342,7 @@ impl Table {
             Table::SmsLogs => SMS,
             Table::PstnBlockedUsers => BLOCKED_USERS,
             Table::PstnDialoutReport => DIALOUT_REPORT,
+            Table::Users => USERS,
         }
     }
 
@@ -328,10 +393,15 @@ impl Table {
         if !self.key_parts().is_empty() {
             columns.push(ROW_KEY);
         }
+        if self.is_snapshot() {
+            columns.push(REMOVED);
+        }
         columns
     }
 
-    /// Timestamp columns whose UTC date places a row in its `call_date` partition, first non-null wins.
+    /// Timestamp columns whose UTC date places a row in its `call_date` partition, first non-null
+    /// wins (none for a [snapshot](Table::is_snapshot) table: its rows go to the day of the
+    /// snapshot).
     pub fn partition_columns(self) -> &'static [&'static str] {
         match self {
             Table::PstnCalls => &["start_date_time"],
@@ -340,12 +410,17 @@ impl Table {
             Table::SmsLogs => &["sent_date_time"],
             Table::PstnBlockedUsers => &["block_date_time"],
             Table::PstnDialoutReport => &["from_date_time"],
+            Table::Users => &[],
         }
     }
 
-    /// The timestamp column a day's rows are sorted by (then by key).
+    /// The column a day's rows are sorted by (then by key): the first day column, or the key of
+    /// a snapshot table.
     pub fn sort_by(self) -> &'static str {
-        self.partition_columns()[0]
+        self.partition_columns()
+            .first()
+            .copied()
+            .unwrap_or(self.key())
     }
 
     /// The exact Arrow schema of a decoded page (the lake files add nothing: `call_date` is the
@@ -413,7 +488,11 @@ fn build_schema(table: Table) -> SchemaRef {
         .collect();
     fields.push(Field::new(EXTRA_PROPERTIES, DataType::Utf8, true));
     for column in table.derived_columns() {
-        let kind = if column == ROW_KEY { Str } else { Timestamp };
+        let kind = if column == ROW_KEY || column == REMOVED {
+            Str
+        } else {
+            Timestamp
+        };
         fields.push(Field::new(column, data_type(kind), true));
     }
     Arc::new(Schema::new(fields))

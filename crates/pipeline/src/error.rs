@@ -213,6 +213,28 @@ pub enum Error {
         table: Table,
     },
 
+    /// Saved pages of a snapshot table were given without the day of the listing.
+    #[error(
+        "saved pages of {table} are a listing of the whole directory on one day, which a page \
+         does not say: ingest them with `--day YYYY-MM-DD` (the UTC day the listing was taken), \
+         one listing at a time"
+    )]
+    NoSnapshotDay {
+        /// The table.
+        table: Table,
+    },
+
+    /// A saved page of a snapshot table does not decode.
+    #[error("page {page} of `{input}`")]
+    SnapshotPage {
+        /// The input.
+        input: String,
+        /// The page's number in the input, from 1.
+        page: usize,
+        /// What is wrong with it.
+        source: Box<pstn_lake_fetch::Error>,
+    },
+
     /// A row has no date-time that places it in a `call_date` day.
     #[error(
         "page {page} of `{input}`: row {row} (id {id}) {}, so the row belongs to no call_date day",

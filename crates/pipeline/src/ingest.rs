@@ -285,6 +285,9 @@ async fn land(
         inputs: inputs.len(),
         ..IngestReport::default()
     };
+    if let Some(table) = options.table.filter(|t| t.is_snapshot()) {
+        return Box::pin(land_snapshot(lake, inputs, options, table, report)).await;
+    }
     let mut landings: BTreeMap<Table, Landing> = BTreeMap::new();
     let mut decoder = PageDecoder::new().with_table(options.table);
     if let Some(day) = options.day {
@@ -341,6 +344,63 @@ async fn land(
         Ok(())
     })
     .await?;
+    Ok(report)
+}
+
+/// `ingest --table users --day D`: the pages (`GET /users` or `/users/delta` pages, saved) are
+/// a listing of the whole directory on day `D`. They are all decoded first (nothing is written
+/// when one fails), then applied to the latest snapshot on or before `D` as a full listing (a
+/// user it does not list has left) and written as the snapshot of `D` when that differs.
+async fn land_snapshot(
+    lake: &Lake,
+    inputs: &[Input],
+    options: &IngestOptions,
+    table: Table,
+    mut report: IngestReport,
+) -> Result<IngestReport> {
+    let Some(day) = options.day else {
+        return Err(Error::NoSnapshotDay { table });
+    };
+    let mut rows = Vec::new();
+    let mut buf = Vec::new();
+    for input in inputs {
+        input.read_into(&mut buf)?;
+        for (n, range) in pstn_lake_fetch::split_pages(&buf).enumerate() {
+            let page = pstn_lake_fetch::directory::decode_page(&buf[range]).map_err(|source| {
+                Error::SnapshotPage {
+                    input: input.name(),
+                    page: n + 1,
+                    source: Box::new(source),
+                }
+            })?;
+            report.pages += 1;
+            for (k, n) in page.unknown_properties {
+                *report.unknown.entry(k).or_default() += n;
+            }
+            rows.extend(page.rows);
+        }
+    }
+    let rows_in = rows.len() as u64;
+    report.rows_in = rows_in;
+    let written = locked(lake, "ingest", options.table_format, async {
+        let encoding = pstn_lake_sink::EncodeSlots::new(1);
+        crate::directory::land(lake, table, day, rows, true, &encoding).await
+    })
+    .await?;
+    if let Some((before, users)) = written {
+        report.tables.insert(
+            table,
+            TableIngested {
+                rows_in,
+                days: vec![DayWritten {
+                    day,
+                    rows_before: before as u64,
+                    rows_in,
+                    rows_after: users as u64,
+                }],
+            },
+        );
+    }
     Ok(report)
 }
 

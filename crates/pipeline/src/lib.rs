@@ -23,6 +23,7 @@
 mod check;
 mod day;
 mod days;
+mod directory;
 mod error;
 mod ingest;
 mod lake;

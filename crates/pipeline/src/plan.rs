@@ -23,6 +23,9 @@ pub struct Plan {
     pub unfinished_from: NaiveDate,
     /// Tables synced for the first time without a `from` day, and the range chosen for them.
     pub first_syncs: Vec<FirstSync>,
+    /// Snapshot tables ([`Table::is_snapshot`]) read once in the run, whatever the days: their
+    /// snapshot is that of the run's day (`today`), written only when it changed.
+    pub snapshots: Vec<Table>,
 }
 
 /// A table synced for the first time without a `from` day: the last [`FIRST_SYNC_DAYS`] days.
@@ -57,7 +60,9 @@ pub fn plan(options: &SyncOptions, state: &SyncState, today: NaiveDate) -> Plan 
     let mut jobs = Vec::new();
     let mut skipped = 0;
     let mut first_syncs = Vec::new();
-    for &table in &options.days.tables {
+    let (snapshots, logs): (Vec<Table>, Vec<Table>) =
+        options.days.tables.iter().partition(|t| t.is_snapshot());
+    for table in logs {
         let from = match (options.days.from, state.last_complete(table.name())) {
             (Some(from), _) => from,
             // Continue from the last completed day minus the lookback, or from an earlier hole
@@ -88,6 +93,7 @@ pub fn plan(options: &SyncOptions, state: &SyncState, today: NaiveDate) -> Plan 
         skipped,
         unfinished_from: today,
         first_syncs,
+        snapshots,
     }
 }
 

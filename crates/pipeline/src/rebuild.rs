@@ -46,8 +46,9 @@ pub async fn rebuild(lake: &Lake, days: &Days, progress: &dyn Progress) -> Resul
         lake.check().await?;
         let report = locked(lake, "rebuild", None, async {
             let mut report = RebuildReport::default();
+            // A snapshot table keeps no raw pages: there is nothing of it to rebuild.
             let tables = if days.tables.is_empty() {
-                Table::ALL.to_vec()
+                Table::LOGS.to_vec()
             } else {
                 days.tables.clone()
             };

@@ -374,12 +374,13 @@ pub async fn sync(
                     quarantined.push((table, day));
                 }
             }
+            let snapshots = plan.snapshots.clone();
             let run = Run {
                 client: &client,
                 lake,
                 state: tokio::sync::Mutex::new(state),
                 report: std::sync::Mutex::new(SyncReport {
-                    days_planned: plan.jobs.len() as u64,
+                    days_planned: (plan.jobs.len() + snapshots.len()) as u64,
                     days_skipped: plan.skipped,
                     ..SyncReport::default()
                 }),
@@ -393,7 +394,8 @@ pub async fn sync(
                 first_refusal: std::sync::Mutex::new(None),
                 tables: options.days.tables.len(),
             };
-            run.all(plan.jobs, options.concurrency, stop).await
+            run.all(snapshots, plan.jobs, options.concurrency, stop)
+                .await
         })
         .await
     })
@@ -479,16 +481,24 @@ impl Run<'_> {
     /// `stop`.
     async fn all(
         self,
+        snapshots: Vec<Table>,
         jobs: Vec<(Table, NaiveDate)>,
         concurrency: usize,
         stop: impl Future<Output = ()>,
     ) -> Result<SyncReport> {
         let client = self.client;
         client.check_credentials().await?;
-        let work = futures::stream::iter(jobs)
-            .map(|(table, day)| self.day(table, day))
-            .buffer_unordered(concurrency.max(1))
-            .try_for_each(|()| async { Ok(()) });
+        let work = async {
+            for table in snapshots {
+                // Boxed: the run's future stays the size it was without a snapshot table.
+                self.guarded(table, Box::pin(self.snapshot(table))).await?;
+            }
+            futures::stream::iter(jobs)
+                .map(|(table, day)| self.day(table, day))
+                .buffer_unordered(concurrency.max(1))
+                .try_for_each(|()| async { Ok(()) })
+                .await
+        };
         let outcome = tokio::select! {
             r = work => r,
             () = stop => Err(Error::Interrupted),
@@ -548,6 +558,12 @@ impl Run<'_> {
     /// Fetches one (table, day), lands it, records it, and counts it; a table Graph refuses is
     /// left out of the rest of the run ([`refusal`]).
     async fn day(&self, table: Table, day: NaiveDate) -> Result<()> {
+        self.guarded(table, self.land(table, day)).await
+    }
+
+    /// Runs `work` on `table` unless Graph refused the table earlier in the run; a refusal
+    /// ([`refusal`]) leaves the table out of the rest of the run.
+    async fn guarded(&self, table: Table, work: impl Future<Output = Result<()>>) -> Result<()> {
         if self
             .skipped
             .lock()
@@ -556,7 +572,7 @@ impl Run<'_> {
         {
             return Ok(());
         }
-        match self.land(table, day).await {
+        match work.await {
             Err(e) => match refusal(table, &e) {
                 Some(reason) => {
                     let mut skipped = self.skipped.lock().expect("not poisoned");
@@ -590,6 +606,31 @@ impl Run<'_> {
         .await?;
         self.record(table, day, landed.rows).await?;
         self.count(table, day, landed);
+        Ok(())
+    }
+
+    /// Reads a snapshot table from Graph and writes the snapshot of the run's day when it
+    /// changed ([`crate::directory`]); then records the delta link the next run starts from.
+    async fn snapshot(&self, table: Table) -> Result<()> {
+        let day = self.unfinished_from;
+        let state = self.state.lock().await.clone();
+        let snapshot =
+            crate::directory::snapshot(self.client, self.lake, &state, table, day, &self.encoding)
+                .await?;
+        {
+            let mut state = self.state.lock().await;
+            state.set_delta_link(table.name(), Some(snapshot.delta_link));
+            state
+                .save(self.lake)
+                .await
+                .map_err(|e| Error::RecordState(Box::new(e)))?;
+        }
+        // An unchanged directory writes nothing, and adds no rows to the report.
+        if let Some(users) = snapshot.written {
+            let mut report = self.report.lock().expect("not poisoned");
+            *report.rows.entry(table).or_default() += users as u64;
+            report.days_written += 1;
+        }
         Ok(())
     }
 

@@ -14,6 +14,10 @@ const REPORTS: &[(&str, &str)] = &[
         include_str!("../sql/charges-by-country.sql"),
     ),
     (
+        "charges-by-department",
+        include_str!("../sql/charges-by-department.sql"),
+    ),
+    (
         "charges-by-user",
         include_str!("../sql/charges-by-user.sql"),
     ),

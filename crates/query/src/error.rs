@@ -11,6 +11,19 @@ pub enum Error {
     #[error("{0}")]
     DataFusion(datafusion::error::DataFusionError),
 
+    /// A `--mapping` CSV cannot be used.
+    #[error("--mapping {file} line {line}, column {column}: {message}")]
+    Mapping {
+        /// The file.
+        file: String,
+        /// The 1-based line (0: the file itself).
+        line: u64,
+        /// The column (`user`, `group`, `header`).
+        column: String,
+        /// What is wrong.
+        message: String,
+    },
+
     /// The SQL names a column its tables do not have.
     #[error("{}", unknown_column(column, similar, columns))]
     UnknownColumn {

@@ -70,6 +70,7 @@ pub fn applicable_params(report: &Report, params: &ReportParams) -> (ReportParam
             Param::Country => kept.country = None,
             Param::User => kept.user = None,
             Param::Limit => kept.limit = None,
+            Param::By => kept.by = None,
         }
     }
     (kept, ignored)

@@ -17,6 +17,7 @@ mod chart;
 mod error;
 mod format;
 mod html;
+mod mapping;
 mod params;
 #[cfg(test)]
 mod python;
@@ -31,5 +32,6 @@ pub use chart::{
 pub use error::{Error, Result};
 pub use format::{Format, write, write_parquet};
 pub use html::{HtmlPage, applicable_params};
-pub use params::{Param, ReportParams};
+pub use mapping::{MAPPING_TABLE, read_mapping};
+pub use params::{BY, Param, ReportParams};
 pub use session::{AsOf, LakeSession, PARTITION_COLUMN};

@@ -21,17 +21,33 @@ pub enum Param {
     User,
     /// `$limit`: a row count (Int64).
     Limit,
+    /// `$by`: what a chargeback groups users by, one of [`BY`] (Utf8).
+    By,
 }
+
+/// What `charges-by-department --by` groups users by: the directory's `department`,
+/// `cost_center`, `division`, `company_name`, `office_location` or `country`, or the
+/// administrative unit the call rows carry.
+pub const BY: [&str; 7] = [
+    "department",
+    "cost-center",
+    "division",
+    "company",
+    "office",
+    "country",
+    "admin-unit",
+];
 
 impl Param {
     /// Every parameter, in the order they are listed.
-    pub const ALL: [Param; 6] = [
+    pub const ALL: [Param; 7] = [
         Param::From,
         Param::To,
         Param::Currency,
         Param::Country,
         Param::User,
         Param::Limit,
+        Param::By,
     ];
 
     /// The placeholder's name, without `$` (also the flag's name, without `--`).
@@ -43,6 +59,7 @@ impl Param {
             Param::Country => "country",
             Param::User => "user",
             Param::Limit => "limit",
+            Param::By => "by",
         }
     }
 }
@@ -96,6 +113,8 @@ pub struct ReportParams {
     pub user: Option<String>,
     /// At most this many rows, or the top N of each currency in ranked reports.
     pub limit: Option<u64>,
+    /// What a chargeback groups users by (one of [`BY`]; `department` when `None`).
+    pub by: Option<String>,
 }
 
 impl ReportParams {
@@ -108,6 +127,7 @@ impl ReportParams {
             self.country.is_some(),
             self.user.is_some(),
             self.limit.is_some(),
+            self.by.is_some(),
         ];
         Param::ALL
             .into_iter()
@@ -204,6 +224,19 @@ impl Report {
             Some(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
             None => None,
         };
+        let by = match params.by.as_deref() {
+            None => None,
+            Some(by) => match BY.iter().find(|b| b.eq_ignore_ascii_case(by.trim())) {
+                Some(b) => Some((*b).to_owned()),
+                None => {
+                    return Err(Error::InvalidParameter {
+                        parameter: Param::By,
+                        value: by.to_owned(),
+                        expected: "department, cost-center, division, company, office, country or admin-unit",
+                    });
+                }
+            },
+        };
         let from = params
             .from
             .unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).expect("valid"));
@@ -221,6 +254,7 @@ impl Report {
                     Param::Country => ScalarValue::Utf8(country.clone()),
                     Param::User => ScalarValue::Utf8(params.user.clone()),
                     Param::Limit => ScalarValue::Int64(limit),
+                    Param::By => ScalarValue::Utf8(by.clone()),
                 };
                 (p.name().to_owned(), value)
             })

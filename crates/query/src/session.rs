@@ -69,7 +69,8 @@ use crate::{Error, Result};
 pub use pstn_lake_sink::PARTITION_COLUMN;
 
 /// SQL over a lake: each table is a Hive-partitioned Parquet listing with `call_date` (Date32) as
-/// its partition column, so filters on `call_date` skip whole days.
+/// its partition column (`snapshot_date` for the directory's snapshots), so filters on it skip
+/// whole days.
 pub struct LakeSession {
     ctx: SessionContext,
     tables: Vec<String>,
@@ -121,7 +122,10 @@ impl LakeSession {
             let table_url = ListingTableUrl::parse(url.as_str())?;
             let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
                 .with_file_extension(".parquet")
-                .with_table_partition_cols(vec![(PARTITION_COLUMN.to_owned(), DataType::Date32)]);
+                .with_table_partition_cols(vec![(
+                    pstn_lake_sink::partition_column(name).to_owned(),
+                    DataType::Date32,
+                )]);
             let config = ListingTableConfig::new(table_url).with_listing_options(options.clone());
             let config = config.with_schema(view_types(schema));
             ctx.register_table(
@@ -130,10 +134,26 @@ impl LakeSession {
             )?;
             registered.push(name.clone());
         }
+        // A chargeback's user → group table: empty until `set_mapping`.
+        ctx.register_table(
+            datafusion::common::TableReference::bare(crate::MAPPING_TABLE),
+            crate::mapping::table(&[])?,
+        )?;
         Ok(LakeSession {
             ctx,
             tables: registered,
         })
+    }
+
+    /// Makes `rows` (a user principal name, lower-cased, or a user id; the group to charge: see
+    /// [`crate::read_mapping`]) the `chargeback_mapping` table that `charges-by-department`
+    /// prefers to the directory.
+    pub fn set_mapping(&self, rows: &[(String, String)]) -> Result<()> {
+        let name = datafusion::common::TableReference::bare(crate::MAPPING_TABLE);
+        self.ctx.deregister_table(name.clone())?;
+        self.ctx
+            .register_table(name, crate::mapping::table(rows)?)?;
+        Ok(())
     }
 
     /// The registered table names.

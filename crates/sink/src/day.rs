@@ -35,9 +35,18 @@ pub struct DayCommit {
     pub merged: bool,
 }
 
-/// Reads every row of one day, in the table's schema (columns a file lacks are null).
+/// Reads every row of one day, in the table's schema (columns a file lacks are null); of a
+/// Delta table, the day's files in its latest snapshot.
 pub async fn read_day(lake: &Lake, spec: &TableSpec, day: NaiveDate) -> Result<Vec<RecordBatch>> {
-    Ok(read_versioned(lake, spec, day).await?.batches)
+    match lake.table_format().await? {
+        crate::TableFormat::Parquet => Ok(read_versioned(lake, spec, day).await?.batches),
+        #[cfg(feature = "delta")]
+        crate::TableFormat::Delta => crate::delta::read_day(lake, spec, day).await,
+        #[cfg(not(feature = "delta"))]
+        crate::TableFormat::Delta => Err(Error::NoDelta {
+            url: lake.url().to_string(),
+        }),
+    }
 }
 
 /// What must still hold for a day to be replaced: the version of its data object that a merge

@@ -318,7 +318,11 @@ impl DayWriter {
             self.day,
             self.parts.len()
         ));
-        let name = format!("{}/{}", self.spec.name, crate::day_folder(self.day));
+        let name = format!(
+            "{}/{}",
+            self.spec.name,
+            crate::day_folder(&self.spec.name, self.day)
+        );
         let file = {
             let _slot = self.slots.acquire();
             let out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(Error::Spool)?);
@@ -371,7 +375,11 @@ impl DayWriter {
             .spool
             .path()
             .join(format!("{}-{}.parquet", self.spec.name, self.day));
-        let name = format!("{}/{}", self.spec.name, crate::day_folder(self.day));
+        let name = format!(
+            "{}/{}",
+            self.spec.name,
+            crate::day_folder(&self.spec.name, self.day)
+        );
         let joining = |source| Error::Parquet {
             action: "joining",
             path: name.clone(),

@@ -43,7 +43,7 @@ use crate::day::{
 };
 use crate::day_writer::{Finished, SpooledDay};
 use crate::error::store;
-use crate::{DayCommit, Error, Lake, PARTITION_COLUMN, Result, TableSpec};
+use crate::{DayCommit, Error, Lake, Result, TableSpec, partition_column};
 
 /// delta-rs finds a log store for a URL by its scheme. `file` and `memory` are built in; for the
 /// object stores the lake opens itself (`crate::lake`), every scheme gets the default log store
@@ -159,7 +159,7 @@ pub async fn delta_table(
         // A Delta lake's table folder with Parquet days but no log is a `convert` that stopped
         // halfway: read as an empty table, or written as a new one, its days would be lost.
         if !lake
-            .partition_days(&lake.table_path(table))
+            .partition_days(&lake.table_path(table), partition_column(table))
             .await?
             .is_empty()
         {
@@ -195,8 +195,9 @@ pub(crate) async fn open_table(lake: &Lake, table: &str) -> Result<Option<DeltaT
     delta_table(lake, table, None).await
 }
 
-/// The Delta schema of a table: the spec's columns, then `call_date` (Date32), its partition
-/// column (not stored in the data files, as Delta and Hive partitioning have it).
+/// The Delta schema of a table: the spec's columns, then its partition column (`call_date`, or
+/// `snapshot_date` for a snapshot table: Date32), not stored in the data files, as Delta and
+/// Hive partitioning have it.
 pub fn delta_schema(spec: &TableSpec) -> Schema {
     let mut fields: Vec<Field> = spec
         .schema
@@ -204,7 +205,11 @@ pub fn delta_schema(spec: &TableSpec) -> Schema {
         .iter()
         .map(|f| f.as_ref().clone())
         .collect();
-    fields.push(Field::new(PARTITION_COLUMN, DataType::Date32, true));
+    fields.push(Field::new(
+        partition_column(&spec.name),
+        DataType::Date32,
+        true,
+    ));
     Schema::new(fields)
 }
 
@@ -227,7 +232,7 @@ async fn open_or_create(lake: &Lake, spec: &TableSpec) -> Result<DeltaTable> {
         .map_err(&fail)?
         .create()
         .with_columns(schema.fields().cloned())
-        .with_partition_columns([PARTITION_COLUMN])
+        .with_partition_columns([partition_column(&spec.name)])
         // Another writer creating it at the same moment wins; its table is then loaded.
         .with_save_mode(SaveMode::Ignore)
         .await
@@ -291,6 +296,36 @@ async fn read_table_file(lake: &Lake, spec: &TableSpec, path: &str) -> Result<by
     }
 }
 
+/// Every row of one day of the table's latest snapshot (none when the lake has no such table).
+pub(crate) async fn read_day(
+    lake: &Lake,
+    spec: &TableSpec,
+    day: NaiveDate,
+) -> Result<Vec<RecordBatch>> {
+    let Some(table) = open_table(lake, &spec.name).await? else {
+        return Ok(Vec::new());
+    };
+    let url = lake.table_url(&spec.name)?;
+    let date = day.format("%Y-%m-%d").to_string();
+    let filters = [(
+        partition_column(&spec.name),
+        FilterOp::Eq,
+        FilterValue::Scalar(&date),
+    )];
+    let held: Vec<_> = table
+        .get_active_add_actions_by_partitions(&filters)
+        .try_collect()
+        .await
+        .map_err(delta_error(&url))?;
+    let mut batches = Vec::new();
+    for file in &held {
+        let path = file.path().into_owned();
+        let bytes = read_table_file(lake, spec, &path).await?;
+        batches.extend(decode_parquet(spec, bytes, &format!("{url}{path}"))?);
+    }
+    Ok(batches)
+}
+
 /// This landing's new rows of a day, read back from the spool.
 async fn new_rows(spec: &TableSpec, day: &SpooledDay) -> Result<Vec<RecordBatch>> {
     let files = match &day.finished {
@@ -352,8 +387,8 @@ pub(crate) async fn commit(
         });
         let operation = DeltaOperation::Write {
             mode: SaveMode::Overwrite,
-            partition_by: Some(vec![PARTITION_COLUMN.to_owned()]),
-            predicate: Some(format!("{PARTITION_COLUMN} IN ({day_list})")),
+            partition_by: Some(vec![partition_column(&spec.name).to_owned()]),
+            predicate: Some(format!("{} IN ({day_list})", partition_column(&spec.name))),
         };
         if let Err(e) = lake.check_fence() {
             remove(lake, &written).await;
@@ -407,9 +442,10 @@ async fn stage(
 ) -> Result<()> {
     let url = lake.table_url(&spec.name)?;
     let fail = delta_error(&url);
+    let column = partition_column(&spec.name);
     for day in days {
         let date = day.day.format("%Y-%m-%d").to_string();
-        let filters = [(PARTITION_COLUMN, FilterOp::Eq, FilterValue::Scalar(&date))];
+        let filters = [(column, FilterOp::Eq, FilterValue::Scalar(&date))];
         let held: Vec<_> = table
             .get_active_add_actions_by_partitions(&filters)
             .try_collect()
@@ -425,10 +461,7 @@ async fn stage(
             batches.extend(rows);
             actions.push(Action::Remove(file.remove_action(true)));
         }
-        let name = format!(
-            "{PARTITION_COLUMN}={date}/part-{}.parquet",
-            uuid::Uuid::new_v4()
-        );
+        let name = format!("{column}={date}/part-{}.parquet", uuid::Uuid::new_v4());
         let (encoded, rows_after, merged) = match &day.finished {
             // A new day whose rows came in order: its encoded file is the day's file.
             Finished::Day(file, _, rows) if held.is_empty() => (
@@ -463,7 +496,7 @@ async fn stage(
         }
         actions.push(Action::Add(Add {
             path: name,
-            partition_values: HashMap::from([(PARTITION_COLUMN.to_owned(), Some(date))]),
+            partition_values: HashMap::from([(column.to_owned(), Some(date))]),
             size: size as i64,
             modification_time: chrono::Utc::now().timestamp_millis(),
             data_change: true,
@@ -507,7 +540,7 @@ pub(crate) async fn days(lake: &Lake, table: &str) -> Result<Vec<NaiveDate>> {
         .iter()
         .filter_map(|f| {
             f.partition_values_map()
-                .get(PARTITION_COLUMN)
+                .get(partition_column(table))
                 .cloned()
                 .flatten()
                 .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())

@@ -20,8 +20,28 @@ use crate::{Error, Result};
 /// The folder under the lake root that holds pstn-lake's own state, outside every table folder.
 pub const STATE_DIR: &str = "_pstn_lake";
 
-/// The partition column of every table: the UTC day, as Hive-style folders `call_date=YYYY-MM-DD`.
+/// The partition column of every table but the snapshot tables: the UTC day of the rows, as
+/// Hive-style folders `call_date=YYYY-MM-DD`.
 pub const PARTITION_COLUMN: &str = "call_date";
+
+/// The partition column of a snapshot table ([`SNAPSHOT_TABLES`]): the UTC day a snapshot was
+/// taken, as folders `snapshot_date=YYYY-MM-DD`. Each partition holds the whole table as on
+/// that day.
+pub const SNAPSHOT_COLUMN: &str = "snapshot_date";
+
+/// The tables whose partitions are snapshots ([`SNAPSHOT_COLUMN`]) rather than days of rows:
+/// the user directory.
+pub const SNAPSHOT_TABLES: [&str; 1] = ["users"];
+
+/// The partition column of `table`: [`SNAPSHOT_COLUMN`] for a snapshot table, else
+/// [`PARTITION_COLUMN`].
+pub fn partition_column(table: &str) -> &'static str {
+    if SNAPSHOT_TABLES.contains(&table) {
+        SNAPSHOT_COLUMN
+    } else {
+        PARTITION_COLUMN
+    }
+}
 
 /// The one data object of a day, in its partition folder.
 pub const DAY_FILE: &str = "data.parquet";
@@ -105,9 +125,10 @@ fn build_store(
     Ok((store, root))
 }
 
-/// The partition folder of a day: `call_date=YYYY-MM-DD`.
-pub fn day_folder(day: NaiveDate) -> String {
-    format!("{PARTITION_COLUMN}={}", day.format("%Y-%m-%d"))
+/// The partition folder of a day of `table`: `call_date=YYYY-MM-DD` (`snapshot_date=…` for a
+/// snapshot table).
+pub fn day_folder(table: &str, day: NaiveDate) -> String {
+    format!("{}={}", partition_column(table), day.format("%Y-%m-%d"))
 }
 
 /// A lake: an object store and the root path of the lake inside it.
@@ -259,9 +280,9 @@ impl Lake {
         self.root.clone().join(table)
     }
 
-    /// `<root>/<table>/call_date=YYYY-MM-DD`.
+    /// `<root>/<table>/call_date=YYYY-MM-DD` (see [`day_folder`]).
     pub fn day_dir(&self, table: &str, day: NaiveDate) -> Path {
-        self.table_path(table).join(day_folder(day))
+        self.table_path(table).join(day_folder(table, day))
     }
 
     /// The one data object of a day: `<root>/<table>/call_date=YYYY-MM-DD/data.parquet`.
@@ -337,7 +358,10 @@ impl Lake {
     /// The days a table holds, in order (of a Delta table: its latest snapshot's).
     pub async fn days(&self, table: &str) -> Result<Vec<NaiveDate>> {
         match self.table_format().await? {
-            crate::TableFormat::Parquet => self.partition_days(&self.table_path(table)).await,
+            crate::TableFormat::Parquet => {
+                self.partition_days(&self.table_path(table), partition_column(table))
+                    .await
+            }
             #[cfg(feature = "delta")]
             crate::TableFormat::Delta => crate::delta::days(self, table).await,
             #[cfg(not(feature = "delta"))]
@@ -347,8 +371,12 @@ impl Lake {
         }
     }
 
-    /// The `call_date=YYYY-MM-DD` folders directly under `prefix`, as days in order.
-    pub(crate) async fn partition_days(&self, prefix: &Path) -> Result<Vec<NaiveDate>> {
+    /// The `{column}=YYYY-MM-DD` folders directly under `prefix`, as days in order.
+    pub(crate) async fn partition_days(
+        &self,
+        prefix: &Path,
+        column: &str,
+    ) -> Result<Vec<NaiveDate>> {
         let listing = self
             .store
             .list_with_delimiter(Some(prefix))
@@ -359,7 +387,7 @@ impl Lake {
             .iter()
             .filter_map(|p| {
                 p.filename()?
-                    .strip_prefix(PARTITION_COLUMN)?
+                    .strip_prefix(column)?
                     .strip_prefix('=')
                     .map(str::to_owned)
             })

@@ -54,7 +54,10 @@ pub use delta::{
 pub use deltalake;
 pub use error::{Error, Result};
 pub use format::TableFormat;
-pub use lake::{DAY_FILE, Lake, PARTITION_COLUMN, STATE_DIR, day_folder};
+pub use lake::{
+    DAY_FILE, Lake, PARTITION_COLUMN, SNAPSHOT_COLUMN, SNAPSHOT_TABLES, STATE_DIR, day_folder,
+    partition_column,
+};
 pub use landing::{Landing, LandingSummary};
 pub use lock::LakeLock;
 pub use partition::{day_of_micros, split_by_day};

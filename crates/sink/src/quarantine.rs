@@ -68,7 +68,8 @@ pub async fn remove_quarantine(lake: &Lake, table: &str, day: NaiveDate) -> Resu
 
 /// The days the quarantine holds rows of, for a table, in order.
 pub async fn quarantine_days(lake: &Lake, table: &str) -> Result<Vec<NaiveDate>> {
-    lake.partition_days(&quarantine_table(lake, table)).await
+    lake.partition_days(&quarantine_table(lake, table), crate::PARTITION_COLUMN)
+        .await
 }
 
 #[cfg(test)]

@@ -219,8 +219,11 @@ pub async fn read_raw(lake: &Lake, table: &str, day: NaiveDate) -> Result<Option
 
 /// The days the archive holds for a table, in order.
 pub async fn raw_days(lake: &Lake, table: &str) -> Result<Vec<NaiveDate>> {
-    lake.partition_days(&lake.root().clone().join(RAW_DIR).join(table))
-        .await
+    lake.partition_days(
+        &lake.root().clone().join(RAW_DIR).join(table),
+        crate::PARTITION_COLUMN,
+    )
+    .await
 }
 
 #[cfg(test)]

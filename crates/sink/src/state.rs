@@ -49,6 +49,10 @@ pub struct TableState {
     pub complete_days: BTreeSet<NaiveDate>,
     /// When a day of this table was last committed.
     pub last_commit: Option<DateTime<Utc>>,
+    /// Where the next incremental read of a snapshot table starts: the `@odata.deltaLink` Graph
+    /// gave with the last snapshot landed (the user directory's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_link: Option<String>,
 }
 
 impl SyncState {
@@ -112,6 +116,9 @@ impl SyncState {
                         let mine = self.tables.entry(name).or_default();
                         mine.complete_days.extend(table.complete_days);
                         mine.last_commit = mine.last_commit.max(table.last_commit);
+                        if mine.delta_link.is_none() {
+                            mine.delta_link = table.delta_link;
+                        }
                     }
                     self.read_at = theirs.read_at;
                 }
@@ -142,6 +149,19 @@ impl SyncState {
     /// Records `table` as one the lake's syncs fetch, even before a day of it completes.
     pub fn enable(&mut self, table: &str) {
         self.tables.entry(table.to_owned()).or_default();
+    }
+
+    /// The delta link the last snapshot of `table` was landed with ([`TableState::delta_link`]).
+    pub fn delta_link(&self, table: &str) -> Option<&str> {
+        self.tables.get(table)?.delta_link.as_deref()
+    }
+
+    /// Records the delta link of the snapshot of `table` just landed (`None`: the next read of
+    /// it starts over with a full listing).
+    pub fn set_delta_link(&mut self, table: &str, link: Option<String>) {
+        let t = self.tables.entry(table.to_owned()).or_default();
+        t.delta_link = link;
+        t.last_commit = Some(Utc::now());
     }
 
     /// Whether the state knows `table` (enabled, or a day of it completed).

@@ -53,6 +53,7 @@ pub fn function(table: Table) -> Function {
         Table::SmsLogs => Function::Sms,
         Table::PstnBlockedUsers => Function::BlockedUsers,
         Table::PstnDialoutReport => Function::DialoutReport,
+        Table::Users => panic!("the directory is no callRecords function"),
     }
 }
 

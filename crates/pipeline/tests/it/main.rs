@@ -3,6 +3,7 @@
 
 mod beta_logs;
 mod chaos;
+mod directory;
 mod helpers;
 mod ingest;
 mod sync;

@@ -16,7 +16,7 @@ use futures::TryStreamExt;
 
 use super::{delta_error, has_log, open_table, table_builder};
 use crate::error::store;
-use crate::{Error, Lake, PARTITION_COLUMN, Result};
+use crate::{Error, Lake, Result, partition_column};
 
 /// What `vacuum` is asked to do.
 #[derive(Debug, Clone, Copy)]
@@ -107,7 +107,7 @@ pub async fn optimize(lake: &Lake, table: &str, days: &[NaiveDate]) -> Result<Op
         Vec::new()
     } else {
         vec![(
-            PARTITION_COLUMN,
+            partition_column(table),
             FilterOp::In,
             FilterValue::Set(dates.iter().map(String::as_str).collect()),
         )]
@@ -181,7 +181,7 @@ async fn check_layout(lake: &Lake, table: &str) -> Result<usize> {
         let relative = file.strip_prefix(&prefix).unwrap_or(file);
         let day = match relative.split('/').collect::<Vec<_>>().as_slice() {
             [folder, _name] => folder
-                .strip_prefix(PARTITION_COLUMN)
+                .strip_prefix(partition_column(table))
                 .and_then(|d| d.strip_prefix('='))
                 .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
             _ => None,
@@ -210,7 +210,11 @@ async fn convert_table(lake: &Lake, table: &str) -> Result<Option<Converted>> {
     let log_store = builder.build().map_err(&fail)?.log_store();
     let converted = ConvertToDeltaBuilder::new()
         .with_log_store(log_store)
-        .with_partition_schema([StructField::new(PARTITION_COLUMN, DeltaType::DATE, true)])
+        .with_partition_schema([StructField::new(
+            partition_column(table),
+            DeltaType::DATE,
+            true,
+        )])
         .with_partition_strategy(PartitionStrategy::Hive)
         .await
         .map_err(&fail)?;

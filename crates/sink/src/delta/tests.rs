@@ -92,7 +92,10 @@ async fn the_table_has_the_spec_s_columns_and_a_date_partition() {
     land(&lake, &[("a", 1, 1)]).await;
     let table = open_table(&lake, "calls").await.unwrap().unwrap();
     let snapshot = table.snapshot().unwrap();
-    assert_eq!(snapshot.metadata().partition_columns(), &[PARTITION_COLUMN]);
+    assert_eq!(
+        snapshot.metadata().partition_columns(),
+        &[crate::PARTITION_COLUMN]
+    );
     let schema: Vec<String> = snapshot
         .schema()
         .fields()
