@@ -104,7 +104,7 @@ charged AS (
             WHEN by_name.group_name IS NOT NULL THEN by_name.group_name
             WHEN by_id.group_name IS NOT NULL THEN by_id.group_name
             WHEN c.user_id IS NULL THEN '(no user: auto attendant / call queue)'
-            WHEN $by = 'admin-unit' THEN coalesce(nullif(c.admin_unit, ''), '(not set)')
+            WHEN $by = 'admin-unit' THEN coalesce(c.admin_unit, '(not set)')
             WHEN d.id IS NULL THEN '(not in directory)'
             ELSE coalesce(nullif(d.attribute, ''), '(not set)')
         END                                                                    AS charged_to
