@@ -17,6 +17,7 @@ mod history;
 mod ingest;
 #[cfg(feature = "delta")]
 mod optimize;
+mod purge;
 mod rebuild;
 #[cfg(feature = "query")]
 mod report;
@@ -85,6 +86,8 @@ enum Command {
     Sync(sync::Args),
     /// Land the tables again from the raw archive kept by `sync --keep-raw` (no Graph calls).
     Rebuild(rebuild::Args),
+    /// Delete every day before a date (retention): rows, raw pages and quarantined rows.
+    Purge(purge::Args),
     /// Serve a local, deterministic Microsoft Graph (or write its pages to files).
     Simulate(simulate::Args),
 }
@@ -132,6 +135,7 @@ fn main() -> ExitCode {
             Command::Convert(args) => convert::run(args, &ui).await,
             Command::Sync(args) => sync::run(args, &ui).await,
             Command::Rebuild(args) => rebuild::run(args, &ui).await,
+            Command::Purge(args) => purge::run(args, &ui).await,
             Command::Simulate(args) => simulate::run(args, &ui).await,
         }
     });

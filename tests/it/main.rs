@@ -9,6 +9,7 @@ mod fraud;
 mod helpers;
 mod html;
 mod ingest;
+mod purge;
 mod query;
 mod reports;
 mod shell;

@@ -34,15 +34,17 @@ fn fixture_days(name: &str) -> Vec<PathBuf> {
 /// day's dial-out report in `fixture-dialout/` with its day (the file's name), then each
 /// directory listing in `fixture-users/` as the `users` snapshot of its day, in date order.
 fn fixture_lake(dir: &Path) -> PathBuf {
+    fixture_lake_as(dir, &[])
+}
+
+/// [`fixture_lake`], its first `ingest` given `extra` arguments (`--table-format delta`).
+pub(crate) fn fixture_lake_as(dir: &Path, extra: &[&str]) -> PathBuf {
     let lake = dir.join("lake");
     let lake_arg = lake.to_str().unwrap();
-    run(&[
-        "ingest",
-        reports_dir().join("fixture").to_str().unwrap(),
-        "--lake",
-        lake_arg,
-    ])
-    .ok();
+    let fixture = reports_dir().join("fixture");
+    let mut args = vec!["ingest", fixture.to_str().unwrap(), "--lake", lake_arg];
+    args.extend_from_slice(extra);
+    run(&args).ok();
     for page in fixture_days("fixture-dialout") {
         let day = page.file_stem().unwrap().to_str().unwrap().to_owned();
         run(&[

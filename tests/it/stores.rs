@@ -396,6 +396,16 @@ fn s3_lake_keeps_the_contract_and_reads_the_same_in_pyarrow() {
         report.stdout, local_report.stdout,
         "the S3 lake reports like the local one"
     );
+
+    // Retention: the first day's objects go, the others stay (a flat tenant: equal days).
+    run_env(&["purge", "--before", "2026-05-02", "--lake", lake], &env).ok();
+    let (keys, rows, distinct, _) = pyarrow_view(&s3);
+    let want: Vec<&String> = want
+        .iter()
+        .filter(|k| !k.contains("call_date=2026-05-01"))
+        .collect();
+    assert_eq!(keys.iter().collect::<Vec<_>>(), want);
+    assert_eq!((rows, distinct), (2400, 2400));
 }
 
 #[test]

@@ -326,6 +326,28 @@ pub(crate) async fn read_day(
     Ok(batches)
 }
 
+/// Removes `days` from the table in one commit (a delete whose predicate names whole
+/// partitions: files are removed, none rewritten); returns how many files the commit removed.
+/// The bytes stay until `vacuum` deletes them, once the table's retention has passed.
+pub(crate) async fn delete_days(lake: &Lake, table: &str, days: &[NaiveDate]) -> Result<usize> {
+    let Some(delta) = open_table(lake, table).await? else {
+        return Ok(0);
+    };
+    let url = lake.table_url(table)?;
+    let list: Vec<String> = days
+        .iter()
+        .map(|d| format!("DATE '{}'", d.format("%Y-%m-%d")))
+        .collect();
+    let predicate = format!("{} IN ({})", partition_column(table), list.join(", "));
+    let (deleted, metrics) = delta
+        .delete()
+        .with_predicate(predicate.as_str())
+        .await
+        .map_err(delta_error(&url))?;
+    make_durable(lake, table, deleted.version().unwrap_or_default()).await?;
+    Ok(metrics.num_removed_files)
+}
+
 /// This landing's new rows of a day, read back from the spool.
 async fn new_rows(spec: &TableSpec, day: &SpooledDay) -> Result<Vec<RecordBatch>> {
     let files = match &day.finished {

@@ -34,6 +34,7 @@ mod landing;
 mod local;
 mod lock;
 mod partition;
+mod purge;
 mod quarantine;
 mod raw;
 mod spec;
@@ -61,6 +62,7 @@ pub use lake::{
 pub use landing::{Landing, LandingSummary};
 pub use lock::LakeLock;
 pub use partition::{day_of_micros, split_by_day};
+pub use purge::delete_days;
 pub use quarantine::{
     QUARANTINE_DIR, quarantine_days, quarantine_path, remove_quarantine, store_quarantine,
 };
