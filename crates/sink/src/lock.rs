@@ -126,11 +126,13 @@ pub struct LakeLock {
 enum Held {
     /// The OS lock on the local lake's lock file (released when the file is closed).
     Local { file: std::fs::File, path: PathBuf },
-    /// The lock object, the version this writer last wrote, and the task refreshing it.
+    /// The lock object, the version this writer last wrote, the task refreshing it, and how
+    /// to tell that task to stop between refreshes.
     Object {
         lake: Lake,
         version: Arc<Mutex<UpdateVersion>>,
         refresher: JoinHandle<()>,
+        stop: Arc<tokio::sync::Notify>,
     },
 }
 
@@ -194,10 +196,16 @@ impl LakeLock {
     fn hold(lake: &Lake, me: Holder, version: UpdateVersion) -> LakeLock {
         let version = Arc::new(Mutex::new(version));
         let (lake2, mine) = (lake.clone(), Arc::clone(&version));
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let stopped = Arc::clone(&stop);
         let refresher = tokio::spawn(async move {
             let body = serde_json::to_vec_pretty(&me).expect("serialises");
             loop {
-                tokio::time::sleep(ttl() / REFRESH_PARTS).await;
+                tokio::select! {
+                    () = tokio::time::sleep(ttl() / REFRESH_PARTS) => {}
+                    () = stopped.notified() => return,
+                }
+                // Never cut short: a refresh the store received is recorded in `mine`.
                 if !refresh(&lake2, &body, &mine).await {
                     return;
                 }
@@ -208,22 +216,28 @@ impl LakeLock {
                 lake: lake.clone(),
                 version,
                 refresher,
+                stop,
             },
         }
     }
 
     /// Gives the lock up. A lock object is removed only while it is still the one this writer
     /// wrote (one taken over meanwhile belongs to its new holder).
-    pub async fn release(self) -> Result<()> {
+    pub async fn release(mut self) -> Result<()> {
         let Held::Object {
             lake,
             version,
             refresher,
-        } = &self.held
+            stop,
+        } = &mut self.held
         else {
             return Ok(()); // the lock file goes when the lock is dropped
         };
-        refresher.abort();
+        // The refresher stops between refreshes: one in flight finishes and records the version
+        // it wrote. (Aborted mid-request, its PUT could still reach the store after the version
+        // below was read, and the lock would stay behind a finished run.)
+        stop.notify_one();
+        let _ = (&mut *refresher).await;
         let mine = version.lock().expect("not poisoned").clone();
         let path = lake.state_path(LOCK_OBJECT);
         if let Some((_, now)) = current(lake).await?
@@ -526,6 +540,117 @@ mod tests {
             ..other
         };
         assert!(!gone_elsewhere.is_dead_here());
+    }
+
+    /// An in-memory store whose answers to PUTs of the lock object come `delay` after the store
+    /// applied them, as from a loaded server.
+    #[derive(Debug)]
+    struct SlowAnswers {
+        inner: object_store::memory::InMemory,
+        delay: Duration,
+    }
+
+    impl std::fmt::Display for SlowAnswers {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("SlowAnswers")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl object_store::ObjectStore for SlowAnswers {
+        async fn put_opts(
+            &self,
+            location: &object_store::path::Path,
+            payload: PutPayload,
+            opts: PutOptions,
+        ) -> object_store::Result<object_store::PutResult> {
+            let done = self.inner.put_opts(location, payload, opts).await;
+            if location.as_ref().ends_with(LOCK_OBJECT) {
+                tokio::time::sleep(self.delay).await;
+            }
+            done
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &object_store::path::Path,
+            opts: object_store::PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+            self.inner.put_multipart_opts(location, opts).await
+        }
+        async fn get_opts(
+            &self,
+            location: &object_store::path::Path,
+            options: object_store::GetOptions,
+        ) -> object_store::Result<object_store::GetResult> {
+            self.inner.get_opts(location, options).await
+        }
+        fn delete_stream(
+            &self,
+            locations: futures::stream::BoxStream<
+                'static,
+                object_store::Result<object_store::path::Path>,
+            >,
+        ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::path::Path>>
+        {
+            self.inner.delete_stream(locations)
+        }
+        fn list(
+            &self,
+            prefix: Option<&object_store::path::Path>,
+        ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>>
+        {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(
+            &self,
+            prefix: Option<&object_store::path::Path>,
+        ) -> object_store::Result<object_store::ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+        async fn copy_opts(
+            &self,
+            from: &object_store::path::Path,
+            to: &object_store::path::Path,
+            options: object_store::CopyOptions,
+        ) -> object_store::Result<()> {
+            self.inner.copy_opts(from, to, options).await
+        }
+        async fn rename_opts(
+            &self,
+            from: &object_store::path::Path,
+            to: &object_store::path::Path,
+            options: object_store::RenameOptions,
+        ) -> object_store::Result<()> {
+            self.inner.rename_opts(from, to, options).await
+        }
+    }
+
+    /// A release while a refresh's PUT is applied but not yet answered still removes the lock: the
+    /// refresh is let finish (aborted instead, its new version would be unknown to the release,
+    /// which would then leave the lock behind a finished run).
+    #[tokio::test(start_paused = true)]
+    async fn a_release_during_a_refresh_still_removes_the_lock() {
+        let store = SlowAnswers {
+            inner: object_store::memory::InMemory::new(),
+            delay: Duration::from_secs(10),
+        };
+        let lake = Lake::with_store(
+            Arc::new(store),
+            object_store::path::Path::from("lake"),
+            url::Url::parse("memory:///lake").unwrap(),
+        );
+        let path = lake.state_path(LOCK_OBJECT);
+        // Taken at 0 s (answered at 10 s); refreshed at 40 s (answered at 50 s).
+        let lock = LakeLock::acquire(&lake, "sync").await.unwrap();
+        let first = lake.store().head(&path).await.unwrap().e_tag;
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        assert_ne!(
+            lake.store().head(&path).await.unwrap().e_tag,
+            first,
+            "the refresh reached the store"
+        );
+        lock.release().await.unwrap();
+        assert!(lake.store().head(&path).await.is_err(), "released");
     }
 
     #[tokio::test(start_paused = true)]
