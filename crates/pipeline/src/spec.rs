@@ -68,6 +68,19 @@ fn without_statistics(column: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Graph's side (which table is read as snapshots) and the lake's (which tables are
+    /// partitioned by `snapshot_date`) name the same tables.
+    #[test]
+    fn the_snapshot_tables_are_the_lakes_snapshot_date_tables() {
+        for table in Table::ALL {
+            assert_eq!(
+                table.is_snapshot(),
+                pstn_lake_sink::SNAPSHOT_TABLES.contains(&table.name()),
+                "{table}"
+            );
+        }
+    }
+
     #[test]
     fn identifiers_and_free_text_go_without_statistics_codes_keep_them() {
         let pstn = table_spec(Table::PstnCalls).no_statistics;

@@ -542,86 +542,26 @@ mod tests {
         assert!(!gone_elsewhere.is_dead_here());
     }
 
-    /// An in-memory store whose answers to PUTs of the lock object come `delay` after the store
-    /// applied them, as from a loaded server.
-    #[derive(Debug)]
-    struct SlowAnswers {
-        inner: object_store::memory::InMemory,
-        delay: Duration,
-    }
-
-    impl std::fmt::Display for SlowAnswers {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("SlowAnswers")
-        }
-    }
+    /// Answers to PUTs of the lock object come this long after the store applied them, as from a
+    /// loaded server.
+    #[derive(Debug, Default)]
+    struct SlowAnswers(Duration);
 
     #[async_trait::async_trait]
-    impl object_store::ObjectStore for SlowAnswers {
-        async fn put_opts(
+    impl crate::test_util::PutHook for SlowAnswers {
+        async fn before_put(
             &self,
-            location: &object_store::path::Path,
-            payload: PutPayload,
-            opts: PutOptions,
-        ) -> object_store::Result<object_store::PutResult> {
-            let done = self.inner.put_opts(location, payload, opts).await;
+            _inner: &object_store::memory::InMemory,
+            _location: &object_store::path::Path,
+            _opts: &PutOptions,
+        ) -> object_store::Result<()> {
+            Ok(())
+        }
+
+        async fn after_put(&self, location: &object_store::path::Path) {
             if location.as_ref().ends_with(LOCK_OBJECT) {
-                tokio::time::sleep(self.delay).await;
+                tokio::time::sleep(self.0).await;
             }
-            done
-        }
-        async fn put_multipart_opts(
-            &self,
-            location: &object_store::path::Path,
-            opts: object_store::PutMultipartOptions,
-        ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
-            self.inner.put_multipart_opts(location, opts).await
-        }
-        async fn get_opts(
-            &self,
-            location: &object_store::path::Path,
-            options: object_store::GetOptions,
-        ) -> object_store::Result<object_store::GetResult> {
-            self.inner.get_opts(location, options).await
-        }
-        fn delete_stream(
-            &self,
-            locations: futures::stream::BoxStream<
-                'static,
-                object_store::Result<object_store::path::Path>,
-            >,
-        ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::path::Path>>
-        {
-            self.inner.delete_stream(locations)
-        }
-        fn list(
-            &self,
-            prefix: Option<&object_store::path::Path>,
-        ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>>
-        {
-            self.inner.list(prefix)
-        }
-        async fn list_with_delimiter(
-            &self,
-            prefix: Option<&object_store::path::Path>,
-        ) -> object_store::Result<object_store::ListResult> {
-            self.inner.list_with_delimiter(prefix).await
-        }
-        async fn copy_opts(
-            &self,
-            from: &object_store::path::Path,
-            to: &object_store::path::Path,
-            options: object_store::CopyOptions,
-        ) -> object_store::Result<()> {
-            self.inner.copy_opts(from, to, options).await
-        }
-        async fn rename_opts(
-            &self,
-            from: &object_store::path::Path,
-            to: &object_store::path::Path,
-            options: object_store::RenameOptions,
-        ) -> object_store::Result<()> {
-            self.inner.rename_opts(from, to, options).await
         }
     }
 
@@ -630,9 +570,9 @@ mod tests {
     /// which would then leave the lock behind a finished run).
     #[tokio::test(start_paused = true)]
     async fn a_release_during_a_refresh_still_removes_the_lock() {
-        let store = SlowAnswers {
+        let store = crate::test_util::HookedStore {
             inner: object_store::memory::InMemory::new(),
-            delay: Duration::from_secs(10),
+            hook: SlowAnswers(Duration::from_secs(10)),
         };
         let lake = Lake::with_store(
             Arc::new(store),

@@ -73,8 +73,8 @@ pub(crate) async fn contents(lake: &Lake) -> Vec<(String, i64)> {
     out
 }
 
-/// What a [`HookedStore`] does before each put: a test's injected failure, or another writer's
-/// commit just before this writer's.
+/// What a [`HookedStore`] does around each put: a test's injected failure, another writer's
+/// commit just before this writer's, or an answer slow to come back.
 #[async_trait::async_trait]
 pub(crate) trait PutHook: std::fmt::Debug + Send + Sync + 'static {
     /// Runs before `location` is put to `inner`; an error fails the put.
@@ -84,6 +84,10 @@ pub(crate) trait PutHook: std::fmt::Debug + Send + Sync + 'static {
         location: &object_store::path::Path,
         opts: &object_store::PutOptions,
     ) -> object_store::Result<()>;
+
+    /// Runs after `location` was put to `inner`, before the put is answered (a slow answer);
+    /// nothing unless a test says so.
+    async fn after_put(&self, _location: &object_store::path::Path) {}
 }
 
 /// An in-memory store whose puts go through a [`PutHook`] first; every other operation goes to
@@ -117,7 +121,9 @@ impl<H: PutHook> object_store::ObjectStore for HookedStore<H> {
         opts: object_store::PutOptions,
     ) -> object_store::Result<object_store::PutResult> {
         self.hook.before_put(&self.inner, location, &opts).await?;
-        self.inner.put_opts(location, payload, opts).await
+        let done = self.inner.put_opts(location, payload, opts).await;
+        self.hook.after_put(location).await;
+        done
     }
     async fn put_multipart_opts(
         &self,
