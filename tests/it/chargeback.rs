@@ -266,34 +266,23 @@ async fn each_charge_goes_to_the_group_of_its_day_unknown_users_apart_and_the_ma
     );
 
     // A mapping for another report, or a broken one, is refused before the lake is read.
-    let out = run(&[
-        "report",
-        "charges-by-user",
-        "--mapping",
-        mapping.to_str().unwrap(),
-        "--lake",
-        &lake,
-    ])
-    .fails();
-    assert!(
-        out.stderr.contains("does not take --mapping"),
-        "{}",
-        out.stderr
-    );
+    let refused = |report: &str| {
+        let args = [
+            "report",
+            report,
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--lake",
+            &lake,
+        ];
+        run(&args).fails().stderr
+    };
+    let err = refused("charges-by-user");
+    assert!(err.contains("does not take --mapping"), "{err}");
     std::fs::write(&mapping, "user,group\nanna@contoso.com,\n").unwrap();
-    let out = run(&[
-        "report",
-        "charges-by-department",
-        "--mapping",
-        mapping.to_str().unwrap(),
-        "--lake",
-        &lake,
-    ])
-    .fails();
+    let err = refused("charges-by-department");
     assert!(
-        out.stderr
-            .contains("groups.csv line 2, column group: is empty"),
-        "{}",
-        out.stderr
+        err.contains("groups.csv line 2, column group: is empty"),
+        "{err}"
     );
 }

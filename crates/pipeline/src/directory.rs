@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use pstn_lake_fetch::directory::{UserRow, apply_changes, from_batches, to_batch};
 use pstn_lake_fetch::{GraphClient, Table};
-use pstn_lake_sink::{DayWriter, EncodeSlots, Lake, SyncState, read_day};
+use pstn_lake_sink::{DayWriter, EncodeSlots, Lake, read_day};
 
 use crate::{Error, Result, table_spec};
 
@@ -16,14 +16,14 @@ pub(crate) struct Snapshot {
     pub delta_link: String,
 }
 
-/// Reads the directory from Graph (from the state's delta link; a full listing when there is
-/// none, or when Graph answers 410 Gone because the link expired), applies it to the latest
-/// snapshot on or before `day`, and writes the result as the snapshot of `day` when it differs.
-/// The caller records the delta link once this returns.
+/// Reads the directory from Graph (from `delta_link`, the one the last snapshot was landed with;
+/// a full listing when there is none, or when Graph answers 410 Gone because the link expired),
+/// applies it to the latest snapshot on or before `day`, and writes the result as the snapshot of
+/// `day` when it differs. The caller records the returned delta link.
 pub(crate) async fn snapshot(
     client: &GraphClient,
     lake: &Lake,
-    state: &SyncState,
+    delta_link: Option<&str>,
     table: Table,
     day: NaiveDate,
     encoding: &EncodeSlots,
@@ -33,18 +33,10 @@ pub(crate) async fn snapshot(
         day,
         source: Box::new(source),
     };
-    // Changes apply to a snapshot: a lake without one (new, or its snapshots deleted) starts
-    // with a full listing whatever link the state holds.
-    let held = !lake
-        .days(table.name())
-        .await
-        .map_err(|source| Error::WriteDay {
-            table,
-            day,
-            source: Box::new(source),
-        })?
-        .is_empty();
-    let link = state.delta_link(table.name()).filter(|_| held);
+    let previous = previous(lake, table, day).await?;
+    // Changes apply to a snapshot: without one (a new lake, or its snapshots deleted) the read
+    // starts with a full listing whatever link the state holds.
+    let link = delta_link.filter(|_| !previous.is_empty());
     let (changes, delta_link, full) = match read(client, link).await {
         // The link expired (Graph keeps them for a limited time): a full listing again.
         Err(pstn_lake_fetch::Error::Graph { status: 410, .. }) if link.is_some() => {
@@ -56,26 +48,15 @@ pub(crate) async fn snapshot(
             (changes, delta_link, link.is_none())
         }
     };
-    let written = land(lake, table, day, changes, full, encoding).await?;
+    let written = land(lake, table, day, previous, changes, full, encoding).await?;
     Ok(Snapshot {
         written: written.map(|(_, users)| users),
         delta_link,
     })
 }
 
-/// Lands a snapshot of `table` for `day`: the latest snapshot on or before `day` with `changes`
-/// applied (`full`: the changes list every user, so users they leave out have left), written only
-/// when it differs. Returns the users of the snapshot it was made from and of the one written,
-/// `None` when nothing changed.
-pub(crate) async fn land(
-    lake: &Lake,
-    table: Table,
-    day: NaiveDate,
-    changes: Vec<UserRow>,
-    full: bool,
-    encoding: &EncodeSlots,
-) -> Result<Option<(usize, usize)>> {
-    let spec = table_spec(table);
+/// The users of the latest snapshot of `table` on or before `day` (none when there is none).
+pub(crate) async fn previous(lake: &Lake, table: Table, day: NaiveDate) -> Result<Vec<UserRow>> {
     let lake_failed = move |source| Error::WriteDay {
         table,
         day,
@@ -88,16 +69,37 @@ pub(crate) async fn land(
         .into_iter()
         .rev()
         .find(|d| *d <= day);
-    let previous = match previous_day {
-        Some(d) => {
-            let batches = read_day(lake, &spec, d).await.map_err(lake_failed)?;
-            from_batches(&batches).map_err(|source| Error::Fetch {
-                table,
-                day,
-                source: Box::new(source),
-            })?
-        }
-        None => Vec::new(),
+    let Some(d) = previous_day else {
+        return Ok(Vec::new());
+    };
+    let batches = read_day(lake, &table_spec(table), d)
+        .await
+        .map_err(lake_failed)?;
+    from_batches(&batches).map_err(|source| Error::Fetch {
+        table,
+        day,
+        source: Box::new(source),
+    })
+}
+
+/// Lands a snapshot of `table` for `day`: `previous` (see [`previous`]) with `changes` applied
+/// (`full`: the changes list every user, so users they leave out have left), written only when it
+/// differs. Returns the users of the snapshot it was made from and of the one written, `None`
+/// when nothing changed.
+pub(crate) async fn land(
+    lake: &Lake,
+    table: Table,
+    day: NaiveDate,
+    previous: Vec<UserRow>,
+    changes: Vec<UserRow>,
+    full: bool,
+    encoding: &EncodeSlots,
+) -> Result<Option<(usize, usize)>> {
+    let spec = table_spec(table);
+    let lake_failed = move |source| Error::WriteDay {
+        table,
+        day,
+        source: Box::new(source),
     };
     let rows = apply_changes(previous.clone(), changes, full);
     if rows == previous {

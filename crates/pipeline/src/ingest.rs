@@ -384,7 +384,8 @@ async fn land_snapshot(
     report.rows_in = rows_in;
     let written = locked(lake, "ingest", options.table_format, async {
         let encoding = pstn_lake_sink::EncodeSlots::new(1);
-        crate::directory::land(lake, table, day, rows, true, &encoding).await
+        let previous = crate::directory::previous(lake, table, day).await?;
+        crate::directory::land(lake, table, day, previous, rows, true, &encoding).await
     })
     .await?;
     if let Some((before, users)) = written {

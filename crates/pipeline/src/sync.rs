@@ -613,10 +613,18 @@ impl Run<'_> {
     /// changed ([`crate::directory`]); then records the delta link the next run starts from.
     async fn snapshot(&self, table: Table) -> Result<()> {
         let day = self.unfinished_from;
-        let state = self.state.lock().await.clone();
-        let snapshot =
-            crate::directory::snapshot(self.client, self.lake, &state, table, day, &self.encoding)
-                .await?;
+        let link = (self.state.lock().await)
+            .delta_link(table.name())
+            .map(str::to_owned);
+        let snapshot = crate::directory::snapshot(
+            self.client,
+            self.lake,
+            link.as_deref(),
+            table,
+            day,
+            &self.encoding,
+        )
+        .await?;
         {
             let mut state = self.state.lock().await;
             state.set_delta_link(table.name(), Some(snapshot.delta_link));
