@@ -45,6 +45,43 @@ pub struct TableFormatArg {
     pub table_format: Option<pstn_lake_sink::TableFormat>,
 }
 
+/// `--pseudonymise`/`--pseudonym-key-env`, for the commands that land rows (docs/privacy.md).
+#[derive(Debug, Clone, clap::Args)]
+pub struct PrivacyArg {
+    /// Columns whose values are replaced at landing by keyed tokens (HMAC-SHA256: the same value
+    /// always gives the same token; phone numbers keep their country calling code, `+44_tok_…`),
+    /// comma-separated, in every table that has them: e.g. caller_number,callee_number,
+    /// user_principal_name. Recorded in the lake (`_pstn_lake/privacy.json`) by its first rows:
+    /// later commands pseudonymise without being told, and another setting is refused. It
+    /// cannot be turned on for a lake that already holds rows. See docs/privacy.md for what it
+    /// does and does not protect.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "COLUMN,…",
+        requires = "pseudonym_key_env"
+    )]
+    pub pseudonymise: Vec<String>,
+
+    /// The name of the environment variable that holds the pseudonymisation key (a long random
+    /// secret, e.g. from `openssl rand -hex 32`; never the key itself on the command line).
+    #[arg(long, value_name = "VAR", requires = "pseudonymise")]
+    pub pseudonym_key_env: Option<String>,
+}
+
+impl PrivacyArg {
+    /// The setting asked for, if any.
+    pub fn privacy(&self) -> Result<Option<pstn_lake_pipeline::Privacy>> {
+        let Some(key_env) = &self.pseudonym_key_env else {
+            return Ok(None);
+        };
+        Ok(Some(pstn_lake_pipeline::Privacy::new(
+            self.pseudonymise.iter().cloned(),
+            key_env.clone(),
+        )?))
+    }
+}
+
 /// `--from`/`--to`: a range of UTC days, both ends inclusive and optional.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct DayRange {

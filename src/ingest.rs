@@ -27,6 +27,9 @@ pub struct Args {
     #[command(flatten)]
     pub table_format: crate::common::TableFormatArg,
 
+    #[command(flatten)]
+    pub privacy: crate::common::PrivacyArg,
+
     /// Decoding threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -47,6 +50,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
+    let privacy = args.privacy.privacy()?;
     let lake = args.lake.open()?;
     let inputs = Input::expand(&args.inputs)?;
     let options = IngestOptions::default()
@@ -54,7 +58,8 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         .with_threads(args.threads)
         .with_day(args.day)
         .with_memory_budget(usize::try_from(args.memory_mb << 20).unwrap_or(usize::MAX))
-        .with_table_format(args.table_format.table_format);
+        .with_table_format(args.table_format.table_format)
+        .with_privacy(privacy);
     let outcome = pstn_lake_pipeline::ingest(&lake, &inputs, &options, &Shown(ui)).await;
     ui.clear_progress();
     ui.summary(outcome?);

@@ -11,6 +11,8 @@ mod common;
 mod convert;
 mod ddl;
 #[cfg(feature = "query")]
+mod deliver;
+#[cfg(feature = "query")]
 mod demo;
 #[cfg(all(feature = "query", feature = "delta"))]
 mod history;
@@ -21,6 +23,8 @@ mod purge;
 mod rebuild;
 #[cfg(feature = "query")]
 mod report;
+#[cfg(feature = "query")]
+mod run;
 #[cfg(feature = "query")]
 mod schema;
 #[cfg(feature = "query")]
@@ -90,12 +94,21 @@ enum Command {
     Purge(purge::Args),
     /// Serve a local, deterministic Microsoft Graph (or write its pages to files).
     Simulate(simulate::Args),
+    /// Print a commented configuration file for `pstn-lake run` (`pstn-lake init > pstn-lake.toml`).
+    #[cfg(feature = "query")]
+    Init(run::InitArgs),
+    /// Run unattended from a config file: sync, then the reports due, delivery, alerts and
+    /// retention (for cron, systemd timers, Kubernetes CronJobs; a repeated run sends nothing twice).
+    #[cfg(feature = "query")]
+    Run(run::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Sync(_) => alloc::tune_for_sync(),
+        #[cfg(feature = "query")]
+        Command::Run(_) => alloc::tune_for_sync(),
         Command::Ingest(_) => alloc::tune_for_ingest(),
         _ => {}
     }
@@ -137,11 +150,20 @@ fn main() -> ExitCode {
             Command::Rebuild(args) => rebuild::run(args, &ui).await,
             Command::Purge(args) => purge::run(args, &ui).await,
             Command::Simulate(args) => simulate::run(args, &ui).await,
+            #[cfg(feature = "query")]
+            Command::Init(args) => run::init(args),
+            #[cfg(feature = "query")]
+            Command::Run(args) => run::run(args, &ui).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if common::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        #[cfg(feature = "query")]
+        Err(e) if e.downcast_ref::<run::StepFailed>().is_some() => {
+            eprintln!("error: {}", common::message(&e));
+            ExitCode::from(e.downcast_ref::<run::StepFailed>().map_or(1, |s| s.code))
+        }
         Err(e) if e.downcast_ref::<common::RowsQuarantined>().is_some() => {
             eprintln!("error: {}", common::message(&e));
             ExitCode::from(common::QUARANTINED_EXIT_CODE)

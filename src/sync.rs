@@ -38,6 +38,9 @@ pub struct Args {
     #[command(flatten)]
     pub table_format: crate::common::TableFormatArg,
 
+    #[command(flatten)]
+    pub privacy: crate::common::PrivacyArg,
+
     /// The Microsoft cloud: global, usgov, dod or china. Picks the login host, Graph host and scope.
     #[arg(long, default_value = "global")]
     pub cloud: Cloud,
@@ -73,7 +76,8 @@ pub struct Args {
     pub refetch: bool,
 
     /// Also keep every fetched page, compressed, under `<lake>/_raw/<table>/call_date=…/`, so
-    /// `pstn-lake rebuild` can land the tables again without calling Graph.
+    /// `pstn-lake rebuild` can land the tables again without calling Graph. Refused on a
+    /// pseudonymised lake (the pages are kept as served, in cleartext).
     #[arg(long)]
     pub keep_raw: bool,
 
@@ -108,6 +112,8 @@ landed are in <lake>/_pstn_lake/quarantine/ (named in the summary; --strict stop
 130 Ctrl-C; 143 SIGTERM.";
 
 pub async fn run(args: Args, ui: &Ui) -> Result<()> {
+    // A column that cannot be pseudonymised is named before anything else is looked at.
+    let privacy = args.privacy.privacy()?;
     let credentials = Credentials::from_env()?;
     let graph_url = match &args.graph_url {
         Some(u) => u.clone(),
@@ -144,6 +150,7 @@ pub async fn run(args: Args, ui: &Ui) -> Result<()> {
         .with_allow_api_downgrade(args.allow_api_downgrade)
         .with_keep_raw(args.keep_raw)
         .with_table_format(args.table_format.table_format)
+        .with_privacy(privacy)
         .with_strict(args.strict);
     let outcome = pstn_lake_pipeline::sync(
         &lake,

@@ -12,6 +12,7 @@ mod ingest;
 mod purge;
 mod query;
 mod reports;
+mod run;
 mod shell;
 mod stores;
 mod sync;

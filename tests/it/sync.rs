@@ -61,7 +61,7 @@ pub(crate) async fn sync(sim: &RunningSim, lake: &Path, extra: &[&str]) -> Run {
 }
 
 /// Runs `cmd` off the async runtime and keeps what it printed.
-async fn command_output(mut cmd: Command) -> Run {
+pub(crate) async fn command_output(mut cmd: Command) -> Run {
     tokio::task::spawn_blocking(move || {
         let out = cmd.output().unwrap();
         Run {

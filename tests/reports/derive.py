@@ -903,8 +903,23 @@ def charges_by_department(p):
     return columns, p.head(rows)
 
 
+def calling_plan_minutes(p):
+    groups = defaultdict(list)
+    for r in PSTN:
+        if p.pstn(r) and outbound(r):
+            key = (month_text(r["call_date"]), r["usageCountryCode"], (r.get("destinationContext") or "").lower())
+            groups[key].append(r)
+    rows = []
+    for (month, country, destination), calls in sorted(groups.items(), key=lambda kv: nulls_last(*kv[0])):
+        s = seconds(calls)
+        users = len({r["userId"] for r in calls if r.get("userId") is not None})
+        rows.append([month, country, destination, len(calls), users, s, minutes(s)])
+    return ["month", "country", "destination", "calls", "users", "seconds", "minutes"], p.head(rows)
+
+
 REPORTS = {
     "blocked-users": blocked_users,
+    "calling-plan-minutes": calling_plan_minutes,
     "charges-by-country": charges_by_country,
     "charges-by-department": charges_by_department,
     "credits-dialout": credits_dialout,

@@ -45,6 +45,25 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The names of the environment variables that hold an app's credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialVars {
+    pub tenant_id: std::borrow::Cow<'static, str>,
+    pub client_id: std::borrow::Cow<'static, str>,
+    pub client_secret: std::borrow::Cow<'static, str>,
+    pub client_certificate_path: std::borrow::Cow<'static, str>,
+}
+
+impl CredentialVars {
+    /// The Azure SDK's names.
+    pub const AZURE: CredentialVars = CredentialVars {
+        tenant_id: std::borrow::Cow::Borrowed("AZURE_TENANT_ID"),
+        client_id: std::borrow::Cow::Borrowed("AZURE_CLIENT_ID"),
+        client_secret: std::borrow::Cow::Borrowed("AZURE_CLIENT_SECRET"),
+        client_certificate_path: std::borrow::Cow::Borrowed("AZURE_CLIENT_CERTIFICATE_PATH"),
+    };
+}
+
 /// An application's credentials for one tenant.
 #[derive(Debug)]
 pub struct Credentials {
@@ -74,20 +93,25 @@ impl Credentials {
     /// `AZURE_CLIENT_SECRET` or `AZURE_CLIENT_CERTIFICATE_PATH` (a PEM file holding the private
     /// key and the certificate).
     pub fn from_env() -> Result<Self> {
-        Self::from_vars(|name| std::env::var(name).ok())
+        Self::from_env_names(&CredentialVars::AZURE)
+    }
+
+    /// [`Credentials::from_env`] from the variables `names` gives (a config file may name others).
+    pub fn from_env_names(names: &CredentialVars) -> Result<Self> {
+        Self::from_vars(names, |name| std::env::var(name).ok())
     }
 
     /// [`Credentials::from_env`] with the variables read by `lookup`.
-    fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+    fn from_vars(names: &CredentialVars, lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let missing = |what: &str| Error::Credentials {
             message: format!("{what} is not set"),
         };
-        let tenant_id = var("AZURE_TENANT_ID").ok_or_else(|| missing("AZURE_TENANT_ID"))?;
-        let client_id = var("AZURE_CLIENT_ID").ok_or_else(|| missing("AZURE_CLIENT_ID"))?;
+        let tenant_id = var(&names.tenant_id).ok_or_else(|| missing(&names.tenant_id))?;
+        let client_id = var(&names.client_id).ok_or_else(|| missing(&names.client_id))?;
         let secret = match (
-            var("AZURE_CLIENT_SECRET"),
-            var("AZURE_CLIENT_CERTIFICATE_PATH"),
+            var(&names.client_secret),
+            var(&names.client_certificate_path),
         ) {
             (Some(secret), _) => Secret::ClientSecret(secret),
             (None, Some(path)) => {
@@ -102,8 +126,10 @@ impl Credentials {
             }
             (None, None) => {
                 return Err(Error::Credentials {
-                    message: "neither AZURE_CLIENT_SECRET nor AZURE_CLIENT_CERTIFICATE_PATH is set"
-                        .into(),
+                    message: format!(
+                        "neither {} nor {} is set",
+                        names.client_secret, names.client_certificate_path
+                    ),
                 });
             }
         };
@@ -494,12 +520,12 @@ mod tests {
             }
         };
         let missing = dir.join("missing.pem");
-        let e = Credentials::from_vars(vars(&missing)).unwrap_err();
+        let e = Credentials::from_vars(&CredentialVars::AZURE, vars(&missing)).unwrap_err();
         assert!(
             matches!(&e, Error::CertificateFile { path, source } if path.ends_with("missing.pem") && source.kind() == std::io::ErrorKind::NotFound),
             "{e:?}"
         );
-        let e = Credentials::from_vars(vars(&only_key)).unwrap_err();
+        let e = Credentials::from_vars(&CredentialVars::AZURE, vars(&only_key)).unwrap_err();
         assert!(
             matches!(
                 &e,

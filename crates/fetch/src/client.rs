@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use crate::{
 };
 
 /// The longest pause a `Retry-After` can impose; the retry budget bounds the total.
-const MAX_PAUSE: Duration = Duration::from_secs(300);
+pub(crate) const MAX_PAUSE: Duration = Duration::from_secs(300);
 
 /// The largest Graph page accepted: a page of 1,000 beta PSTN rows is about 1 MB, so 64 MiB is
 /// far past any real page and stops an endless body before it exhausts memory.
@@ -122,11 +123,11 @@ pub struct FetchStats {
 /// A Graph call-log client for one tenant.
 #[derive(Debug)]
 pub struct GraphClient {
-    http: reqwest::Client,
-    config: GraphConfig,
-    tokens: TokenSource,
-    throttle: Throttle,
-    stats: FetchStats,
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: GraphConfig,
+    pub(crate) tokens: TokenSource,
+    pub(crate) throttle: Throttle,
+    pub(crate) stats: FetchStats,
 }
 
 /// The pages of one window, decoded.
@@ -260,12 +261,16 @@ impl DirectoryPages<'_> {
     }
 }
 
-enum Attempt {
-    Page(bytes::Bytes),
+/// What one request to Graph came to.
+pub(crate) enum Attempt<T> {
+    /// Done: a page, or the mail taken.
+    Done(T),
+    /// Not done, and safe to send again (after the pause, if any).
     Retry {
         after: Option<Duration>,
         error: RequestError,
     },
+    /// 401: the token is renewed once and the request sent again.
     Unauthorized,
 }
 
@@ -445,9 +450,36 @@ impl GraphClient {
     /// GETs one page with retries: throttling and transient failures wait and retry, 401 renews
     /// the token once, other 4xx fail at once with Graph's message.
     async fn get(&self, url: &Url) -> Result<bytes::Bytes> {
+        let rejected = || {
+            Error::Graph {
+            url: redact_query(url),
+            status: 401,
+            message: "Graph rejected a freshly issued token: check that the app registration is in this tenant and cloud (--cloud)".into(),
+        }
+        };
+        self.with_retries(url, rejected, |token| async move {
+            self.attempt(url, &token).await
+        })
+        .await
+    }
+
+    /// Sends a request to `url` until it is done: every attempt first waits out the run's
+    /// throttle pause; [`Attempt::Retry`] waits (its pause, or the backoff) and sends again until
+    /// the retry budget is spent; the first 401 renews the token, a second is `rejected()`. The
+    /// one loop every Graph request goes through (the pages' GETs, `sendMail`).
+    pub(crate) async fn with_retries<T, F, Fut>(
+        &self,
+        url: &Url,
+        rejected: impl Fn() -> Error,
+        mut attempt: F,
+    ) -> Result<T>
+    where
+        F: FnMut(Arc<str>) -> Fut,
+        Fut: std::future::Future<Output = Result<Attempt<T>>>,
+    {
         let retry = &self.config.retry;
         let started = Instant::now();
-        let mut attempt = 0u32;
+        let mut tries = 0u32;
         let mut renewed = false;
         let mut token = self.tokens.token().await?;
         loop {
@@ -457,9 +489,8 @@ impl GraphClient {
                     .throttled_wait_ms
                     .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
             }
-            let outcome = self.attempt(url, &token).await?;
-            let (after, error) = match outcome {
-                Attempt::Page(body) => return Ok(body),
+            let (after, error) = match attempt(Arc::clone(&token)).await? {
+                Attempt::Done(value) => return Ok(value),
                 Attempt::Unauthorized if !renewed => {
                     renewed = true;
                     self.stats
@@ -468,31 +499,25 @@ impl GraphClient {
                     token = self.tokens.renew(&token).await?;
                     continue;
                 }
-                Attempt::Unauthorized => {
-                    return Err(Error::Graph {
-                        url: redact_query(url),
-                        status: 401,
-                        message: "Graph rejected a freshly issued token: check that the app registration is in this tenant and cloud (--cloud)".into(),
-                    });
-                }
+                Attempt::Unauthorized => return Err(rejected()),
                 Attempt::Retry { after, error } => (after, error),
             };
-            if attempt >= retry.max_retries || started.elapsed() >= retry.retry_timeout {
+            if tries >= retry.max_retries || started.elapsed() >= retry.retry_timeout {
                 return Err(Error::RetriesExhausted {
                     url: redact_query(url),
-                    attempts: attempt + 1,
+                    attempts: tries + 1,
                     last: error,
                 });
             }
-            let delay = after.unwrap_or_else(|| retry.backoff(attempt));
+            let delay = after.unwrap_or_else(|| retry.backoff(tries));
             tracing::debug!(url = %redact_query(url), ?error, ?delay, "retrying");
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
-            attempt += 1;
+            tries += 1;
             tokio::time::sleep(delay).await;
         }
     }
 
-    async fn attempt(&self, url: &Url, token: &str) -> Result<Attempt> {
+    async fn attempt(&self, url: &Url, token: &str) -> Result<Attempt<bytes::Bytes>> {
         let response = match self.http.get(url.clone()).bearer_auth(token).send().await {
             Ok(r) => r,
             Err(e) => {
@@ -515,7 +540,7 @@ impl GraphClient {
             .and_then(parse_retry_after);
         match status {
             200 => match read_capped(response, MAX_PAGE_BYTES).await {
-                Ok(Some(body)) => Ok(Attempt::Page(body)),
+                Ok(Some(body)) => Ok(Attempt::Done(body)),
                 Ok(None) => Err(Error::TooLarge {
                     url: redact_query(url),
                     limit: MAX_PAGE_BYTES,
@@ -607,7 +632,7 @@ fn redact_query(url: &Url) -> String {
 }
 
 /// Graph's `{"error":{"code":…,"message":…}}`, or the start of the body.
-fn graph_message(body: &str) -> String {
+pub(crate) fn graph_message(body: &str) -> String {
     #[derive(serde::Deserialize)]
     struct Envelope {
         error: Inner,

@@ -212,6 +212,71 @@ pub enum Error {
         reason: NextLinkRefusal,
     },
 
+    /// A mail cannot be sent as it is (no recipient, no mailbox to send as): nothing was sent.
+    #[error("the mail cannot be sent: {reason} (nothing was sent)")]
+    MailInvalid {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A mail is larger than one Graph `sendMail` request may be: nothing was sent.
+    #[error(
+        "the mail is {bytes} bytes as a Graph sendMail request (attachments in base64), over Graph's \
+         limit of {limit} bytes: nothing was sent; send it through SMTP, or with fewer or smaller \
+         attachments"
+    )]
+    MailTooLarge {
+        /// The size of the request body.
+        bytes: usize,
+        /// The most a request may be ([`MAX_SEND_MAIL_BYTES`](crate::MAX_SEND_MAIL_BYTES)).
+        limit: usize,
+    },
+
+    /// Graph refused to send mail as the mailbox: the permission is missing, or an application
+    /// access policy leaves the mailbox out.
+    #[error(
+        "Graph refused to send mail as {mailbox} (403 {message}): grant the app registration the \
+         Mail.Send application permission (not delegated) and admin consent in Entra ID; if \
+         Exchange restricts the app to some mailboxes (an application access policy, \
+         New-ApplicationAccessPolicy -AccessRight RestrictAccess, or RBAC for Applications), the \
+         mailbox must be in its scope"
+    )]
+    MailForbidden {
+        /// The mailbox the mail was to be sent as.
+        mailbox: String,
+        /// Graph's error.
+        message: String,
+    },
+
+    /// Graph refused the mail (a 4xx other than 401, 403 and 429): it was not sent.
+    #[error("Graph refused to send mail as {mailbox}: {status} {message}{}", match status {
+        404 => " (no such mailbox: check the mailbox's address)",
+        413 => " (too large: send it through SMTP, or with fewer attachments)",
+        _ => "",
+    })]
+    MailRefused {
+        /// The mailbox the mail was to be sent as.
+        mailbox: String,
+        /// The HTTP status.
+        status: u16,
+        /// Graph's error.
+        message: String,
+    },
+
+    /// A `sendMail` request ended so that the mail may or may not have been sent (no answer
+    /// after the request went out, a 5xx that is not a refusal): it is not retried, so that it is
+    /// never sent twice.
+    #[error(
+        "the mail as {mailbox} may or may not have been sent (not retried, so that it is not sent \
+         twice: check with its recipients before sending it again)"
+    )]
+    MailUncertain {
+        /// The mailbox the mail was to be sent as.
+        mailbox: String,
+        /// What happened to the request.
+        source: RequestError,
+    },
+
     /// A page could not be decoded.
     #[error("page {page} of {from}")]
     Page {

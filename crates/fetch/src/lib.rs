@@ -1,6 +1,7 @@
 //! The Microsoft Graph side of pstn-lake: the call-log tables, their exact Arrow schemas, a
 //! decoder from Graph page bytes to record batches, and the Graph client (clouds, OAuth client
-//! credentials, day windows, paging, retries and throttling).
+//! credentials, day windows, paging, retries and throttling), and mail sent as a mailbox through
+//! Graph `sendMail` ([`GraphClient::send_mail`]).
 //!
 //! ```
 //! use pstn_lake_fetch::{PageDecoder, Table};
@@ -17,12 +18,15 @@ mod cloud;
 mod decode;
 pub mod directory;
 mod error;
+mod mail;
 mod pages;
 mod retry;
 mod scalar;
 mod table;
 
-pub use auth::{CertificateError, Credentials, Secret, TokenSource, certificate_secret};
+pub use auth::{
+    CertificateError, CredentialVars, Credentials, Secret, TokenSource, certificate_secret,
+};
 pub use client::{
     DayPages, DirectoryPages, FetchStats, GraphClient, GraphConfig, MAX_PAGE_BYTES,
     MAX_PAGES_PER_DAY, Window,
@@ -33,6 +37,7 @@ pub use decode::{
     first_unlandable_row,
 };
 pub use error::{Error, NextLinkRefusal, RequestError, Result};
+pub use mail::{Attachment, MAX_SEND_MAIL_BYTES, Mail};
 pub use pages::{SplitPages, split_pages};
 pub use retry::{RetryConfig, Throttle, parse_retry_after};
 pub use scalar::{parse_decimal, parse_timestamp_micros};

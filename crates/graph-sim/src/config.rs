@@ -60,6 +60,12 @@ pub struct SimConfig {
     /// A `/users/delta` state token issued more than this many days of directory time before the
     /// simulator's directory day is refused 410 `SyncStateNotFound` (default 30).
     pub delta_token_max_age_days: u32,
+    /// The application lacks `Mail.Send`: `sendMail` is answered 403 `ErrorAccessDenied`.
+    pub missing_mail_send: bool,
+    /// An Exchange application access policy restricts the application to these mailboxes
+    /// (compared without case): `sendMail` as any other is answered 403 `ErrorAccessDenied`.
+    /// `None`: no policy, every mailbox.
+    pub mail_send_policy: Option<Vec<String>>,
 }
 
 /// A property of a row served with a bad value (or without it), in every page of a function.
@@ -99,6 +105,8 @@ impl Default for SimConfig {
             bad_values: Vec::new(),
             missing_user_read_all: false,
             delta_token_max_age_days: 30,
+            missing_mail_send: false,
+            mail_send_policy: None,
         }
     }
 }
@@ -218,6 +226,25 @@ impl SimConfig {
     /// `User.Read.All`; the call records answer as usual.
     pub fn with_missing_user_read_all(mut self) -> Self {
         self.missing_user_read_all = true;
+        self
+    }
+
+    /// Answers `sendMail` 403 `ErrorAccessDenied` (counted in
+    /// [`SimStats::forbidden`](crate::SimStats::forbidden)), as Graph does without the `Mail.Send`
+    /// application permission; the call records and the directory answer as usual.
+    pub fn with_missing_mail_send(mut self) -> Self {
+        self.missing_mail_send = true;
+        self
+    }
+
+    /// Restricts `sendMail` to these mailboxes, as an Exchange application access policy
+    /// (`New-ApplicationAccessPolicy -AccessRight RestrictAccess`) does: sending as any other is
+    /// answered 403 `ErrorAccessDenied`.
+    pub fn with_mail_send_policy<S: Into<String>>(
+        mut self,
+        mailboxes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.mail_send_policy = Some(mailboxes.into_iter().map(Into::into).collect());
         self
     }
 

@@ -34,7 +34,32 @@ pub(crate) async fn handle(
     ids: &RequestIds,
 ) -> Response {
     let (number, _in_flight) = shared.stats.enter_graph();
-    let bearer = parts
+    let bearer = bearer(parts);
+    let truncate = match inject_fault(shared, conn, number, bearer, ids).await {
+        Ok(truncate) => truncate,
+        Err(response) => return response,
+    };
+
+    let (response, rows) = match serve(shared, bearer, parts, ids).await {
+        Ok((response, rows)) => (response, Some(rows)),
+        Err(response) => (response, None),
+    };
+    if truncate {
+        return truncated(response).await;
+    }
+    if let Some(rows) = rows {
+        // Only pages sent in full count as served.
+        shared.stats.update(|s| {
+            s.pages_served += 1;
+            s.rows_served += rows as u64;
+        });
+    }
+    response
+}
+
+/// The bearer token of a request, if it carries one.
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
+    parts
         .headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -42,8 +67,19 @@ pub(crate) async fn handle(
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .map(str::trim);
+        .map(str::trim)
+}
 
+/// The fault the plan injects into Graph request `number`: `Err` with the response that
+/// replaces the answer, or `Ok(truncate)` to answer as usual (after a stall or a hold), cut in
+/// half when `truncate`.
+pub(crate) async fn inject_fault(
+    shared: &Shared,
+    conn: &ConnHandle,
+    number: u64,
+    bearer: Option<&str>,
+    ids: &RequestIds,
+) -> Result<bool, Response> {
     let mut truncate = false;
     if let Some(fault) = shared.config.faults.fault_for(number) {
         shared.stats.update(|s| s.faults_injected += 1);
@@ -69,23 +105,23 @@ pub(crate) async fn handle(
                 if status == StatusCode::TOO_MANY_REQUESTS {
                     shared.stats.update(|s| s.throttled += 1);
                 }
-                return graph_error(status, code, message, ids);
+                return Err(graph_error(status, code, message, ids));
             }
             Fault::Throttle { retry_after_secs } => {
-                return throttled(shared, *retry_after_secs, ids);
+                return Err(throttled(shared, *retry_after_secs, ids));
             }
             Fault::DropConnection => {
                 // The connection fails on hyper's first write: the client gets no byte back.
                 conn.kill();
-                return graph_error(
+                return Err(graph_error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "UnknownError",
                     "dropped",
                     ids,
-                );
+                ));
             }
             Fault::TruncatedBody => truncate = true,
-            Fault::EndlessBody => return endless_body(),
+            Fault::EndlessBody => return Err(endless_body()),
             Fault::Stall(delay) => tokio::time::sleep(*delay).await,
             Fault::Hold => {
                 let mut released = shared.released.subscribe();
@@ -99,30 +135,45 @@ pub(crate) async fn handle(
                 if let Some(token) = bearer {
                     shared.tokens.expire(token);
                 }
-                return unauthorized(
+                return Err(unauthorized(
                     shared,
                     "Lifetime validation failed, the token is expired.",
                     ids,
-                );
+                ));
             }
         }
     }
+    Ok(truncate)
+}
 
-    let (response, rows) = match serve(shared, bearer, parts, ids).await {
-        Ok((response, rows)) => (response, Some(rows)),
-        Err(response) => (response, None),
-    };
-    if truncate {
-        return truncated(response).await;
+/// The checks every Graph request passes first: a valid token, the permission not refused
+/// tenant-wide, the rate limit. `Some` refusal when one fails.
+pub(crate) fn refusal(shared: &Shared, bearer: Option<&str>, ids: &RequestIds) -> Option<Response> {
+    match bearer.map(|token| shared.tokens.check(token)) {
+        None => return Some(unauthorized(shared, "Access token is empty.", ids)),
+        Some(TokenState::Expired) => {
+            return Some(unauthorized(
+                shared,
+                "Lifetime validation failed, the token is expired.",
+                ids,
+            ));
+        }
+        Some(TokenState::Unknown) => {
+            return Some(unauthorized(
+                shared,
+                "Invalid access token: signature validation failed.",
+                ids,
+            ));
+        }
+        Some(TokenState::Valid) => {}
     }
-    if let Some(rows) = rows {
-        // Only pages sent in full count as served.
-        shared.stats.update(|s| {
-            s.pages_served += 1;
-            s.rows_served += rows as u64;
-        });
+    if shared.config.forbidden {
+        return Some(forbidden(shared, ids));
     }
-    response
+    if let Err(wait) = admit(shared) {
+        return Some(throttled(shared, wait, ids));
+    }
+    None
 }
 
 /// Everything after fault injection: a page and its row count, or a refusal.
@@ -132,29 +183,8 @@ async fn serve(
     parts: &Parts,
     ids: &RequestIds,
 ) -> Result<(Response, usize), Response> {
-    match bearer.map(|token| shared.tokens.check(token)) {
-        None => return Err(unauthorized(shared, "Access token is empty.", ids)),
-        Some(TokenState::Expired) => {
-            return Err(unauthorized(
-                shared,
-                "Lifetime validation failed, the token is expired.",
-                ids,
-            ));
-        }
-        Some(TokenState::Unknown) => {
-            return Err(unauthorized(
-                shared,
-                "Invalid access token: signature validation failed.",
-                ids,
-            ));
-        }
-        Some(TokenState::Valid) => {}
-    }
-    if shared.config.forbidden {
-        return Err(forbidden(shared, ids));
-    }
-    if let Err(wait) = admit(shared) {
-        return Err(throttled(shared, wait, ids));
+    if let Some(refused) = refusal(shared, bearer, ids) {
+        return Err(refused);
     }
     let prefer = parts
         .headers

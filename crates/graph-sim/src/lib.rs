@@ -27,6 +27,12 @@
 //! say exactly what it holds on each day: users who move department, one disabled, one created.
 //! Both need `User.Read.All` ([`SimConfig::with_missing_user_read_all`] refuses them alone).
 //!
+//! It takes mail too: `POST /{v1.0|beta}/users/{id | userPrincipalName}/sendMail` (JSON, with
+//! file attachments) answers 202 and records the mail ([`RunningSim::sent_mail`]); a malformed
+//! body is answered 400 as Graph answers it; without `Mail.Send`
+//! ([`SimConfig::with_missing_mail_send`]), or as a mailbox an application access policy leaves
+//! out ([`SimConfig::with_mail_send_policy`]), 403 `ErrorAccessDenied`.
+//!
 //! It serves them over real HTTP the way Graph does: client-credentials tokens (secret or
 //! certificate assertion), unquoted date-time literals, the 90-day limit, 1,000-row pages with
 //! `@odata.nextLink` in Microsoft's documented `from=…,to=…` form, the PSTN inclusive
@@ -73,6 +79,7 @@ mod faults;
 mod fraud;
 mod graph;
 mod json;
+mod mail;
 mod odata;
 mod page;
 mod people;
@@ -88,6 +95,7 @@ mod users;
 pub use config::{BadValue, SimConfig};
 pub use directory::{DirectoryChange, DirectoryChangeKind, DirectoryUser};
 pub use faults::{Fault, FaultPlan};
+pub use mail::{MAX_SEND_MAIL_REQUEST_BYTES, SentAttachment, SentMail};
 pub use rhythm::Traffic;
 pub use server::{RunningSim, start};
 pub use stats::SimStats;

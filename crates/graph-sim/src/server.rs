@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     pub released: tokio::sync::watch::Sender<bool>,
     /// The day (day number) whose directory `/users` serves.
     pub directory_day: AtomicI64,
+    /// The mail `sendMail` took, in order.
+    pub sent_mail: Mutex<Vec<crate::SentMail>>,
     request_ids: AtomicU64,
     nonce: u64,
 }
@@ -69,6 +71,7 @@ pub async fn start(config: SimConfig, addr: SocketAddr) -> Result<RunningSim, io
         admitted: Mutex::new(VecDeque::new()),
         released: tokio::sync::watch::Sender::new(false),
         request_ids: AtomicU64::new(0),
+        sent_mail: Mutex::new(Vec::new()),
     });
     let killed = Arc::new(AtomicBool::new(false));
     let app = Router::new().fallback(dispatch).with_state(shared.clone());
@@ -158,6 +161,15 @@ impl RunningSim {
         date_of(self.shared.directory_day.load(Ordering::SeqCst))
     }
 
+    /// The mail `sendMail` took so far, in the order it was taken.
+    pub fn sent_mail(&self) -> Vec<crate::SentMail> {
+        self.shared
+            .sent_mail
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// Lets every request a [`Fault::Hold`] holds go on, and every later one pass without a
     /// hold.
     pub fn release_held(&self) {
@@ -227,6 +239,12 @@ async fn dispatch(
                 s.token_scopes.extend(scope);
             });
             token(&shared, tenant, &form, &ids)
+        }
+        (&Method::POST, segments) if crate::mail::is_send_mail(segments) => {
+            shared.stats.update(|s| {
+                s.graph_hosts.insert(host);
+            });
+            crate::mail::handle(&shared, &conn, &parts, body, &ids).await
         }
         (method, ["", "v1.0" | "beta", ..]) if method == Method::GET => {
             shared.stats.update(|s| {

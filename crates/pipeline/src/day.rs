@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use futures::{Stream, TryStreamExt};
 use pstn_lake_fetch::{BadRow, DecodedPage, GraphClient, Table};
 use pstn_lake_sink::{
-    DayWriter, EncodeSlots, Lake, RawDay, TableSpec, remove_quarantine, split_by_day,
-    store_quarantine,
+    DayWriter, EncodeSlots, Lake, Pseudonymiser, RawDay, TableSpec, remove_quarantine,
+    split_by_day, store_quarantine,
 };
 
 use crate::{Error, Result};
@@ -183,8 +183,10 @@ impl Quarantined {
 /// one encoder, whatever the concurrency) and, with `keep_raw`, its pages to the day's archive;
 /// the archive is stored, then the day is committed. A day without rows changes nothing in the
 /// table. Rows set aside go to the day's quarantine, stored before the day commits; a day landed
-/// without any (that `was_quarantined`) has its quarantine removed after it commits. The
-/// pipeline's one use of [`DayWriter`] (sync and rebuild both land through it).
+/// without any (that `was_quarantined`) has its quarantine removed after it commits. With
+/// `privacy`, the rows and the rows set aside are pseudonymised on their way
+/// ([`crate::privacy::batch`], [`crate::privacy::bad_row`]). The pipeline's one use of [`DayWriter`] for the call
+/// logs (sync and rebuild both land through it).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn land_day(
     lake: &Lake,
@@ -194,6 +196,7 @@ pub(crate) async fn land_day(
     keep_raw: bool,
     was_quarantined: bool,
     encoding: &EncodeSlots,
+    privacy: Option<&Pseudonymiser>,
     chunks: impl Stream<Item = Result<Chunk>>,
 ) -> Result<Landed> {
     let spool_failed = move |source| Error::Spool {
@@ -225,7 +228,10 @@ pub(crate) async fn land_day(
                 table,
                 day,
                 page,
-                row,
+                row: match privacy {
+                    Some(p) => crate::privacy::bad_row(p, row),
+                    None => row,
+                },
             }));
         if chunk.rows == 0 && chunk.pages.is_empty() {
             continue;
@@ -233,8 +239,13 @@ pub(crate) async fn land_day(
         landed.rows += chunk.rows as u64;
         archived_pages += chunk.pages.len();
         let (batches, pages) = (chunk.batches, chunk.pages);
+        let privacy = privacy.cloned();
         (writer, archive) = tokio::task::spawn_blocking(move || -> Result<_> {
             for batch in batches {
+                let batch = match &privacy {
+                    Some(p) => crate::privacy::batch(p, &batch)?,
+                    None => batch,
+                };
                 writer.push(batch).map_err(spool_failed)?;
             }
             if let Some(archive) = archive.as_mut() {

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use pstn_lake_fetch::directory::{UserRow, apply_changes, from_batches, to_batch};
 use pstn_lake_fetch::{GraphClient, Table};
-use pstn_lake_sink::{DayWriter, EncodeSlots, Lake, read_day};
+use pstn_lake_sink::{DayWriter, EncodeSlots, Lake, Pseudonymiser, read_day};
 
 use crate::{Error, Result, table_spec};
 
@@ -27,6 +27,7 @@ pub(crate) async fn snapshot(
     table: Table,
     day: NaiveDate,
     encoding: &EncodeSlots,
+    privacy: Option<&Pseudonymiser>,
 ) -> Result<Snapshot> {
     let fetch_failed = move |source| Error::Fetch {
         table,
@@ -48,7 +49,7 @@ pub(crate) async fn snapshot(
             (changes, delta_link, link.is_none())
         }
     };
-    let written = land(lake, table, day, previous, changes, full, encoding).await?;
+    let written = land(lake, table, day, previous, changes, full, encoding, privacy).await?;
     Ok(Snapshot {
         written: written.map(|(_, users)| users),
         delta_link,
@@ -84,8 +85,10 @@ pub(crate) async fn previous(lake: &Lake, table: Table, day: NaiveDate) -> Resul
 
 /// Lands a snapshot of `table` for `day`: `previous` (see [`previous`]) with `changes` applied
 /// (`full`: the changes list every user, so users they leave out have left), written only when it
-/// differs. Returns the users of the snapshot it was made from and of the one written, `None`
-/// when nothing changed.
+/// differs. With `privacy`, the changes are pseudonymised first, so they compare with (and
+/// merge into) the pseudonymised snapshot the lake holds. Returns the users of the snapshot it
+/// was made from and of the one written, `None` when nothing changed.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn land(
     lake: &Lake,
     table: Table,
@@ -94,7 +97,9 @@ pub(crate) async fn land(
     changes: Vec<UserRow>,
     full: bool,
     encoding: &EncodeSlots,
+    privacy: Option<&Pseudonymiser>,
 ) -> Result<Option<(usize, usize)>> {
+    let changes = crate::privacy::users(privacy, changes)?;
     let spec = table_spec(table);
     let lake_failed = move |source| Error::WriteDay {
         table,

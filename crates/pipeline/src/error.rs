@@ -302,6 +302,48 @@ pub enum Error {
         lake: String,
     },
 
+    // privacy
+    /// A column named for pseudonymisation cannot be.
+    #[error("`{column}` cannot be pseudonymised: {reason}")]
+    PrivacyColumn {
+        /// The column as named.
+        column: String,
+        /// Why not.
+        reason: String,
+    },
+
+    /// The name given for the pseudonymisation key's environment variable is not one.
+    #[error(
+        "`{name}` is not an environment variable name (letters, digits and _, not starting with \
+         a digit): name the variable that holds the pseudonymisation key, not the key itself"
+    )]
+    PrivacyKeyEnv {
+        /// The name as given.
+        name: String,
+    },
+
+    /// `keep_raw` on a pseudonymised lake.
+    #[error(
+        "the lake {lake} pseudonymises {setting}, and the raw archive (--keep-raw) would keep \
+         every page as Graph served it, in cleartext: leave out --keep-raw (docs/privacy.md)"
+    )]
+    KeepRawPseudonymised {
+        /// The lake.
+        lake: String,
+        /// Its privacy setting.
+        setting: String,
+    },
+
+    /// The lake's privacy setting changed while an ingest decoded its inputs.
+    #[error(
+        "the privacy setting of {lake} changed while the inputs were decoded (another writer \
+         recorded one): nothing was written; run the ingest again"
+    )]
+    PrivacyChanged {
+        /// The lake.
+        lake: String,
+    },
+
     // vacuum, optimize
     /// A Delta upkeep command on a Parquet lake.
     #[error(

@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use pstn_lake_fetch::{DecodedPage, PageDecoder, Table};
-use pstn_lake_sink::{Lake, Landing, TableFormat};
+use pstn_lake_sink::{Lake, Landing, PrivacyKeys, Pseudonymiser, TableFormat};
 
 use crate::check::{check_rows, check_table};
 use crate::lake::{leave_no_empty_lake, locked};
 use crate::sync::write_unknown;
-use crate::{Error, Progress, Result, table_spec};
+use crate::{Error, Privacy, Progress, Result, table_spec};
 
 /// One unit of input: a file or standard input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +118,8 @@ pub struct IngestOptions {
     memory_budget: usize,
     table_format: Option<TableFormat>,
     day: Option<NaiveDate>,
+    privacy: Option<Privacy>,
+    keys: PrivacyKeys,
 }
 
 impl Default for IngestOptions {
@@ -129,6 +131,8 @@ impl Default for IngestOptions {
             memory_budget: 128 * 1024 * 1024,
             table_format: None,
             day: None,
+            privacy: None,
+            keys: PrivacyKeys::from_env(),
         }
     }
 }
@@ -164,6 +168,21 @@ impl IngestOptions {
     /// another one named here is refused.
     pub fn with_table_format(mut self, format: Option<TableFormat>) -> Self {
         self.table_format = format;
+        self
+    }
+
+    /// Pseudonymise these columns at landing (docs/privacy.md). A new lake records the setting;
+    /// a lake with one keeps it and refuses another; `None` (the default) lands with the lake's
+    /// setting, if it has one. Refused on a lake that holds rows landed without it.
+    pub fn with_privacy(mut self, privacy: Option<Privacy>) -> Self {
+        self.privacy = privacy;
+        self
+    }
+
+    /// Where the pseudonymisation key is read (default: the environment variable the setting
+    /// names).
+    pub fn with_privacy_keys(mut self, keys: PrivacyKeys) -> Self {
+        self.keys = keys;
         self
     }
 }
@@ -288,12 +307,16 @@ async fn land(
     if let Some(table) = options.table.filter(|t| t.is_snapshot()) {
         return Box::pin(land_snapshot(lake, inputs, options, table, report)).await;
     }
+    // Checked before decoding (the rows are pseudonymised as they are decoded), recorded under
+    // the lock.
+    let privacy = settle(lake, options, false).await?;
     let mut landings: BTreeMap<Table, Landing> = BTreeMap::new();
     let mut decoder = PageDecoder::new().with_table(options.table);
     if let Some(day) = options.day {
         decoder = decoder.with_window(day, day.succ_opt().expect("a day before the end of time"));
     }
-    let decoded = decode_in_order(inputs, &decoder, options.threads, |i, pages| {
+    let (threads, pseudonymiser) = (options.threads, privacy.as_ref());
+    let decoded = decode_in_order(inputs, &decoder, threads, pseudonymiser, |i, pages| {
         for page in pages {
             report.pages += 1;
             for (k, n) in page.unknown_properties {
@@ -322,6 +345,14 @@ async fn land(
     report.rows_in = landings.values().map(|l| l.rows() as u64).sum();
     progress.ingest_writing();
     locked(lake, "ingest", options.table_format, async {
+        let settled = settle(lake, options, true).await?;
+        if settled.as_ref().map(Pseudonymiser::setting)
+            != privacy.as_ref().map(Pseudonymiser::setting)
+        {
+            return Err(Error::PrivacyChanged {
+                lake: lake.url().to_string(),
+            });
+        }
         for (table, landing) in landings {
             let summary = landing.commit().await.map_err(|source| Error::Commit {
                 table,
@@ -383,9 +414,11 @@ async fn land_snapshot(
     let rows_in = rows.len() as u64;
     report.rows_in = rows_in;
     let written = locked(lake, "ingest", options.table_format, async {
+        let privacy = settle(lake, options, true).await?;
         let encoding = pstn_lake_sink::EncodeSlots::new(1);
         let previous = crate::directory::previous(lake, table, day).await?;
-        crate::directory::land(lake, table, day, previous, rows, true, &encoding).await
+        let privacy = privacy.as_ref();
+        crate::directory::land(lake, table, day, previous, rows, true, &encoding, privacy).await
     })
     .await?;
     if let Some((before, users)) = written {
@@ -405,13 +438,24 @@ async fn land_snapshot(
     Ok(report)
 }
 
-/// Decodes `inputs` on `threads` threads (default: one per core) and hands each input's pages to
-/// `each` in input order, with the input's index. Stops at the first error (of decoding or of
-/// `each`).
+/// The pseudonymiser an ingest lands with: the lake's setting or the one asked for (see
+/// [`crate::privacy::settle`]), recorded when `record`.
+async fn settle(
+    lake: &Lake,
+    options: &IngestOptions,
+    record: bool,
+) -> Result<Option<Pseudonymiser>> {
+    crate::privacy::settle(lake, options.privacy.as_ref(), &options.keys, false, record).await
+}
+
+/// Decodes `inputs` on `threads` threads (default: one per core), pseudonymises their rows with
+/// `privacy` ([`crate::privacy::page`]) and hands each input's pages to `each` in input order,
+/// with the input's index. Stops at the first error (of decoding or of `each`).
 fn decode_in_order(
     inputs: &[Input],
     decoder: &PageDecoder,
     threads: Option<usize>,
+    privacy: Option<&Pseudonymiser>,
     mut each: impl FnMut(usize, Vec<DecodedPage>) -> Result<()>,
 ) -> Result<()> {
     let threads = threads
@@ -432,7 +476,13 @@ fn decode_in_order(
                     let Some(input) = inputs.get(i) else { break };
                     let result = input
                         .read_into(&mut buf)
-                        .and_then(|()| decode_pages(decoder, &buf, &input.name()));
+                        .and_then(|()| decode_pages(decoder, &buf, &input.name()))
+                        .and_then(|pages| {
+                            pages
+                                .into_iter()
+                                .map(|page| crate::privacy::page(privacy, page))
+                                .collect()
+                        });
                     let failed = result.is_err();
                     if tx.send((i, result)).is_err() {
                         break;

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::path::Path;
 
-use pstn_lake_sink::{Lake, LakeLock, TableFormat};
+use pstn_lake_sink::{Lake, LakeLock, PRIVACY_RECORD, STATE_DIR, TableFormat};
 
 use crate::{Error, Result};
 
@@ -29,8 +29,9 @@ pub(crate) async fn locked<T>(
 }
 
 /// Runs the writing part of a sync, ingest or rebuild: when it fails, a local lake folder that it
-/// created and left holding nothing (only empty folders) is removed again, so a failed first run
-/// leaves no lake behind for reading commands to accept.
+/// created and left holding nothing (only empty folders, and the privacy record the run made
+/// before it failed) is removed again, so a failed first run leaves no lake behind for reading
+/// commands to accept.
 pub(crate) async fn leave_no_empty_lake<T>(
     lake: &Lake,
     work: impl Future<Output = Result<T>>,
@@ -40,9 +41,29 @@ pub(crate) async fn leave_no_empty_lake<T>(
     if outcome.is_err()
         && let Some(path) = created
     {
+        let record = path.join(STATE_DIR).join(PRIVACY_RECORD);
+        if files_but(&path, &record) == 0 {
+            let _ = std::fs::remove_file(&record);
+        }
         remove_empty_folders(&path);
     }
     outcome
+}
+
+/// How many files `dir` holds below it, other than `except` (unreadable entries count).
+fn files_but(dir: &Path, except: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 1;
+    };
+    entries
+        .map(|entry| match entry {
+            Ok(entry) if entry.file_type().is_ok_and(|t| t.is_dir()) => {
+                files_but(&entry.path(), except)
+            }
+            Ok(entry) => usize::from(entry.path() != except),
+            Err(_) => 1,
+        })
+        .sum()
 }
 
 /// Removes `dir` and the folders below it when they hold no file (keeps any folder with a file).

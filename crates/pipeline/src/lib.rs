@@ -30,6 +30,7 @@ mod lake;
 #[cfg(feature = "delta")]
 pub mod maintain;
 mod plan;
+mod privacy;
 mod progress;
 mod purge;
 mod rebuild;
@@ -43,9 +44,10 @@ pub use ingest::{
     DayWritten, IngestOptions, IngestReport, Input, TableIngested, decode_pages, ingest,
 };
 pub use plan::{FIRST_SYNC_DAYS, FirstSync, Plan, plan};
+pub use privacy::{Privacy, check_pseudonymised_column, is_phone_number};
 pub use progress::{DaySynced, NoProgress, Progress};
 pub use pstn_lake_fetch::{ApiVersion, Credentials, GraphConfig, Table};
-pub use pstn_lake_sink::{Lake, TableFormat};
+pub use pstn_lake_sink::{Lake, PrivacyKeys, Pseudonymiser, TableFormat};
 pub use purge::{PurgeOptions, PurgeReport, Purged, purge};
 pub use rebuild::{RebuildReport, rebuild};
 pub use spec::table_spec;

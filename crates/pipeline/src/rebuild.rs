@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use pstn_lake_fetch::{PageDecoder, Table};
-use pstn_lake_sink::{EncodeSlots, Lake, RawPages, TableSpec, quarantine_days, raw_days, read_raw};
+use pstn_lake_sink::{
+    EncodeSlots, Lake, PrivacyKeys, Pseudonymiser, RawPages, TableSpec, quarantine_days, raw_days,
+    read_raw,
+};
 
 use crate::day::{Chunk, Landed, Quarantined, land_day};
 use crate::lake::{leave_no_empty_lake, locked};
@@ -45,6 +48,10 @@ pub async fn rebuild(lake: &Lake, days: &Days, progress: &dyn Progress) -> Resul
     let mut report = leave_no_empty_lake(lake, async {
         lake.check().await?;
         let report = locked(lake, "rebuild", None, async {
+            // The lake's own setting, key from the environment (a pseudonymised lake keeps no
+            // raw archive, but the rows landed here go through the same transform all the same).
+            let privacy =
+                crate::privacy::settle(lake, None, &PrivacyKeys::from_env(), false, true).await?;
             let mut report = RebuildReport::default();
             // A snapshot table keeps no raw pages: there is nothing of it to rebuild.
             let tables = if days.tables.is_empty() {
@@ -53,7 +60,7 @@ pub async fn rebuild(lake: &Lake, days: &Days, progress: &dyn Progress) -> Resul
                 days.tables.clone()
             };
             for &table in &tables {
-                rebuild_table(lake, table, days, progress, &mut report).await?;
+                rebuild_table(lake, table, days, progress, privacy.as_ref(), &mut report).await?;
             }
             Ok(report)
         })
@@ -76,6 +83,7 @@ async fn rebuild_table(
     table: Table,
     days: &Days,
     progress: &dyn Progress,
+    privacy: Option<&Pseudonymiser>,
     report: &mut RebuildReport,
 ) -> Result<()> {
     let archived: Vec<NaiveDate> = raw_days(lake, table.name())
@@ -92,8 +100,8 @@ async fn rebuild_table(
     let quarantined = quarantine_days(lake, table.name()).await?;
     for day in archived {
         let was_quarantined = quarantined.binary_search(&day).is_ok();
-        let Some(landed) = rebuild_day(lake, &decoder, &spec, table, day, was_quarantined).await?
-        else {
+        let rebuilt = rebuild_day(lake, &decoder, &spec, table, day, was_quarantined, privacy);
+        let Some(landed) = rebuilt.await? else {
             continue;
         };
         *report.days.entry(table).or_default() += 1;
@@ -112,6 +120,7 @@ async fn rebuild_day(
     table: Table,
     day: NaiveDate,
     was_quarantined: bool,
+    privacy: Option<&Pseudonymiser>,
 ) -> Result<Option<Landed>> {
     let Some(archive) = read_raw(lake, table.name(), day).await? else {
         return Ok(None);
@@ -139,6 +148,7 @@ async fn rebuild_day(
         false,
         was_quarantined,
         &EncodeSlots::new(1),
+        privacy,
         futures::stream::once(async { Ok(chunk) }),
     )
     .await

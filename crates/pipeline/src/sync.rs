@@ -13,11 +13,13 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use pstn_lake_fetch::{ApiVersion, Credentials, GraphClient, GraphConfig, Table};
-use pstn_lake_sink::{EncodeSlots, Lake, SyncState, TableFormat, quarantine_days};
+use pstn_lake_sink::{
+    EncodeSlots, Lake, PrivacyKeys, Pseudonymiser, SyncState, TableFormat, quarantine_days,
+};
 
 use crate::day::{Landed, Quarantined, day_chunks, land_day};
 use crate::lake::{leave_no_empty_lake, locked};
-use crate::{DaySynced, Days, Error, Progress, Result, plan, table_spec};
+use crate::{DaySynced, Days, Error, Privacy, Progress, Result, plan, table_spec};
 
 /// What to sync, and how.
 #[derive(Debug, Clone)]
@@ -33,6 +35,8 @@ pub struct SyncOptions {
     pub(crate) command: &'static str,
     pub(crate) today: Option<NaiveDate>,
     pub(crate) table_format: Option<TableFormat>,
+    pub(crate) privacy: Option<Privacy>,
+    pub(crate) keys: PrivacyKeys,
 }
 
 impl Default for SyncOptions {
@@ -51,6 +55,8 @@ impl Default for SyncOptions {
             command: "sync",
             today: None,
             table_format: None,
+            privacy: None,
+            keys: PrivacyKeys::from_env(),
         }
     }
 }
@@ -162,6 +168,21 @@ impl SyncOptions {
     /// another one named here is refused.
     pub fn with_table_format(mut self, format: Option<TableFormat>) -> Self {
         self.table_format = format;
+        self
+    }
+
+    /// Pseudonymise these columns at landing (docs/privacy.md). A new lake records the setting;
+    /// a lake with one keeps it and refuses another; `None` (the default) lands with the lake's
+    /// setting, if it has one. Refused on a lake that holds rows landed without it.
+    pub fn with_privacy(mut self, privacy: Option<Privacy>) -> Self {
+        self.privacy = privacy;
+        self
+    }
+
+    /// Where the pseudonymisation key is read (default: the environment variable the setting
+    /// names).
+    pub fn with_privacy_keys(mut self, keys: PrivacyKeys) -> Self {
+        self.keys = keys;
         self
     }
 
@@ -341,6 +362,16 @@ pub async fn sync(
     leave_no_empty_lake(lake, async {
         lake.check().await?;
         locked(lake, options.command, options.table_format, async {
+            // Before anything is fetched: a missing or wrong key, another setting, or a raw
+            // archive of a pseudonymised lake stops the run here.
+            let privacy = crate::privacy::settle(
+                lake,
+                options.privacy.as_ref(),
+                &options.keys,
+                options.keep_raw,
+                true,
+            )
+            .await?;
             // Read under the lock: another run may have just finished days.
             let mut state = SyncState::load(lake).await?;
             let resolved;
@@ -393,6 +424,7 @@ pub async fn sync(
                 skipped: std::sync::Mutex::new(BTreeMap::new()),
                 first_refusal: std::sync::Mutex::new(None),
                 tables: options.days.tables.len(),
+                privacy,
             };
             run.all(snapshots, plan.jobs, options.concurrency, stop)
                 .await
@@ -474,6 +506,8 @@ struct Run<'a> {
     first_refusal: std::sync::Mutex<Option<Error>>,
     /// How many tables the run syncs.
     tables: usize,
+    /// What pseudonymises the rows, when the lake does.
+    privacy: Option<Pseudonymiser>,
 }
 
 impl Run<'_> {
@@ -601,6 +635,7 @@ impl Run<'_> {
             self.client.keeps_raw(),
             self.quarantined.contains(&(table, day)),
             &self.encoding,
+            self.privacy.as_ref(),
             chunks,
         )
         .await?;
@@ -623,6 +658,7 @@ impl Run<'_> {
             table,
             day,
             &self.encoding,
+            self.privacy.as_ref(),
         )
         .await?;
         {

@@ -10,6 +10,10 @@ use crate::{Error, LakeSession, Param, ReportParams, Result};
 const REPORTS: &[(&str, &str)] = &[
     ("blocked-users", include_str!("../sql/blocked-users.sql")),
     (
+        "calling-plan-minutes",
+        include_str!("../sql/calling-plan-minutes.sql"),
+    ),
+    (
         "charges-by-country",
         include_str!("../sql/charges-by-country.sql"),
     ),

@@ -317,7 +317,7 @@ fn filters(params: &ReportParams) -> String {
 }
 
 /// Text as HTML: `& < > " '` escaped, so a value can never become markup.
-pub(crate) fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -31,7 +31,7 @@ pub use chart::{
 };
 pub use error::{Error, Result};
 pub use format::{Format, write, write_parquet};
-pub use html::{HtmlPage, applicable_params};
+pub use html::{HtmlPage, applicable_params, escape as html_escape};
 pub use mapping::{MAPPING_TABLE, read_mapping};
 pub use params::{BY, Param, ReportParams};
 pub use session::{AsOf, LakeSession, PARTITION_COLUMN};

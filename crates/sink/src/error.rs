@@ -142,8 +142,8 @@ pub enum Error {
         limit: u64,
     },
 
-    /// The sync state object is not what this version of pstn-lake writes.
-    #[error("the sync state `{path}` is unreadable: {reason}")]
+    /// A state object (the sync state, the run log) is not what this version of pstn-lake writes.
+    #[error("the state object `{path}` is unreadable: {reason}")]
     State {
         /// The state object.
         path: String,
@@ -176,6 +176,87 @@ pub enum Error {
         recorded: crate::TableFormat,
         /// The format asked for.
         wanted: crate::TableFormat,
+    },
+
+    /// The record of the lake's privacy setting cannot be read.
+    #[error(
+        "the lake's privacy record `{path}` is unreadable: {reason}; it holds the pseudonymised \
+         columns, the name of the key's environment variable and the key check \
+         (docs/privacy.md): restore it from a backup, or the lake's tokens can no longer be \
+         checked against a key"
+    )]
+    PrivacyRecord {
+        /// The record.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The environment variable that should hold the pseudonymisation key is not set.
+    #[error(
+        "the pseudonymisation key is read from the environment variable {var}, which is not set \
+         (or empty): set it to the lake's key (for a new lake, a long random secret, e.g. \
+         `openssl rand -hex 32`, kept where the lake's readers cannot get it)"
+    )]
+    PrivacyKeyMissing {
+        /// The variable.
+        var: String,
+    },
+
+    /// The pseudonymisation key is too short to resist trying keys.
+    #[error(
+        "the pseudonymisation key in {var} is {bytes} bytes long, shorter than the {} bytes \
+         pstn-lake accepts: use a long random secret, e.g. `openssl rand -hex 32`",
+        crate::privacy::MIN_KEY_BYTES
+    )]
+    PrivacyKeyShort {
+        /// The variable.
+        var: String,
+        /// The key's length.
+        bytes: usize,
+    },
+
+    /// The pseudonymisation key is not the one the lake was pseudonymised with.
+    #[error(
+        "the key in {var} is not the key the lake {url} was pseudonymised with (its key check \
+         differs): another key would give the same values other tokens, and grouping across days \
+         would break. Set {var} to the lake's key"
+    )]
+    PrivacyKeyMismatch {
+        /// The lake.
+        url: String,
+        /// The variable.
+        var: String,
+    },
+
+    /// A writer asked for a privacy setting other than the lake's.
+    #[error(
+        "the lake {url} pseudonymises {recorded}, not {wanted} (a lake has one privacy setting, \
+         recorded when its first rows land): leave out --pseudonymise/--pseudonym-key-env (and \
+         the configuration's [privacy]) to use the lake's, make them the lake's, or give a new \
+         lake's location for the other setting"
+    )]
+    PrivacyMismatch {
+        /// The lake.
+        url: String,
+        /// The lake's setting.
+        recorded: crate::PrivacySetting,
+        /// The setting asked for.
+        wanted: crate::PrivacySetting,
+    },
+
+    /// Pseudonymisation was asked for on a lake that already holds data in cleartext.
+    #[error(
+        "the lake {url} already holds {held} landed without pseudonymisation: it applies at \
+         landing and does not rewrite what a lake holds, so turning it on would leave cleartext \
+         next to tokens. Give a new lake's location and land into it with pseudonymisation \
+         (sync again from Graph, or ingest the saved pages), or leave out --pseudonymise"
+    )]
+    PrivacyOnLakeWithData {
+        /// The lake.
+        url: String,
+        /// What it holds.
+        held: String,
     },
 
     /// The lake holds Delta tables and this build of pstn-lake was made without Delta support.

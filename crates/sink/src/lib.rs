@@ -29,14 +29,17 @@ mod delta;
 mod encode;
 mod error;
 mod format;
+mod json_state;
 mod lake;
 mod landing;
 mod local;
 mod lock;
 mod partition;
+mod privacy;
 mod purge;
 mod quarantine;
 mod raw;
+mod run_log;
 mod spec;
 mod state;
 #[cfg(test)]
@@ -62,10 +65,15 @@ pub use lake::{
 pub use landing::{Landing, LandingSummary};
 pub use lock::LakeLock;
 pub use partition::{day_of_micros, split_by_day};
+pub use privacy::{
+    CALLING_CODES, MIN_KEY_BYTES, PRIVACY_RECORD, PrivacyKeys, PrivacySetting, Pseudonymiser,
+    TOKEN_PREFIX, calling_code,
+};
 pub use purge::delete_days;
 pub use quarantine::{
     QUARANTINE_DIR, quarantine_days, quarantine_path, remove_quarantine, store_quarantine,
 };
 pub use raw::{RAW_DIR, RawArchive, RawArchiveError, RawDay, RawPages, raw_days, read_raw};
+pub use run_log::RunLog;
 pub use spec::TableSpec;
 pub use state::{SyncState, TableState};

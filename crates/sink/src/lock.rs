@@ -25,10 +25,39 @@ use tokio::task::JoinHandle;
 use crate::error::store;
 use crate::{Error, Lake, Result};
 
-/// The lock object of a lake on an object store.
-const LOCK_OBJECT: &str = "lock.json";
-/// The lock file of a local lake (an OS lock is taken on it).
-const LOCK_FILE: &str = "lock";
+/// Which lock: the writers' lock, or the lock a `pstn-lake run` holds for its whole run (its
+/// sync then takes the writers' lock like any writer; a second `run` is refused at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Write,
+    Run,
+}
+
+impl Kind {
+    /// The lock object of a lake on an object store.
+    fn object(self) -> &'static str {
+        match self {
+            Kind::Write => "lock.json",
+            Kind::Run => "run-lock.json",
+        }
+    }
+
+    /// The lock file of a local lake (an OS lock is taken on it).
+    fn file(self) -> &'static str {
+        match self {
+            Kind::Write => "lock",
+            Kind::Run => "run-lock",
+        }
+    }
+
+    /// What the holder is doing, for a second process's message.
+    fn doing(self) -> &'static str {
+        match self {
+            Kind::Write => "is writing to this lake",
+            Kind::Run => "is running `pstn-lake run` on this lake",
+        }
+    }
+}
 /// A lock object not refreshed for this long is stale (`PSTN_LAKE_LOCK_TTL_SECS` overrides it,
 /// for tests that pause a writer past it).
 const TTL: Duration = Duration::from_secs(120);
@@ -120,6 +149,7 @@ fn pid_namespace() -> String {
 #[derive(Debug)]
 pub struct LakeLock {
     held: Held,
+    kind: Kind,
 }
 
 #[derive(Debug)]
@@ -141,15 +171,29 @@ impl LakeLock {
     /// this also removes what crashed writers left in the lake's spool (no other writer can be
     /// running).
     pub async fn acquire(lake: &Lake, command: &str) -> Result<LakeLock> {
+        Self::take(lake, command, Kind::Write).await
+    }
+
+    /// Takes the lake's run lock, held by a `pstn-lake run` for its whole run (sync, reports,
+    /// delivery, alerts, retention), or fails saying who holds it. It is not the writers' lock:
+    /// the run's own sync and purge take that one as every writer does.
+    pub async fn acquire_run(lake: &Lake) -> Result<LakeLock> {
+        Self::take(lake, "run", Kind::Run).await
+    }
+
+    async fn take(lake: &Lake, command: &str, kind: Kind) -> Result<LakeLock> {
         let me = Holder::me(command);
         if let Some(folder) = lake.folder() {
-            let (file, path) = lock_local(folder, &me)?;
-            crate::landing::remove_spool(lake).await;
+            let (file, path) = lock_local(folder, &me, kind)?;
+            if kind == Kind::Write {
+                crate::landing::remove_spool(lake).await;
+            }
             return Ok(LakeLock {
                 held: Held::Local { file, path },
+                kind,
             });
         }
-        let path = lake.state_path(LOCK_OBJECT);
+        let path = lake.state_path(kind.object());
         let body = serde_json::to_vec_pretty(&me).expect("serialises");
         for _ in 0..3 {
             let create = PutOptions::from(PutMode::Create);
@@ -160,11 +204,11 @@ impl LakeLock {
             {
                 Ok(put) => put,
                 Err(object_store::Error::AlreadyExists { .. }) => {
-                    let Some((holder, version)) = current(lake).await? else {
+                    let Some((holder, version)) = current(lake, kind).await? else {
                         continue; // released meanwhile
                     };
                     if !holder.stale {
-                        return Err(locked(lake, &holder.holder));
+                        return Err(locked(lake, &holder.holder, kind));
                     }
                     tracing::warn!(holder = %holder.holder.describe(), "taking over a stale lake lock");
                     let update = PutOptions::from(PutMode::Update(version));
@@ -186,14 +230,14 @@ impl LakeLock {
                 }
                 Err(source) => return Err(store("locking", &path)(source)),
             };
-            return Ok(Self::hold(lake, me, UpdateVersion::from(taken)));
+            return Ok(Self::hold(lake, me, UpdateVersion::from(taken), kind));
         }
         Err(Error::Locked(format!(
             "the lake lock `{path}` keeps changing hands: another pstn-lake is starting on this lake"
         )))
     }
 
-    fn hold(lake: &Lake, me: Holder, version: UpdateVersion) -> LakeLock {
+    fn hold(lake: &Lake, me: Holder, version: UpdateVersion, kind: Kind) -> LakeLock {
         let version = Arc::new(Mutex::new(version));
         let (lake2, mine) = (lake.clone(), Arc::clone(&version));
         let stop = Arc::new(tokio::sync::Notify::new());
@@ -206,7 +250,7 @@ impl LakeLock {
                     () = stopped.notified() => return,
                 }
                 // Never cut short: a refresh the store received is recorded in `mine`.
-                if !refresh(&lake2, &body, &mine).await {
+                if !refresh(&lake2, &body, &mine, kind).await {
                     return;
                 }
             }
@@ -218,6 +262,7 @@ impl LakeLock {
                 refresher,
                 stop,
             },
+            kind,
         }
     }
 
@@ -239,8 +284,8 @@ impl LakeLock {
         stop.notify_one();
         let _ = (&mut *refresher).await;
         let mine = version.lock().expect("not poisoned").clone();
-        let path = lake.state_path(LOCK_OBJECT);
-        if let Some((_, now)) = current(lake).await?
+        let path = lake.state_path(self.kind.object());
+        if let Some((_, now)) = current(lake, self.kind).await?
             && now.e_tag == mine.e_tag
             && now.version == mine.version
         {
@@ -270,8 +315,8 @@ impl Drop for LakeLock {
 /// Rewrites the lock object if it is still the version this writer last wrote. Answers whether
 /// the lock is still held; when another writer took it over, the lake is fenced (no further
 /// commits: see [`Lake::check_fence`]).
-async fn refresh(lake: &Lake, body: &[u8], mine: &Mutex<UpdateVersion>) -> bool {
-    let path = lake.state_path(LOCK_OBJECT);
+async fn refresh(lake: &Lake, body: &[u8], mine: &Mutex<UpdateVersion>, kind: Kind) -> bool {
+    let path = lake.state_path(kind.object());
     let expected = mine.lock().expect("not poisoned").clone();
     let update = PutOptions::from(PutMode::Update(expected));
     match lake
@@ -281,12 +326,16 @@ async fn refresh(lake: &Lake, body: &[u8], mine: &Mutex<UpdateVersion>) -> bool 
     {
         Ok(put) => *mine.lock().expect("not poisoned") = UpdateVersion::from(put),
         Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => {
-            let by = match current(lake).await {
+            let by = match current(lake, kind).await {
                 Ok(Some((seen, _))) => seen.holder.describe(),
                 _ => "its holder is unknown".into(),
             };
-            tracing::error!(%by, "the lake lock was taken over by another writer");
-            lake.fence().lose(by);
+            tracing::error!(%by, lock = kind.object(), "the lake lock was taken over by another process");
+            // Only the writers' lock fences commits; a run whose run lock was taken over
+            // still commits through the writers' lock its sync holds.
+            if kind == Kind::Write {
+                lake.fence().lose(by);
+            }
             return false;
         }
         // A passing failure: the lock is still ours, the next refresh tries again.
@@ -299,11 +348,15 @@ async fn refresh(lake: &Lake, body: &[u8], mine: &Mutex<UpdateVersion>) -> bool 
 /// writer's message. The holder removes the file when it is done (see [`Drop`]), still holding
 /// the lock; so a writer that locked a file another holder has just removed (it opened the path
 /// before the removal) finds the path no longer leads to its file and tries again.
-fn lock_local(folder: &std::path::Path, me: &Holder) -> Result<(std::fs::File, PathBuf)> {
+fn lock_local(
+    folder: &std::path::Path,
+    me: &Holder,
+    kind: Kind,
+) -> Result<(std::fs::File, PathBuf)> {
     use std::io::{Read, Seek, Write};
     let dir = folder.join(crate::STATE_DIR);
     crate::local::create_dir_durably(&dir).map_err(crate::error::local("creating", &dir))?;
-    let path = dir.join(LOCK_FILE);
+    let path = dir.join(kind.file());
     for _ in 0..8 {
         let mut file = std::fs::OpenOptions::new()
             .read(true)
@@ -321,8 +374,9 @@ fn lock_local(folder: &std::path::Path, me: &Holder) -> Result<(std::fs::File, P
                     .map(|h| h.describe())
                     .unwrap_or_else(|_| "a process that is starting".into());
                 return Err(Error::Locked(format!(
-                    "another pstn-lake ({holder}) is writing to this lake; wait for it to finish \
+                    "another pstn-lake ({holder}) {}; wait for it to finish \
                      (its lock on `{}` ends with the process)",
+                    kind.doing(),
                     path.display()
                 )));
             }
@@ -369,8 +423,8 @@ struct Seen {
 }
 
 /// The lock object now: its holder (and whether it is stale), and its version.
-async fn current(lake: &Lake) -> Result<Option<(Seen, UpdateVersion)>> {
-    let path = lake.state_path(LOCK_OBJECT);
+async fn current(lake: &Lake, kind: Kind) -> Result<Option<(Seen, UpdateVersion)>> {
+    let path = lake.state_path(kind.object());
     let got = match lake.store().get(&path).await {
         Ok(got) => got,
         Err(object_store::Error::NotFound { .. }) => return Ok(None),
@@ -397,12 +451,13 @@ async fn current(lake: &Lake) -> Result<Option<(Seen, UpdateVersion)>> {
     Ok(Some((Seen { holder, stale }, version)))
 }
 
-fn locked(lake: &Lake, h: &Holder) -> Error {
+fn locked(lake: &Lake, h: &Holder, kind: Kind) -> Error {
     Error::Locked(format!(
-        "another pstn-lake ({}) is writing to this lake; wait for it to finish. \
+        "another pstn-lake ({}) {}; wait for it to finish. \
          If it died on another host, its lock `{}` goes stale {} s after its last refresh.",
         h.describe(),
-        lake.state_path(LOCK_OBJECT),
+        kind.doing(),
+        lake.state_path(kind.object()),
         ttl().as_secs(),
     ))
 }
@@ -486,9 +541,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_second_run_is_refused_while_writers_still_lock_on_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        for lake in [local, memory_lake()] {
+            let run = LakeLock::acquire_run(&lake).await.unwrap();
+            let second = LakeLock::acquire_run(&lake).await.unwrap_err().to_string();
+            assert!(
+                second.contains("is running `pstn-lake run` on this lake"),
+                "{second}"
+            );
+            // The run's own sync takes the writers' lock, which a second writer cannot.
+            let write = LakeLock::acquire(&lake, "sync").await.unwrap();
+            let writer = LakeLock::acquire(&lake, "ingest")
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(writer.contains("is writing to this lake"), "{writer}");
+            write.release().await.unwrap();
+            run.release().await.unwrap();
+            drop(LakeLock::acquire_run(&lake).await.unwrap());
+        }
+    }
+
+    #[tokio::test]
     async fn a_dead_holder_is_taken_over_and_a_taken_over_holder_is_fenced() {
         let lake = memory_lake();
-        let path = lake.state_path(LOCK_OBJECT);
+        let path = lake.state_path(Kind::Write.object());
         // A holder of this boot and PID namespace whose process is gone.
         let dead = Holder {
             pid: u32::MAX - 1,
@@ -520,7 +599,7 @@ mod tests {
             .unwrap();
         lake.check_fence().unwrap();
         assert!(
-            !refresh(&lake, b"{}", version).await,
+            !refresh(&lake, b"{}", version, Kind::Write).await,
             "the refresh must fail"
         );
         let err = lake.check_fence().unwrap_err();
@@ -530,7 +609,7 @@ mod tests {
         );
         // Releasing leaves the other writer's lock alone.
         lock.release().await.unwrap();
-        let (seen, _) = current(&lake).await.unwrap().unwrap();
+        let (seen, _) = current(&lake, Kind::Write).await.unwrap().unwrap();
         assert_eq!(seen.holder.host, "elsewhere");
         // A holder elsewhere is not judged dead by its PID.
         assert!(!other.is_dead_here());
@@ -559,7 +638,7 @@ mod tests {
         }
 
         async fn after_put(&self, location: &object_store::path::Path) {
-            if location.as_ref().ends_with(LOCK_OBJECT) {
+            if location.as_ref().ends_with(Kind::Write.object()) {
                 tokio::time::sleep(self.0).await;
             }
         }
@@ -579,7 +658,7 @@ mod tests {
             object_store::path::Path::from("lake"),
             url::Url::parse("memory:///lake").unwrap(),
         );
-        let path = lake.state_path(LOCK_OBJECT);
+        let path = lake.state_path(Kind::Write.object());
         // Taken at 0 s (answered at 10 s); refreshed at 40 s (answered at 50 s).
         let lock = LakeLock::acquire(&lake, "sync").await.unwrap();
         let first = lake.store().head(&path).await.unwrap().e_tag;
@@ -596,7 +675,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_held_lock_object_is_rewritten_every_quarter_of_its_time_to_live_until_released() {
         let lake = memory_lake();
-        let path = lake.state_path(LOCK_OBJECT);
+        let path = lake.state_path(Kind::Write.object());
         let tag = || async { lake.store().head(&path).await.unwrap().e_tag };
         let lock = LakeLock::acquire(&lake, "sync").await.unwrap();
         let mut seen = vec![tag().await];

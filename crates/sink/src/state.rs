@@ -3,11 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use object_store::{ObjectStoreExt, UpdateVersion};
 
-use crate::day::{EncodedDay, Expected, Put, put_day};
-use crate::error::store;
-use crate::{Error, Lake, Result};
+use crate::json_state::{self, JsonState, ReadAt};
+use crate::{Lake, Result};
 
 /// The state object's path under `<lake>/_pstn_lake/`.
 const STATE_FILE: &str = "sync-state.json";
@@ -27,21 +25,6 @@ pub struct SyncState {
     read_at: ReadAt,
 }
 
-/// The object version a state was read at; not part of what a state is (equality ignores it).
-#[derive(Debug, Clone, Default)]
-struct ReadAt(Option<UpdateVersion>);
-
-impl PartialEq for ReadAt {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for ReadAt {}
-
-/// How many times a save reads the state again when another writer saved in between.
-const MAX_ATTEMPTS: usize = 8;
-
 /// One table's finished days.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TableState {
@@ -58,37 +41,7 @@ pub struct TableState {
 impl SyncState {
     /// Reads the lake's state (an empty state when there is none yet).
     pub async fn load(lake: &Lake) -> Result<SyncState> {
-        let path = lake.state_path(STATE_FILE);
-        let got = match lake.store().get(&path).await {
-            Ok(got) => got,
-            Err(object_store::Error::NotFound { .. }) => {
-                return Ok(SyncState {
-                    version: VERSION,
-                    ..Default::default()
-                });
-            }
-            Err(source) => return Err(store("reading", &path)(source)),
-        };
-        let read_at = UpdateVersion {
-            e_tag: got.meta.e_tag.clone(),
-            version: got.meta.version.clone(),
-        };
-        let bytes = got.bytes().await.map_err(store("reading", &path))?;
-        let mut state: SyncState = serde_json::from_slice(&bytes).map_err(|e| Error::State {
-            path: path.to_string(),
-            reason: format!("{e}; move it aside to start over (every day will be fetched again)"),
-        })?;
-        if state.version != VERSION {
-            return Err(Error::State {
-                path: path.to_string(),
-                reason: format!(
-                    "version {} is not {VERSION}: it was written by another pstn-lake version",
-                    state.version
-                ),
-            });
-        }
-        state.read_at = ReadAt(Some(read_at));
-        Ok(state)
+        json_state::load(lake).await
     }
 
     /// Writes the state in one step (readers see the old state or the new one), only if the
@@ -97,39 +50,7 @@ impl SyncState {
     /// read and this one's completed days are added to it, then saved again: no writer's record
     /// of a finished day is lost.
     pub async fn save(&mut self, lake: &Lake) -> Result<()> {
-        let path = lake.state_path(STATE_FILE);
-        for _ in 0..MAX_ATTEMPTS {
-            self.version = VERSION;
-            let json = serde_json::to_vec_pretty(&*self).expect("the state serialises");
-            let expected = match &self.read_at.0 {
-                Some(v) => Expected::Version(v.clone()),
-                None => Expected::Absent,
-            };
-            match put_day(lake, &path, &expected, EncodedDay::Bytes(json.into())).await? {
-                Put::Done(_, version) => {
-                    self.read_at = ReadAt(Some(version));
-                    return Ok(());
-                }
-                Put::Conflict => {
-                    let theirs = SyncState::load(lake).await?;
-                    for (name, table) in theirs.tables {
-                        let mine = self.tables.entry(name).or_default();
-                        mine.complete_days.extend(table.complete_days);
-                        mine.last_commit = mine.last_commit.max(table.last_commit);
-                        if mine.delta_link.is_none() {
-                            mine.delta_link = table.delta_link;
-                        }
-                    }
-                    self.read_at = theirs.read_at;
-                }
-            }
-        }
-        Err(Error::State {
-            path: path.to_string(),
-            reason: format!(
-                "another writer kept changing it ({MAX_ATTEMPTS} tries); run the command again"
-            ),
-        })
+        json_state::save(self, lake).await
     }
 
     /// Whether `day` of `table` was completed by an earlier sync.
@@ -207,6 +128,44 @@ impl SyncState {
     /// Whether no sync recorded anything here (no table, no API version).
     pub fn is_empty(&self) -> bool {
         self.tables.is_empty() && self.api.is_none()
+    }
+}
+
+impl JsonState for SyncState {
+    const FILE: &'static str = STATE_FILE;
+    const VERSION: u32 = VERSION;
+    const START_OVER: &'static str =
+        "move it aside to start over (every day will be fetched again)";
+
+    fn empty() -> Self {
+        SyncState::default()
+    }
+
+    fn version(&self) -> u32 {
+        self.version
+    }
+
+    fn set_version(&mut self, version: u32) {
+        self.version = version;
+    }
+
+    fn read_at(&mut self) -> &mut ReadAt {
+        &mut self.read_at
+    }
+
+    /// Adds this copy's completed days to theirs.
+    fn merge(&mut self, theirs: Self) {
+        for (name, table) in theirs.tables {
+            let mine = self.tables.entry(name).or_default();
+            mine.complete_days.extend(table.complete_days);
+            mine.last_commit = mine.last_commit.max(table.last_commit);
+            if mine.delta_link.is_none() {
+                mine.delta_link = table.delta_link;
+            }
+        }
+        if self.api.is_none() {
+            self.api = theirs.api;
+        }
     }
 }
 

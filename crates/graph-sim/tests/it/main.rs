@@ -4,6 +4,7 @@ mod auth;
 mod beta;
 mod errors;
 mod faults;
+mod mail;
 mod paging;
 mod users;
 

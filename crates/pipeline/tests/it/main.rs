@@ -6,4 +6,5 @@ mod chaos;
 mod directory;
 mod helpers;
 mod ingest;
+mod privacy;
 mod sync;
