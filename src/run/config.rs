@@ -443,12 +443,6 @@ fn check(config: Config, source: &Source, base: &Path, path: &Path) -> Result<Lo
             }
             None => None,
         };
-        if entry.send_to.is_empty() && config.output.dir.is_none() {
-            return Err(source.at(
-                &entry.name,
-                "neither send_to nor [output] dir: the report would go nowhere",
-            ));
-        }
         reports.push(Scheduled {
             report,
             params,

@@ -217,10 +217,14 @@ impl Secrets {
             targets.insert(name.clone(), target);
         }
         let privacy = match &c.privacy {
-            Some(p) => Some(pstn_lake_pipeline::Privacy::new(
-                p.pseudonymise.get_ref().clone(),
-                p.key_env.get_ref().clone(),
-            )?),
+            Some(p) => {
+                // Read again by the sync, which checks it against the lake's.
+                var(p.key_env.get_ref(), "privacy.key_env")?;
+                Some(pstn_lake_pipeline::Privacy::new(
+                    p.pseudonymise.get_ref().clone(),
+                    p.key_env.get_ref().clone(),
+                )?)
+            }
             None => None,
         };
         Ok(Secrets {
@@ -402,9 +406,9 @@ impl Ctx<'_> {
             to: Some(p.to),
             ..scheduled.params.clone()
         };
-        if let Some(rows) = &scheduled.mapping {
-            self.session.set_mapping(rows)?;
-        }
+        // Each report its own mapping: none leaves the session's empty one.
+        self.session
+            .set_mapping(scheduled.mapping.as_deref().unwrap_or_default())?;
         let result = self.session.run_report(&scheduled.report, &params).await;
         let (schema, batches) = match result {
             Ok(r) => r,

@@ -262,6 +262,27 @@ fn slt_files_agree_with_the_python_derivation() {
     );
 }
 
+/// Every `.slt` case that prints rows gives the same rows in DuckDB: the report's own SQL (or its
+/// dialect twin in `bench/duckdb/`) over the views `ddl --engine duckdb` prints, on the fixture
+/// lake (`bench/catalog_check.py`; Python's duckdb from the test virtualenv).
+#[test]
+fn reports_give_the_same_answers_in_duckdb() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("python3")
+        .arg(root.join("bench/catalog_check.py"))
+        .args(["--fixtures", "--bin", env!("CARGO_BIN_EXE_pstn-lake")])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "DuckDB disagrees with pstn-lake (run scripts/test to install duckdb):\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("give the same answers"), "{printed}");
+}
+
 #[test]
 fn list_shows_each_reports_options_and_show_sql_its_header() {
     let list = run(&["report", "--list"]).ok().stdout;

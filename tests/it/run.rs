@@ -746,3 +746,58 @@ async fn a_missing_secret_stops_the_run_before_it_starts() {
     assert!(!dir.path().join("lake").exists(), "the run started anyway");
     assert_eq!(sim.stats().requests, 0, "Graph was called");
 }
+
+/// On a Delta lake, retention commits the delete (a `DELETE` in the table's history) and vacuums;
+/// a run without deliveries still keeps its reports in the output folder.
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_on_a_delta_lake_commits_the_delete() {
+    let sim = start(config("2026-10-01", 20, 20)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pstn-lake.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[lake]\npath = \"lake\"\ntable_format = \"delta\"\n[graph]\ngraph_url = \"{}\"\n\
+             login_url = \"{}\"\ntenant_id_env = \"E2E_TENANT\"\nclient_id_env = \"E2E_CLIENT\"\n\
+             client_secret_env = \"E2E_SECRET\"\n[sync]\ntables = [\"pstn_calls\"]\n\
+             [[report]]\nname = \"daily-volume\"\nevery = \"day\"\n[retention]\nkeep_days = 10\n",
+            sim.graph_url(),
+            sim.login_url()
+        ),
+    )
+    .unwrap();
+    let run = run_on(&sim, &path, "2026-10-15", "http://127.0.0.1:9/")
+        .await
+        .ok();
+    assert!(
+        run.stderr.contains(
+            "retention (keep_days 10): pstn_calls: 4 days deleted (2026-10-01 to 2026-10-04)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("retention: pstn_calls: vacuum deleted"),
+        "{}",
+        run.stderr
+    );
+    let lake = dir.path().join("lake");
+    let history = run_with_env(&["history", "--lake", lake.to_str().unwrap()], &[]).ok();
+    assert!(history.stdout.contains("DELETE"), "{}", history.stdout);
+    // Kept: 2026-10-05 (today minus 10 days) to today, which the sync fetched too.
+    let days = sql_rows(
+        &lake,
+        "SELECT min(call_date), max(call_date), count(DISTINCT call_date) FROM pstn_calls",
+    );
+    assert_eq!(
+        days,
+        [["2026-10-05", "2026-10-15", "11"]
+            .map(String::from)
+            .to_vec()]
+    );
+    assert!(
+        dir.path()
+            .join("reports/2026-10-14/daily-volume.html")
+            .is_file()
+    );
+}
