@@ -99,8 +99,18 @@ def duckdb_sql(binary, name, command):
     sql = twin_sql(name)
     source = "twin"
     if sql is None:
-        sql, source = show_sql(binary, name), "as is"
+        sql = show_sql(binary, name)
+        dialect = to_duckdb(sql)
+        source = "as is" if dialect == sql else "as is, to_char as strftime"
+        sql = dialect
     return mutate.bind(sql, values), source, mapping
+
+
+def to_duckdb(sql):
+    """The one rewrite every report takes as it is: DuckDB has no `to_char`; its `strftime` takes
+    the same arguments (a date or time, a strftime-style format). What needs more than that is
+    a twin in bench/duckdb/."""
+    return re.sub(r"\bto_char\(", "strftime(", sql)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,11 +356,13 @@ def main(argv=None):
     print_table(results)
     failed = [r for r in results if r[4] is not None]
     as_is = sorted({r[0] for r in results if r[2] == "as is"})
+    renamed = sorted({r[0] for r in results if r[2].startswith("as is, ")})
     twins = sorted({r[0] for r in results if r[2] == "twin"})
     print()
     print(f"{len(results) - len(failed)} of {len(results)} cases give the same answers "
-          f"({len(set(r[0] for r in results))} reports: {len(as_is)} run by DuckDB as is, {len(twins)} "
-          f"through their twin in bench/duckdb/) in {time.monotonic() - started:.1f} s")
+          f"({len(set(r[0] for r in results))} reports: {len(as_is)} run by DuckDB as is, "
+          f"{len(renamed)} with to_char as strftime, {len(twins)} through their twin in "
+          f"bench/duckdb/) in {time.monotonic() - started:.1f} s")
     return 1 if failed else 0
 
 
