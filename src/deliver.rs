@@ -265,14 +265,23 @@ impl Deliverer {
                 body.len()
             );
         }
-        let mut response = (self.http.post(url.0.clone()))
+        let sent = (self.http.post(url.0.clone()))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body)
             .send()
-            .await
+            .await;
+        let mut response = match sent {
+            Ok(response) => response,
             // reqwest's errors name the URL: never this one.
-            .map_err(reqwest::Error::without_url)
-            .context("no answer (not sent again: the card may have been posted)")?;
+            Err(e) if e.is_connect() => {
+                return Err(anyhow::Error::new(e.without_url())
+                    .context("cannot connect to the webhook (nothing was posted)"));
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e.without_url())
+                    .context("no answer (not sent again: the card may have been posted)"));
+            }
+        };
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -766,7 +775,7 @@ mod tests {
         assert_eq!(posts.lock().unwrap().len(), 1, "not posted again");
         server.abort();
 
-        // No answer at all: the same.
+        // Nobody listening: nothing was posted, and the message says so.
         let closed = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let mut u = url.clone();
@@ -787,6 +796,7 @@ mod tests {
             !text.contains("SeCrEtSiGnAtUrE42") && !text.contains("/triggers"),
             "{text}"
         );
+        assert!(text.contains("nothing was posted"), "{text}");
     }
 
     #[test]
