@@ -262,9 +262,9 @@ fn slt_files_agree_with_the_python_derivation() {
     );
 }
 
-/// Every `.slt` case that prints rows gives the same rows in DuckDB: the report's own SQL (or its
-/// dialect twin in `bench/duckdb/`) over the views `ddl --engine duckdb` prints, on the fixture
-/// lake (`bench/catalog_check.py`; Python's duckdb from the test virtualenv).
+/// Every `.slt` case that prints rows gives the same rows in DuckDB: the report's own SQL (with
+/// the dialect rewrites `bench/catalog_check.py` lists) over the views `ddl --engine duckdb`
+/// prints, on the fixture lake (Python's duckdb from the test virtualenv).
 #[test]
 fn reports_give_the_same_answers_in_duckdb() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
