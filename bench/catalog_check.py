@@ -72,6 +72,8 @@ def show_sql(binary, name):
 EVERY_REPORT = [
     (r"\bto_char\(", "strftime(",
      "DuckDB has no to_char; its strftime takes the same arguments (a date or time, a format)"),
+    (r"\bfirst_value\((\w+) ORDER BY", r"first(\1 ORDER BY",
+     "DuckDB's ordered aggregate is first(x ORDER BY …); its first_value is a window function only"),
 ]
 # `/` on two integers is an integer division in DataFusion and a float division in DuckDB.
 SIGNALS = [

@@ -39,6 +39,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from query import measured  # noqa: E402  (wall time and peak RSS of one process: one implementation)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PSTN_COLUMNS = [
@@ -91,19 +94,6 @@ INPUTS = {
 }
 ENGINES_OF = {"simulator": [e[0] for e in ENGINES], "other": [e[0] for e in ENGINES[:3]],
               "escaped": [e[0] for e in ENGINES[:3]]}
-
-
-def run_measured(cmd):
-    """Runs cmd; returns (wall seconds, peak RSS in MB of the process)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = proc.stderr.read().decode()
-    proc.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{stderr}")
-    return wall, usage.ru_maxrss / 1024.0
 
 
 def parquet_bytes(folder):
@@ -229,7 +219,7 @@ def main():
                     cmd = [binary, "ingest", pages[kind], "--lake", out, "-q"]
                 else:
                     cmd = [sys.executable, "-c", DUCKDB_SCRIPT, mode[name], str(level[name]), pages[kind], out, struct]
-                wall, rss = run_measured(cmd)
+                wall, rss, _ = measured(cmd)
                 if baseline is None:
                     *baseline, accented["simulator"] = check(out, None, None)
                     baseline = tuple(baseline)

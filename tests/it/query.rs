@@ -593,3 +593,42 @@ fn verbose_logs_are_pstn_lakes_own_and_plain_in_a_pipe() {
     assert!(stderr.contains("datafusion"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "colour codes: {stderr:?}");
 }
+
+#[test]
+fn datafusion_variables_set_engine_options_and_a_bad_value_names_its_variable() {
+    let (_dir, lake) = fixture();
+    let lake = lake.to_str().unwrap();
+    let setting = "SELECT value FROM information_schema.df_settings \
+                   WHERE name = 'datafusion.execution.target_partitions'";
+    let variable = "DATAFUSION_EXECUTION_TARGET_PARTITIONS";
+    let out = run_with_env(
+        &["sql", "--lake", lake, "--format", "csv", setting],
+        &[(variable, Path::new("3"))],
+    )
+    .ok();
+    assert_eq!(out.stdout, "value\n3\n");
+    // One partition instead of one per core: the same report.
+    let args = [
+        "report",
+        "charges-by-country",
+        "--lake",
+        lake,
+        "--format",
+        "csv",
+    ];
+    let one = run_with_env(&args, &[(variable, Path::new("1"))]).ok();
+    assert_eq!(one.stdout, run(&args).ok().stdout);
+    let bad = run_with_env(
+        &["sql", "--lake", lake, "SELECT 1"],
+        &[(variable, Path::new("many"))],
+    )
+    .fails();
+    assert!(
+        bad.stderr.contains(variable)
+            && bad
+                .stderr
+                .contains("datafusion.execution.target_partitions"),
+        "{}",
+        bad.stderr
+    );
+}

@@ -23,13 +23,13 @@
 -- as 0, and a group without such rows shows 0); total_charge is their sum. share_pct =
 -- 100 * total_charge / the currency's total, rounded half away from zero to 1 decimal (empty
 -- when that total is 0). Ordered by currency, then total_charge descending, then group.
-WITH charges AS (
+WITH charge_rows AS (
     SELECT
         call_date,
         nullif(user_id, '')                                                    AS user_id,
         user_principal_name,
         currency,
-        administrative_unit_infos[1]['id']                                    AS admin_unit,
+        CASE WHEN $by = 'admin-unit' THEN administrative_unit_infos[1]['id'] END AS admin_unit,
         CAST(1 AS BIGINT)                                                      AS calls,
         CAST(0 AS BIGINT)                                                      AS sms,
         CAST(0 AS BIGINT)                                                      AS dialout_calls,
@@ -45,7 +45,7 @@ WITH charges AS (
         nullif(user_id, ''),
         user_principal_name,
         currency,
-        administrative_unit_infos[1]['id'],
+        CASE WHEN $by = 'admin-unit' THEN administrative_unit_infos[1]['id'] END,
         CAST(0 AS BIGINT),
         CAST(1 AS BIGINT),
         CAST(0 AS BIGINT),
@@ -71,6 +71,16 @@ WITH charges AS (
     FROM pstn_dialout_report
     WHERE call_date BETWEEN $from AND $to
       AND ($currency IS NULL OR currency = $currency)
+),
+-- Summed per day, user and currency first: the directory and the mapping are then joined to
+-- those rows, not to every call.
+charges AS (
+    SELECT
+        call_date, user_id, user_principal_name, currency, admin_unit,
+        sum(calls) AS calls, sum(sms) AS sms, sum(dialout_calls) AS dialout_calls,
+        sum(call_charge) AS call_charge, sum(sms_charge) AS sms_charge, sum(dialout_charge) AS dialout_charge
+    FROM charge_rows
+    GROUP BY call_date, user_id, user_principal_name, currency, admin_unit
 ),
 snapshots AS (
     SELECT DISTINCT snapshot_date FROM users

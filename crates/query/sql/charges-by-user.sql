@@ -22,16 +22,16 @@ WITH calls AS (
       AND ($country IS NULL OR usage_country_code = $country)
       AND ($user IS NULL OR lower(user_principal_name) = lower($user) OR user_id = $user)
 ),
+-- Each user's name on their latest call (the latest start, then the greatest id): an ordered
+-- aggregate, which keeps one row per user instead of sorting every call.
 names AS (
     SELECT
         user_id,
-        user_principal_name,
-        user_display_name,
-        row_number() OVER (
-            PARTITION BY user_id ORDER BY start_date_time DESC, id DESC
-        )                                                       AS nth
+        first_value(user_principal_name ORDER BY start_date_time DESC, id DESC) AS user_principal_name,
+        first_value(user_display_name ORDER BY start_date_time DESC, id DESC)   AS user_display_name
     FROM calls
     WHERE user_id IS NOT NULL AND user_principal_name IS NOT NULL
+    GROUP BY user_id
 ),
 per_user AS (
     SELECT
@@ -55,7 +55,7 @@ named AS (
         coalesce(names.user_display_name, '')                   AS user_display_name
     FROM per_user
     LEFT JOIN names
-        ON names.user_id = per_user.user_id AND names.nth = 1
+        ON names.user_id = per_user.user_id
 ),
 ranked AS (
     SELECT

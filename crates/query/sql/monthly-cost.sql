@@ -24,9 +24,11 @@ WITH calls AS (
       AND ($country IS NULL OR usage_country_code = $country)
       AND ($user IS NULL OR lower(user_principal_name) = lower($user) OR user_id = $user)
 ),
-call_months AS (
+-- Each source summed per day first (call_date is the partition: the month is then found for a
+-- few hundred days, not for every call), then per month; each table is read once.
+call_days AS (
     SELECT
-        CAST(date_trunc('month', call_date) AS DATE)             AS month_start,
+        call_date,
         currency,
         count(*)                                                  AS calls,
         sum(CAST(duration AS BIGINT))                             AS seconds,
@@ -34,53 +36,55 @@ call_months AS (
         sum(connection_charge)                                    AS connection_charge,
         sum(coalesce(charge, 0) + coalesce(connection_charge, 0)) AS total_charge
     FROM calls
-    GROUP BY CAST(date_trunc('month', call_date) AS DATE), currency
+    GROUP BY call_date, currency
 ),
-sms AS (
-    SELECT CAST(date_trunc('month', call_date) AS DATE) AS month_start, currency,
-           sum(call_charge) AS sms_charge
+sms_days AS (
+    SELECT call_date, currency, sum(call_charge) AS sms_charge
     FROM sms_logs
     WHERE call_date BETWEEN $from AND $to
       AND ($currency IS NULL OR currency = $currency)
       AND ($country IS NULL OR user_country_code = $country)
       AND ($user IS NULL OR lower(user_principal_name) = lower($user) OR user_id = $user)
-    GROUP BY CAST(date_trunc('month', call_date) AS DATE), currency
+    GROUP BY call_date, currency
 ),
-dialout AS (
-    SELECT CAST(date_trunc('month', call_date) AS DATE) AS month_start, currency,
-           sum(total_call_charge) AS dialout_charge
+dialout_days AS (
+    SELECT call_date, currency, sum(total_call_charge) AS dialout_charge
     FROM pstn_dialout_report
     WHERE call_date BETWEEN $from AND $to
       AND ($currency IS NULL OR currency = $currency)
       AND ($country IS NULL OR usage_location = $country)
       AND ($user IS NULL OR lower(user_principal_name) = lower($user) OR user_id = $user)
-    GROUP BY CAST(date_trunc('month', call_date) AS DATE), currency
+    GROUP BY call_date, currency
 ),
-months AS (
-    SELECT month_start, currency FROM call_months
-    UNION
-    SELECT month_start, currency FROM sms
-    UNION
-    SELECT month_start, currency FROM dialout
+-- One row per source, day and currency; has_calls tells a month without calls (charge empty,
+-- total_charge 0) from one whose calls have no charge.
+days AS (
+    SELECT call_date, currency, calls, seconds, charge, connection_charge, total_charge,
+           CAST(NULL AS DECIMAL(28, 6)) AS sms_charge, CAST(NULL AS DECIMAL(28, 6)) AS dialout_charge
+    FROM call_days
+    UNION ALL
+    SELECT call_date, currency, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS DECIMAL(28, 6)),
+           CAST(NULL AS DECIMAL(28, 6)), CAST(NULL AS DECIMAL(37, 6)), sms_charge, CAST(NULL AS DECIMAL(28, 6))
+    FROM sms_days
+    UNION ALL
+    SELECT call_date, currency, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS DECIMAL(28, 6)),
+           CAST(NULL AS DECIMAL(28, 6)), CAST(NULL AS DECIMAL(37, 6)), CAST(NULL AS DECIMAL(28, 6)), dialout_charge
+    FROM dialout_days
 ),
+-- The sums keep the types a single sum per month had (they cannot grow past them: the same values).
 monthly AS (
     SELECT
-        m.month_start,
-        m.currency,
-        coalesce(c.calls, 0)                                      AS calls,
-        coalesce(c.seconds, 0)                                    AS seconds,
-        c.charge,
-        c.connection_charge,
-        coalesce(c.total_charge, CAST(0 AS DECIMAL(28, 6)))       AS total_charge,
-        s.sms_charge,
-        d.dialout_charge
-    FROM months m
-    LEFT JOIN call_months c
-      ON c.month_start = m.month_start AND c.currency IS NOT DISTINCT FROM m.currency
-    LEFT JOIN sms s
-      ON s.month_start = m.month_start AND s.currency IS NOT DISTINCT FROM m.currency
-    LEFT JOIN dialout d
-      ON d.month_start = m.month_start AND d.currency IS NOT DISTINCT FROM m.currency
+        CAST(date_trunc('month', call_date) AS DATE)              AS month_start,
+        currency,
+        coalesce(CAST(sum(calls) AS BIGINT), 0)                   AS calls,
+        coalesce(CAST(sum(seconds) AS BIGINT), 0)                 AS seconds,
+        CAST(sum(charge) AS DECIMAL(28, 6))                       AS charge,
+        CAST(sum(connection_charge) AS DECIMAL(28, 6))            AS connection_charge,
+        coalesce(CAST(sum(total_charge) AS DECIMAL(37, 6)), CAST(0 AS DECIMAL(37, 6))) AS total_charge,
+        CAST(sum(sms_charge) AS DECIMAL(28, 6))                   AS sms_charge,
+        CAST(sum(dialout_charge) AS DECIMAL(28, 6))               AS dialout_charge
+    FROM days
+    GROUP BY CAST(date_trunc('month', call_date) AS DATE), currency
 ),
 with_previous AS (
     SELECT

@@ -27,15 +27,24 @@
 -- table is not pruned by the range); empty when the user was not (yet) blocked. Ordered by start,
 -- signal.
 WITH {signals},
--- The first time Microsoft blocked the call's user (by user_id) at or after the call's start.
-later_blocks AS (
-    SELECT s.signal, s.id, min(b.block_date_time) AS blocked_utc
+-- Microsoft's blocks; each signal takes the first at or after its call's start (by user_id). The
+-- signals are read once, in the join below (a second reference would compute them again).
+blocks AS (
+    SELECT user_id, block_date_time
+    FROM pstn_blocked_users
+    WHERE lower(user_block_mode) = 'blocked'
+),
+blocked AS (
+    SELECT
+        s.signal, s.id, s.start_date_time, s.user_id, s.user_principal_name, s.callee_number,
+        s.destination_name, s.usage_country_code, s.duration, s.charge, s.currency, s.detail,
+        min(b.block_date_time)                                     AS blocked_utc
     FROM signals s
-    JOIN pstn_blocked_users b
+    LEFT JOIN blocks b
       ON b.user_id = s.user_id
      AND b.block_date_time >= s.start_date_time
-     AND lower(b.user_block_mode) = 'blocked'
-    GROUP BY s.signal, s.id
+    GROUP BY s.signal, s.id, s.start_date_time, s.user_id, s.user_principal_name, s.callee_number,
+        s.destination_name, s.usage_country_code, s.duration, s.charge, s.currency, s.detail
 )
 SELECT
     signal,
@@ -49,8 +58,7 @@ SELECT
     currency,
     detail,
     blocked_utc
-FROM signals
-LEFT JOIN later_blocks USING (signal, id)
+FROM blocked
 WHERE ($currency IS NULL OR currency = $currency)
   AND ($country IS NULL OR usage_country_code = $country)
   AND ($user IS NULL OR lower(user_principal_name) = lower($user) OR user_id = $user)

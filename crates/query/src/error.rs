@@ -183,6 +183,17 @@ pub enum Error {
         /// The lake.
         url: String,
     },
+
+    /// A `DATAFUSION_*` environment variable the engine cannot take.
+    #[error("the environment variable {variable} sets the engine option {key}: {message}")]
+    EngineOption {
+        /// The variable, e.g. `DATAFUSION_EXECUTION_TARGET_PARTITIONS`.
+        variable: String,
+        /// The option, e.g. `datafusion.execution.target_partitions`.
+        key: String,
+        /// What is wrong with its value.
+        message: String,
+    },
 }
 
 fn unknown_column(column: &str, similar: &[String], columns: &[String]) -> String {

@@ -99,10 +99,12 @@ impl LakeSession {
                 url: lake.url().to_string(),
             });
         }
-        let config = SessionConfig::new()
-            .with_information_schema(true)
-            .with_collect_statistics(true)
-            .set_bool("datafusion.execution.parquet.pushdown_filters", false);
+        let config = engine_options(
+            SessionConfig::new()
+                .with_information_schema(true)
+                .with_collect_statistics(true)
+                .set_bool("datafusion.execution.parquet.pushdown_filters", false),
+        )?;
         let ctx = SessionContext::new_with_config(config);
         ctx.register_object_store(lake.url(), Arc::clone(lake.store()));
         let tables: BTreeMap<&String, &SchemaRef> = known.iter().map(|(n, s)| (n, s)).collect();
@@ -208,6 +210,28 @@ impl LakeSession {
     pub async fn collect(&self, sql: &str) -> Result<Vec<RecordBatch>> {
         self.execute(self.query(sql).await?).await
     }
+}
+
+/// `config` with each DataFusion option that a `DATAFUSION_*` environment variable sets (the
+/// option's key upper-cased, dots as underscores: `DATAFUSION_EXECUTION_TARGET_PARTITIONS=1`)
+/// taken from it, as DataFusion's own `SessionConfig::from_env` reads them, over pstn-lake's
+/// choices. For tuning and for measuring what an option buys (`pstn-lake sql "SHOW ALL"` lists
+/// them); a value the option cannot take is an error naming the variable.
+fn engine_options(mut config: SessionConfig) -> Result<SessionConfig> {
+    for entry in datafusion::config::ConfigOptions::new().entries() {
+        let variable = entry.key.to_uppercase().replace('.', "_");
+        if let Some(value) = std::env::var_os(&variable) {
+            config
+                .options_mut()
+                .set(&entry.key, &value.to_string_lossy())
+                .map_err(|e| Error::EngineOption {
+                    variable,
+                    key: entry.key.clone(),
+                    message: e.strip_backtrace(),
+                })?;
+        }
+    }
+    Ok(config)
 }
 
 /// The schema with top-level strings read as Utf8View, as DataFusion reads Parquet strings when it

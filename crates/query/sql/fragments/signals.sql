@@ -98,8 +98,9 @@ signals AS (
         callee_number, destination_name, usage_country_code, duration, charge, selected.currency,
         'charge ' || CAST(charge AS VARCHAR) || ' is over 20 x the median ' || CAST(median_charge AS VARCHAR)
             || ' of charged outbound calls in ' || selected.currency
-    FROM selected
-    JOIN median_charges ON median_charges.currency = selected.currency
+    -- The medians first: a hash join keeps its first side in memory (a few rows, not the calls).
+    FROM median_charges
+    JOIN selected ON median_charges.currency = selected.currency
     WHERE charge > 20 * median_charge
     UNION ALL
     SELECT
