@@ -178,6 +178,9 @@ def main():
     ap.add_argument("--work", default="/tmp/pstn-lake-bench", help="scratch folder (the landing's pages are reused)")
     ap.add_argument("--write", metavar="FILE", help="write FILE (BENCHMARKS.md) from the newest result of each script")
     ap.add_argument("--only", help="comma-separated subset of " + ",".join(KEYS) + " to run")
+    ap.add_argument("--catalog-baseline", metavar="BIN",
+                    help="bench/catalog.py --baseline: a release build of an earlier commit, to show what changed")
+    ap.add_argument("--catalog-baseline-label", metavar="TEXT", help="what that binary is (its commit)")
     ap.add_argument("--no-run", action="store_true", help="run nothing: the summary (and --write) from the saved results")
     args = ap.parse_args()
     q = args.quick
@@ -211,7 +214,9 @@ def main():
         # The year's lake is kept between runs (it takes minutes to sync and gigabytes of disk).
         "catalog": ([sys.executable, f"{HERE}/catalog.py", "--bin", args.bin, "--lake",
                      f"{args.work}/catalog-{catalog_days}x{catalog_calls}", "--days", str(catalog_days),
-                     "--calls-per-day", str(catalog_calls), "--runs", "1" if q else "5"], {}),
+                     "--calls-per-day", str(catalog_calls), "--runs", "1" if q else "5"]
+                    + (["--baseline", args.catalog_baseline] if args.catalog_baseline else [])
+                    + (["--baseline-label", args.catalog_baseline_label] if args.catalog_baseline_label else []), {}),
     }
     for key in only:
         if key == "query":

@@ -151,6 +151,10 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--scale-runs", type=int, default=3,
                     help="runs of each point of the scale curve (0: no curve)")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="a pstn-lake of an earlier commit: each case is also run once with it (its answer must "
+                         "be this binary's) and a table shows what the changes since bought")
+    ap.add_argument("--baseline-label", help="what the baseline binary is, for the table (e.g. its commit)")
     ap.add_argument("reports", nargs="*", help="only these reports (default: the whole catalog)")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
@@ -185,7 +189,8 @@ def main():
         print("the engines' answers differ:\n" + "\n".join(failed))
         sys.exit(1)
 
-    timed = []
+    timed, before = [], []
+    baseline = os.path.abspath(args.baseline) if args.baseline else None
     for name, label, command in cases:
         sql, source, _ = catalog_check.duckdb_sql(binary, name, command)
         script = cli_script(binary, lake, sql)
@@ -197,12 +202,19 @@ def main():
             wall, peak, out = measured(ours_cmd)
             times["pstn-lake"].append(wall)
             rss["pstn-lake"] = max(rss["pstn-lake"], peak)
-            rows = len(json.loads(out))
+            ours_rows = json.loads(out)
+            rows = len(ours_rows)
             wall, peak, out = measured(duck_cmd)
             times["DuckDB"].append(wall)
             rss["DuckDB"] = max(rss["DuckDB"], peak)
             if cli_rows(out) != rows:
                 sys.exit(f"{command}: the DuckDB CLI printed {cli_rows(out)} rows, pstn-lake {rows}")
+        if baseline:
+            base_cmd = [baseline] + ours_cmd[1:]
+            wall, _, out = measured(base_cmd)
+            if json.loads(out) != ours_rows:
+                sys.exit(f"{command}: the baseline binary's answer differs from this binary's")
+            before.append((name, label, wall, statistics.median(times["pstn-lake"])))
         ours, theirs = statistics.median(times["pstn-lake"]), statistics.median(times["DuckDB"])
         timed.append((name, label, source, rows, min(times["pstn-lake"]), ours, min(times["DuckDB"]), theirs,
                       rss["pstn-lake"], rss["DuckDB"]))
@@ -258,6 +270,15 @@ def main():
               f"pstn-lake slower than DuckDB in {len(slower)}" + (f" ({', '.join(slower)})" if slower else ""))
     every = [tm / om for *_, om, _, tm, _, _ in timed]
     print(f"- every case: geometric mean of the ratios {geomean(every):.2f}x over {len(every)} cases")
+    if before:
+        print()
+        print(f"What the changes since the baseline bought: each case run once by the baseline binary "
+              f"({args.baseline_label or baseline}), the same answer, against this binary's median above:")
+        print()
+        print("| report | range | baseline (s) | now (s) | now / baseline |")
+        print("|---|---|---:|---:|---:|")
+        for name, label, was, now in before:
+            print(f"| {name} | {label} | {was:.3f} | {now:.3f} | {now / was:.2f} |")
     if curve:
         print()
         print(f"Scale: pstn-lake's time (whole process, median of {args.scale_runs}) for the last 1, 3, 6 and 12 "
@@ -275,6 +296,19 @@ def main():
         print()
         print("PSTN rows in each range: " + ", ".join(f"{m} month{'s' if m > 1 else ''} {c:,}"
                                                       for m, c in zip(spans, counts)) + ".")
+        # Where one machine stops being enough: the slowest report's time per row (from the widest
+        # range) taken as linear, the lake at which it would take a minute, and the largest peak RSS.
+        slowest, points = max(curve, key=lambda c: c[1][-1])
+        per_row = points[-1] / counts[-1]
+        minute_rows = 60 / per_row
+        rows_a_year = counts[-1] * 12 / spans[-1]
+        heaviest = max(timed, key=lambda t: t[8])
+        print()
+        print(f"- slowest report over the widest range: {slowest}, {points[-1]:.2f} s for {counts[-1]:,} PSTN rows "
+              f"({per_row * 1e9:,.0f} ns a row); growing linearly it would take a minute at about "
+              f"{minute_rows / 1e6:,.0f} M PSTN rows, {minute_rows / rows_a_year:,.1f} years of this tenant")
+        print(f"- largest peak RSS of a report: {heaviest[0]} ({heaviest[1]}), {heaviest[8]:,.0f} MB "
+              f"(DuckDB {heaviest[9]:,.0f} MB)")
 
 
 if __name__ == "__main__":
