@@ -69,7 +69,10 @@ SECTIONS = {
                 "A year of a large tenant synced once from the unthrottled simulator and reused; every report with "
                 "its default options and with the last month, pstn-lake's whole process against the DuckDB CLI "
                 "running the report's own SQL over the `ddl --engine duckdb` views; the answers compared row by row "
-                "first."),
+                "first. The scale table at the end says where one machine stops being enough (the slowest report "
+                "reaching a minute): beyond that, `pstn-lake ddl --engine spark|trino|athena` registers the same "
+                "files in a cluster engine (Databricks runs the Spark DDL), and the reports' SQL (`report NAME "
+                "--show-sql`) runs there."),
     "sync": ("Sync against a rate-limited Graph",
              "The simulator delays each page and answers requests beyond its rate with 429 and Retry-After, like "
              "Graph; the rate is pages over the whole sync's wall time."),
