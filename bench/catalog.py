@@ -43,42 +43,25 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
 import duckdb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import catalog_check  # noqa: E402  (the same SQL for DuckDB, the same comparison)
-from query import duckdb_cli, free_port, measured  # noqa: E402
+from query import duckdb_cli, land, measured  # noqa: E402
 
 FIRST_DAY = datetime.date(2025, 1, 1)
 # What the lake holds, from the main simulator; Direct Routing comes from the second.
 MAIN_TABLES = ["pstn_calls", "sms_logs", "pstn_blocked_users", "pstn_dialout_report", "users"]
 ALL_TABLES = MAIN_TABLES + ["direct_routing_calls"]
-CREDENTIALS = {"AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000001",
-               "AZURE_CLIENT_ID": "00000000-0000-0000-0000-000000000002",
-               "AZURE_CLIENT_SECRET": "sim-client-secret"}
 
 
 def sync(binary, lake, days, calls_per_day, tables):
     """Syncs `tables` of a business-traffic tenant of `days` days × `calls_per_day` into `lake` from
     a simulator of its own; returns the sync's (wall s, peak RSS MB)."""
-    port = free_port()
-    last = FIRST_DAY + datetime.timedelta(days=days - 1)
-    sim = subprocess.Popen([binary, "simulate", "--port", str(port), "--days", str(days), "--calls-per-day",
-                            str(calls_per_day), "--traffic", "business", "--first-day", FIRST_DAY.isoformat(),
-                            "-q"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        sim.stdout.readline()  # the simulator prints its URL once it listens
-        url = f"http://127.0.0.1:{port}"
-        return measured([binary, "sync", "--graph-url", url, "--login-url", url, "--api", "beta",
-                         "--tables", ",".join(tables), "--from", FIRST_DAY.isoformat(), "--to", last.isoformat(),
-                         "--lake", lake, "-q"], env=dict(os.environ, **CREDENTIALS))[:2]
-    finally:
-        sim.terminate()
-        sim.wait()
+    return land(binary, lake, days, calls_per_day, FIRST_DAY, tables, simulate_args=["--traffic", "business"],
+                sync_args=["--api", "beta"])
 
 
 def make_lake(binary, lake, days, calls_per_day):
@@ -115,14 +98,6 @@ def describe(lake, con):
         lines.append(f"| {table} | {rows:,} | {days} | {size / 1e6:,.1f} |")
     first, last = con.execute("SELECT min(call_date), max(call_date) FROM pstn_calls").fetchone()
     return lines, total, first, last
-
-
-def cli_script(binary, lake, sql):
-    """What the DuckDB CLI runs: the lake's views, the empty mapping table, UTC, then the report."""
-    ddl = subprocess.run([binary, "ddl", "--engine", "duckdb", "--lake", lake], capture_output=True, text=True,
-                         check=True).stdout
-    return (f"{ddl}\nCREATE TABLE chargeback_mapping (user_key VARCHAR, group_name VARCHAR);\n"
-            f"SET TimeZone = 'UTC';\n{sql.strip().rstrip(';')};\n")
 
 
 def cli_rows(out):
@@ -168,6 +143,7 @@ def main():
     names = args.reports or names
 
     made, synced = make_lake(binary, lake, args.days, args.calls_per_day)
+    setup = catalog_check.duckdb_setup(binary, lake)
     con = catalog_check.duckdb_connection(binary, lake)
     tables, total, first, last = describe(lake, con)
     month_from = last.replace(day=1)
@@ -190,7 +166,7 @@ def main():
     baseline = os.path.abspath(args.baseline) if args.baseline else None
     for name, label, command in cases:
         sql, source, _ = catalog_check.duckdb_sql(binary, name, command)
-        script = cli_script(binary, lake, sql)
+        script = f"{setup}\n{sql.strip().rstrip(';')};\n"  # the views, then the report
         ours_cmd = catalog_check.pstn_lake_args(binary, lake, command)
         duck_cmd = [cli, "-json", "-c", script]
         times, rss = {"pstn-lake": [], "DuckDB": []}, {"pstn-lake": 0.0, "DuckDB": 0.0}

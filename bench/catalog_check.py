@@ -24,7 +24,7 @@ runs every case of tests/reports/*.slt that expects output (its parameters, `--m
 included) on both engines.
 
 The functions are importable (`bench/catalog.py`, the timing, reuses them): `report_names`,
-`duckdb_connection`, `duckdb_sql`, `run_pstn_lake`, `run_duckdb`, `compare`, `check`.
+`duckdb_setup`, `duckdb_connection`, `duckdb_sql`, `run_pstn_lake`, `run_duckdb`, `compare`, `check`.
 
 Python 3.11 with the `duckdb` package (the test venv has it).
 """
@@ -128,15 +128,20 @@ def duckdb_sql(binary, name, command):
 # The engines
 
 
-def duckdb_connection(binary, lake):
-    """A DuckDB session (UTC) with the views `pstn-lake ddl --engine duckdb` prints for the lake,
-    and `chargeback_mapping` (empty; filled per case from a `--mapping` file)."""
+def duckdb_setup(binary, lake):
+    """What a DuckDB session runs before a report, as SQL (for the Python package and the CLI
+    alike): UTC, the views `pstn-lake ddl --engine duckdb` prints for the lake, and
+    `chargeback_mapping` (empty; filled per case from a `--mapping` file)."""
     ddl = subprocess.run([binary, "ddl", "--engine", "duckdb", "--lake", str(lake)], capture_output=True,
                          text=True, check=True).stdout
+    return (f"SET TimeZone = 'UTC';\n{ddl.strip()}\n"
+            "CREATE TABLE chargeback_mapping (user_key VARCHAR, group_name VARCHAR);\n")
+
+
+def duckdb_connection(binary, lake):
+    """A DuckDB session (Python) with `duckdb_setup` run."""
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(ddl)
-    con.execute("CREATE TABLE chargeback_mapping (user_key VARCHAR, group_name VARCHAR)")
+    con.execute(duckdb_setup(binary, lake))
     return con
 
 

@@ -23,6 +23,7 @@ beside it, so the benchmark runs that binary directly (see `duckdb_cli()`).
 """
 
 import argparse
+import datetime
 import os
 import re
 import shutil
@@ -95,21 +96,30 @@ def duckdb_cli():
     return native
 
 
-def land(binary, lake, days, calls):
+# The simulator's tenant and app (any secret; it only checks the shape of the token request).
+CREDENTIALS = {"AZURE_TENANT_ID": "00000000-0000-0000-0000-000000000001",
+               "AZURE_CLIENT_ID": "00000000-0000-0000-0000-000000000002",
+               "AZURE_CLIENT_SECRET": "sim-client-secret"}
+
+
+def land(binary, lake, days, calls, first_day=datetime.date(2026, 1, 1), tables=("pstn_calls",),
+         simulate_args=(), sync_args=()):
+    """Syncs `tables` of `days` days x `calls` calls a day from `first_day` into `lake`, from a
+    simulator of its own (`simulate_args` added to its command line, `sync_args` to the sync's);
+    returns the sync's (wall s, peak RSS MB)."""
     port = free_port()
     sim = subprocess.Popen([binary, "simulate", "--port", str(port), "--days", str(days),
-                            "--calls-per-day", str(calls), "--first-day", "2026-01-01", "-q"],
+                            "--calls-per-day", str(calls), "--first-day", first_day.isoformat(), "-q",
+                            *simulate_args],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        sim.stdout.readline()
-        env = dict(os.environ, AZURE_TENANT_ID="00000000-0000-0000-0000-000000000001",
-                   AZURE_CLIENT_ID="00000000-0000-0000-0000-000000000002",
-                   AZURE_CLIENT_SECRET="sim-client-secret")
+        sim.stdout.readline()  # the simulator prints its URL once it listens
         url = f"http://127.0.0.1:{port}"
-        last = time.strftime("%Y-%m-%d", time.gmtime(time.mktime(time.strptime("2026-01-01", "%Y-%m-%d"))
-                                                      + (days - 1) * 86400 + 43200))
-        wall, rss, _ = measured([binary, "sync", "--graph-url", url, "--login-url", url, "--tables", "pstn_calls",
-                                 "--from", "2026-01-01", "--to", last, "--lake", lake, "-q"], env=env)
+        last = first_day + datetime.timedelta(days=days - 1)
+        wall, rss, _ = measured([binary, "sync", "--graph-url", url, "--login-url", url, *sync_args,
+                                 "--tables", ",".join(tables), "--from", first_day.isoformat(),
+                                 "--to", last.isoformat(), "--lake", lake, "-q"],
+                                env=dict(os.environ, **CREDENTIALS))
     finally:
         sim.terminate()
         sim.wait()
