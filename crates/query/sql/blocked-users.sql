@@ -21,9 +21,17 @@ WITH blocks AS (
 ),
 -- The calls that can precede a block of the range: only their days are read.
 calls AS (
-    SELECT user_id, start_date_time, destination_context, duration, charge, connection_charge, currency
+    SELECT call_date, user_id, start_date_time, destination_context, duration, charge, connection_charge, currency
     FROM pstn_calls
     WHERE call_date BETWEEN $from - INTERVAL '7 days' AND $to
+),
+-- Each block with the 8 UTC days its 7 days before fall on: joined on the user and the day, only
+-- those days' calls of the blocked users are read (the join's keys filter the scan of the calls).
+block_days AS (
+    SELECT b.row_key, b.user_id, b.block_date_time, CAST(b.block_date_time - back.days AS DATE) AS call_date
+    FROM blocks b
+    CROSS JOIN (VALUES (INTERVAL '0 days'), (INTERVAL '1 day'), (INTERVAL '2 days'), (INTERVAL '3 days'),
+                       (INTERVAL '4 days'), (INTERVAL '5 days'), (INTERVAL '6 days'), (INTERVAL '7 days')) AS back(days)
 ),
 before_block AS (
     SELECT
@@ -33,9 +41,10 @@ before_block AS (
         count(*) FILTER (WHERE lower(c.destination_context) = 'international') AS international_calls,
         sum(CAST(c.duration AS BIGINT))                                  AS seconds,
         sum(coalesce(c.charge, 0) + coalesce(c.connection_charge, 0))    AS charge
-    FROM blocks b
+    FROM block_days b
     JOIN calls c
       ON c.user_id = b.user_id
+     AND c.call_date = b.call_date
      AND c.start_date_time >= b.block_date_time - INTERVAL '7 days'
      AND c.start_date_time < b.block_date_time
     GROUP BY b.row_key, c.currency

@@ -26,7 +26,7 @@
 WITH charge_rows AS (
     SELECT
         call_date,
-        nullif(user_id, '')                                                    AS user_id,
+        user_id,
         user_principal_name,
         currency,
         CASE WHEN $by = 'admin-unit' THEN administrative_unit_infos[1]['id'] END AS admin_unit,
@@ -42,7 +42,7 @@ WITH charge_rows AS (
     UNION ALL
     SELECT
         call_date,
-        nullif(user_id, ''),
+        user_id,
         user_principal_name,
         currency,
         CASE WHEN $by = 'admin-unit' THEN administrative_unit_infos[1]['id'] END,
@@ -58,7 +58,7 @@ WITH charge_rows AS (
     UNION ALL
     SELECT
         call_date,
-        nullif(user_id, ''),
+        user_id,
         user_principal_name,
         currency,
         CAST(NULL AS VARCHAR),
@@ -73,25 +73,29 @@ WITH charge_rows AS (
       AND ($currency IS NULL OR currency = $currency)
 ),
 -- Summed per day, user and currency first: the directory and the mapping are then joined to
--- those rows, not to every call.
+-- those rows, not to every call. An empty user_id becomes none here, on the sums, not on every
+-- call (groups of both are summed again below).
 charges AS (
     SELECT
-        call_date, user_id, user_principal_name, currency, admin_unit,
+        call_date, nullif(user_id, '') AS user_id, user_principal_name, currency, admin_unit,
         sum(calls) AS calls, sum(sms) AS sms, sum(dialout_calls) AS dialout_calls,
         sum(call_charge) AS call_charge, sum(sms_charge) AS sms_charge, sum(dialout_charge) AS dialout_charge
     FROM charge_rows
     GROUP BY call_date, user_id, user_principal_name, currency, admin_unit
 ),
+-- Which snapshot holds each day, as periods: a snapshot from its date up to the next one's, and
+-- the first also every day before it. Joined to the summed rows by range, so that the rows are
+-- not computed a second time to list their days.
 snapshots AS (
     SELECT DISTINCT snapshot_date FROM users
 ),
-as_of AS (
+periods AS (
     SELECT
-        d.call_date,
-        coalesce(max(s.snapshot_date), (SELECT min(snapshot_date) FROM snapshots)) AS snapshot_date
-    FROM (SELECT DISTINCT call_date FROM charges) d
-    LEFT JOIN snapshots s ON s.snapshot_date <= d.call_date
-    GROUP BY d.call_date
+        snapshot_date,
+        CASE WHEN snapshot_date = min(snapshot_date) OVER () THEN DATE '0001-01-01'
+             ELSE snapshot_date END                                            AS first_day,
+        lead(snapshot_date) OVER (ORDER BY snapshot_date)                      AS next_snapshot
+    FROM snapshots
 ),
 directory AS (
     SELECT
@@ -119,7 +123,8 @@ charged AS (
             ELSE coalesce(nullif(d.attribute, ''), '(not set)')
         END                                                                    AS charged_to
     FROM charges c
-    JOIN as_of a ON a.call_date = c.call_date
+    LEFT JOIN periods a
+      ON c.call_date >= a.first_day AND (a.next_snapshot IS NULL OR c.call_date < a.next_snapshot)
     LEFT JOIN directory d ON d.snapshot_date = a.snapshot_date AND d.id = c.user_id
     LEFT JOIN chargeback_mapping by_name ON by_name.user_key = lower(c.user_principal_name)
     LEFT JOIN chargeback_mapping by_id ON by_id.user_key = lower(c.user_id)

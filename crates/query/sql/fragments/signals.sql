@@ -51,62 +51,100 @@ outbound AS (
 selected AS (
     SELECT * FROM outbound WHERE call_date >= $from
 ),
-local_times AS (
-    SELECT
-        selected.*,
-        start_date_time + coalesce(offsets.utc_offset, INTERVAL '0 minutes') AS local_start,
-        coalesce(offsets.offset_label, 'taken as UTC: no offset known for ' || coalesce(usage_country_code, 'an empty country')) AS offset_label
-    FROM selected
-    LEFT JOIN offsets ON offsets.country = selected.usage_country_code
-    WHERE international
-),
 median_charges AS (
     SELECT currency, median(charge) AS median_charge
     FROM selected
     WHERE charge > 0
     GROUP BY currency
 ),
-firsts AS (
+-- Each user's first international call to each destination (by start, then id) over the history:
+-- an aggregate of the few such calls per user and destination, not a sort of every call.
+first_calls AS (
     SELECT
-        *,
-        row_number() OVER (
-            PARTITION BY lower(user_principal_name), destination_name ORDER BY start_date_time, id
-        ) AS nth
-    FROM outbound
-    WHERE international AND user_principal_name <> '' AND destination_name <> ''
+        first_value(id ORDER BY start_date_time, id)                    AS id,
+        first_value(call_date ORDER BY start_date_time, id)             AS call_date,
+        first_value(start_date_time ORDER BY start_date_time, id)       AS start_date_time,
+        first_value(user_id ORDER BY start_date_time, id)               AS user_id,
+        first_value(user_principal_name ORDER BY start_date_time, id)   AS user_principal_name,
+        first_value(callee_number ORDER BY start_date_time, id)         AS callee_number,
+        first_value(usage_country_code ORDER BY start_date_time, id)    AS usage_country_code,
+        first_value(duration ORDER BY start_date_time, id)              AS duration,
+        first_value(charge ORDER BY start_date_time, id)                AS charge,
+        first_value(currency ORDER BY start_date_time, id)              AS currency,
+        destination_name
+    FROM pstn_calls
+    -- The rare international calls first: each test is then made on the calls the one before it
+    -- kept.
+    WHERE call_date <= $to
+      AND lower(destination_context) = 'international'
+      AND lower(call_type) LIKE '%out%'
+      AND user_principal_name <> '' AND destination_name <> ''
+    GROUP BY lower(user_principal_name), destination_name
+),
+-- The selected calls read once, each with what every signal needs; only those raising one. (A
+-- CTE is computed again for each reference: the signals below unpivot these rows instead of
+-- reading the calls once per signal.) The medians and offsets come first: a hash join keeps its
+-- first side in memory (a few rows, not the calls). The texts are made for the flagged rows only.
+flagged AS (
+    SELECT
+        selected.*,
+        median_charge,
+        international AND (
+            date_part('dow', local_start) IN (0, 6)
+            OR date_part('hour', local_start) < 8
+            OR date_part('hour', local_start) >= 18
+        )                                                               AS after_hours
+    FROM median_charges
+    RIGHT JOIN (
+        SELECT
+            selected.*,
+            -- Only where after_hours_international asks for it (adding an interval to every
+            -- call's time costs more than reading it).
+            CASE WHEN international
+                 THEN start_date_time + coalesce(offsets.utc_offset, INTERVAL '0 minutes')
+            END                                                         AS local_start,
+            offsets.offset_label
+        FROM offsets
+        RIGHT JOIN selected ON offsets.country = selected.usage_country_code
+    ) selected ON median_charges.currency = selected.currency
+    WHERE duration > 14400
+       OR (international AND (
+            date_part('dow', local_start) IN (0, 6)
+            OR date_part('hour', local_start) < 8
+            OR date_part('hour', local_start) >= 18
+       ))
+       OR charge > 20 * median_charge
+),
+kinds (signal) AS (
+    VALUES ('after_hours_international'), ('long_call'), ('costly_call')
 ),
 signals AS (
     SELECT
-        'after_hours_international' AS signal, id, start_date_time, user_id, user_principal_name,
+        kind.signal, id, start_date_time, user_id, user_principal_name,
         callee_number, destination_name, usage_country_code, duration, charge, currency,
-        'started ' || to_char(local_start, '%a %H:%M') || ' local time (' || offset_label || ')' AS detail
-    FROM local_times
-    WHERE date_part('dow', local_start) IN (0, 6)
-       OR date_part('hour', local_start) < 8
-       OR date_part('hour', local_start) >= 18
-    UNION ALL
-    SELECT
-        'long_call', id, start_date_time, user_id, user_principal_name,
-        callee_number, destination_name, usage_country_code, duration, charge, currency,
-        'lasted ' || CAST(duration / 3600 AS VARCHAR) || ' h ' || CAST(duration % 3600 / 60 AS VARCHAR)
-            || ' min, over 4 h'
-    FROM selected
-    WHERE duration > 14400
-    UNION ALL
-    SELECT
-        'costly_call', id, start_date_time, user_id, user_principal_name,
-        callee_number, destination_name, usage_country_code, duration, charge, selected.currency,
-        'charge ' || CAST(charge AS VARCHAR) || ' is over 20 x the median ' || CAST(median_charge AS VARCHAR)
-            || ' of charged outbound calls in ' || selected.currency
-    -- The medians first: a hash join keeps its first side in memory (a few rows, not the calls).
-    FROM median_charges
-    JOIN selected ON median_charges.currency = selected.currency
-    WHERE charge > 20 * median_charge
+        CASE kind.signal
+            WHEN 'after_hours_international' THEN
+                'started ' || to_char(local_start, '%a %H:%M') || ' local time ('
+                    || coalesce(offset_label, 'taken as UTC: no offset known for ' || coalesce(usage_country_code, 'an empty country'))
+                    || ')'
+            WHEN 'long_call' THEN
+                'lasted ' || CAST(duration / 3600 AS VARCHAR) || ' h ' || CAST(duration % 3600 / 60 AS VARCHAR)
+                    || ' min, over 4 h'
+            ELSE 'charge ' || CAST(charge AS VARCHAR) || ' is over 20 x the median ' || CAST(median_charge AS VARCHAR)
+                    || ' of charged outbound calls in ' || currency
+        END                                                             AS detail
+    FROM flagged
+    JOIN kinds kind
+      ON CASE kind.signal
+             WHEN 'after_hours_international' THEN after_hours
+             WHEN 'long_call' THEN duration > 14400
+             ELSE charge > 20 * median_charge
+         END
     UNION ALL
     SELECT
         'new_destination', id, start_date_time, user_id, user_principal_name,
         callee_number, destination_name, usage_country_code, duration, charge, currency,
         'first call from this user to ' || destination_name
-    FROM firsts
-    WHERE nth = 1 AND call_date >= $from
+    FROM first_calls
+    WHERE call_date >= $from
 )
