@@ -227,16 +227,27 @@ async fn open_or_create(lake: &Lake, spec: &TableSpec) -> Result<DeltaTable> {
             "the schema has no Delta equivalent: {e}"
         )))
     })?;
-    let table = builder
+    let created = builder
         .build()
         .map_err(&fail)?
         .create()
         .with_columns(schema.fields().cloned())
         .with_partition_columns([partition_column(&spec.name)])
-        // Another writer creating it at the same moment wins; its table is then loaded.
+        // A table another writer created before this one looked is loaded, not replaced.
         .with_save_mode(SaveMode::Ignore)
-        .await
-        .map_err(fail)?;
+        // One attempt: the creation is the conditional put of version 0. Retried, delta-rs would
+        // commit a second CREATE TABLE over the winner's (or fail on its conflict check).
+        .with_commit_properties(CommitProperties::default().with_max_retries(0))
+        .await;
+    let table = match created {
+        Ok(table) => table,
+        // Another writer created it between that look and this put: the winner's table is used
+        // (the caller's commit merges with what it holds). Any other failure leaves no table.
+        Err(e) => match open_table(lake, &spec.name).await? {
+            Some(table) => return Ok(table),
+            None => return Err(fail(e)),
+        },
+    };
     make_durable(lake, &spec.name, table.version().unwrap_or_default()).await?;
     Ok(table)
 }

@@ -187,6 +187,28 @@ async fn a_commit_that_loses_to_another_writer_is_merged_again_never_overwriting
     assert_eq!(all.len(), 3, "{all:?}");
 }
 
+/// Two writers creating the table at once (a sync's days committed in parallel on a new lake):
+/// the one that loses the creation uses the winner's table instead of failing its days.
+#[tokio::test]
+async fn a_table_another_writer_created_first_is_used_and_merged_into() {
+    let inner = InMemory::new();
+    let store = Arc::new(HookedStore {
+        inner: inner.clone(),
+        hook: Race::default(),
+    });
+    let lake = delta_lake(Arc::clone(&store) as Arc<dyn ObjectStore>).await;
+    // Between this writer's look for the table and its creating commit (the first commit put),
+    // another writer creates the table and lands `b`.
+    *store.race.lock().unwrap() = Some(vec![("b", 2, 2)]);
+    let ours = land(&lake, &[("a", 1, 1)]).await;
+    assert!(store.race.lock().unwrap().is_none(), "the race happened");
+    assert_eq!(rows(&lake).await, pairs(&[("a", 1), ("b", 2)]));
+    assert_eq!(ours[0].rows_before, 1, "merged with the other writer's day");
+    let table = open_table(&lake, "calls").await.unwrap().unwrap();
+    // Theirs created, theirs, ours: one CREATE TABLE, never a second one over the winner's.
+    assert_eq!(table.version(), Some(2));
+}
+
 #[tokio::test]
 async fn days_of_one_landing_are_one_transaction() {
     let lake = delta_lake(Arc::new(InMemory::new())).await;
