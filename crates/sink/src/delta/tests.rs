@@ -150,14 +150,20 @@ impl PutHook for Race {
     }
 }
 
-#[tokio::test]
-async fn a_commit_that_loses_to_another_writer_is_merged_again_never_overwriting_its_rows() {
-    let inner = InMemory::new();
+/// A Delta lake over `inner` whose next commit another writer can race (see [`Race`]).
+async fn raced_lake(inner: &InMemory) -> (Arc<HookedStore<Race>>, Lake) {
     let store = Arc::new(HookedStore {
         inner: inner.clone(),
         hook: Race::default(),
     });
     let lake = delta_lake(Arc::clone(&store) as Arc<dyn ObjectStore>).await;
+    (store, lake)
+}
+
+#[tokio::test]
+async fn a_commit_that_loses_to_another_writer_is_merged_again_never_overwriting_its_rows() {
+    let inner = InMemory::new();
+    let (store, lake) = raced_lake(&inner).await;
     land(&lake, &[("a", 1, 1), ("b", 2, 2)]).await;
     // Between this writer's read of the day and its commit, another writer changes `b` and adds
     // `c` to the same day.
@@ -192,11 +198,7 @@ async fn a_commit_that_loses_to_another_writer_is_merged_again_never_overwriting
 #[tokio::test]
 async fn a_table_another_writer_created_first_is_used_and_merged_into() {
     let inner = InMemory::new();
-    let store = Arc::new(HookedStore {
-        inner: inner.clone(),
-        hook: Race::default(),
-    });
-    let lake = delta_lake(Arc::clone(&store) as Arc<dyn ObjectStore>).await;
+    let (store, lake) = raced_lake(&inner).await;
     // Between this writer's look for the table and its creating commit (the first commit put),
     // another writer creates the table and lands `b`.
     *store.race.lock().unwrap() = Some(vec![("b", 2, 2)]);
