@@ -87,7 +87,7 @@ first_calls AS (
 -- first side in memory (a few rows, not the calls). The texts are made for the flagged rows only.
 flagged AS (
     SELECT
-        selected.*,
+        located.*,
         median_charge,
         international AND (
             date_part('dow', local_start) IN (0, 6)
@@ -106,7 +106,7 @@ flagged AS (
             offsets.offset_label
         FROM offsets
         RIGHT JOIN selected ON offsets.country = selected.usage_country_code
-    ) selected ON median_charges.currency = selected.currency
+    ) located ON median_charges.currency = located.currency
     WHERE duration > 14400
        OR (international AND (
             date_part('dow', local_start) IN (0, 6)
